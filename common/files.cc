@@ -1,0 +1,127 @@
+#include "common/files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
+
+namespace corral {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", path));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+static absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(absl::StrCat("write ", path));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
+  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return ErrnoError(absl::StrCat("create ", tmp));
+  absl::Status status = WriteAll(fd.get(), contents, tmp);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
+  fd.reset();
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path));
+  }
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
+}
+
+absl::Status WriteExistingFile(const std::string& path, absl::string_view contents) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", path));
+  ssize_t n = ::write(fd.get(), contents.data(), contents.size());
+  if (n < 0) return ErrnoError(absl::StrCat("write ", path));
+  if (static_cast<size_t>(n) != contents.size()) {
+    return absl::InternalError(absl::StrCat("short write to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirectories(const std::string& path, mode_t mode) {
+  if (path.empty()) return absl::InvalidArgumentError("mkdir: empty path");
+  for (size_t pos = 1;; ++pos) {
+    pos = path.find('/', pos);
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("mkdir ", prefix));
+    }
+    if (pos == std::string::npos) break;
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", path));
+  if (!S_ISDIR(st.st_mode)) return ErrnoError(ENOTDIR, absl::StrCat("mkdir ", path));
+  return absl::OkStatus();
+}
+
+static absl::Status RemoveTreeAt(int parent_fd, const char* name, dev_t dev, const std::string& path) {
+  struct stat st;
+  if (::fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("stat ", path));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (st.st_dev != dev) {
+      return absl::FailedPreconditionError(absl::StrCat("refusing to remove ", path,
+                                                        ": it is a mount point of another file system"));
+    }
+    UniqueFd dir_fd(::openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir_fd) return ErrnoError(absl::StrCat("open ", path));
+    DIR* dir = ::fdopendir(::dup(dir_fd.get()));
+    if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", path));
+    absl::Status status;
+    while (struct dirent* entry = ::readdir(dir)) {
+      absl::string_view child = entry->d_name;
+      if (child == "." || child == "..") continue;
+      status = RemoveTreeAt(dir_fd.get(), entry->d_name, dev, absl::StrCat(path, "/", child));
+      if (!status.ok()) break;
+    }
+    ::closedir(dir);
+    if (!status.ok()) return status;
+    if (::unlinkat(parent_fd, name, AT_REMOVEDIR) != 0) return ErrnoError(absl::StrCat("rmdir ", path));
+    return absl::OkStatus();
+  }
+  if (::unlinkat(parent_fd, name, 0) != 0 && errno != ENOENT) {
+    return ErrnoError(absl::StrCat("unlink ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoveTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("stat ", path));
+  }
+  return RemoveTreeAt(AT_FDCWD, path.c_str(), st.st_dev, path);
+}
+
+}  // namespace corral

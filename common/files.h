@@ -1,0 +1,34 @@
+// Small file helpers with errors that name the path: read a whole file, write one
+// atomically (temp file + rename), create a directory tree.
+#ifndef CORRAL_COMMON_FILES_H_
+#define CORRAL_COMMON_FILES_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace corral {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// Writes `contents` to `path` through a temporary file in the same directory and rename(2),
+// so readers see the old or the new file, never a half-written one.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
+                                 mode_t mode = 0644);
+
+// Writes `contents` to an existing file (procfs/sysfs/cgroupfs knobs), in one write(2).
+absl::Status WriteExistingFile(const std::string& path, absl::string_view contents);
+
+// mkdir -p. Existing directories are fine; an existing non-directory is an error.
+absl::Status MakeDirectories(const std::string& path, mode_t mode = 0755);
+
+// rm -rf that stays on one file system (never crosses into a mount point).
+absl::Status RemoveTree(const std::string& path);
+
+}  // namespace corral
+
+#endif  // CORRAL_COMMON_FILES_H_

@@ -1,0 +1,65 @@
+// Starting a container and holding on to it: clone into new namespaces, set up the rootfs,
+// drop privileges, exec; the parent keeps a pidfd and, with a tty, the console's pty master.
+#ifndef CORRAL_RUNTIME_CONTAINER_H_
+#define CORRAL_RUNTIME_CONTAINER_H_
+
+#include <sys/types.h>
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "runtime/phase_timer.h"
+#include "runtime/spec.h"
+
+namespace corral::runtime {
+
+// Called in the parent after the child exists in its new namespaces and before it sets up its
+// rootfs and unshares its cgroup namespace: the place to move it into a cgroup or scope, or to
+// wire its network. An error aborts the start (the child is killed and reaped).
+using ParentHook = std::function<absl::Status(pid_t pid, int pidfd)>;
+
+struct StartOptions {
+  ParentHook before_setup;
+  // Where per-phase timings go (optional).
+  PhaseTimer* timer = nullptr;
+};
+
+class Container {
+ public:
+  // Starts the container described by `spec` (validated first). Returns once the command has
+  // been exec'd (or the exec failed: then the error names the step and errno).
+  static absl::StatusOr<Container> Start(const ContainerSpec& spec, const StartOptions& options = {});
+
+  Container(Container&&) = default;
+  Container& operator=(Container&&) = default;
+  // Kills and reaps a container that is still running when its owner lets go.
+  ~Container();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  // The pty master of the container's console (with spec.tty), else -1.
+  int console_master() const { return console_.get(); }
+  UniqueFd TakeConsole() { return std::move(console_); }
+
+  // Sends `signal` through the pidfd.
+  absl::Status Signal(int signal);
+  // Waits for the container's PID 1 to exit; returns its status as a shell would:
+  // the exit code, or 128 + the signal that killed it.
+  absl::StatusOr<int> Wait();
+  // Forgets the process without killing it (used by supervisors that hand it on).
+  void Release();
+
+ private:
+  Container(pid_t pid, UniqueFd pidfd, UniqueFd console)
+      : pid_(pid), pidfd_(std::move(pidfd)), console_(std::move(console)) {}
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  UniqueFd console_;
+  bool reaped_ = false;
+};
+
+}  // namespace corral::runtime
+
+#endif  // CORRAL_RUNTIME_CONTAINER_H_

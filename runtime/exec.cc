@@ -1,0 +1,126 @@
+#include "runtime/exec.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "absl/strings/str_split.h"
+#include "common/syscalls.h"
+#include "runtime/child_error.h"
+
+namespace corral::runtime {
+
+namespace {
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}  // namespace
+
+ExecPlan MakeExecPlan(const ExecOptions& options) {
+  ExecPlan plan;
+  plan.argv_storage = options.command;
+  // Defaults first, then the caller's values replace them key by key; order is kept stable.
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"PATH", kDefaultPath}, {"HOME", options.uid == 0 ? "/root" : "/"}, {"container", "corral"}};
+  if (options.tty) env.emplace_back("TERM", "xterm");
+  for (const std::string& kv : options.env) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    bool replaced = false;
+    for (auto& [k, v] : env) {
+      if (k == key) {
+        v = value;
+        replaced = true;
+      }
+    }
+    if (!replaced) env.emplace_back(key, value);
+  }
+  for (const auto& [k, v] : env) {
+    plan.env_storage.push_back(k + "=" + v);
+    if (k == "PATH") {
+      for (absl::string_view dir : absl::StrSplit(v, ':', absl::SkipEmpty())) plan.path_dirs.emplace_back(dir);
+    }
+  }
+  for (std::string& arg : plan.argv_storage) plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (std::string& kv : plan.env_storage) plan.envp.push_back(kv.data());
+  plan.envp.push_back(nullptr);
+  plan.cwd = options.cwd.empty() ? "/" : options.cwd;
+  plan.uid = options.uid;
+  plan.gid = options.gid;
+  plan.capabilities = MakeCapabilityPlan(options.capabilities);
+  plan.no_new_privs = options.no_new_privs;
+  if (options.seccomp != nullptr) plan.seccomp = *options.seccomp;
+  return plan;
+}
+
+void ResetSignalsInChild() {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);  // EINVAL for the few numbers glibc reserves: harmless
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void ExecInChild(const ExecPlan& plan, int error_fd) {
+  ResetSignalsInChild();
+  const char* step = nullptr;
+  if (plan.uid != 0 || plan.gid != 0) {
+    gid_t groups[1] = {plan.gid};
+    if (::setgroups(1, groups) != 0) return ReportChildError(error_fd, "setgroups", "", errno);
+    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return ReportChildError(error_fd, "setresgid", "", errno);
+  }
+  if (int err = ApplyCapabilities(plan.capabilities, &step); err != 0) {
+    return ReportChildError(error_fd, step, "", err);
+  }
+  if (plan.uid != 0 && ::setresuid(plan.uid, plan.uid, plan.uid) != 0) {
+    return ReportChildError(error_fd, "setresuid", "", errno);
+  }
+  if (::chdir(plan.cwd.c_str()) != 0) return ReportChildError(error_fd, "chdir", plan.cwd.c_str(), errno);
+  if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ReportChildError(error_fd, "prctl(PR_SET_NO_NEW_PRIVS)", "", errno);
+  }
+  // Nothing the manager had open may leak into the container. CLOEXEC rather than close, so
+  // error_fd stays usable until execve succeeds and closes it, which the parent sees as EOF.
+  if (sys::CloseRange(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    return ReportChildError(error_fd, "close_range", "", errno);
+  }
+  if (plan.seccomp) {
+    if (int err = InstallSeccompProgram(*plan.seccomp); err != 0) {
+      return ReportChildError(error_fd, "install seccomp filter", "", err);
+    }
+  }
+  const char* file = plan.argv[0];
+  bool has_slash = false;
+  for (const char* p = file; *p != '\0'; ++p) has_slash |= *p == '/';
+  if (has_slash) {
+    ::execve(file, plan.argv.data(), plan.envp.data());
+    return ReportChildError(error_fd, "exec", file, errno, /*is_exec=*/true);
+  }
+  // execvpe searches the caller's PATH, not the container's: search ourselves.
+  int saved = ENOENT;
+  char candidate[4096];
+  for (const std::string& dir : plan.path_dirs) {
+    size_t n = 0;
+    for (char c : dir) {
+      if (n + 2 >= sizeof(candidate)) break;
+      candidate[n++] = c;
+    }
+    candidate[n++] = '/';
+    for (const char* p = file; *p != '\0' && n + 1 < sizeof(candidate); ++p) candidate[n++] = *p;
+    candidate[n] = '\0';
+    ::execve(candidate, plan.argv.data(), plan.envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) saved = errno;
+  }
+  ReportChildError(error_fd, "exec", file, saved, /*is_exec=*/true);
+}
+
+}  // namespace corral::runtime

@@ -1,0 +1,60 @@
+// ExecPlan: the last mile before execve, shared by container start and attach. Everything
+// (argv, envp, PATH directories, credentials, capabilities, seccomp program) is prepared in the
+// parent; the child side only makes syscalls.
+#ifndef CORRAL_RUNTIME_EXEC_H_
+#define CORRAL_RUNTIME_EXEC_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/capabilities.h"
+#include "runtime/seccomp.h"
+
+namespace corral::runtime {
+
+struct ExecPlan {
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<std::string> path_dirs;  // from the container's PATH, for the command search
+  std::vector<char*> argv;             // pointers into argv_storage, null-terminated
+  std::vector<char*> envp;             // pointers into env_storage, null-terminated
+  std::string cwd;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  CapabilityPlan capabilities;
+  bool no_new_privs = true;
+  std::optional<SeccompProgram> seccomp;
+};
+
+struct ExecOptions {
+  std::vector<std::string> command;
+  std::vector<std::string> env;  // KEY=VALUE overrides
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool tty = false;
+  std::vector<int> capabilities;
+  bool no_new_privs = true;
+  const SeccompProgram* seccomp = nullptr;  // copied into the plan when set
+};
+
+// Builds the plan, merging default environment (PATH, HOME, TERM with a tty, container=corral)
+// with the caller's.
+ExecPlan MakeExecPlan(const ExecOptions& options);
+
+// Child side: resets signal state, drops to the plan's credentials, capabilities, no_new_privs
+// and seccomp, marks every fd above 2 close-on-exec, changes directory and execs, searching
+// PATH when the command has no '/'. Only returns on failure, after writing a ChildError to
+// `error_fd`. Async-signal-safe.
+void ExecInChild(const ExecPlan& plan, int error_fd);
+
+// Resets every signal disposition to default and unblocks all signals (child side).
+void ResetSignalsInChild();
+
+}  // namespace corral::runtime
+
+#endif  // CORRAL_RUNTIME_EXEC_H_

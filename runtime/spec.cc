@@ -1,0 +1,183 @@
+#include "runtime/spec.h"
+
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace corral::runtime {
+
+std::vector<int> DefaultCapabilities() {
+  return {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,     CAP_FSETID,           CAP_KILL,
+          CAP_SETGID, CAP_SETUID,       CAP_SETPCAP,    CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+          CAP_SYS_CHROOT, CAP_MKNOD,    CAP_AUDIT_WRITE, CAP_SETFCAP};
+}
+
+absl::Status ValidateContainerName(absl::string_view name) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid container name \"", name, "\": ", why,
+                     " (allowed: a letter or digit, then up to 63 letters, digits, '_', '.' or '-')"));
+  };
+  if (name.empty()) return invalid("it is empty");
+  if (name.size() > 64) return invalid("it is longer than 64 characters");
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(name[0]))) return invalid("it must start with a letter or digit");
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return invalid(absl::StrCat("it contains '", absl::string_view(&c, 1), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateHostname(absl::string_view hostname) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid hostname \"", hostname, "\": ", why));
+  };
+  if (hostname.empty()) return invalid("it is empty");
+  if (hostname.size() > 64) return invalid("it is longer than 64 characters");
+  size_t label_start = 0;
+  for (size_t i = 0; i <= hostname.size(); ++i) {
+    if (i == hostname.size() || hostname[i] == '.') {
+      absl::string_view label = hostname.substr(label_start, i - label_start);
+      if (label.empty()) return invalid("it has an empty label");
+      if (label.size() > 63) return invalid("a label is longer than 63 characters");
+      if (label.front() == '-' || label.back() == '-') return invalid("a label starts or ends with '-'");
+      label_start = i + 1;
+      continue;
+    }
+    char c = hostname[i];
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
+      return invalid(absl::StrCat("it contains '", absl::string_view(&c, 1), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseByteSize(absl::string_view text, uint64_t* bytes) {
+  absl::string_view digits = text;
+  uint64_t multiplier = 1;
+  if (!digits.empty()) {
+    switch (absl::ascii_toupper(static_cast<unsigned char>(digits.back()))) {
+      case 'K': multiplier = uint64_t{1} << 10; break;
+      case 'M': multiplier = uint64_t{1} << 20; break;
+      case 'G': multiplier = uint64_t{1} << 30; break;
+      case 'T': multiplier = uint64_t{1} << 40; break;
+      default: break;
+    }
+    if (multiplier != 1) digits.remove_suffix(1);
+  }
+  uint64_t value = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &value) || digits[0] == '-' || digits[0] == '+') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid size \"", text, "\": expected a number of bytes with an optional K, M, G or T suffix"));
+  }
+  if (value > UINT64_MAX / multiplier) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid size \"", text, "\": too large"));
+  }
+  *bytes = value * multiplier;
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status FieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat("spec.", field, ": ", message));
+}
+
+absl::Status ValidateIdMap(absl::string_view field, const std::vector<IdMapping>& map) {
+  if (map.empty()) return FieldError(field, "a user namespace needs at least one mapping");
+  if (map.size() > 340) return FieldError(field, "at most 340 lines are allowed by the kernel");
+  for (const IdMapping& m : map) {
+    if (m.count == 0) return FieldError(field, "a mapping has count 0");
+    if (uint64_t{m.container_id} + m.count > (uint64_t{1} << 32) ||
+        uint64_t{m.host_id} + m.count > (uint64_t{1} << 32)) {
+      return FieldError(field, "a mapping runs past the 32-bit id range");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSpec(const ContainerSpec& spec) {
+  if (!spec.name.empty()) {
+    absl::Status name = ValidateContainerName(spec.name);
+    if (!name.ok()) return FieldError("name", name.message());
+  }
+  if (spec.rootfs.empty()) return FieldError("rootfs", "no root file system given");
+  if (spec.rootfs[0] != '/') return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not an absolute path"));
+  struct stat st;
+  if (::stat(spec.rootfs.c_str(), &st) != 0) {
+    return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" does not exist"));
+  }
+  if (!S_ISDIR(st.st_mode)) return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not a directory"));
+  if (!spec.hostname.empty()) {
+    absl::Status host = ValidateHostname(spec.hostname);
+    if (!host.ok()) return FieldError("hostname", host.message());
+  }
+  constexpr uint64_t kKnownNamespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                        CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWUSER;
+  if (spec.namespaces & ~kKnownNamespaces) return FieldError("namespaces", "unknown namespace flag");
+  if (!(spec.namespaces & CLONE_NEWNS)) {
+    return FieldError("namespaces", "a mount namespace is required (the rootfs is pivot_root'ed)");
+  }
+  if (!(spec.namespaces & CLONE_NEWPID)) return FieldError("namespaces", "a PID namespace is required");
+  if (spec.namespaces & CLONE_NEWUSER) {
+    absl::Status uid = ValidateIdMap("uid_map", spec.uid_map);
+    if (!uid.ok()) return uid;
+    absl::Status gid = ValidateIdMap("gid_map", spec.gid_map);
+    if (!gid.ok()) return gid;
+    if (spec.join_netns_fd >= 0) {
+      return FieldError("join_netns_fd", "joining a prepared network namespace together with a user namespace is not supported");
+    }
+  } else if (!spec.uid_map.empty() || !spec.gid_map.empty()) {
+    return FieldError("uid_map", "id maps need a user namespace (CLONE_NEWUSER)");
+  }
+  if (spec.join_netns_fd >= 0 && (spec.namespaces & CLONE_NEWNET)) {
+    return FieldError("join_netns_fd", "cannot both join a network namespace and create a new one");
+  }
+  if (spec.command.empty() && spec.init != InitMode::kBoot) return FieldError("command", "no command given");
+  for (const std::string& arg : spec.command) {
+    if (arg.find('\0') != std::string::npos) return FieldError("command", "an argument contains a NUL byte");
+  }
+  if (!spec.command.empty() && spec.command[0].empty()) return FieldError("command", "the program name is empty");
+  for (const std::string& kv : spec.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return FieldError("env", absl::StrCat("\"", kv, "\" is not KEY=VALUE"));
+    }
+  }
+  if (spec.cwd.empty() || spec.cwd[0] != '/') {
+    return FieldError("cwd", absl::StrCat("\"", spec.cwd, "\" is not an absolute path"));
+  }
+  if (spec.capabilities) {
+    std::set<int> seen;
+    for (int cap : *spec.capabilities) {
+      if (cap < 0 || cap > CAP_LAST_CAP) return FieldError("capabilities", absl::StrCat("unknown capability ", cap));
+      if (!seen.insert(cap).second) return FieldError("capabilities", absl::StrCat("capability ", cap, " listed twice"));
+    }
+  }
+  for (const MountSpec& m : spec.mounts) {
+    if (m.target.empty() || m.target[0] != '/') {
+      return FieldError("mounts", absl::StrCat("target \"", m.target, "\" is not an absolute path"));
+    }
+    if (m.target.find("/../") != std::string::npos || absl::EndsWith(m.target, "/..")) {
+      return FieldError("mounts", absl::StrCat("target \"", m.target, "\" contains '..'"));
+    }
+    if (m.source.empty()) return FieldError("mounts", absl::StrCat("mount on \"", m.target, "\" has no source"));
+    if (m.fstype.empty() && m.source[0] != '/') {
+      return FieldError("mounts", absl::StrCat("bind source \"", m.source, "\" is not an absolute path"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace corral::runtime

@@ -1,0 +1,91 @@
+// ContainerSpec: everything the runtime needs to start one container, and its validation.
+// Validation names the bad field, so a user's mistake reads as "spec.hostname: ...".
+#ifndef CORRAL_RUNTIME_SPEC_H_
+#define CORRAL_RUNTIME_SPEC_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace corral::runtime {
+
+// One line of /proc/PID/uid_map or gid_map.
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t count = 0;
+};
+
+// An extra mount inside the container. `target` is a path inside the rootfs; it is resolved
+// with RESOLVE_IN_ROOT so symlinks in the rootfs cannot send it outside.
+struct MountSpec {
+  std::string source;  // host path for binds, or a file system name ("tmpfs")
+  std::string target;
+  std::string fstype;  // empty for a bind mount
+  std::string data;    // file system options
+  bool read_only = false;
+};
+
+// What runs as PID 1 of the container.
+enum class InitMode {
+  kDirect,    // the command itself is PID 1
+  kTinyInit,  // corral's built-in init is PID 1: reaps zombies, forwards signals (--init)
+  kBoot,      // the image's /sbin/init (--boot)
+};
+
+// Namespace set as CLONE_NEW* flags.
+inline constexpr uint64_t kDefaultNamespaces = 0x20000000 /*CLONE_NEWPID*/ | 0x00020000 /*CLONE_NEWNS*/ |
+                                               0x04000000 /*CLONE_NEWUTS*/ | 0x08000000 /*CLONE_NEWIPC*/ |
+                                               0x40000000 /*CLONE_NEWNET*/ | 0x02000000 /*CLONE_NEWCGROUP*/;
+
+struct ContainerSpec {
+  std::string name;      // for messages and the default hostname
+  std::string rootfs;    // host path of the root file system (a directory)
+  std::string hostname;  // empty: `name`, or "corral" when that is empty too
+  uint64_t namespaces = kDefaultNamespaces;  // CLONE_NEWUSER adds a user namespace (needs maps)
+  std::vector<IdMapping> uid_map;
+  std::vector<IdMapping> gid_map;
+  std::vector<std::string> command;  // argv; with kBoot empty means /sbin/init
+  std::vector<std::string> env;      // KEY=VALUE; PATH, TERM, HOME and container= get defaults
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool tty = false;
+  InitMode init = InitMode::kDirect;
+  // Capabilities kept in the bounding, permitted, effective and inheritable sets. Empty
+  // optional: the default list (DefaultCapabilities()).
+  std::optional<std::vector<int>> capabilities;
+  bool seccomp = true;
+  bool no_new_privs = true;
+  std::vector<MountSpec> mounts;
+  // With CLONE_NEWNET absent from `namespaces` and this set, the container joins this network
+  // namespace (an fd from /proc/PID/ns/net or netcfg). Without either, it shares the host's.
+  int join_netns_fd = -1;
+};
+
+// Capabilities a container keeps by default: the same list Docker, crun and LXC use
+// (chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service,
+// net_raw, sys_chroot, mknod, audit_write, setfcap).
+std::vector<int> DefaultCapabilities();
+
+// Checks every field; the error names the field and says what is wrong.
+absl::Status ValidateSpec(const ContainerSpec& spec);
+
+// [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, the container name rule of the D-Bus contract.
+absl::Status ValidateContainerName(absl::string_view name);
+
+// RFC 1123 host name, at most 64 characters.
+absl::Status ValidateHostname(absl::string_view hostname);
+
+// Parses "1G", "64M", "512k", "1048576" into bytes.
+absl::Status ParseByteSize(absl::string_view text, uint64_t* bytes);
+
+}  // namespace corral::runtime
+
+#endif  // CORRAL_RUNTIME_SPEC_H_

@@ -1,0 +1,144 @@
+// corral-run: runs one container in the foreground without the daemon (like lxc-execute) and
+// exits with its command's status, 128+signal when it was killed.
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
+#include "runtime/child_error.h"
+#include "runtime/console.h"
+#include "runtime/container.h"
+#include "tools/run_options.h"
+
+namespace corral::tools {
+namespace {
+
+// Exit statuses for failures before the command runs, as docker and podman use them.
+constexpr int kExitStartFailed = 125;
+constexpr int kExitNotExecutable = 126;
+constexpr int kExitNotFound = 127;
+
+// Signals a user may send corral-run that belong to the container instead.
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+int Fail(absl::string_view message, int code = kExitStartFailed) {
+  std::string line = absl::StrCat("corral-run: ", message, "\n");
+  (void)!::write(2, line.data(), line.size());
+  return code;
+}
+
+absl::StatusOr<UniqueFd> BlockForwardedSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kForwardedSignals) sigaddset(&set, sig);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return ErrnoError("sigprocmask");
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) return ErrnoError("signalfd");
+  return fd;
+}
+
+// Reads pending signals and passes them on to the container.
+void ForwardSignals(int signal_fd, runtime::Container& container) {
+  struct signalfd_siginfo info;
+  while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+    int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGWINCH) {
+      if (container.console_master() >= 0) runtime::CopyWindowSize(0, container.console_master());
+      continue;
+    }
+    container.Signal(sig).IgnoreError();  // it may be exiting already
+  }
+}
+
+absl::Status Supervise(runtime::Container& container, int signal_fd) {
+  if (container.console_master() >= 0) {
+    runtime::CopyWindowSize(0, container.console_master());
+    runtime::RawTerminal raw(0);
+    runtime::RelayOptions relay;
+    relay.stop_fd = signal_fd;
+    for (;;) {
+      ASSIGN_OR_RETURN(runtime::RelayEnd end, runtime::RelayConsole(container.console_master(), 0, 1, relay));
+      if (end != runtime::RelayEnd::kStopped) break;
+      ForwardSignals(signal_fd, container);
+    }
+    return absl::OkStatus();
+  }
+  for (;;) {
+    struct pollfd fds[2] = {{container.pidfd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("poll");
+    }
+    if (fds[1].revents & POLLIN) ForwardSignals(signal_fd, container);
+    if (fds[0].revents & POLLIN) return absl::OkStatus();
+  }
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<RunOptions> parsed = ParseRunOptions(args);
+  if (!parsed.ok()) return Fail(parsed.status().message());
+  RunOptions& options = *parsed;
+  if (options.show_help) {
+    std::string usage = RunUsage();
+    (void)!::write(1, usage.data(), usage.size());
+    return 0;
+  }
+  if (::geteuid() != 0) {
+    return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
+  }
+  if (options.memory_bytes || options.pids || options.cpu_weight) {
+    return Fail("--memory, --pids and --cpu-weight are not yet supported: they need a systemd scope (issue 4)");
+  }
+  runtime::ContainerSpec& spec = options.spec;
+  switch (options.net) {
+    case NetMode::kNone:
+      break;
+    case NetMode::kHost:
+      spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+      break;
+    case NetMode::kBridge:
+      return Fail("--net bridge is not yet supported (issue 3)");
+  }
+
+  absl::StatusOr<UniqueFd> signal_fd = BlockForwardedSignals();
+  if (!signal_fd.ok()) return Fail(signal_fd.status().message());
+
+  runtime::PhaseTimer timer;
+  runtime::StartOptions start;
+  start.timer = &timer;
+  absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
+  if (options.print_phases) {
+    for (const auto& [phase, ns] : timer.phases()) {
+      ::fprintf(stderr, "corral-run: phase %-16s %8.3f ms\n", phase.c_str(), static_cast<double>(ns) / 1e6);
+    }
+  }
+  if (!container.ok()) {
+    const absl::Status& status = container.status();
+    if (runtime::IsExecFailure(status)) {
+      return Fail(status.message(), status.code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitNotExecutable);
+    }
+    return Fail(status.message());
+  }
+  if (absl::Status supervised = Supervise(*container, signal_fd->get()); !supervised.ok()) {
+    container->Signal(SIGKILL).IgnoreError();
+    Fail(supervised.message());
+  }
+  absl::StatusOr<int> exit_status = container->Wait();
+  if (!exit_status.ok()) return Fail(exit_status.status().message());
+  return *exit_status;
+}
+
+}  // namespace
+}  // namespace corral::tools
+
+int main(int argc, char** argv) { return corral::tools::Main(argc, argv); }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package corral's build, tests, demo and benchmarks need.
+# Idempotent and quick when everything is already there: apt-get runs only for what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  bazel-bootstrap bazel-platforms g++ libc6-dev
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev
+  # run time and tests
+  busybox-static iproute2 nftables util-linux procps psmisc
+  systemd systemd-container dbus kmod
+  # peers for the side-by-side benchmarks
+  crun
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Update the lists only when an install is needed: a fresh machine has none.
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "deps: all ${#packages[@]} packages present"

@@ -1,0 +1,172 @@
+#include "tools/run_options.h"
+
+#include <sched.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace corral::tools {
+
+std::string RunUsage() {
+  return R"(usage: corral-run --rootfs DIR [options] -- CMD [ARGS...]
+Runs one container in the foreground and exits with its command's status (128+signal if killed).
+
+  --rootfs DIR          root file system of the container (required)
+  --name N              container name (default: corral)
+  --hostname H          host name inside (default: the name)
+  --net MODE            none (own network namespace, only lo), host, or bridge
+  -p, --publish [tcp|udp:]HOSTPORT:CTRPORT
+                        forward a host port to the container (with --net bridge)
+  --memory BYTES        memory limit (64M, 1G, ...), through a systemd scope
+  --pids N              task limit, through a systemd scope
+  --cpu-weight N        CPU weight (1-10000), through a systemd scope
+  --boot                run the image's /sbin/init (or CMD) as a full system
+  --init                run CMD under corral's minimal init (reaps zombies, forwards signals)
+  -t, --tty             give the container a console pty
+  -e, --env K=V         set an environment variable (repeatable)
+  --cwd DIR             working directory inside (default /)
+  --user UID[:GID]      run as this user (numeric)
+  --userns HOSTUID:COUNT
+                        run in a user namespace mapping 0..COUNT-1 to HOSTUID.. (uid and gid)
+  --no-seccomp          do not install the default seccomp filter
+  --print-phases        print per-phase start timings to stderr
+  -h, --help            this text
+)";
+}
+
+absl::StatusOr<NetMode> ParseNetMode(absl::string_view text) {
+  if (text == "none") return NetMode::kNone;
+  if (text == "host") return NetMode::kHost;
+  if (text == "bridge") return NetMode::kBridge;
+  return absl::InvalidArgumentError(absl::StrCat("--net: unknown mode \"", text, "\" (use none, host or bridge)"));
+}
+
+namespace {
+
+absl::Status ParseUint(absl::string_view option, absl::string_view text, uint64_t min, uint64_t max,
+                       uint64_t* out) {
+  if (text.empty() || !absl::SimpleAtoi(text, out) || text[0] == '-' || text[0] == '+' || *out < min ||
+      *out > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, ": \"", text, "\" is not a whole number between ", min, " and ", max));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
+  RunOptions options;
+  runtime::ContainerSpec& spec = options.spec;
+  static constexpr const char* kWithValue[] = {"--rootfs", "--name", "--hostname", "--net", "-p", "--publish",
+                                               "--memory", "--pids", "--cpu-weight", "-e", "--env",
+                                               "--cwd", "--user", "--userns"};
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string opt = args[i];
+    if (opt == "--") {
+      spec.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    // "--opt=value" and "--opt value" are the same.
+    std::string v;
+    bool has_value = false;
+    if (size_t eq = opt.find('='); absl::StartsWith(opt, "--") && eq != std::string::npos) {
+      v = opt.substr(eq + 1);
+      opt = opt.substr(0, eq);
+      has_value = true;
+    }
+    bool takes_value = false;
+    for (const char* name : kWithValue) takes_value |= opt == name;
+    if (takes_value && !has_value) {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(opt, ": missing value"));
+      v = args[++i];
+    } else if (!takes_value && has_value) {
+      return absl::InvalidArgumentError(absl::StrCat(opt, " takes no value"));
+    }
+
+    if (opt == "-h" || opt == "--help") {
+      options.show_help = true;
+      return options;
+    } else if (opt == "--boot") {
+      spec.init = runtime::InitMode::kBoot;
+    } else if (opt == "--init") {
+      spec.init = runtime::InitMode::kTinyInit;
+    } else if (opt == "-t" || opt == "--tty") {
+      spec.tty = true;
+    } else if (opt == "--no-seccomp") {
+      spec.seccomp = false;
+    } else if (opt == "--print-phases") {
+      options.print_phases = true;
+    } else if (opt == "--rootfs") {
+      spec.rootfs = v;
+    } else if (opt == "--name") {
+      RETURN_IF_ERROR(runtime::ValidateContainerName(v));
+      spec.name = v;
+    } else if (opt == "--hostname") {
+      RETURN_IF_ERROR(runtime::ValidateHostname(v));
+      spec.hostname = v;
+    } else if (opt == "--net") {
+      ASSIGN_OR_RETURN(options.net, ParseNetMode(v));
+    } else if (opt == "-p" || opt == "--publish") {
+      options.ports.push_back(v);
+    } else if (opt == "--memory") {
+      uint64_t bytes = 0;
+      absl::Status parsed = runtime::ParseByteSize(v, &bytes);
+      if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("--memory: ", parsed.message()));
+      if (bytes < (uint64_t{4} << 20)) return absl::InvalidArgumentError("--memory: at least 4M is needed");
+      options.memory_bytes = bytes;
+    } else if (opt == "--pids") {
+      uint64_t n = 0;
+      RETURN_IF_ERROR(ParseUint("--pids", v, 1, 4194304, &n));
+      options.pids = n;
+    } else if (opt == "--cpu-weight") {
+      uint64_t n = 0;
+      RETURN_IF_ERROR(ParseUint("--cpu-weight", v, 1, 10000, &n));
+      options.cpu_weight = n;
+    } else if (opt == "-e" || opt == "--env") {
+      if (v.find('=') == std::string::npos || v[0] == '=') {
+        return absl::InvalidArgumentError(absl::StrCat(opt, ": \"", v, "\" is not KEY=VALUE"));
+      }
+      spec.env.push_back(v);
+    } else if (opt == "--cwd") {
+      spec.cwd = v;
+    } else if (opt == "--user") {
+      std::vector<std::string> parts = absl::StrSplit(v, ':');
+      uint64_t uid = 0, gid = 0;
+      if (parts.size() > 2) return absl::InvalidArgumentError(absl::StrCat("--user: \"", v, "\" is not UID[:GID]"));
+      RETURN_IF_ERROR(ParseUint("--user", parts[0], 0, 4294967294u, &uid));
+      gid = uid;
+      if (parts.size() == 2) RETURN_IF_ERROR(ParseUint("--user", parts[1], 0, 4294967294u, &gid));
+      spec.uid = static_cast<uid_t>(uid);
+      spec.gid = static_cast<gid_t>(gid);
+    } else if (opt == "--userns") {
+      std::vector<std::string> parts = absl::StrSplit(v, ':');
+      uint64_t host = 0, count = 0;
+      if (parts.size() != 2) {
+        return absl::InvalidArgumentError(absl::StrCat("--userns: \"", v, "\" is not HOSTUID:COUNT"));
+      }
+      RETURN_IF_ERROR(ParseUint("--userns", parts[0], 1, 4294967294u, &host));
+      RETURN_IF_ERROR(ParseUint("--userns", parts[1], 1, 4294967295u - host, &count));
+      runtime::IdMapping map{0, static_cast<uint32_t>(host), static_cast<uint32_t>(count)};
+      spec.namespaces |= CLONE_NEWUSER;
+      spec.uid_map = {map};
+      spec.gid_map = {map};
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
+    }
+  }
+  if (spec.rootfs.empty()) return absl::InvalidArgumentError("--rootfs is required (see --help)");
+  if (spec.command.empty() && spec.init != runtime::InitMode::kBoot) {
+    return absl::InvalidArgumentError("no command given: put it after `--` (see --help)");
+  }
+  if (!options.ports.empty() && options.net != NetMode::kBridge) {
+    return absl::InvalidArgumentError("-p: port forwards need --net bridge");
+  }
+  if (spec.name.empty()) spec.name = "corral";
+  return options;
+}
+
+}  // namespace corral::tools

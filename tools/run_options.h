@@ -1,0 +1,45 @@
+// Command-line options of `corral-run` (and the container options `corralctl create` shares):
+// parsed into a ContainerSpec plus what the runtime alone does not do (network, limits).
+// Hand-written rather than absl flags: the contract has repeated short options (-p) and a `--`
+// separated command, which absl::ParseCommandLine does not model.
+#ifndef CORRAL_TOOLS_RUN_OPTIONS_H_
+#define CORRAL_TOOLS_RUN_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/spec.h"
+
+namespace corral::tools {
+
+enum class NetMode { kNone, kHost, kBridge };
+
+struct PortOption {
+  std::string text;  // "[tcp|udp:]HOSTPORT:CTRPORT", validated by netcfg
+};
+
+struct RunOptions {
+  runtime::ContainerSpec spec;
+  NetMode net = NetMode::kNone;
+  std::vector<std::string> ports;
+  std::optional<uint64_t> memory_bytes;
+  std::optional<uint64_t> pids;
+  std::optional<uint64_t> cpu_weight;
+  bool show_help = false;
+  bool print_phases = false;  // per-phase start timings on stderr
+};
+
+// Parses argv (without the program name). Errors name the option.
+absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args);
+
+absl::StatusOr<NetMode> ParseNetMode(absl::string_view text);
+
+// The usage text.
+std::string RunUsage();
+
+}  // namespace corral::tools
+
+#endif  // CORRAL_TOOLS_RUN_OPTIONS_H_
