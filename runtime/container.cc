@@ -37,6 +37,7 @@ struct ChildPlan {
   ExecPlan exec;
   int sync_fd = -1;      // child's end of the socketpair
   int console_fd = -1;   // pty slave, or -1
+  int stdio[3] = {-1, -1, -1};
 };
 
 [[noreturn]] void ChildMain(const ChildPlan& plan) {
@@ -50,6 +51,12 @@ struct ChildPlan {
   if (got != 1) ::_exit(125);  // the parent gave up on us
 
   const ContainerSpec& spec = *plan.spec;
+  // In a new user namespace we start as the unmapped host root; become the namespace's root
+  // (mapped to spec.uid_map's host range) so files we create have a valid owner.
+  if ((spec.namespaces & CLONE_NEWUSER) && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
+    ReportChildError(fd, "become root of the user namespace", "", errno);
+    ::_exit(125);
+  }
   if (spec.join_netns_fd >= 0 && ::setns(spec.join_netns_fd, CLONE_NEWNET) != 0) {
     ReportChildError(fd, "join network namespace", "", errno);
     ::_exit(125);
@@ -78,6 +85,12 @@ struct ChildPlan {
         ReportChildError(fd, "dup2 console", "", errno);
         ::_exit(125);
       }
+    }
+  }
+  for (int target = 0; target < 3 && plan.console_fd < 0; ++target) {
+    if (plan.stdio[target] >= 0 && plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) {
+      ReportChildError(fd, "dup2 stdio", "", errno);
+      ::_exit(125);
     }
   }
   if (!SetUpRootfsInChild(plan.rootfs, fd)) ::_exit(125);
@@ -132,6 +145,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.seccomp = seccomp ? &*seccomp : nullptr;
   plan.exec = MakeExecPlan(exec_options);
   plan.console_fd = pty ? pty->slave.get() : -1;
+  for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
 
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) {

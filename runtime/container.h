@@ -22,6 +22,8 @@ using ParentHook = std::function<absl::Status(pid_t pid, int pidfd)>;
 
 struct StartOptions {
   ParentHook before_setup;
+  // stdin, stdout, stderr of the container without a tty; -1 inherits the caller's.
+  int stdio[3] = {-1, -1, -1};
   // Where per-phase timings go (optional).
   PhaseTimer* timer = nullptr;
 };

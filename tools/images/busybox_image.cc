@@ -97,7 +97,7 @@ absl::StatusOr<std::string> BuildBusyboxImage(const std::string& images_dir, con
   std::string image_dir = absl::StrCat(images_dir, "/busybox");
   std::string rootfs = absl::StrCat(image_dir, "/rootfs");
   std::string staging = absl::StrCat(image_dir, "/rootfs.new.", ::getpid());
-  RETURN_IF_ERROR(MakeDirectories(image_dir, 0700));
+  RETURN_IF_ERROR(MakeDirectories(image_dir, 0755));
   RETURN_IF_ERROR(RemoveTree(staging));
   auto build = [&]() -> absl::Status {
     RETURN_IF_ERROR(MakeDirectories(staging, 0755));

@@ -1,0 +1,117 @@
+#include "tests/container_fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/str_split.h"
+#include "common/files.h"
+#include "common/unique_fd.h"
+#include "tools/images/busybox_image.h"
+
+namespace corral::testing {
+
+std::string* ContainerTest::temp_dir_ = nullptr;
+std::string* ContainerTest::rootfs_ = nullptr;
+
+void ContainerTest::SetUpTestSuite() {
+  if (::geteuid() != 0) return;
+  char tmpl[] = "/tmp/corral-it.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  temp_dir_ = new std::string(tmpl);
+  // World-searchable, so a container in a user namespace (mapped to an unprivileged uid) can
+  // reach its rootfs.
+  ASSERT_EQ(::chmod(tmpl, 0755), 0);
+  auto rootfs = images::BuildBusyboxImage(*temp_dir_);
+  ASSERT_TRUE(rootfs.ok()) << rootfs.status();
+  rootfs_ = new std::string(*rootfs);
+  auto probe = ReadFile("tests/syscall_probe");
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  ASSERT_TRUE(WriteFileAtomically(*rootfs_ + "/bin/syscall_probe", *probe, 0755).ok());
+  ASSERT_EQ(::chmod((*rootfs_ + "/bin/syscall_probe").c_str(), 0755), 0);
+}
+
+void ContainerTest::TearDownTestSuite() {
+  if (temp_dir_ != nullptr) {
+    EXPECT_TRUE(RemoveTree(*temp_dir_).ok());
+    delete temp_dir_;
+    delete rootfs_;
+    temp_dir_ = rootfs_ = nullptr;
+  }
+}
+
+void ContainerTest::SetUp() {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: creates namespaces and mounts";
+  ASSERT_NE(rootfs_, nullptr);
+  mounts_before_ = CurrentMounts();
+}
+
+void ContainerTest::TearDown() {
+  if (::geteuid() != 0 || IsSkipped()) return;
+  EXPECT_EQ(CurrentMounts(), mounts_before_) << "a mount was left behind in the host namespace";
+  // Every container and attached process must have been reaped.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD) << "a child process was left behind";
+}
+
+runtime::ContainerSpec ContainerTest::BusyboxSpec(std::vector<std::string> command) const {
+  runtime::ContainerSpec spec;
+  spec.name = "it";
+  spec.hostname = "it-host";
+  spec.rootfs = *rootfs_;
+  spec.command = std::move(command);
+  return spec;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+absl::StatusOr<RunResult> ContainerTest::Run(const runtime::ContainerSpec& spec) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  UniqueFd null_in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  runtime::StartOptions options;
+  options.stdio[0] = null_in.get();
+  options.stdio[1] = write_end.get();
+  options.stdio[2] = write_end.get();
+  absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, options);
+  write_end.reset();
+  if (!container.ok()) return container.status();
+  RunResult result;
+  result.output = ReadAll(read_end.get());
+  absl::StatusOr<int> status = container->Wait();
+  if (!status.ok()) return status.status();
+  result.exit_status = *status;
+  return result;
+}
+
+RunResult ContainerTest::Sh(const std::string& script) {
+  absl::StatusOr<RunResult> result = Run(BusyboxSpec({"/bin/sh", "-c", script}));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : RunResult{};
+}
+
+std::vector<std::string> CurrentMounts() {
+  std::vector<std::string> mounts;
+  auto text = ReadFile("/proc/self/mountinfo");
+  if (!text.ok()) return mounts;
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    if (fields.size() > 4) mounts.emplace_back(fields[4]);
+  }
+  return mounts;
+}
+
+}  // namespace corral::testing

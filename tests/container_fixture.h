@@ -1,0 +1,55 @@
+// Test fixture for privileged integration tests: a busybox rootfs built once per test binary
+// in a temp dir (with a static syscall probe in /bin), and helpers to run a container and
+// capture its output. Tests using it skip when not root.
+#ifndef CORRAL_TESTS_CONTAINER_FIXTURE_H_
+#define CORRAL_TESTS_CONTAINER_FIXTURE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "runtime/container.h"
+#include "runtime/spec.h"
+
+namespace corral::testing {
+
+struct RunResult {
+  int exit_status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+class ContainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+  void TearDown() override;
+
+  // A spec for the shared busybox rootfs running `command`.
+  runtime::ContainerSpec BusyboxSpec(std::vector<std::string> command) const;
+  // Starts `spec`, captures output until exit, waits. Errors from Start come back as status.
+  absl::StatusOr<RunResult> Run(const runtime::ContainerSpec& spec);
+  // Runs `sh -c script` in a default busybox container.
+  RunResult Sh(const std::string& script);
+
+  static const std::string& rootfs() { return *rootfs_; }
+  static const std::string& temp_dir() { return *temp_dir_; }
+
+  // Mount lines of the test process when the test started: nothing may be left afterwards.
+  std::vector<std::string> mounts_before_;
+
+ private:
+  static std::string* temp_dir_;
+  static std::string* rootfs_;
+};
+
+// This process's mount table, one "mountpoint fstype" per line.
+std::vector<std::string> CurrentMounts();
+
+// Reads everything from `fd` until EOF.
+std::string ReadAll(int fd);
+
+}  // namespace corral::testing
+
+#endif  // CORRAL_TESTS_CONTAINER_FIXTURE_H_

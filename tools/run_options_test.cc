@@ -1,0 +1,78 @@
+#include "tools/run_options.h"
+
+#include <sched.h>
+
+#include "gtest/gtest.h"
+
+namespace corral::tools {
+namespace {
+
+std::string ErrorOf(std::vector<std::string> args) {
+  auto parsed = ParseRunOptions(args);
+  return parsed.ok() ? "" : std::string(parsed.status().message());
+}
+
+TEST(RunOptionsTest, FullCommandLine) {
+  auto parsed = ParseRunOptions({"--rootfs", "/r", "--name=web", "--hostname", "h", "--net", "bridge", "-p", "8080:80",
+                                 "--publish=udp:53:53", "--memory", "64M", "--pids", "100", "--cpu-weight", "50",
+                                 "-e", "A=1", "--env=B=2", "--cwd", "/tmp", "--user", "1000:100", "-t", "--init",
+                                 "--", "sh", "-c", "echo hi"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->spec.rootfs, "/r");
+  EXPECT_EQ(parsed->spec.name, "web");
+  EXPECT_EQ(parsed->spec.hostname, "h");
+  EXPECT_EQ(parsed->net, NetMode::kBridge);
+  EXPECT_EQ(parsed->ports, (std::vector<std::string>{"8080:80", "udp:53:53"}));
+  EXPECT_EQ(*parsed->memory_bytes, 64u << 20);
+  EXPECT_EQ(*parsed->pids, 100u);
+  EXPECT_EQ(*parsed->cpu_weight, 50u);
+  EXPECT_EQ(parsed->spec.env, (std::vector<std::string>{"A=1", "B=2"}));
+  EXPECT_EQ(parsed->spec.cwd, "/tmp");
+  EXPECT_EQ(parsed->spec.uid, 1000u);
+  EXPECT_EQ(parsed->spec.gid, 100u);
+  EXPECT_TRUE(parsed->spec.tty);
+  EXPECT_EQ(parsed->spec.init, runtime::InitMode::kTinyInit);
+  EXPECT_EQ(parsed->spec.command, (std::vector<std::string>{"sh", "-c", "echo hi"}));
+}
+
+TEST(RunOptionsTest, Defaults) {
+  auto parsed = ParseRunOptions({"--rootfs", "/r", "--", "true"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->spec.name, "corral");
+  EXPECT_EQ(parsed->net, NetMode::kNone);
+  EXPECT_EQ(parsed->spec.init, runtime::InitMode::kDirect);
+  EXPECT_TRUE(parsed->spec.seccomp);
+  auto boot = ParseRunOptions({"--rootfs", "/r", "--boot"});
+  ASSERT_TRUE(boot.ok()) << boot.status();
+  EXPECT_EQ(boot->spec.init, runtime::InitMode::kBoot);
+}
+
+TEST(RunOptionsTest, UserNamespace) {
+  auto parsed = ParseRunOptions({"--rootfs", "/r", "--userns", "100000:65536", "--", "true"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->spec.namespaces & CLONE_NEWUSER);
+  ASSERT_EQ(parsed->spec.uid_map.size(), 1u);
+  EXPECT_EQ(parsed->spec.uid_map[0].host_id, 100000u);
+  EXPECT_EQ(parsed->spec.uid_map[0].count, 65536u);
+}
+
+TEST(RunOptionsTest, BadInputIsAClearError) {
+  EXPECT_NE(ErrorOf({"--", "true"}).find("--rootfs is required"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r"}).find("no command"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--bogus", "--", "true"}).find("unknown option \"--bogus\""), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs"}).find("missing value"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--net", "wifi", "--", "true"}).find("unknown mode"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--name", "-bad", "--", "true"}).find("invalid container name"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--hostname", "a_b", "--", "true"}).find("invalid hostname"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--memory", "lots", "--", "true"}).find("--memory"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--memory", "1k", "--", "true"}).find("at least 4M"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--pids", "0", "--", "true"}).find("--pids"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--cpu-weight", "20000", "--", "true"}).find("--cpu-weight"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-e", "NOVALUE", "--", "true"}).find("KEY=VALUE"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--user", "bob", "--", "true"}).find("--user"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-p", "80:80", "--", "true"}).find("--net bridge"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--boot=yes"}).find("takes no value"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace corral::tools
