@@ -1,0 +1,25 @@
+// Helpers shared by corral's benchmarks: a busybox rootfs in a temp dir and running a command
+// as a child process (for the peers: crun, unshare, nsenter, corral-run itself).
+#ifndef CORRAL_BENCHMARKS_BENCH_UTIL_H_
+#define CORRAL_BENCHMARKS_BENCH_UTIL_H_
+
+#include <string>
+#include <vector>
+
+namespace corral::bench {
+
+// Builds (once per process) a busybox rootfs in a temp dir that is removed at exit.
+const std::string& BusyboxRootfs();
+
+// fork + execv + wait; stdout/stderr to /dev/null unless `quiet` is false. Returns the exit status.
+int RunCommand(const std::vector<std::string>& argv, bool quiet = true);
+
+// The first of `candidates` that exists and is executable, or "".
+std::string FindProgram(const std::vector<std::string>& candidates);
+
+// Registers default repetitions so every benchmark reports mean, median and stddev.
+inline constexpr int kRepetitions = 5;
+
+}  // namespace corral::bench
+
+#endif  // CORRAL_BENCHMARKS_BENCH_UTIL_H_

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Every test of corral: installs dependencies, runs `bazel test //...` (unit tests and the
+# privileged integration tests), then the system tests against a throwaway systemd.
+# Prints "N passed, N failed" last; exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+tools/deps.sh || { echo "deps: failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+failed_names=()
+
+# Adds the gtest case counts of every Bazel test target from its test.xml.
+count_bazel_cases() {
+  local xml tests failures errors
+  while IFS= read -r xml; do
+    tests=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' tests="[0-9]*"' | head -1 | grep -o '[0-9]*')
+    failures=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' failures="[0-9]*"' | head -1 | grep -o '[0-9]*')
+    errors=$(grep -o '<testsuites[^>]*' "$xml" | grep -o ' errors="[0-9]*"' | head -1 | grep -o '[0-9]*')
+    tests=${tests:-0}; failures=${failures:-0}; errors=${errors:-0}
+    passed=$((passed + tests - failures - errors))
+    failed=$((failed + failures + errors))
+  done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
+}
+
+echo "== bazel test //..."
+rm -rf bazel-testlogs/ 2>/dev/null
+bazel test //... --test_output=errors 2>&1 | tee /tmp/corral-bazel-test.log | grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
+bazel_rc=${PIPESTATUS[0]}
+count_bazel_cases
+if [ "$bazel_rc" -ne 0 ]; then
+  # A target that failed to build or crashed has no test.xml with failures: count it.
+  broken=$(grep -cE '(FAILED TO BUILD|NO STATUS|TIMEOUT|FAILED in)' /tmp/corral-bazel-test.log || true)
+  [ "$broken" -gt 0 ] || broken=1
+  failed=$((failed + broken))
+  failed_names+=("bazel test //... (exit $bazel_rc)")
+fi
+
+# System tests: each script prints "N passed, N failed" last and exits non-zero on failure.
+for t in tests/system/*.sh; do
+  [ -e "$t" ] || continue
+  echo "== $t"
+  out=$(bash "$t" 2>&1); rc=$?
+  echo "$out" | tail -60
+  line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+  if [ -n "$line" ]; then
+    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
+  elif [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+  [ "$rc" -eq 0 ] || failed_names+=("$t")
+done
+
+if ((${#failed_names[@]})); then
+  echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
