@@ -27,7 +27,10 @@ runtime::Container& SleepingContainer() {
     spec.command = {"/bin/sleep", "100000"};
     auto started = runtime::Container::Start(spec);
     if (!started.ok()) ::abort();
-    return new runtime::Container(std::move(*started));
+    static runtime::Container* owned = new runtime::Container(std::move(*started));
+    // Kill and reap it when the benchmark exits: nothing may outlive the run.
+    ::atexit([] { owned->Signal(SIGKILL).IgnoreError(); owned->Wait().IgnoreError(); });
+    return owned;
   }();
   return *container;
 }
