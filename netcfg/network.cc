@@ -1,0 +1,223 @@
+#include "netcfg/network.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
+#include "netcfg/dns.h"
+#include "netcfg/nat.h"
+
+namespace corral::netcfg {
+namespace {
+
+constexpr char kIpForward[] = "/proc/sys/net/ipv4/ip_forward";
+constexpr char kContainerInterface[] = "eth0";
+
+// Ignores NotFound: for deleting things that may already be gone.
+absl::Status IgnoreNotFound(absl::Status status) { return absl::IsNotFound(status) ? absl::OkStatus() : status; }
+
+}  // namespace
+
+absl::Status CheckHostPortFree(const PortForward& forward) {
+  bool tcp = forward.protocol == Protocol::kTcp;
+  UniqueFd fd(::socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoError("open a socket to check the host port");
+  int on = 1;
+  // SO_REUSEADDR: connections lingering in TIME_WAIT do not make a port busy; a listener does.
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(forward.host_port);
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    if (errno == EADDRINUSE) {
+      return absl::FailedPreconditionError(absl::StrCat("host port ", ProtocolName(forward.protocol), "/",
+                                                        forward.host_port, " is in use by a process on the host"));
+    }
+    return ErrnoError(absl::StrCat("check host port ", ProtocolName(forward.protocol), "/", forward.host_port));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<BridgeNetwork>> BridgeNetwork::Open(NetworkConfig config) {
+  ASSIGN_OR_RETURN(Rtnl rtnl, Rtnl::Open());
+  return std::unique_ptr<BridgeNetwork>(new BridgeNetwork(std::move(config), std::move(rtnl)));
+}
+
+BridgeNetwork::BridgeNetwork(NetworkConfig config, Rtnl rtnl)
+    : config_(std::move(config)), rtnl_(std::move(rtnl)), leases_(config_.state_dir, config_.gateway) {}
+
+absl::StatusOr<Nftables*> BridgeNetwork::nft() {
+  if (nft_ == nullptr) {
+    ASSIGN_OR_RETURN(nft_, Nftables::Open());
+  }
+  return nft_.get();
+}
+
+absl::Status BridgeNetwork::EnsureHost() {
+  absl::StatusOr<int> index = rtnl_.LinkIndex(config_.bridge);
+  if (absl::IsNotFound(index.status())) {
+    rtnl_.CreateBridge(config_.bridge, config_.mtu);
+    absl::Status created = rtnl_.Commit();
+    // Another corral may have created it in the meantime: that is fine.
+    if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
+    index = rtnl_.LinkIndex(config_.bridge);
+  }
+  if (!index.ok()) return index.status();
+  bridge_index_ = *index;
+
+  ASSIGN_OR_RETURN(std::vector<Ipv4Interface> addresses, rtnl_.Addresses(bridge_index_));
+  bool has_gateway = false;
+  for (const Ipv4Interface& a : addresses) {
+    has_gateway |= a.address == config_.gateway.address && a.prefix == config_.gateway.prefix;
+  }
+  if (!has_gateway) rtnl_.AddAddress(bridge_index_, config_.gateway);
+  rtnl_.SetLinkUp(config_.bridge);
+  RETURN_IF_ERROR(rtnl_.Commit());
+
+  absl::StatusOr<std::string> forwarding = ReadFile(kIpForward);
+  if (!forwarding.ok()) return forwarding.status();
+  if (absl::StripAsciiWhitespace(*forwarding) != "1") RETURN_IF_ERROR(WriteExistingFile(kIpForward, "1\n"));
+
+  ASSIGN_OR_RETURN(bool have_table, NatTableExists());
+  if (!have_table) {
+    ASSIGN_OR_RETURN(Nftables * nft, nft());
+    RETURN_IF_ERROR(nft->Run(HostRuleset(config_), "install table ip corral"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BridgeNetwork::AttachLinks(const ContainerNetwork& network, int netns_fd) {
+  VethSpec veth{network.host_interface, bridge_index_, kContainerInterface, netns_fd, config_.mtu};
+  rtnl_.CreateVeth(veth);
+  absl::Status created = rtnl_.Commit();
+  if (absl::IsAlreadyExists(created)) {
+    // The host end of an earlier run that crashed, or whose namespace the kernel is still
+    // tearing down: remove it and try once more.
+    rtnl_.DeleteLink(network.host_interface);
+    RETURN_IF_ERROR(IgnoreNotFound(rtnl_.Commit()));
+    rtnl_.CreateVeth(veth);
+    created = rtnl_.Commit();
+  }
+  RETURN_IF_ERROR(created);
+
+  ASSIGN_OR_RETURN(Rtnl inside, Rtnl::OpenIn(netns_fd));
+  ASSIGN_OR_RETURN(int eth0, inside.LinkIndex(kContainerInterface));
+  inside.SetLinkUp("lo");
+  inside.SetLinkUp(kContainerInterface);
+  inside.AddAddress(eth0, network.address);
+  inside.AddDefaultRoute(eth0, network.gateway);
+  return Annotate(inside.Commit(), "in the container's network namespace");
+}
+
+absl::Status BridgeNetwork::WriteDnsFiles(ContainerNetwork& network, const std::string& hostname) {
+  std::string dir = absl::StrCat(config_.run_dir, "/", network.container);
+  RETURN_IF_ERROR(MakeDirectories(dir, 0755));
+  absl::StatusOr<std::string> host_resolv = ReadFile(config_.resolv_conf);
+  if (!host_resolv.ok() && !absl::IsNotFound(host_resolv.status())) return host_resolv.status();
+  network.resolv_conf_path = absl::StrCat(dir, "/resolv.conf");
+  network.hosts_path = absl::StrCat(dir, "/hosts");
+  RETURN_IF_ERROR(WriteFileAtomically(network.resolv_conf_path,
+                                      ContainerResolvConf(host_resolv.ok() ? *host_resolv : "", config_.dns)));
+  return WriteFileAtomically(network.hosts_path, ContainerHosts(hostname, FormatIpv4(network.address.address)));
+}
+
+absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& container, const std::string& hostname,
+                                                       int netns_fd, const std::vector<PortForward>& ports) {
+  RETURN_IF_ERROR(CheckNoOverlap(ports));
+  for (const PortForward& p : ports) RETURN_IF_ERROR(CheckHostPortFree(p));
+  if (bridge_index_ == 0) RETURN_IF_ERROR(EnsureHost());
+
+  ASSIGN_OR_RETURN(LeaseStore::Acquired acquired, leases_.Acquire(container, ports));
+  ContainerNetwork network;
+  network.container = container;
+  network.address = Ipv4Interface{acquired.lease.address, config_.gateway.prefix};
+  network.gateway = config_.gateway.address;
+  network.host_interface = acquired.lease.host_interface;
+  network.ports = ports;
+
+  absl::Status status;
+  if (acquired.previous.has_value() && !acquired.previous->ports.empty()) {
+    // Forwards of an earlier run that did not get to clean up.
+    absl::StatusOr<Nftables*> nft_or = nft();
+    status = nft_or.ok() ? RemovePortForwards(**nft_or, acquired.previous->ports) : nft_or.status();
+  }
+  bool links_made = false;
+  if (status.ok()) {
+    status = AttachLinks(network, netns_fd);
+    links_made = status.ok();
+  }
+  if (status.ok() && !ports.empty()) {
+    absl::StatusOr<Nftables*> nft_or = nft();
+    status = nft_or.ok() ? AddPortForwards(**nft_or, network.address.address, ports) : nft_or.status();
+  }
+  if (status.ok()) status = WriteDnsFiles(network, hostname);
+  if (status.ok()) return network;
+
+  // Undo: the link (the namespace may live on), the files, and the lease, which goes back to
+  // how it was: a container that had an address keeps it.
+  if (links_made) {
+    rtnl_.DeleteLink(network.host_interface);
+    rtnl_.Commit().IgnoreError();
+  }
+  RemoveTree(absl::StrCat(config_.run_dir, "/", container)).IgnoreError();
+  if (acquired.previous.has_value()) {
+    leases_.ClearPorts(container).IgnoreError();
+  } else {
+    leases_.Release(container).IgnoreError();
+  }
+  return Annotate(status, absl::StrCat("connect container ", container, " to bridge ", config_.bridge));
+}
+
+absl::Status BridgeNetwork::Detach(const std::string& container, const DetachOptions& options) {
+  absl::StatusOr<std::optional<Lease>> lease =
+      options.keep_address ? leases_.ClearPorts(container) : leases_.Release(container);
+  if (!lease.ok()) return lease.status();
+  absl::Status status;
+  if (lease->has_value() && !(*lease)->ports.empty()) {
+    absl::StatusOr<Nftables*> nft_or = nft();
+    status.Update(nft_or.ok() ? RemovePortForwards(**nft_or, (*lease)->ports) : nft_or.status());
+  }
+  if (options.delete_link) {
+    rtnl_.DeleteLink(lease->has_value() ? (*lease)->host_interface : HostInterfaceName(container));
+    status.Update(IgnoreNotFound(rtnl_.Commit()));
+  }
+  status.Update(IgnoreNotFound(RemoveTree(absl::StrCat(config_.run_dir, "/", container))));
+  return Annotate(status, absl::StrCat("disconnect container ", container));
+}
+
+absl::StatusOr<std::vector<std::string>> BridgeNetwork::CheckHostFirewall() {
+  ASSIGN_OR_RETURN(Nftables * nft, this->nft());
+  ASSIGN_OR_RETURN(std::vector<std::string> chains, ForwardDroppingChains(*nft));
+  std::vector<std::string> warnings;
+  for (const std::string& chain : chains) {
+    warnings.push_back(absl::StrCat(chain, " drops forwarded packets: containers on ", config_.bridge,
+                                    " cannot reach beyond the host unless it accepts them"));
+  }
+  return warnings;
+}
+
+absl::Status BridgeNetwork::RemoveHost() {
+  rtnl_.DeleteLink(config_.bridge);
+  absl::Status status = IgnoreNotFound(rtnl_.Commit());
+  bridge_index_ = 0;
+  absl::StatusOr<bool> have_table = NatTableExists();
+  if (!have_table.ok()) return have_table.status();
+  if (*have_table) {
+    absl::StatusOr<Nftables*> nft_or = nft();
+    status.Update(nft_or.ok() ? (*nft_or)->Run(absl::StrCat("delete table ip ", kNatTable, "\n"), "delete table ip corral")
+                              : nft_or.status());
+  }
+  return status;
+}
+
+}  // namespace corral::netcfg

@@ -1,0 +1,91 @@
+// The bridge network, end to end: the host side (bridge, its address, IP forwarding, the NAT
+// table) and each container's side (lease, veth pair with the peer created inside the
+// container's network namespace, addresses, route, port forwards, resolv.conf and hosts).
+// Everything happens in the network namespace of the thread that opened the BridgeNetwork;
+// that is the host's in production and a namespace of the test's own in tests.
+#ifndef CORRAL_NETCFG_NETWORK_H_
+#define CORRAL_NETCFG_NETWORK_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "netcfg/config.h"
+#include "netcfg/ipam.h"
+#include "netcfg/nftables.h"
+#include "netcfg/ports.h"
+#include "netcfg/rtnetlink.h"
+
+namespace corral::netcfg {
+
+// What Attach set up for one container.
+struct ContainerNetwork {
+  std::string container;
+  Ipv4Interface address;         // eth0's address and prefix, e.g. 10.77.0.2/16
+  uint32_t gateway = 0;          // the bridge's address, the default route
+  std::string host_interface;    // host end of the veth, on the bridge
+  std::vector<PortForward> ports;
+  std::string resolv_conf_path;  // to bind-mount at /etc/resolv.conf
+  std::string hosts_path;        // to bind-mount at /etc/hosts
+};
+
+class BridgeNetwork {
+ public:
+  static absl::StatusOr<std::unique_ptr<BridgeNetwork>> Open(NetworkConfig config);
+
+  // Bridge up with the gateway address, net.ipv4.ip_forward on, `table ip corral` in place.
+  // Idempotent, and cheap when everything is already there (no libnftables load).
+  absl::Status EnsureHost();
+
+  // Connects the container whose network namespace is `netns_fd`: its lease (the address it
+  // had before, or a new one), a veth pair ve-NAME <-> eth0 with eth0 created directly in the
+  // namespace, lo and eth0 up, the address, the default route, the port forwards, and its
+  // resolv.conf and hosts files. A host port in use (forwarded to another container, or bound
+  // by a host process) is refused up front. On failure nothing of it is left behind.
+  // Leftovers of an earlier run of the same container (its host link, its forwards) are
+  // cleaned first.
+  absl::StatusOr<ContainerNetwork> Attach(const std::string& container, const std::string& hostname, int netns_fd,
+                                          const std::vector<PortForward>& ports);
+
+  struct DetachOptions {
+    bool keep_address = false;  // a stopped container that still exists keeps its lease
+    // Delete the host end of the veth now. Not needed when the container's namespace is
+    // gone or about to go (its last process exited): the kernel then removes the pair itself,
+    // in the background, which keeps the stop path fast.
+    bool delete_link = false;
+  };
+  // Removes the container's forwards, files and (unless keep_address) its lease. Tolerates
+  // pieces already gone, so it also cleans up after a crash.
+  absl::Status Detach(const std::string& container, const DetachOptions& options);
+
+  // Warnings about the host's firewall that would break containers' traffic, for
+  // `corralctl checkconfig` and start errors: forward chains of other tables that drop.
+  absl::StatusOr<std::vector<std::string>> CheckHostFirewall();
+
+  // Removes the bridge and `table ip corral` (tests, uninstall). Leases are kept.
+  absl::Status RemoveHost();
+
+  const NetworkConfig& config() const { return config_; }
+  LeaseStore& leases() { return leases_; }
+
+ private:
+  BridgeNetwork(NetworkConfig config, Rtnl rtnl);
+  absl::StatusOr<Nftables*> nft();
+  absl::Status WriteDnsFiles(ContainerNetwork& network, const std::string& hostname);
+  absl::Status AttachLinks(const ContainerNetwork& network, int netns_fd);
+
+  NetworkConfig config_;
+  Rtnl rtnl_;  // in the host's namespace
+  LeaseStore leases_;
+  std::unique_ptr<Nftables> nft_;  // loaded on first need
+  int bridge_index_ = 0;
+};
+
+// Checks that no host process has bound `forward`'s port on the host's addresses (a forward
+// would silently shadow it).
+absl::Status CheckHostPortFree(const PortForward& forward);
+
+}  // namespace corral::netcfg
+
+#endif  // CORRAL_NETCFG_NETWORK_H_
