@@ -44,7 +44,7 @@ void BM_CorralRunTrue(benchmark::State& state) {
     return;
   }
   for (auto _ : state) {
-    if (RunCommand({corral_run, "--rootfs", BusyboxRootfs(), "--", "/bin/true"}) != 0) {
+    if (RunCommand({corral_run, "--rootfs", BusyboxRootfs(), "--net", "none", "--", "/bin/true"}) != 0) {
       state.SkipWithError("corral-run failed");
       return;
     }

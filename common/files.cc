@@ -41,12 +41,13 @@ static absl::Status WriteAll(int fd, absl::string_view data, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 Durability durability) {
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return ErrnoError(absl::StrCat("create ", tmp));
   absl::Status status = WriteAll(fd.get(), contents, tmp);
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
+  if (status.ok() && durability == Durability::kCrashSafe && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
   fd.reset();
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path));

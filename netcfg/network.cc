@@ -2,9 +2,12 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -119,16 +122,27 @@ absl::Status BridgeNetwork::AttachLinks(const ContainerNetwork& network, int net
   return Annotate(inside.Commit(), "in the container's network namespace");
 }
 
+std::string BridgeNetwork::ResolvConfPath(const std::string& container) const {
+  return absl::StrCat(config_.run_dir, "/", container, "/resolv.conf");
+}
+
+std::string BridgeNetwork::HostsPath(const std::string& container) const {
+  return absl::StrCat(config_.run_dir, "/", container, "/hosts");
+}
+
 absl::Status BridgeNetwork::WriteDnsFiles(ContainerNetwork& network, const std::string& hostname) {
   std::string dir = absl::StrCat(config_.run_dir, "/", network.container);
   RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   absl::StatusOr<std::string> host_resolv = ReadFile(config_.resolv_conf);
   if (!host_resolv.ok() && !absl::IsNotFound(host_resolv.status())) return host_resolv.status();
-  network.resolv_conf_path = absl::StrCat(dir, "/resolv.conf");
-  network.hosts_path = absl::StrCat(dir, "/hosts");
+  network.resolv_conf_path = ResolvConfPath(network.container);
+  network.hosts_path = HostsPath(network.container);
+  // Volatile files (under /run), rewritten at every start: no fsync.
   RETURN_IF_ERROR(WriteFileAtomically(network.resolv_conf_path,
-                                      ContainerResolvConf(host_resolv.ok() ? *host_resolv : "", config_.dns)));
-  return WriteFileAtomically(network.hosts_path, ContainerHosts(hostname, FormatIpv4(network.address.address)));
+                                      ContainerResolvConf(host_resolv.ok() ? *host_resolv : "", config_.dns), 0644,
+                                      Durability::kProcessCrashSafe));
+  return WriteFileAtomically(network.hosts_path, ContainerHosts(hostname, FormatIpv4(network.address.address)),
+                             0644, Durability::kProcessCrashSafe);
 }
 
 absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& container, const std::string& hostname,
@@ -218,6 +232,25 @@ absl::Status BridgeNetwork::RemoveHost() {
                               : nft_or.status());
   }
   return status;
+}
+
+absl::StatusOr<UniqueFd> ClaimContainerNetwork(const std::string& container) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoError("socket(AF_UNIX) for the container's network claim");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string name = absl::StrCat("corral/network/", container);
+  if (name.size() + 1 > sizeof(address.sun_path)) return absl::InvalidArgumentError("container name too long");
+  // sun_path[0] stays NUL: the abstract namespace.
+  std::memcpy(address.sun_path + 1, name.data(), name.size());
+  socklen_t length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    if (errno == EADDRINUSE) {
+      return absl::AlreadyExistsError(absl::StrCat("container ", container, " is already running on this host"));
+    }
+    return ErrnoError(absl::StrCat("claim the network of container ", container));
+  }
+  return fd;
 }
 
 }  // namespace corral::netcfg

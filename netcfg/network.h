@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 #include "netcfg/config.h"
 #include "netcfg/ipam.h"
 #include "netcfg/nftables.h"
@@ -66,6 +67,11 @@ class BridgeNetwork {
   // Removes the bridge and `table ip corral` (tests, uninstall). Leases are kept.
   absl::Status RemoveHost();
 
+  // Where Attach writes the container's resolv.conf and hosts: known before Attach, so a
+  // runtime can list them as bind mounts before the container exists.
+  std::string ResolvConfPath(const std::string& container) const;
+  std::string HostsPath(const std::string& container) const;
+
   const NetworkConfig& config() const { return config_; }
   LeaseStore& leases() { return leases_; }
 
@@ -81,6 +87,13 @@ class BridgeNetwork {
   std::unique_ptr<Nftables> nft_;  // loaded on first need
   int bridge_index_ = 0;
 };
+
+// Claims the network identity of `container` for as long as the returned fd is open, so two
+// runs of one name cannot take each other's address and link. An abstract unix socket named
+// after the container: the kernel frees it when its holder dies, however it dies, and it
+// leaves nothing on disk. Abstract names are per network namespace, which is exactly the
+// scope of a bridge. AlreadyExists when another process holds it.
+absl::StatusOr<UniqueFd> ClaimContainerNetwork(const std::string& container);
 
 // Checks that no host process has bound `forward`'s port on the host's addresses (a forward
 // would silently shadow it).

@@ -107,7 +107,7 @@ RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_
     step.flags = m.read_only ? MS_RDONLY : 0;
     if (m.fstype.empty()) {
       struct stat st;
-      step.target_is_file = ::stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+      step.target_is_file = m.source_is_file || (::stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode));
     }
     s.push_back(step);
   }

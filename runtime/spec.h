@@ -30,6 +30,9 @@ struct MountSpec {
   std::string fstype;  // empty for a bind mount
   std::string data;    // file system options
   bool read_only = false;
+  // Bind a file rather than a directory even though `source` does not exist yet (it is
+  // written by a start hook, as the network's resolv.conf is).
+  bool source_is_file = false;
 };
 
 // What runs as PID 1 of the container.

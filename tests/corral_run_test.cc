@@ -1,17 +1,26 @@
 // corral-run as a user runs it: the whole binary, exit statuses, signals and bad input.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
+#include "netcfg/ipam.h"
+#include "netcfg/ipv4.h"
+#include "netcfg/rtnetlink.h"
 #include "tests/container_fixture.h"
+#include "tests/net_world.h"
 
 namespace corral::testing {
 namespace {
@@ -58,7 +67,50 @@ CliResult RunCli(const std::vector<std::string>& args, int as_uid = -1, int sign
   return result;
 }
 
-class CorralRunTest : public ContainerTest {};
+// Every corral-run here runs in a network world of the test's own (tests/net_world.h): the
+// default --net bridge builds its bridge, NAT table and leases there and in a temp dir, never
+// on the real host.
+class CorralRunTest : public ContainerTest {
+ protected:
+  void SetUp() override {
+    ContainerTest::SetUp();
+    if (IsSkipped()) return;
+    absl::StatusOr<std::unique_ptr<NetWorld>> world = NetWorld::Create();
+    ASSERT_TRUE(world.ok()) << world.status();
+    world_ = std::move(*world);
+    net_dir_ = temp_dir() + "/net-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    config_path_ = net_dir_ + "/network.conf";
+    ASSERT_TRUE(MakeDirectories(net_dir_, 0755).ok());
+    ASSERT_TRUE(WriteFileAtomically(net_dir_ + "/host-resolv.conf", "nameserver 192.0.2.53\nsearch example.test\n").ok());
+    ASSERT_TRUE(WriteFileAtomically(config_path_, absl::StrCat("bridge = corral-t1\n", "address = 10.99.0.1/24\n",
+                                                               "resolv_conf = ", net_dir_, "/host-resolv.conf\n",
+                                                               "state_dir = ", net_dir_, "/state\n",
+                                                               "run_dir = ", net_dir_, "/run\n"))
+                    .ok());
+    ::setenv("CORRAL_NETWORK_CONFIG", config_path_.c_str(), 1);
+  }
+
+  void TearDown() override {
+    ::unsetenv("CORRAL_NETWORK_CONFIG");
+    world_.reset();  // the host, outside and container namespaces go with it
+    if (!net_dir_.empty()) RemoveTree(net_dir_).IgnoreError();
+    ContainerTest::TearDown();
+  }
+
+  std::vector<std::string> HostLinks() {
+    std::vector<std::string> links;
+    absl::StatusOr<netcfg::Rtnl> rtnl = netcfg::Rtnl::OpenIn(world_->host_netns());
+    EXPECT_TRUE(rtnl.ok()) << rtnl.status();
+    for (const std::string& name : {"ve-web", "ve-api", "ve-a", "ve-b"}) {
+      if (rtnl.ok() && rtnl->LinkIndex(name).ok()) links.push_back(name);
+    }
+    return links;
+  }
+
+  std::unique_ptr<NetWorld> world_;
+  std::string net_dir_;
+  std::string config_path_;
+};
 
 TEST_F(CorralRunTest, RunsTheCommandAndPassesItsOutputAndStatus) {
   CliResult r = RunCli({"--rootfs", rootfs(), "--hostname", "cli", "--", "sh", "-c", "echo $$ $(hostname); exit 7"});
@@ -96,6 +148,10 @@ TEST_F(CorralRunTest, BadInputIsOneLineAndNonZero) {
       {{"--rootfs", rootfs(), "--hostname", "no_way", "--", "true"}, "invalid hostname"},
       {{"--rootfs", rootfs(), "--frobnicate", "--", "true"}, "unknown option"},
       {{"--", "true"}, "--rootfs is required"},
+      {{"--rootfs", rootfs(), "-p", "70000:80", "--", "true"}, "-p: "},
+      {{"--rootfs", rootfs(), "-p", "abc", "--", "true"}, "-p: "},
+      {{"--rootfs", rootfs(), "-p", "8080:80", "-p", "8080:81", "--", "true"}, "-p: "},
+      {{"--rootfs", rootfs(), "--net", "none", "-p", "8080:80", "--", "true"}, "need --net bridge"},
   };
   for (const Case& c : cases) {
     CliResult r = RunCli(c.args);
@@ -117,6 +173,125 @@ TEST_F(CorralRunTest, NotRootIsRefused) {
   ::unlink(copy.c_str());
   EXPECT_EQ(r.exit_status, 125);
   EXPECT_THAT(r.output, HasSubstr("must run as root"));
+}
+
+TEST_F(CorralRunTest, BridgeGivesEth0AddressRouteResolvConfAndHosts) {
+  CliResult r = RunCli({"--rootfs", rootfs(), "--name", "web", "--", "sh", "-c",
+                        "ip -4 -o addr show eth0; ip route show default; cat /etc/resolv.conf /etc/hosts; "
+                        "cat /sys/class/net/eth0/operstate"});
+  EXPECT_EQ(r.exit_status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("inet 10.99.0.2/24"));
+  EXPECT_THAT(r.output, HasSubstr("default via 10.99.0.1 dev eth0"));
+  EXPECT_THAT(r.output, HasSubstr("nameserver 192.0.2.53"));
+  EXPECT_THAT(r.output, HasSubstr("search example.test"));
+  EXPECT_THAT(r.output, HasSubstr("10.99.0.2\tweb"));
+  EXPECT_THAT(r.output, HasSubstr("up"));
+  // Gone after exit: the lease, the files; the veth pair goes with the namespace.
+  auto leases = ReadFile(net_dir_ + "/state/leases");
+  EXPECT_TRUE(!leases.ok() || leases->find("web") == std::string::npos) << *leases;
+  EXPECT_FALSE(std::filesystem::exists(net_dir_ + "/run/web"));
+  for (int i = 0; i < 500 && !HostLinks().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(HostLinks().empty());
+}
+
+TEST_F(CorralRunTest, NoneAndHostModes) {
+  CliResult none = RunCli({"--rootfs", rootfs(), "--net", "none", "--", "sh", "-c", "ls /sys/class/net"});
+  EXPECT_EQ(none.exit_status, 0) << none.output;
+  EXPECT_EQ(none.output, "lo\n");
+  // The host's namespace here is the test's "host", which has lo and the uplink.
+  CliResult host = RunCli({"--rootfs", rootfs(), "--net", "host", "--", "sh", "-c", "ls /sys/class/net"});
+  EXPECT_EQ(host.exit_status, 0) << host.output;
+  EXPECT_THAT(host.output, HasSubstr("uplink0"));
+}
+
+TEST_F(CorralRunTest, ContainerReachesTheOutsideMasqueradedAsTheHost) {
+  absl::StatusOr<UniqueFd> server = NetWorld::ListenIn(world_->outside_netns(), kOutsideAddress, 7000);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // busybox nc waits for the server to close, so the server side runs while corral-run does.
+  CliResult r;
+  std::thread run([&] {
+    r = RunCli({"--rootfs", rootfs(), "--name", "web", "--", "sh", "-c",
+                "echo hello-from-web | nc -w 2 198.51.100.2 7000"});
+  });
+  std::string payload;
+  absl::StatusOr<uint32_t> peer = NetWorld::AcceptPeer(server->get(), &payload);
+  run.join();
+  EXPECT_EQ(r.exit_status, 0) << r.output;
+  ASSERT_TRUE(peer.ok()) << peer.status();
+  EXPECT_EQ(*peer, kHostUplinkAddress);  // the host's uplink address, not 10.99.0.x
+  EXPECT_EQ(payload, "hello-from-web\n");
+}
+
+TEST_F(CorralRunTest, PortForwardReachesTheContainerFromOutside) {
+  // The container serves one connection on port 80; the outside connects to the host's
+  // uplink address on 8080.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread run([&] {
+    CliResult r = RunCli({"--rootfs", rootfs(), "--name", "api", "-p", "8080:80", "--", "sh", "-c",
+                          "echo served-by-api | nc -l -p 80 -w 5"});
+    std::string status = std::to_string(r.exit_status) + " " + r.output;
+    (void)!::write(fds[1], status.data(), status.size());
+    ::close(fds[1]);
+  });
+  std::string got;
+  for (int attempt = 0; attempt < 100 && got.empty(); ++attempt) {
+    absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080);
+    if (client.ok()) {
+      char buffer[64];
+      pollfd p{client->get(), POLLIN, 0};
+      ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client->get(), buffer, sizeof(buffer), 0) : -1;
+      if (n > 0) got.assign(buffer, n);
+    }
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  run.join();
+  std::string status = ReadAll(fds[0]);
+  ::close(fds[0]);
+  EXPECT_EQ(got, "served-by-api\n");
+  EXPECT_TRUE(absl::StartsWith(status, "0 ")) << status;
+  // The forward is gone with the container.
+  EXPECT_FALSE(NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080).ok());
+}
+
+TEST_F(CorralRunTest, OneNameRunsOnceAndTwoContainersTalk) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread server([&] {
+    CliResult r = RunCli({"--rootfs", rootfs(), "--name", "a", "--", "sh", "-c",
+                          "echo from-a | nc -l -p 9000 -w 5"});
+    (void)!::write(fds[1], r.output.data(), r.output.size());
+    ::close(fds[1]);
+  });
+  // "a" is up once its lease is there.
+  std::string a_address;
+  for (int i = 0; i < 200 && a_address.empty(); ++i) {
+    absl::StatusOr<std::string> text = ReadFile(net_dir_ + "/state/leases");
+    absl::StatusOr<std::vector<netcfg::Lease>> leases =
+        text.ok() ? netcfg::ParseLeases(*text) : absl::StatusOr<std::vector<netcfg::Lease>>(text.status());
+    if (leases.ok()) {
+      for (const netcfg::Lease& lease : *leases) {
+        if (lease.container == "a") a_address = netcfg::FormatIpv4(lease.address);
+      }
+    }
+    if (a_address.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (a_address.empty()) {
+    server.join();
+    FAIL() << "container a never got its lease";
+  }
+  // While "a" runs, a second "a" is refused and leaves "a" alone.
+  CliResult twin = RunCli({"--rootfs", rootfs(), "--name", "a", "--", "true"});
+  EXPECT_EQ(twin.exit_status, 125);
+  EXPECT_THAT(twin.output, HasSubstr("already running"));
+  // "b" reaches "a" over the bridge.
+  CliResult b = RunCli({"--rootfs", rootfs(), "--name", "b", "--", "sh", "-c",
+                        absl::StrCat("for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 1 ", a_address,
+                                     " 9000 </dev/null && exit 0; sleep 0.2; done; exit 1")});
+  server.join();
+  EXPECT_EQ(b.exit_status, 0) << b.output;
+  EXPECT_THAT(b.output, HasSubstr("from-a"));
+  ::close(fds[0]);
 }
 
 TEST_F(CorralRunTest, HelpWorks) {

@@ -1,12 +1,16 @@
 // corral-run: runs one container in the foreground without the daemon (like lxc-execute) and
 // exits with its command's status, 128+signal when it was killed.
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +18,8 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
+#include "netcfg/config.h"
+#include "netcfg/network.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
@@ -58,6 +64,61 @@ void ForwardSignals(int signal_fd, runtime::Container& container) {
     container.Signal(sig).IgnoreError();  // it may be exiting already
   }
 }
+
+// --net bridge for one foreground container: the host side is made sure of before the start,
+// the container's side is wired in the runtime's parent hook (after clone, before the command
+// runs, so the command finds eth0 configured), and undone when the container has exited.
+class BridgeRun {
+ public:
+  // Reads the network configuration ($CORRAL_NETWORK_CONFIG, else /etc/corral/network.conf),
+  // claims the container's name, makes sure the bridge and NAT are there, and adds the
+  // resolv.conf and hosts bind mounts to `spec`.
+  static absl::StatusOr<std::unique_ptr<BridgeRun>> Prepare(const RunOptions& options, runtime::ContainerSpec& spec) {
+    const char* path = std::getenv("CORRAL_NETWORK_CONFIG");
+    ASSIGN_OR_RETURN(netcfg::NetworkConfig config,
+                     netcfg::LoadNetworkConfig(path != nullptr && *path != '\0' ? path : netcfg::kDefaultNetworkConfigPath));
+    std::unique_ptr<BridgeRun> run(new BridgeRun());
+    // Without --name every run is its own container, as with `docker run`.
+    run->container_ = options.named ? spec.name : absl::StrCat("run-", ::getpid());
+    run->hostname_ = !spec.hostname.empty() ? spec.hostname : spec.name;
+    run->ports_ = options.ports;
+    ASSIGN_OR_RETURN(run->claim_, netcfg::ClaimContainerNetwork(run->container_));
+    ASSIGN_OR_RETURN(run->network_, netcfg::BridgeNetwork::Open(std::move(config)));
+    RETURN_IF_ERROR(run->network_->EnsureHost());
+    spec.mounts.push_back(
+        {run->network_->ResolvConfPath(run->container_), "/etc/resolv.conf", "", "", true, /*source_is_file=*/true});
+    spec.mounts.push_back(
+        {run->network_->HostsPath(run->container_), "/etc/hosts", "", "", true, /*source_is_file=*/true});
+    return run;
+  }
+
+  // The runtime's parent hook.
+  absl::Status Attach(pid_t pid) {
+    UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns.valid()) return ErrnoError("open the container's network namespace");
+    ASSIGN_OR_RETURN(netcfg::ContainerNetwork attached,
+                     network_->Attach(container_, hostname_, netns.get(), ports_));
+    attached_ = true;
+    return absl::OkStatus();
+  }
+
+  // After the container's last process is gone: forwards, files and lease go now; the veth
+  // pair goes with the container's network namespace, in the kernel's own time.
+  absl::Status Detach() {
+    if (!attached_) return absl::OkStatus();
+    attached_ = false;
+    return network_->Detach(container_, {/*keep_address=*/false, /*delete_link=*/false});
+  }
+
+ private:
+  BridgeRun() = default;
+  std::string container_;
+  std::string hostname_;
+  std::vector<netcfg::PortForward> ports_;
+  UniqueFd claim_;
+  std::unique_ptr<netcfg::BridgeNetwork> network_;
+  bool attached_ = false;
+};
 
 absl::Status Supervise(runtime::Container& container, int signal_fd) {
   if (container.console_master() >= 0) {
@@ -107,7 +168,15 @@ int Main(int argc, char** argv) {
       spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
       break;
     case NetMode::kBridge:
-      return Fail("--net bridge is not yet supported (issue 3)");
+      break;
+  }
+  // Bad specs are refused before anything of the network is touched.
+  if (absl::Status valid = runtime::ValidateSpec(spec); !valid.ok()) return Fail(valid.message());
+  std::unique_ptr<BridgeRun> bridge;
+  if (options.net == NetMode::kBridge) {
+    absl::StatusOr<std::unique_ptr<BridgeRun>> prepared = BridgeRun::Prepare(options, spec);
+    if (!prepared.ok()) return Fail(prepared.status().message());
+    bridge = std::move(*prepared);
   }
 
   absl::StatusOr<UniqueFd> signal_fd = BlockForwardedSignals();
@@ -116,6 +185,9 @@ int Main(int argc, char** argv) {
   runtime::PhaseTimer timer;
   runtime::StartOptions start;
   start.timer = &timer;
+  if (bridge != nullptr) {
+    start.before_setup = [&bridge](pid_t pid, int) { return bridge->Attach(pid); };
+  }
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
   if (options.print_phases) {
     for (const auto& [phase, ns] : timer.phases()) {
@@ -123,6 +195,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (!container.ok()) {
+    if (bridge != nullptr) bridge->Detach().IgnoreError();  // the child is gone already
     const absl::Status& status = container.status();
     if (runtime::IsExecFailure(status)) {
       return Fail(status.message(), status.code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitNotExecutable);
@@ -134,6 +207,9 @@ int Main(int argc, char** argv) {
     Fail(supervised.message());
   }
   absl::StatusOr<int> exit_status = container->Wait();
+  if (bridge != nullptr) {
+    if (absl::Status detached = bridge->Detach(); !detached.ok()) Fail(detached.message());
+  }
   if (!exit_status.ok()) return Fail(exit_status.status().message());
   return *exit_status;
 }

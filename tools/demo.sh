@@ -20,7 +20,7 @@ $ctl images
 rootfs=/var/lib/corral/images/busybox/rootfs
 
 step "a container: PID 1, its own hostname, namespaces, capabilities, seccomp"
-$run --rootfs "$rootfs" --name demo --hostname demo-box -- /bin/sh -c '
+$run --rootfs "$rootfs" --net none --name demo --hostname demo-box -- /bin/sh -c '
   echo "pid inside:     $$"
   echo "hostname:       $(hostname)"
   grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | sed "s/^/status        /"
@@ -33,17 +33,17 @@ for ns in pid mnt uts ipc net cgroup; do printf "ns %-6s host   %s\n" $ns "$(rea
 
 step "exit statuses come through: exit 7, a missing command (127), a killed command (137)"
 set +e
-$run --rootfs "$rootfs" -- sh -c 'exit 7'; echo "exit status: $?"
-$run --rootfs "$rootfs" -- no-such-command; echo "exit status: $?"
-$run --rootfs "$rootfs" --init -- sh -c 'kill -9 $$'; echo "exit status: $?"
+$run --rootfs "$rootfs" --net none -- sh -c 'exit 7'; echo "exit status: $?"
+$run --rootfs "$rootfs" --net none -- no-such-command; echo "exit status: $?"
+$run --rootfs "$rootfs" --net none --init -- sh -c 'kill -9 $$'; echo "exit status: $?"
 set -e
 
 step "bad input is one clear line and changes nothing"
-$run --rootfs /nonexistent -- true || true
-$run --rootfs "$rootfs" --hostname 'bad_name!' -- true || true
+$run --net none --rootfs /nonexistent -- true || true
+$run --rootfs "$rootfs" --net none --hostname 'bad_name!' -- true || true
 
 step "per-phase start timings of one container"
-$run --rootfs "$rootfs" --print-phases -- /bin/true
+$run --rootfs "$rootfs" --net none --print-phases -- /bin/true
 
 echo
 echo "demo done: nothing is left running or mounted (grep corral /proc/self/mountinfo: $(grep -c corral /proc/self/mountinfo || true) lines)"

@@ -12,7 +12,7 @@ packages=(
   busybox-static iproute2 nftables util-linux procps psmisc
   systemd systemd-container dbus kmod
   # peers for the side-by-side benchmarks
-  crun
+  crun containernetworking-plugins iptables
 )
 
 missing=()

@@ -17,7 +17,8 @@ Runs one container in the foreground and exits with its command's status (128+si
   --rootfs DIR          root file system of the container (required)
   --name N              container name (default: corral)
   --hostname H          host name inside (default: the name)
-  --net MODE            none (own network namespace, only lo), host, or bridge
+  --net MODE            bridge (default: eth0 on the NAT'd bridge, see /etc/corral/network.conf),
+                        none (own network namespace, only lo), or host (the host's)
   -p, --publish [tcp|udp:]HOSTPORT:CTRPORT
                         forward a host port to the container (with --net bridge)
   --memory BYTES        memory limit (64M, 1G, ...), through a systemd scope
@@ -105,13 +106,16 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args)
     } else if (opt == "--name") {
       RETURN_IF_ERROR(runtime::ValidateContainerName(v));
       spec.name = v;
+      options.named = true;
     } else if (opt == "--hostname") {
       RETURN_IF_ERROR(runtime::ValidateHostname(v));
       spec.hostname = v;
     } else if (opt == "--net") {
       ASSIGN_OR_RETURN(options.net, ParseNetMode(v));
     } else if (opt == "-p" || opt == "--publish") {
-      options.ports.push_back(v);
+      absl::StatusOr<netcfg::PortForward> forward = netcfg::ParsePortForward(v);
+      if (!forward.ok()) return absl::InvalidArgumentError(absl::StrCat(opt, ": ", forward.status().message()));
+      options.ports.push_back(*forward);
     } else if (opt == "--memory") {
       uint64_t bytes = 0;
       absl::Status parsed = runtime::ParseByteSize(v, &bytes);
@@ -164,6 +168,9 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args)
   }
   if (!options.ports.empty() && options.net != NetMode::kBridge) {
     return absl::InvalidArgumentError("-p: port forwards need --net bridge");
+  }
+  if (absl::Status overlap = netcfg::CheckNoOverlap(options.ports); !overlap.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("-p: ", overlap.message()));
   }
   if (spec.name.empty()) spec.name = "corral";
   return options;

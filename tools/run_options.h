@@ -11,23 +11,21 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "netcfg/ports.h"
 #include "runtime/spec.h"
 
 namespace corral::tools {
 
 enum class NetMode { kNone, kHost, kBridge };
 
-struct PortOption {
-  std::string text;  // "[tcp|udp:]HOSTPORT:CTRPORT", validated by netcfg
-};
-
 struct RunOptions {
   runtime::ContainerSpec spec;
-  NetMode net = NetMode::kNone;
-  std::vector<std::string> ports;
+  NetMode net = NetMode::kBridge;  // as LXC's lxcbr0 and Docker's docker0 are the default
+  std::vector<netcfg::PortForward> ports;  // parsed and checked for overlaps
   std::optional<uint64_t> memory_bytes;
   std::optional<uint64_t> pids;
   std::optional<uint64_t> cpu_weight;
+  bool named = false;  // --name was given (else spec.name is the default, "corral")
   bool show_help = false;
   bool print_phases = false;  // per-phase start timings on stderr
 };

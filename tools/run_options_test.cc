@@ -22,7 +22,9 @@ TEST(RunOptionsTest, FullCommandLine) {
   EXPECT_EQ(parsed->spec.name, "web");
   EXPECT_EQ(parsed->spec.hostname, "h");
   EXPECT_EQ(parsed->net, NetMode::kBridge);
-  EXPECT_EQ(parsed->ports, (std::vector<std::string>{"8080:80", "udp:53:53"}));
+  ASSERT_EQ(parsed->ports.size(), 2u);
+  EXPECT_EQ(netcfg::ToString(parsed->ports[0]), "tcp:8080:80");
+  EXPECT_EQ(netcfg::ToString(parsed->ports[1]), "udp:53:53");
   EXPECT_EQ(*parsed->memory_bytes, 64u << 20);
   EXPECT_EQ(*parsed->pids, 100u);
   EXPECT_EQ(*parsed->cpu_weight, 50u);
@@ -39,7 +41,7 @@ TEST(RunOptionsTest, Defaults) {
   auto parsed = ParseRunOptions({"--rootfs", "/r", "--", "true"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->spec.name, "corral");
-  EXPECT_EQ(parsed->net, NetMode::kNone);
+  EXPECT_EQ(parsed->net, NetMode::kBridge);
   EXPECT_EQ(parsed->spec.init, runtime::InitMode::kDirect);
   EXPECT_TRUE(parsed->spec.seccomp);
   auto boot = ParseRunOptions({"--rootfs", "/r", "--boot"});
@@ -70,7 +72,14 @@ TEST(RunOptionsTest, BadInputIsAClearError) {
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--cpu-weight", "20000", "--", "true"}).find("--cpu-weight"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "-e", "NOVALUE", "--", "true"}).find("KEY=VALUE"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--user", "bob", "--", "true"}).find("--user"), std::string::npos);
-  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-p", "80:80", "--", "true"}).find("--net bridge"), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--net", "none", "-p", "80:80", "--", "true"}).find("--net bridge"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-p", "70000:80", "--", "true"}).find("-p: "), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-p", "abc", "--", "true"}).find("-p: "), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "-p", "8080:80", "-p", "tcp:8080:81", "--", "true"}).find("-p: "),
+            std::string::npos);
+  // The same host port over UDP is a different forward.
+  EXPECT_EQ(ErrorOf({"--rootfs", "/r", "-p", "8080:80", "-p", "udp:8080:80", "--", "true"}), "");
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--boot=yes"}).find("takes no value"), std::string::npos);
 }
 
