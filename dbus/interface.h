@@ -1,0 +1,55 @@
+// The D-Bus contract of corrald (../shared/DESIGN.md), in one place for the daemon, corralctl
+// and the tests. Everything DESIGN.md fixes is here verbatim; what it leaves open (the exec
+// method, stop with a timeout, checkconfig, extra properties) is defined here.
+//
+// Manager, object /org/corral1, interface org.corral1.Manager:
+//   CreateContainer(s name, s image, a{sv} options) -> (o path)
+//       image: "busybox", "debian" or a directory holding a rootfs.
+//       options: Memory t (bytes), Tasks t, CPUWeight t, Network s (none|host|bridge),
+//                Hostname s, Ports a(sqq) (proto "tcp"|"udp", host port, container port),
+//                Command as, Environment as (K=V), Boot b (run /sbin/init).
+//   StartContainer(s name)                 replies when running (or with the error)
+//   StopContainer(s name)                  halt signal of the init, SIGKILL after 10 s
+//   StopContainerWithTimeout(s name, u timeout_seconds)
+//   KillContainer(s name, i signal)
+//   RemoveContainer(s name)                refused while running
+//   ListContainers() -> a(ssuo)            name, state, leader pid (0 if none), path
+//   GetContainer(s name) -> (o path)
+//   OpenConsole(s name) -> (h master, s pty)
+//   Exec(s name, as command, a{sv} options, h stdin, h stdout, h stderr) -> (i exit_status)
+//       options: Environment as, User s ("UID[:GID]"), Cwd s, Tty b (stdin is a terminal:
+//       make it the controlling one). exit_status: the exit code, or 128 + signal.
+//   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...)
+//   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
+//
+// Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
+// org.corral1.Container, read-only properties (PropertiesChanged on change):
+//   Name s, State s (stopped|starting|running|stopping), Leader u, Unit s, Image s,
+//   Hostname s, Addresses as, plus ExitStatus i (last run; -1 never ran), Network s,
+//   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as.
+//
+// Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
+// NotRunning, AlreadyRunning, AccessDenied}; anything else is org.corral1.Error.Failed.
+#ifndef CORRAL_DBUS_INTERFACE_H_
+#define CORRAL_DBUS_INTERFACE_H_
+
+namespace corral::dbus {
+
+inline constexpr char kBusName[] = "org.corral1";
+inline constexpr char kManagerPath[] = "/org/corral1";
+inline constexpr char kManagerInterface[] = "org.corral1.Manager";
+inline constexpr char kContainerPathPrefix[] = "/org/corral1/container";
+inline constexpr char kContainerInterface[] = "org.corral1.Container";
+
+inline constexpr char kErrorNoSuchContainer[] = "org.corral1.Error.NoSuchContainer";
+inline constexpr char kErrorContainerExists[] = "org.corral1.Error.ContainerExists";
+inline constexpr char kErrorInvalidName[] = "org.corral1.Error.InvalidName";
+inline constexpr char kErrorInvalidArgument[] = "org.corral1.Error.InvalidArgument";
+inline constexpr char kErrorNotRunning[] = "org.corral1.Error.NotRunning";
+inline constexpr char kErrorAlreadyRunning[] = "org.corral1.Error.AlreadyRunning";
+inline constexpr char kErrorAccessDenied[] = "org.corral1.Error.AccessDenied";
+inline constexpr char kErrorFailed[] = "org.corral1.Error.Failed";
+
+}  // namespace corral::dbus
+
+#endif  // CORRAL_DBUS_INTERFACE_H_
