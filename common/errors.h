@@ -23,6 +23,9 @@ absl::Status ErrnoError(absl::string_view what);
 std::string ErrnoName(int err);
 
 // Returns `status` with "<context>: " prepended to its message, same code.
+// OK for NotFound (removing what is already gone), else `status` itself.
+absl::Status IgnoreNotFound(absl::Status status);
+
 absl::Status Annotate(const absl::Status& status, absl::string_view context);
 
 }  // namespace corral

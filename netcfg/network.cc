@@ -25,9 +25,6 @@ namespace {
 constexpr char kIpForward[] = "/proc/sys/net/ipv4/ip_forward";
 constexpr char kContainerInterface[] = "eth0";
 
-// Ignores NotFound: for deleting things that may already be gone.
-absl::Status IgnoreNotFound(absl::Status status) { return absl::IsNotFound(status) ? absl::OkStatus() : status; }
-
 }  // namespace
 
 absl::Status CheckHostPortFree(const PortForward& forward) {

@@ -1,0 +1,127 @@
+#include "dbus/container_config.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "runtime/spec.h"
+
+namespace corral::dbus {
+
+absl::string_view NetworkModeName(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::kBridge:
+      return "bridge";
+    case NetworkMode::kNone:
+      return "none";
+    case NetworkMode::kHost:
+      return "host";
+  }
+  return "bridge";
+}
+
+absl::StatusOr<NetworkMode> ParseNetworkMode(absl::string_view text) {
+  if (text == "bridge") return NetworkMode::kBridge;
+  if (text == "none") return NetworkMode::kNone;
+  if (text == "host") return NetworkMode::kHost;
+  return absl::InvalidArgumentError(absl::StrCat("network \"", text, "\" is not none, host or bridge"));
+}
+
+absl::Status ValidateConfig(const ContainerConfig& config) {
+  RETURN_IF_ERROR(runtime::ValidateContainerName(config.name));
+  if (!config.hostname.empty()) RETURN_IF_ERROR(runtime::ValidateHostname(config.hostname));
+  if (config.image.empty()) return absl::InvalidArgumentError("no image given");
+  if (!config.ports.empty() && config.network != NetworkMode::kBridge) {
+    return absl::InvalidArgumentError("port forwards need the bridge network");
+  }
+  RETURN_IF_ERROR(netcfg::CheckNoOverlap(config.ports));
+  for (const netcfg::PortForward& p : config.ports) {
+    if (p.host_port == 0 || p.container_port == 0) return absl::InvalidArgumentError("port 0 cannot be forwarded");
+  }
+  if (config.memory_bytes != 0 && config.memory_bytes < (uint64_t{4} << 20)) {
+    return absl::InvalidArgumentError("Memory: at least 4 MiB is needed");
+  }
+  if (config.cpu_weight > 10000) return absl::InvalidArgumentError("CPUWeight: 1 to 10000");
+  for (const std::string& e : config.env) {
+    if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
+    }
+  }
+  if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
+  return absl::OkStatus();
+}
+
+std::string FormatConfig(const ContainerConfig& c) {
+  std::string out;
+  auto line = [&out](absl::string_view key, absl::string_view value) {
+    absl::StrAppend(&out, key, "=", absl::CEscape(value), "\n");
+  };
+  line("name", c.name);
+  line("image", c.image);
+  line("image_rootfs", c.image_rootfs);
+  line("hostname", c.hostname);
+  line("network", NetworkModeName(c.network));
+  for (const netcfg::PortForward& p : c.ports) line("port", netcfg::ToString(p));
+  line("memory", absl::StrCat(c.memory_bytes));
+  line("tasks", absl::StrCat(c.tasks));
+  line("cpu_weight", absl::StrCat(c.cpu_weight));
+  for (const std::string& a : c.command) line("command", a);
+  for (const std::string& e : c.env) line("env", e);
+  line("boot", c.boot ? "yes" : "no");
+  line("created_usec", absl::StrCat(c.created_usec));
+  return out;
+}
+
+absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
+  ContainerConfig c;
+  int number = 0;
+  for (absl::string_view raw : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    ++number;
+    size_t eq = raw.find('=');
+    std::string value;
+    if (eq == absl::string_view::npos || !absl::CUnescape(raw.substr(eq + 1), &value)) {
+      return absl::InvalidArgumentError(absl::StrCat("config line ", number, " is not key=value"));
+    }
+    absl::string_view key = raw.substr(0, eq);
+    auto number_of = [&](uint64_t* out) -> absl::Status {
+      if (!absl::SimpleAtoi(value, out)) return absl::InvalidArgumentError(absl::StrCat("config ", key, ": not a number"));
+      return absl::OkStatus();
+    };
+    if (key == "name") {
+      c.name = value;
+    } else if (key == "image") {
+      c.image = value;
+    } else if (key == "image_rootfs") {
+      c.image_rootfs = value;
+    } else if (key == "hostname") {
+      c.hostname = value;
+    } else if (key == "network") {
+      ASSIGN_OR_RETURN(c.network, ParseNetworkMode(value));
+    } else if (key == "port") {
+      ASSIGN_OR_RETURN(netcfg::PortForward p, netcfg::ParsePortForward(value));
+      c.ports.push_back(p);
+    } else if (key == "memory") {
+      RETURN_IF_ERROR(number_of(&c.memory_bytes));
+    } else if (key == "tasks") {
+      RETURN_IF_ERROR(number_of(&c.tasks));
+    } else if (key == "cpu_weight") {
+      RETURN_IF_ERROR(number_of(&c.cpu_weight));
+    } else if (key == "command") {
+      c.command.push_back(value);
+    } else if (key == "env") {
+      c.env.push_back(value);
+    } else if (key == "boot") {
+      c.boot = value == "yes";
+    } else if (key == "created_usec") {
+      uint64_t v = 0;
+      RETURN_IF_ERROR(number_of(&v));
+      c.created_usec = static_cast<int64_t>(v);
+    }
+    // Unknown keys are skipped: a config written by a newer corral still loads.
+  }
+  RETURN_IF_ERROR(ValidateConfig(c));
+  return c;
+}
+
+}  // namespace corral::dbus

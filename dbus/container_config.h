@@ -1,0 +1,50 @@
+// What a container is, as created: the options of CreateContainer (and of `corralctl create`),
+// validated, and persisted as /var/lib/corral/containers/NAME/config so containers outlive
+// corrald. Pure data and text; no bus, no syscalls beyond the file helpers.
+#ifndef CORRAL_DBUS_CONTAINER_CONFIG_H_
+#define CORRAL_DBUS_CONTAINER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "netcfg/ports.h"
+
+namespace corral::dbus {
+
+enum class NetworkMode { kBridge, kNone, kHost };
+
+absl::string_view NetworkModeName(NetworkMode mode);
+absl::StatusOr<NetworkMode> ParseNetworkMode(absl::string_view text);
+
+struct ContainerConfig {
+  std::string name;
+  std::string image;        // as asked: "busybox", "debian" or a directory
+  std::string image_rootfs;  // the resolved lower directory of the container's overlay
+  std::string hostname;     // empty: the name
+  NetworkMode network = NetworkMode::kBridge;
+  std::vector<netcfg::PortForward> ports;
+  uint64_t memory_bytes = 0;  // 0: no limit
+  uint64_t tasks = 0;
+  uint64_t cpu_weight = 0;
+  std::vector<std::string> command;  // empty with boot: /sbin/init
+  std::vector<std::string> env;
+  bool boot = false;
+  int64_t created_usec = 0;  // CLOCK_REALTIME
+
+  std::string EffectiveHostname() const { return hostname.empty() ? name : hostname; }
+};
+
+// Checks everything that does not need the file system: the name, hostname, ports (range and
+// overlaps), limits, env entries, and that there is something to run.
+absl::Status ValidateConfig(const ContainerConfig& config);
+
+// `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
+std::string FormatConfig(const ContainerConfig& config);
+absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text);
+
+}  // namespace corral::dbus
+
+#endif  // CORRAL_DBUS_CONTAINER_CONFIG_H_

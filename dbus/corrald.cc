@@ -1,0 +1,83 @@
+// corrald: the corral D-Bus service (org.corral1 on the system bus). Runs under systemd as
+// corrald.service (Type=notify); containers live in their own scopes, not in this process's
+// cgroup, so restarting or killing corrald leaves them running.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "dbus/interface.h"
+#include "dbus/service.h"
+
+namespace corral::dbus {
+namespace {
+
+int Fail(const std::string& what, int r) {
+  ::fprintf(stderr, "corrald: %s: %s\n", what.c_str(), strerror(r < 0 ? -r : r));
+  sd_notifyf(0, "STATUS=%s failed\nERRNO=%d", what.c_str(), r < 0 ? -r : r);
+  return 1;
+}
+
+// Paths can be moved for tests and sandboxes; the defaults are DESIGN.md's.
+ServiceOptions OptionsFromEnvironment() {
+  ServiceOptions options;
+  if (const char* v = getenv("CORRAL_LIB_DIR")) {
+    options.paths.lib_root = absl::StrCat(v, "/containers");
+    options.paths.images_root = absl::StrCat(v, "/images");
+  }
+  if (const char* v = getenv("CORRAL_RUN_DIR")) options.paths.run_root = absl::StrCat(v, "/containers");
+  if (const char* v = getenv("CORRAL_NETWORK_CONFIG")) options.network_config = v;
+  return options;
+}
+
+int Main() {
+  // Supervisors are forked from here: they must not inherit a blocked-signal mask by surprise,
+  // and sd-event handles SIGTERM and SIGINT through a signalfd, which needs them blocked here.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  sd_event* event = nullptr;
+  int r = sd_event_default(&event);
+  if (r < 0) return Fail("sd_event_default", r);
+  sd_event_add_signal(event, nullptr, SIGTERM, nullptr, nullptr);  // default: exit the loop
+  sd_event_add_signal(event, nullptr, SIGINT, nullptr, nullptr);
+  sd_event_set_watchdog(event, true);  // pings WATCHDOG=1 when WatchdogSec= is set
+
+  sd_bus* bus = nullptr;
+  r = sd_bus_open_system(&bus);
+  if (r < 0) return Fail("connect to the system bus", r);
+  r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+  if (r < 0) return Fail("attach the bus to the event loop", r);
+
+  absl::StatusOr<std::unique_ptr<Service>> service = Service::Create(event, bus, OptionsFromEnvironment());
+  if (!service.ok()) {
+    ::fprintf(stderr, "corrald: %s\n", std::string(service.status().message()).c_str());
+    return 1;
+  }
+  // The name last: a caller activated through it finds every object answering.
+  r = sd_bus_request_name(bus, kBusName, 0);
+  if (r < 0) return Fail(absl::StrCat("own the bus name ", kBusName), r);
+  sd_notify(0, "READY=1\nSTATUS=serving org.corral1");
+
+  r = sd_event_loop(event);
+  sd_notify(0, "STOPPING=1");
+  service->reset();
+  sd_bus_flush_close_unref(bus);
+  sd_event_unref(event);
+  return r < 0 ? Fail("event loop", r) : 0;
+}
+
+}  // namespace
+}  // namespace corral::dbus
+
+int main() { return corral::dbus::Main(); }

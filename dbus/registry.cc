@@ -1,0 +1,106 @@
+#include "dbus/registry.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+
+namespace corral::dbus {
+
+absl::string_view ContainerStateName(ContainerState state) {
+  switch (state) {
+    case ContainerState::kStopped:
+      return "stopped";
+    case ContainerState::kStarting:
+      return "starting";
+    case ContainerState::kRunning:
+      return "running";
+    case ContainerState::kStopping:
+      return "stopping";
+  }
+  return "stopped";
+}
+
+absl::Status Registry::Load(std::vector<std::string>* problems) {
+  DIR* dir = ::opendir(paths_.lib_root.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("open ", paths_.lib_root));
+  }
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    ContainerPaths container_paths = ContainerPaths::For(paths_.lib_root, paths_.run_root, name);
+    absl::StatusOr<std::string> text = ReadFile(container_paths.config());
+    absl::StatusOr<ContainerConfig> config = text.ok() ? ParseConfig(*text) : text.status();
+    if (!config.ok() || config->name != name) {
+      problems->push_back(absl::StrCat(container_paths.config(), ": ",
+                                       config.ok() ? "names another container" : config.status().message()));
+      continue;
+    }
+    auto record = std::make_unique<ContainerRecord>();
+    record->config = std::move(*config);
+    record->paths = container_paths;
+    containers_[name] = std::move(record);
+  }
+  ::closedir(dir);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
+  RETURN_IF_ERROR(ValidateConfig(config));
+  if (containers_.count(config.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("a container named ", config.name, " exists already"));
+  }
+  config.image_rootfs = config.image.front() == '/' ? config.image
+                                                    : absl::StrCat(paths_.images_root, "/", config.image, "/rootfs");
+  struct stat st;
+  if (::stat(config.image_rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::NotFoundError(absl::StrCat("image ", config.image, ": no root file system at ", config.image_rootfs,
+                                            config.image.front() == '/' ? "" : " (build it with `corralctl image build`)"));
+  }
+  auto record = std::make_unique<ContainerRecord>();
+  record->paths = ContainerPaths::For(paths_.lib_root, paths_.run_root, config.name);
+  record->config = std::move(config);
+  // The directory is the claim: mkdir fails if another corrald made it meanwhile.
+  RETURN_IF_ERROR(MakeDirectories(paths_.lib_root, 0700));
+  if (::mkdir(record->paths.lib_dir.c_str(), 0700) != 0) {
+    return ErrnoError(absl::StrCat("create ", record->paths.lib_dir));
+  }
+  absl::Status written = WriteFileAtomically(record->paths.config(), FormatConfig(record->config), 0600);
+  if (!written.ok()) {
+    RemoveTree(record->paths.lib_dir).IgnoreError();
+    return written;
+  }
+  ContainerRecord* result = record.get();
+  containers_[result->config.name] = std::move(record);
+  return result;
+}
+
+absl::Status Registry::Remove(const std::string& name) {
+  ContainerRecord* record = Find(name);
+  if (record == nullptr) return absl::NotFoundError(absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kStopped) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
+  }
+  RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.run_dir)));
+  RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.lib_dir)));
+  containers_.erase(name);
+  return absl::OkStatus();
+}
+
+ContainerRecord* Registry::Find(const std::string& name) {
+  auto it = containers_.find(name);
+  return it == containers_.end() ? nullptr : it->second.get();
+}
+
+std::vector<ContainerRecord*> Registry::List() {
+  std::vector<ContainerRecord*> out;
+  for (auto& [name, record] : containers_) out.push_back(record.get());
+  return out;
+}
+
+}  // namespace corral::dbus

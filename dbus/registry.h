@@ -1,0 +1,67 @@
+// The containers corrald knows, without any bus: create (validate, resolve the image, persist
+// the config), find, list, remove. The D-Bus layer (dbus/service.h) is an adapter over this, and
+// unit tests drive it directly.
+#ifndef CORRAL_DBUS_REGISTRY_H_
+#define CORRAL_DBUS_REGISTRY_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dbus/container_config.h"
+#include "dbus/supervisor.h"
+
+namespace corral::dbus {
+
+enum class ContainerState { kStopped, kStarting, kRunning, kStopping };
+absl::string_view ContainerStateName(ContainerState state);
+
+struct ContainerRecord {
+  ContainerConfig config;
+  ContainerPaths paths;
+  ContainerState state = ContainerState::kStopped;
+  pid_t leader = 0;        // in corrald's PID namespace; 0 when not running
+  pid_t supervisor = 0;
+  std::vector<std::string> addresses;  // "10.77.0.2/16"
+  int exit_status = -1;                // of the last run; -1: never ran
+  std::string unit() const { return "corral-" + config.name + ".scope"; }
+};
+
+struct RegistryPaths {
+  std::string lib_root = "/var/lib/corral/containers";
+  std::string run_root = "/run/corral/containers";
+  std::string images_root = "/var/lib/corral/images";
+};
+
+class Registry {
+ public:
+  explicit Registry(RegistryPaths paths) : paths_(std::move(paths)) {}
+
+  // Reads every lib_root/NAME/config; a broken one is skipped and reported in `problems`.
+  absl::Status Load(std::vector<std::string>* problems);
+
+  // Validates `config`, resolves its image ("busybox", "debian": images_root/NAME/rootfs; a
+  // directory: itself) to image_rootfs, refuses a name in use (AlreadyExists) or a missing image
+  // (NotFound), and persists it. Nothing is left behind on failure.
+  absl::StatusOr<ContainerRecord*> Create(ContainerConfig config);
+
+  // Forgets a stopped container and removes its directories (config, overlay upper layer).
+  // FailedPrecondition while it is not stopped, NotFound when unknown.
+  absl::Status Remove(const std::string& name);
+
+  ContainerRecord* Find(const std::string& name);
+  std::vector<ContainerRecord*> List();  // by name
+  const RegistryPaths& paths() const { return paths_; }
+
+ private:
+  RegistryPaths paths_;
+  std::map<std::string, std::unique_ptr<ContainerRecord>> containers_;
+};
+
+}  // namespace corral::dbus
+
+#endif  // CORRAL_DBUS_REGISTRY_H_

@@ -1,0 +1,869 @@
+#include "dbus/service.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/errors.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "common/syscalls.h"
+#include "dbus/interface.h"
+#include "netcfg/config.h"
+#include "netcfg/network.h"
+#include "runtime/attach.h"
+#include "runtime/spec.h"
+
+namespace corral::dbus {
+
+struct Service::Running {
+  Service* service = nullptr;
+  std::string name;
+  pid_t supervisor = 0;
+  UniqueFd supervisor_pidfd;
+  UniqueFd go;      // held until systemd has the supervisor in the scope
+  UniqueFd report;  // the supervisor's report lines (absent after a corrald restart)
+  std::string report_buffer;
+  UniqueFd leader_pidfd;
+  sd_event_source* report_source = nullptr;
+  sd_event_source* exit_source = nullptr;
+  sd_event_source* stop_timer = nullptr;
+  std::vector<sd_bus_message*> waiting_start;
+  std::vector<sd_bus_message*> waiting_stop;
+
+  ~Running() {
+    sd_event_source_disable_unref(report_source);
+    sd_event_source_disable_unref(exit_source);
+    sd_event_source_disable_unref(stop_timer);
+    for (sd_bus_message* m : waiting_start) sd_bus_message_unref(m);
+    for (sd_bus_message* m : waiting_stop) sd_bus_message_unref(m);
+  }
+};
+
+struct Service::PendingExec {
+  Service* service = nullptr;
+  sd_bus_message* call = nullptr;
+  runtime::AttachedProcess process;
+  sd_event_source* source = nullptr;
+  ~PendingExec() {
+    sd_event_source_disable_unref(source);
+    sd_bus_message_unref(call);
+  }
+};
+
+namespace {
+
+// ---- errors ----
+
+int SetError(sd_bus_error* error, const char* name, absl::string_view message) {
+  return sd_bus_error_set(error, name, std::string(message).c_str());
+}
+
+// A Status from the registry or the runtime, as the contract's error.
+int StatusError(sd_bus_error* error, const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      // A missing image is an argument problem; a missing container has its own name.
+      return SetError(error, absl::StrContains(status.message(), "no container") ? kErrorNoSuchContainer
+                                                                                 : kErrorInvalidArgument,
+                      status.message());
+    case absl::StatusCode::kAlreadyExists:
+      return SetError(error, kErrorContainerExists, status.message());
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return SetError(error, kErrorInvalidArgument, status.message());
+    case absl::StatusCode::kPermissionDenied:
+      return SetError(error, kErrorAccessDenied, status.message());
+    default:
+      return SetError(error, kErrorFailed, status.message());
+  }
+}
+
+int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  StatusError(&error, status);
+  int r = sd_bus_reply_method_error(call, &error);
+  sd_bus_error_free(&error);
+  return r;
+}
+
+// Methods that change something are root's (the bus policy lets others only read and list,
+// like machined's); checked here as well so a permissive policy cannot open them up.
+bool RequireRoot(sd_bus_message* m, sd_bus_error* error, int* r) {
+  sd_bus_creds* creds = nullptr;
+  uid_t euid = 1;
+  int q = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+  if (q >= 0) q = sd_bus_creds_get_euid(creds, &euid);
+  sd_bus_creds_unref(creds);
+  if (q >= 0 && euid == 0) return true;
+  *r = SetError(error, kErrorAccessDenied, "permission denied: only root may change containers");
+  return false;
+}
+
+// Reads the name argument and checks it is a valid name.
+bool ReadName(sd_bus_message* m, sd_bus_error* error, int* r, std::string* name) {
+  const char* text = nullptr;
+  *r = sd_bus_message_read(m, "s", &text);
+  if (*r < 0) return false;
+  absl::Status valid = runtime::ValidateContainerName(text);
+  if (!valid.ok()) {
+    *r = SetError(error, kErrorInvalidName, valid.message());
+    return false;
+  }
+  *name = text;
+  return true;
+}
+
+// ---- a{sv} options ----
+
+// Enters the variant of option `key` if it holds `signature`; InvalidArgument otherwise.
+int EnterVariant(sd_bus_message* m, const char* key, const char* signature, sd_bus_error* error) {
+  int r = sd_bus_message_enter_container(m, 'v', signature);
+  if (r == -ENXIO || r == 0) {
+    return SetError(error, kErrorInvalidArgument, absl::StrCat("option ", key, " must be of type ", signature));
+  }
+  return r;
+}
+
+int ReadStrv(sd_bus_message* m, std::vector<std::string>* out) {
+  char** strv = nullptr;
+  int r = sd_bus_message_read_strv(m, &strv);
+  if (r < 0) return r;
+  for (char** s = strv; s && *s; ++s) {
+    out->emplace_back(*s);
+    free(*s);
+  }
+  free(strv);
+  return 0;
+}
+
+// One option's value into `config`; unknown keys are an error (a typo must not pass silently).
+int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig* config, sd_bus_error* error) {
+  int r;
+  if (key == "Memory" || key == "Tasks" || key == "CPUWeight") {
+    uint64_t value = 0;
+    if ((r = EnterVariant(m, key.c_str(), "t", error)) < 0 || (r = sd_bus_message_read(m, "t", &value)) < 0) return r;
+    (key == "Memory" ? config->memory_bytes : key == "Tasks" ? config->tasks : config->cpu_weight) = value;
+  } else if (key == "Network" || key == "Hostname") {
+    const char* value = nullptr;
+    if ((r = EnterVariant(m, key.c_str(), "s", error)) < 0 || (r = sd_bus_message_read(m, "s", &value)) < 0) return r;
+    if (key == "Hostname") {
+      config->hostname = value;
+    } else {
+      absl::StatusOr<NetworkMode> mode = ParseNetworkMode(value);
+      if (!mode.ok()) return StatusError(error, mode.status());
+      config->network = *mode;
+    }
+  } else if (key == "Command" || key == "Environment") {
+    if ((r = EnterVariant(m, key.c_str(), "as", error)) < 0) return r;
+    if ((r = ReadStrv(m, key == "Command" ? &config->command : &config->env)) < 0) return r;
+  } else if (key == "Boot") {
+    int value = 0;
+    if ((r = EnterVariant(m, key.c_str(), "b", error)) < 0 || (r = sd_bus_message_read(m, "b", &value)) < 0) return r;
+    config->boot = value;
+  } else if (key == "Ports") {
+    if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
+    if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
+    const char* protocol = nullptr;
+    uint16_t host = 0, container = 0;
+    while ((r = sd_bus_message_read(m, "(sqq)", &protocol, &host, &container)) > 0) {
+      absl::StatusOr<netcfg::PortForward> forward =
+          netcfg::ParsePortForward(absl::StrCat(protocol, ":", host, ":", container));
+      if (!forward.ok()) return StatusError(error, forward.status());
+      config->ports.push_back(*forward);
+    }
+    if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0) return r;
+  } else {
+    return SetError(error, kErrorInvalidArgument,
+                    absl::StrCat("unknown option ", key,
+                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot)"));
+  }
+  return sd_bus_message_exit_container(m);
+}
+
+// Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant.
+template <typename ReadOne>
+int ReadOptions(sd_bus_message* m, ReadOne read_one) {
+  int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  if (r < 0) return r;
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    const char* key = nullptr;
+    if ((r = sd_bus_message_read(m, "s", &key)) < 0) return r;
+    if ((r = read_one(std::string(key))) < 0) return r;
+    if ((r = sd_bus_message_exit_container(m)) < 0) return r;
+  }
+  if (r < 0) return r;
+  return sd_bus_message_exit_container(m);
+}
+
+// The cgroup2 directory of a process, for attaching into its cgroup (CLONE_INTO_CGROUP).
+absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string mount_point;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    for (size_t i = 6; i + 1 < fields.size(); ++i) {
+      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
+    }
+  }
+  ASSIGN_OR_RETURN(std::string cgroups, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
+  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
+    if (!mount_point.empty() && absl::ConsumePrefix(&line, "0::")) {
+      std::string dir = absl::StrCat(mount_point, line);
+      UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir));
+      return fd;
+    }
+  }
+  return absl::FailedPreconditionError("no cgroup2 hierarchy for the container");
+}
+
+std::vector<const char*> AllChangingProperties() { return {"State", "Leader", "Addresses", "ExitStatus"}; }
+
+}  // namespace
+
+// ---- objects ----
+
+const sd_bus_vtable Service::kManagerVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("CreateContainer", "ssa{sv}", SD_BUS_PARAM(name) SD_BUS_PARAM(image) SD_BUS_PARAM(options),
+                             "o", SD_BUS_PARAM(path), Service::CreateContainer, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("StartContainer", "s", SD_BUS_PARAM(name), "", , Service::StartContainer,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("StopContainer", "s", SD_BUS_PARAM(name), "", , Service::StopContainer,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("StopContainerWithTimeout", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(timeout_seconds), "", ,
+                             Service::StopContainerWithTimeout, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("KillContainer", "si", SD_BUS_PARAM(name) SD_BUS_PARAM(signal), "", ,
+                             Service::KillContainer, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RemoveContainer", "s", SD_BUS_PARAM(name), "", , Service::RemoveContainer,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListContainers", "", , "a(ssuo)", SD_BUS_PARAM(containers), Service::ListContainers,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetContainer", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path), Service::GetContainer,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("OpenConsole", "s", SD_BUS_PARAM(name), "hs", SD_BUS_PARAM(master) SD_BUS_PARAM(pty),
+                             Service::OpenConsole, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Exec", "sasa{sv}hhh",
+                             SD_BUS_PARAM(name) SD_BUS_PARAM(command) SD_BUS_PARAM(options) SD_BUS_PARAM(stdin)
+                                 SD_BUS_PARAM(stdout) SD_BUS_PARAM(stderr),
+                             "i", SD_BUS_PARAM(exit_status), Service::Exec, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CheckConfig", "", , "as", SD_BUS_PARAM(warnings), Service::CheckConfig,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+    SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+    SD_BUS_VTABLE_END,
+};
+
+const sd_bus_vtable Service::kContainerVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("Name", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("State", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Leader", "u", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Unit", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Image", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Hostname", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Addresses", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("ExitStatus", "i", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Network", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Ports", "a(sqq)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_VTABLE_END,
+};
+
+absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus* bus, ServiceOptions options) {
+  std::unique_ptr<Service> service(new Service(event, bus, std::move(options)));
+  std::vector<std::string> problems;
+  RETURN_IF_ERROR(service->registry_.Load(&problems));
+  for (const std::string& problem : problems) ::fprintf(stderr, "corrald: skipping %s\n", problem.c_str());
+  ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
+  RETURN_IF_ERROR(service->Publish());
+  for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  return service;
+}
+
+Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
+    : event_(event), bus_(bus), options_(std::move(options)), registry_(options_.paths) {}
+
+Service::~Service() {
+  running_.clear();
+  for (sd_bus_slot* slot : slots_) sd_bus_slot_unref(slot);
+}
+
+absl::Status Service::Publish() {
+  sd_bus_slot* slot = nullptr;
+  int r = sd_bus_add_object_vtable(bus_, &slot, kManagerPath, kManagerInterface, kManagerVtable, this);
+  if (r < 0) return ErrnoError(-r, "publish the manager object");
+  slots_.push_back(slot);
+  r = sd_bus_add_fallback_vtable(bus_, &slot, kContainerPathPrefix, kContainerInterface, kContainerVtable,
+                                 &Service::FindContainer, this);
+  if (r < 0) return ErrnoError(-r, "publish the container objects");
+  slots_.push_back(slot);
+  r = sd_bus_add_node_enumerator(bus_, &slot, kContainerPathPrefix, &Service::EnumerateContainers, this);
+  if (r < 0) return ErrnoError(-r, "publish the container list");
+  slots_.push_back(slot);
+  r = sd_bus_add_object_manager(bus_, &slot, kManagerPath);
+  if (r < 0) return ErrnoError(-r, "publish the object manager");
+  slots_.push_back(slot);
+  return absl::OkStatus();
+}
+
+std::string Service::PathOf(const std::string& name) const {
+  char* path = nullptr;
+  if (sd_bus_path_encode(kContainerPathPrefix, name.c_str(), &path) < 0) return kContainerPathPrefix;
+  std::string result = path;
+  free(path);
+  return result;
+}
+
+int Service::FindContainer(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*) {
+  auto* self = static_cast<Service*>(userdata);
+  char* name = nullptr;
+  if (sd_bus_path_decode(path, kContainerPathPrefix, &name) <= 0) return 0;
+  ContainerRecord* record = self->registry_.Find(name);
+  free(name);
+  if (record == nullptr) return 0;
+  *found = record;
+  return 1;
+}
+
+int Service::EnumerateContainers(sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) {
+  auto* self = static_cast<Service*>(userdata);
+  std::vector<ContainerRecord*> records = self->registry_.List();
+  char** list = static_cast<char**>(calloc(records.size() + 1, sizeof(char*)));
+  if (list == nullptr) return -ENOMEM;
+  for (size_t i = 0; i < records.size(); ++i) list[i] = strdup(self->PathOf(records[i]->config.name).c_str());
+  *nodes = list;
+  return 0;
+}
+
+int Service::GetProperty(sd_bus*, const char*, const char*, const char* property, sd_bus_message* reply,
+                         void* userdata, sd_bus_error*) {
+  const auto* record = static_cast<const ContainerRecord*>(userdata);
+  const ContainerConfig& c = record->config;
+  std::string p = property;
+  if (p == "Name") return sd_bus_message_append(reply, "s", c.name.c_str());
+  if (p == "State") return sd_bus_message_append(reply, "s", std::string(ContainerStateName(record->state)).c_str());
+  if (p == "Leader") return sd_bus_message_append(reply, "u", static_cast<uint32_t>(record->leader));
+  if (p == "Unit") return sd_bus_message_append(reply, "s", record->unit().c_str());
+  if (p == "Image") return sd_bus_message_append(reply, "s", c.image.c_str());
+  if (p == "Hostname") return sd_bus_message_append(reply, "s", c.EffectiveHostname().c_str());
+  if (p == "ExitStatus") return sd_bus_message_append(reply, "i", record->exit_status);
+  if (p == "Network") return sd_bus_message_append(reply, "s", std::string(NetworkModeName(c.network)).c_str());
+  if (p == "Memory") return sd_bus_message_append(reply, "t", c.memory_bytes);
+  if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
+  if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
+  if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
+  const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : p == "Command" ? &c.command : nullptr;
+  if (strings != nullptr) {
+    int r = sd_bus_message_open_container(reply, 'a', "s");
+    for (const std::string& s : *strings) {
+      if (r >= 0) r = sd_bus_message_append(reply, "s", s.c_str());
+    }
+    return r < 0 ? r : sd_bus_message_close_container(reply);
+  }
+  if (p == "Ports") {
+    int r = sd_bus_message_open_container(reply, 'a', "(sqq)");
+    for (const netcfg::PortForward& f : c.ports) {
+      if (r >= 0) {
+        r = sd_bus_message_append(reply, "(sqq)", f.protocol == netcfg::Protocol::kUdp ? "udp" : "tcp", f.host_port,
+                                  f.container_port);
+      }
+    }
+    return r < 0 ? r : sd_bus_message_close_container(reply);
+  }
+  return -ENOENT;
+}
+
+void Service::EmitChanged(ContainerRecord* record, std::vector<const char*> properties) {
+  properties.push_back(nullptr);
+  sd_bus_emit_properties_changed_strv(bus_, PathOf(record->config.name).c_str(), kContainerInterface,
+                                      const_cast<char**>(properties.data()));
+}
+
+void Service::SetState(ContainerRecord* record, ContainerState state) {
+  if (record->state == state) return;
+  record->state = state;
+  EmitChanged(record, AllChangingProperties());
+}
+
+// ---- create, remove, list ----
+
+int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  const char* image = nullptr;
+  if ((r = sd_bus_message_read(m, "s", &image)) < 0) return r;
+  ContainerConfig config;
+  config.name = name;
+  config.image = image;
+  r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
+  if (r < 0) return r;
+  if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+  absl::StatusOr<ContainerRecord*> created = self->registry_.Create(std::move(config));
+  if (!created.ok()) return StatusError(error, created.status());
+  std::string path = self->PathOf(name);
+  sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerNew", "so", name.c_str(), path.c_str());
+  sd_bus_emit_object_added(self->bus_, path.c_str());
+  return sd_bus_reply_method_return(m, "o", path.c_str());
+}
+
+int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kStopped) {
+    return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
+  }
+  std::string path = self->PathOf(name);
+  // Its address goes with it (the network keeps a lease while a stopped container exists).
+  if (record->config.network == NetworkMode::kBridge) {
+    absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
+    if (network_config.ok()) {
+      netcfg::LeaseStore leases(network_config->state_dir, network_config->gateway);
+      leases.Release(name).IgnoreError();
+    }
+  }
+  sd_bus_emit_object_removed(self->bus_, path.c_str());
+  absl::Status removed = self->registry_.Remove(name);
+  if (!removed.ok()) return StatusError(error, removed);
+  sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
+  return sd_bus_reply_method_return(m, "");
+}
+
+int Service::ListContainers(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto* self = static_cast<Service*>(userdata);
+  sd_bus_message* reply = nullptr;
+  int r = sd_bus_message_new_method_return(m, &reply);
+  if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ssuo)");
+  for (ContainerRecord* record : self->registry_.List()) {
+    if (r < 0) break;
+    r = sd_bus_message_append(reply, "(ssuo)", record->config.name.c_str(),
+                              std::string(ContainerStateName(record->state)).c_str(),
+                              static_cast<uint32_t>(record->leader), self->PathOf(record->config.name).c_str());
+  }
+  if (r >= 0) r = sd_bus_message_close_container(reply);
+  if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+  sd_bus_message_unref(reply);
+  return r;
+}
+
+int Service::GetContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!ReadName(m, error, &r, &name)) return r;
+  if (self->registry_.Find(name) == nullptr) {
+    return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  }
+  return sd_bus_reply_method_return(m, "o", self->PathOf(name).c_str());
+}
+
+int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  std::vector<std::string> warnings;
+  absl::StatusOr<netcfg::NetworkConfig> config = netcfg::LoadNetworkConfig(self->options_.network_config);
+  if (!config.ok()) {
+    warnings.push_back(absl::StrCat("network configuration: ", config.status().message()));
+  } else {
+    absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network = netcfg::BridgeNetwork::Open(*config);
+    absl::StatusOr<std::vector<std::string>> firewall =
+        network.ok() ? (*network)->CheckHostFirewall() : absl::StatusOr<std::vector<std::string>>(network.status());
+    if (firewall.ok()) {
+      warnings.insert(warnings.end(), firewall->begin(), firewall->end());
+    } else {
+      warnings.push_back(absl::StrCat("cannot inspect the host firewall: ", firewall.status().message()));
+    }
+  }
+  sd_bus_message* reply = nullptr;
+  int r = sd_bus_message_new_method_return(m, &reply);
+  if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
+  for (const std::string& w : warnings) {
+    if (r >= 0) r = sd_bus_message_append(reply, "s", w.c_str());
+  }
+  if (r >= 0) r = sd_bus_message_close_container(reply);
+  if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+  sd_bus_message_unref(reply);
+  (void)error;
+  return r;
+}
+
+// ---- start ----
+
+int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kStopped) {
+    return SetError(error, kErrorAlreadyRunning,
+                    absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
+  }
+
+  absl::StatusOr<SupervisorHandle> forked =
+      ForkSupervisor({record->config, record->paths, self->options_.network_config});
+  if (!forked.ok()) return StatusError(error, forked.status());
+  auto running = std::make_unique<Running>();
+  running->service = self;
+  running->name = name;
+  running->supervisor = forked->pid;
+  running->supervisor_pidfd = std::move(forked->pidfd);
+  running->go = std::move(forked->go);
+  running->report = std::move(forked->report);
+  running->waiting_start.push_back(sd_bus_message_ref(m));
+  sd_event_add_io(
+      self->event_, &running->report_source, running->report.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        auto* run = static_cast<Running*>(data);
+        run->service->OnSupervisorReport(run->name);
+        return 0;
+      },
+      running.get());
+  sd_event_add_io(
+      self->event_, &running->exit_source, running->supervisor_pidfd.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        auto* run = static_cast<Running*>(data);
+        run->service->OnSupervisorExit(run->name);
+        return 0;
+      },
+      running.get());
+  pid_t supervisor = running->supervisor;
+  self->running_[name] = std::move(running);
+  self->SetState(record, ContainerState::kStarting);
+
+  ScopeSpec scope;
+  scope.unit = record->unit();
+  scope.description = absl::StrCat("corral container ", name);
+  scope.pid = supervisor;
+  scope.memory_max = record->config.memory_bytes;
+  scope.tasks_max = record->config.tasks;
+  scope.cpu_weight = record->config.cpu_weight;
+  self->systemd_->StartScope(scope, [self, name](absl::Status status) {
+    auto it = self->running_.find(name);
+    if (it == self->running_.end()) return;
+    if (!status.ok()) {
+      self->StartFailed(name, status);
+      return;
+    }
+    char go = 1;
+    if (::write(it->second->go.get(), &go, 1) != 1) self->StartFailed(name, ErrnoError("let the supervisor go"));
+    it->second->go.reset();
+  });
+  return 1;  // the reply comes when the supervisor reports
+}
+
+void Service::StartFailed(const std::string& name, const absl::Status& status) {
+  auto it = running_.find(name);
+  if (it == running_.end()) return;
+  Running& run = *it->second;
+  for (sd_bus_message* call : run.waiting_start) ReplyStatusError(call, status);
+  for (sd_bus_message* call : run.waiting_start) sd_bus_message_unref(call);
+  run.waiting_start.clear();
+  // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
+  // and exits. Either way its exit moves the state to stopped.
+  run.go.reset();
+  ::fprintf(stderr, "corrald: start of %s failed: %s\n", name.c_str(), std::string(status.message()).c_str());
+}
+
+void Service::OnSupervisorReport(const std::string& name) {
+  auto it = running_.find(name);
+  if (it == running_.end()) return;
+  Running& run = *it->second;
+  char buffer[1024];
+  ssize_t n = ::read(run.report.get(), buffer, sizeof(buffer));
+  if (n <= 0) {
+    // EOF: the supervisor is gone or going; its pidfd says when.
+    run.report_source = sd_event_source_disable_unref(run.report_source);
+    return;
+  }
+  run.report_buffer.append(buffer, n);
+  size_t newline;
+  while ((newline = run.report_buffer.find('\n')) != std::string::npos) {
+    std::string text = run.report_buffer.substr(0, newline);
+    run.report_buffer.erase(0, newline + 1);
+    absl::string_view line = text;
+    ContainerRecord* record = registry_.Find(name);
+    if (record == nullptr) continue;
+    if (absl::ConsumePrefix(&line, "ok ")) {
+      std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      pid_t leader = 0;
+      if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
+      MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
+      for (sd_bus_message* call : run.waiting_start) {
+        sd_bus_reply_method_return(call, "");
+        sd_bus_message_unref(call);
+      }
+      run.waiting_start.clear();
+      if (absl::StrContains(name, '_')) continue;  // machined wants a host name; corral allows '_'
+      systemd_->RegisterMachine(name, leader, record->paths.rootfs(), [name](absl::Status status) {
+        if (!status.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(status.message()).c_str());
+      });
+    } else if (absl::ConsumePrefix(&line, "error ")) {
+      StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
+    }
+  }
+}
+
+void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses) {
+  auto it = running_.find(record->config.name);
+  if (it != running_.end()) it->second->leader_pidfd.reset(sys::PidfdOpen(leader, 0));
+  record->leader = leader;
+  record->addresses = std::move(addresses);
+  record->state = ContainerState::kRunning;
+  EmitChanged(record, AllChangingProperties());
+}
+
+void Service::OnSupervisorExit(const std::string& name) {
+  auto it = running_.find(name);
+  if (it == running_.end()) return;
+  std::unique_ptr<Running> run = std::move(it->second);
+  running_.erase(it);
+  siginfo_t info{};
+  // Our child unless corrald restarted since; then init reaps it.
+  ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG);
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) return;
+  absl::StatusOr<std::string> exit_text = ReadFile(record->paths.exit_status());
+  int exit_status = -1;
+  if (exit_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*exit_text), &exit_status)) {
+    record->exit_status = exit_status;
+  }
+  bool failed_start = !run->waiting_start.empty();
+  for (sd_bus_message* call : run->waiting_start) {
+    ReplyStatusError(call, absl::InternalError(absl::StrCat("container ", name, " exited while starting")));
+  }
+  for (sd_bus_message* call : run->waiting_stop) sd_bus_reply_method_return(call, "");
+  record->leader = 0;
+  record->addresses.clear();
+  record->state = ContainerState::kStopped;
+  EmitChanged(record, AllChangingProperties());
+  if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
+}
+
+// ---- stop, kill ----
+
+int Service::StopContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  return self->Stop(m, name, self->options_.default_stop_timeout_seconds, error);
+}
+
+int Service::StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  uint32_t timeout = 0;
+  if ((r = sd_bus_message_read(m, "u", &timeout)) < 0) return r;
+  return self->Stop(m, name, timeout, error);
+}
+
+int Service::Stop(sd_bus_message* m, const std::string& name, uint32_t timeout_seconds, sd_bus_error* error) {
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  auto it = running_.find(name);
+  if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
+    return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
+  }
+  Running& run = *it->second;
+  run.waiting_stop.push_back(sd_bus_message_ref(m));
+  if (record->state == ContainerState::kStopping) return 1;  // joins the stop under way
+  SetState(record, ContainerState::kStopping);
+  int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(record->config);
+  sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
+  if (halt != SIGKILL) {
+    // Killing PID 1 of the container's PID namespace takes every process in it along.
+    sd_event_add_time_relative(
+        event_, &run.stop_timer, CLOCK_MONOTONIC, uint64_t{timeout_seconds} * 1000000, 0,
+        [](sd_event_source*, uint64_t, void* data) -> int {
+          auto* r = static_cast<Running*>(data);
+          sys::PidfdSendSignal(r->leader_pidfd.get(), SIGKILL, nullptr, 0);
+          return 0;
+        },
+        &run);
+  }
+  return 1;
+}
+
+int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  int32_t signal = 0;
+  if ((r = sd_bus_message_read(m, "i", &signal)) < 0) return r;
+  if (signal < 1 || signal > SIGRTMAX) {
+    return SetError(error, kErrorInvalidArgument, absl::StrCat("signal ", signal, " does not exist"));
+  }
+  ContainerRecord* record = self->registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  auto it = self->running_.find(name);
+  if (it == self->running_.end() || !it->second->leader_pidfd.valid()) {
+    return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
+  }
+  if (sys::PidfdSendSignal(it->second->leader_pidfd.get(), signal, nullptr, 0) != 0) {
+    return StatusError(error, ErrnoError(absl::StrCat("signal container ", name)));
+  }
+  return sd_bus_reply_method_return(m, "");
+}
+
+// ---- console, exec ----
+
+int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kRunning) {
+    return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
+  }
+  absl::StatusOr<ConsoleSession> session = RequestConsole(record->paths);
+  if (!session.ok()) return StatusError(error, session.status());
+  return sd_bus_reply_method_return(m, "hs", session->master.get(), session->pty.c_str());
+}
+
+int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  std::string name;
+  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  runtime::AttachSpec spec;
+  if ((r = ReadStrv(m, &spec.command)) < 0) return r;
+  if (spec.command.empty()) return SetError(error, kErrorInvalidArgument, "no command given");
+  r = ReadOptions(m, [&](const std::string& key) -> int {
+    int q;
+    if (key == "Environment") {
+      if ((q = EnterVariant(m, "Environment", "as", error)) < 0 || (q = ReadStrv(m, &spec.env)) < 0) return q;
+    } else if (key == "User" || key == "Cwd") {
+      const char* value = nullptr;
+      if ((q = EnterVariant(m, key.c_str(), "s", error)) < 0 || (q = sd_bus_message_read(m, "s", &value)) < 0) return q;
+      if (key == "Cwd") {
+        spec.cwd = value;
+      } else {
+        std::vector<std::string> ids = absl::StrSplit(value, ':');
+        uint32_t uid = 0, gid = 0;
+        if (ids.size() > 2 || !absl::SimpleAtoi(ids[0], &uid) || (ids.size() == 2 && !absl::SimpleAtoi(ids[1], &gid))) {
+          return SetError(error, kErrorInvalidArgument, absl::StrCat("User \"", value, "\" is not UID[:GID]"));
+        }
+        spec.uid = uid;
+        spec.gid = ids.size() == 2 ? gid : uid;
+      }
+    } else if (key == "Tty") {
+      int tty = 0;
+      if ((q = EnterVariant(m, "Tty", "b", error)) < 0 || (q = sd_bus_message_read(m, "b", &tty)) < 0) return q;
+      spec.controlling_tty = tty;
+    } else {
+      return SetError(error, kErrorInvalidArgument,
+                      absl::StrCat("unknown option ", key, " (known: Environment, User, Cwd, Tty)"));
+    }
+    return sd_bus_message_exit_container(m);
+  });
+  if (r < 0) return r;
+  for (const std::string& e : spec.env) {
+    if (e.find('=') == std::string::npos || e[0] == '=') {
+      return SetError(error, kErrorInvalidArgument, absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
+    }
+  }
+  if ((r = sd_bus_message_read(m, "hhh", &spec.stdin_fd, &spec.stdout_fd, &spec.stderr_fd)) < 0) return r;
+
+  ContainerRecord* record = self->registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  auto it = self->running_.find(name);
+  if (record->state != ContainerState::kRunning || it == self->running_.end()) {
+    return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
+  }
+  absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
+  if (cgroup.ok()) spec.cgroup_fd = cgroup->get();
+  absl::StatusOr<runtime::AttachedProcess> process = runtime::Attach(it->second->leader_pidfd.get(), spec);
+  if (!process.ok()) return StatusError(error, process.status());
+
+  auto* pending = new PendingExec;
+  pending->service = self;
+  pending->call = sd_bus_message_ref(m);
+  pending->process = std::move(*process);
+  r = sd_event_add_io(
+      self->event_, &pending->source, pending->process.pidfd.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        std::unique_ptr<PendingExec> done(static_cast<PendingExec*>(data));
+        absl::StatusOr<int> status = runtime::WaitAttached(done->process);
+        if (status.ok()) {
+          sd_bus_reply_method_return(done->call, "i", *status);
+        } else {
+          ReplyStatusError(done->call, status.status());
+        }
+        return 0;
+      },
+      pending);
+  if (r < 0) {
+    ::kill(pending->process.pid, SIGKILL);
+    runtime::WaitAttached(pending->process).IgnoreError();
+    delete pending;
+    return r;
+  }
+  return 1;
+}
+
+// ---- after a restart ----
+
+void Service::Recover(ContainerRecord* record) {
+  absl::StatusOr<std::string> text = ReadFile(record->paths.state());
+  if (!text.ok()) return;  // not running
+  absl::StatusOr<SupervisorState> state = ParseSupervisorState(*text);
+  UniqueFd supervisor(state.ok() ? sys::PidfdOpen(state->supervisor, 0) : -1);
+  // The pid must still be that supervisor, not a recycled number: it lives in our scope.
+  absl::StatusOr<std::string> cgroup =
+      state.ok() ? ReadFile(absl::StrCat("/proc/", state->supervisor, "/cgroup")) : absl::NotFoundError("");
+  if (!supervisor.valid() || !cgroup.ok() || !absl::StrContains(*cgroup, record->unit())) {
+    // A supervisor that died without cleaning up (killed with the whole scope).
+    ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
+    ::unlink(record->paths.state().c_str());
+    return;
+  }
+  auto running = std::make_unique<Running>();
+  running->service = this;
+  running->name = record->config.name;
+  running->supervisor = state->supervisor;
+  running->supervisor_pidfd = std::move(supervisor);
+  sd_event_add_io(
+      event_, &running->exit_source, running->supervisor_pidfd.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        auto* run = static_cast<Running*>(data);
+        run->service->OnSupervisorExit(run->name);
+        return 0;
+      },
+      running.get());
+  running_[record->config.name] = std::move(running);
+  MarkRunning(record, state->leader, state->addresses);
+}
+
+}  // namespace corral::dbus

@@ -1,0 +1,94 @@
+// corrald's D-Bus face: the org.corral1.Manager object and one org.corral1.Container object per
+// container, over the Registry. Handlers parse, validate, authorize, act; starts, stops and
+// execs reply later, from the event loop, so the loop never waits on a container.
+//
+// A start: fork the supervisor (dbus/supervisor.h), StartTransientUnit of corral-NAME.scope
+// with the supervisor as its process, wait for the job, let the supervisor go, and reply when
+// it reports the container running; then register the machine with machined. A stop: the
+// init's halt signal through the leader's pidfd, SIGKILL after the timeout; done when the
+// supervisor exits. After a restart of corrald, running containers are found again through
+// their state files under /run/corral/containers and their supervisors' pidfds.
+#ifndef CORRAL_DBUS_SERVICE_H_
+#define CORRAL_DBUS_SERVICE_H_
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "dbus/registry.h"
+#include "dbus/systemd_client.h"
+
+namespace corral::dbus {
+
+struct ServiceOptions {
+  RegistryPaths paths;
+  std::string network_config = "/etc/corral/network.conf";
+  uint32_t default_stop_timeout_seconds = 10;
+};
+
+class Service {
+ public:
+  // Loads the registry, finds running containers again, and publishes the objects on `bus`
+  // (the caller requests the bus name afterwards, when everything answers).
+  static absl::StatusOr<std::unique_ptr<Service>> Create(sd_event* event, sd_bus* bus, ServiceOptions options);
+  ~Service();
+
+  Registry& registry() { return registry_; }
+
+ private:
+  struct Running;  // a started container's live handles
+  struct PendingExec;
+
+  Service(sd_event* event, sd_bus* bus, ServiceOptions options);
+
+  absl::Status Publish();
+  void Recover(ContainerRecord* record);
+
+  static const sd_bus_vtable kManagerVtable[];
+  static const sd_bus_vtable kContainerVtable[];
+
+  // Method handlers (sd-bus vtable callbacks).
+  static int CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int StopContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int ListContainers(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int GetContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int Exec(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
+                           sd_bus_error* error);
+  static int EnumerateContainers(sd_bus* bus, const char* prefix, void* userdata, char*** nodes, sd_bus_error* error);
+  static int GetProperty(sd_bus* bus, const char* path, const char* interface, const char* property,
+                         sd_bus_message* reply, void* userdata, sd_bus_error* error);
+
+  int Stop(sd_bus_message* m, const std::string& name, uint32_t timeout_seconds, sd_bus_error* error);
+  void StartFailed(const std::string& name, const absl::Status& status);
+  void OnSupervisorReport(const std::string& name);
+  void OnSupervisorExit(const std::string& name);
+  void MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses);
+  void SetState(ContainerRecord* record, ContainerState state);
+  void EmitChanged(ContainerRecord* record, std::vector<const char*> properties);
+  std::string PathOf(const std::string& name) const;
+
+  sd_event* event_;
+  sd_bus* bus_;
+  ServiceOptions options_;
+  Registry registry_;
+  std::unique_ptr<SystemdClient> systemd_;
+  std::map<std::string, std::unique_ptr<Running>> running_;
+  std::vector<sd_bus_slot*> slots_;
+};
+
+}  // namespace corral::dbus
+
+#endif  // CORRAL_DBUS_SERVICE_H_

@@ -1,0 +1,419 @@
+#include "dbus/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/errors.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "common/syscalls.h"
+#include "netcfg/config.h"
+#include "netcfg/network.h"
+#include "runtime/console.h"
+#include "runtime/container.h"
+
+namespace corral::dbus {
+
+ContainerPaths ContainerPaths::For(const std::string& lib_root, const std::string& run_root, const std::string& name) {
+  return {absl::StrCat(lib_root, "/", name), absl::StrCat(run_root, "/", name)};
+}
+
+int HaltSignal(const ContainerConfig& config) {
+  if (!config.boot) return SIGTERM;
+  // Which init the image has decides how it wants to be asked.
+  char target[256];
+  std::string init = config.image_rootfs + "/sbin/init";
+  ssize_t n = ::readlink(init.c_str(), target, sizeof(target) - 1);
+  std::string link = n > 0 ? std::string(target, n) : "";
+  if (absl::StrContains(link, "busybox")) return SIGUSR2;
+  if (absl::StrContains(link, "systemd")) return SIGRTMIN + 3;
+  return SIGRTMIN + 3;  // a real /sbin/init binary is systemd on every distribution we build
+}
+
+std::string FormatSupervisorState(const SupervisorState& state) {
+  return absl::StrCat("supervisor=", state.supervisor, "\nleader=", state.leader,
+                      "\naddresses=", absl::StrJoin(state.addresses, " "), "\n");
+}
+
+absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text) {
+  SupervisorState state;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (kv.first == "supervisor" && !absl::SimpleAtoi(kv.second, &state.supervisor)) break;
+    if (kv.first == "leader" && !absl::SimpleAtoi(kv.second, &state.leader)) break;
+    if (kv.first == "addresses") state.addresses = absl::StrSplit(kv.second, ' ', absl::SkipEmpty());
+  }
+  if (state.supervisor <= 0 || state.leader <= 0) return absl::DataLossError("state file without supervisor and leader");
+  return state;
+}
+
+namespace {
+
+// ---- the supervisor process ----
+
+// How much console output is kept for the next session to see (a prompt printed while nobody
+// was attached, the end of a boot log).
+constexpr size_t kConsoleRing = 16 * 1024;
+
+class Supervisor {
+ public:
+  Supervisor(const SupervisorLaunch& launch, int report_fd) : launch_(launch), report_fd_(report_fd) {}
+
+  // Runs the whole life of the container; returns the process exit code.
+  int Run(int go_fd);
+
+ private:
+  absl::Status Prepare();
+  absl::Status EnterSupervisorLeaf();
+  absl::Status MountRootfs();
+  absl::Status Start();
+  void Serve();
+  void AcceptConsoleClient();
+  void Cleanup();
+  void Report(absl::string_view line);
+  void Log(absl::string_view message);
+
+  const SupervisorLaunch& launch_;
+  int report_fd_;
+  std::string payload_dir_;
+  bool rootfs_mounted_ = false;
+  UniqueFd network_claim_;
+  std::unique_ptr<netcfg::BridgeNetwork> network_;
+  bool network_attached_ = false;
+  std::optional<runtime::Container> container_;
+  UniqueFd console_listener_;
+  UniqueFd session_;  // the proxy pty's slave while a client is attached
+  std::string ring_;
+};
+
+void Supervisor::Report(absl::string_view line) {
+  std::string text = absl::StrCat(line, "\n");
+  (void)!::write(report_fd_, text.data(), text.size());  // corrald may be gone: fine
+}
+
+void Supervisor::Log(absl::string_view message) {
+  std::string text = absl::StrCat("corral-supervisor[", launch_.config.name, "]: ", message, "\n");
+  (void)!::write(2, text.data(), text.size());
+}
+
+// The scope's cgroup2 directory is where /proc/self/cgroup's "0::" line says we are, under
+// wherever cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
+absl::StatusOr<std::string> OwnCgroup2Directory() {
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string mount_point;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    for (size_t i = 6; i + 1 < fields.size(); ++i) {
+      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
+    }
+  }
+  if (mount_point.empty()) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
+  ASSIGN_OR_RETURN(std::string cgroups, ReadFile("/proc/self/cgroup"));
+  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "0::")) return absl::StrCat(mount_point, line == "/" ? "" : line);
+  }
+  return absl::FailedPreconditionError("no cgroup2 line in /proc/self/cgroup");
+}
+
+absl::Status Supervisor::EnterSupervisorLeaf() {
+  ASSIGN_OR_RETURN(std::string scope, OwnCgroup2Directory());
+  // Processes only in leaves: the delegated scope itself holds none (cgroup2's rule once
+  // controllers are enabled below it, and what the container's own systemd expects).
+  std::string supervisor = scope + "/supervisor";
+  payload_dir_ = scope + "/payload";
+  for (const std::string& dir : {supervisor, payload_dir_}) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", dir));
+  }
+  return Annotate(WriteExistingFile(supervisor + "/cgroup.procs", "0"), "move the supervisor into its leaf");
+}
+
+absl::Status Supervisor::MountRootfs() {
+  const ContainerPaths& paths = launch_.paths;
+  std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
+  ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
+  std::string options = absl::StrCat("lowerdir=", launch_.config.image_rootfs, ",upperdir=", upper, ",workdir=", work);
+  if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) != 0) {
+    return ErrnoError(absl::StrCat("mount the overlay rootfs at ", rootfs, " (", options, ")"));
+  }
+  rootfs_mounted_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Start() {
+  const ContainerConfig& config = launch_.config;
+  runtime::ContainerSpec spec;
+  spec.name = config.name;
+  spec.hostname = config.EffectiveHostname();
+  spec.rootfs = launch_.paths.rootfs();
+  spec.command = config.command;
+  spec.env = config.env;
+  spec.tty = true;
+  spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
+  if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+
+  if (config.network == NetworkMode::kBridge) {
+    ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
+    ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
+    ASSIGN_OR_RETURN(network_, netcfg::BridgeNetwork::Open(std::move(network_config)));
+    RETURN_IF_ERROR(network_->EnsureHost());
+    spec.mounts.push_back({network_->ResolvConfPath(config.name), "/etc/resolv.conf", "", "", true, true});
+    spec.mounts.push_back({network_->HostsPath(config.name), "/etc/hosts", "", "", true, true});
+  }
+
+  std::vector<std::string> addresses;
+  runtime::StartOptions start;
+  start.before_setup = [&](pid_t pid, int) -> absl::Status {
+    RETURN_IF_ERROR(Annotate(WriteExistingFile(payload_dir_ + "/cgroup.procs", absl::StrCat(pid)),
+                             "move the container into its payload leaf"));
+    if (network_ == nullptr) return absl::OkStatus();
+    UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns.valid()) return ErrnoError("open the container's network namespace");
+    ASSIGN_OR_RETURN(netcfg::ContainerNetwork attached,
+                     network_->Attach(config.name, spec.hostname, netns.get(), config.ports));
+    network_attached_ = true;
+    addresses.push_back(attached.address.ToString());
+    return absl::OkStatus();
+  };
+  absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
+  if (!container.ok()) return container.status();
+  container_.emplace(std::move(*container));
+
+  SupervisorState state{::getpid(), container_->pid(), addresses};
+  RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.state(), FormatSupervisorState(state), 0644,
+                                      Durability::kProcessCrashSafe));
+  Report(absl::StrCat("ok ", container_->pid(), addresses.empty() ? "" : " ", absl::StrJoin(addresses, " ")));
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Prepare() {
+  RETURN_IF_ERROR(MakeDirectories(launch_.paths.run_dir, 0700));
+  ::unlink(launch_.paths.exit_status().c_str());
+  RETURN_IF_ERROR(EnterSupervisorLeaf());
+  RETURN_IF_ERROR(MountRootfs());
+  // The console socket is there before the container, so a client never finds it missing
+  // while the container runs.
+  std::string socket_path = launch_.paths.console_socket();
+  ::unlink(socket_path.c_str());
+  console_listener_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("console socket path too long");
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (!console_listener_.valid() ||
+      ::bind(console_listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(console_listener_.get(), 4) != 0) {
+    return ErrnoError(absl::StrCat("listen on ", socket_path));
+  }
+  return Start();
+}
+
+void Supervisor::AcceptConsoleClient() {
+  UniqueFd client(::accept4(console_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!client.valid()) return;
+  absl::StatusOr<runtime::Pty> proxy = runtime::OpenPty();
+  if (!proxy.ok()) {
+    Log(proxy.status().message());
+    return;
+  }
+  // The proxy's slave is ours: raw, so bytes pass unchanged between client and container.
+  struct termios raw;
+  if (::tcgetattr(proxy->slave.get(), &raw) == 0) {
+    ::cfmakeraw(&raw);
+    ::tcsetattr(proxy->slave.get(), TCSANOW, &raw);
+  }
+  int master = proxy->master.get();
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{const_cast<char*>(proxy->slave_path.data()), proxy->slave_path.size()};
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
+  if (::sendmsg(client.get(), &message, MSG_NOSIGNAL) < 0) return;
+  // A new session replaces the old one: its client sees the pty hang up.
+  session_ = std::move(proxy->slave);
+  if (!ring_.empty()) (void)!::write(session_.get(), ring_.data(), ring_.size());
+}
+
+void Supervisor::Serve() {
+  int console = container_->console_master();
+  char buffer[4096];
+  for (;;) {
+    pollfd fds[4] = {{container_->pidfd(), POLLIN, 0},
+                     {console, POLLIN, 0},
+                     {console_listener_.get(), POLLIN, 0},
+                     {session_.valid() ? session_.get() : -1, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents & POLLIN) {
+      ssize_t n = ::read(console, buffer, sizeof(buffer));
+      if (n > 0) {
+        ring_.append(buffer, n);
+        if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
+        if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
+      }
+    }
+    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::read(session_.get(), buffer, sizeof(buffer));
+      if (n > 0) {
+        (void)!::write(console, buffer, n);
+      } else if (n == 0 || errno != EAGAIN) {
+        session_.reset();  // the client closed its master: back to buffering
+      }
+    }
+    if (fds[2].revents & POLLIN) AcceptConsoleClient();
+    if (fds[0].revents & POLLIN) return;
+    // The container's side hung up with the container still there (its console closed):
+    // stop polling it.
+    if (fds[1].revents & POLLHUP && !(fds[1].revents & POLLIN)) console = -1;
+  }
+}
+
+void Supervisor::Cleanup() {
+  if (network_attached_) {
+    // The container still exists: it keeps its address for its next start.
+    absl::Status detached = network_->Detach(launch_.config.name, {/*keep_address=*/true, /*delete_link=*/false});
+    if (!detached.ok()) Log(detached.message());
+    network_attached_ = false;
+  }
+  if (rootfs_mounted_) {
+    ::umount2(launch_.paths.rootfs().c_str(), MNT_DETACH);
+    rootfs_mounted_ = false;
+  }
+  ::unlink(launch_.paths.console_socket().c_str());
+  ::unlink(launch_.paths.state().c_str());
+  ::rmdir(launch_.paths.rootfs().c_str());
+}
+
+int Supervisor::Run(int go_fd) {
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(go_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  ::close(go_fd);
+  if (n != 1) return 1;  // corrald gave up on this start
+
+  if (absl::Status prepared = Prepare(); !prepared.ok()) {
+    container_.reset();  // kills and reaps a container that started halfway
+    Cleanup();
+    std::string message(prepared.message());
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    Report(absl::StrCat("error ", message));
+    return 1;
+  }
+  Serve();
+  absl::StatusOr<int> status = container_->Wait();
+  int exit_status = status.ok() ? *status : 255;
+  container_.reset();
+  session_.reset();
+  Cleanup();
+  WriteFileAtomically(launch_.paths.exit_status(), absl::StrCat(exit_status, "\n"), 0644, Durability::kProcessCrashSafe)
+      .IgnoreError();
+  Report(absl::StrCat("exit ", exit_status));
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) {
+  int go[2], report[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
+  UniqueFd go_read(go[0]), go_write(go[1]);
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
+  UniqueFd report_read(report[0]), report_write(report[1]);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork the supervisor");
+  if (pid == 0) {
+    // The child of a single-threaded daemon: it must not touch corrald's bus or event loop,
+    // and leaves by _exit so none of corrald's destructors run here.
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGCHLD, SIG_DFL);
+    ::setsid();
+    // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
+    // The copies land at 10 or above, so the dup2s below never overwrite one of them.
+    int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
+    int report_fd = ::fcntl(report_write.get(), F_DUPFD, 10);
+    ::dup2(go_fd, 3);
+    ::dup2(report_fd, 4);
+    sys::CloseRange(5, ~0u, 0);
+    Supervisor supervisor(launch, 4);
+    ::_exit(supervisor.Run(3));
+  }
+  SupervisorHandle handle;
+  handle.pid = pid;
+  handle.pidfd.reset(sys::PidfdOpen(pid, 0));
+  if (!handle.pidfd.valid()) {
+    ::kill(pid, SIGKILL);
+    return ErrnoError("pidfd_open of the supervisor");
+  }
+  handle.go = std::move(go_write);
+  handle.report = std::move(report_read);
+  return handle;
+}
+
+absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoError("socket for the console");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string path = paths.console_socket();
+  if (path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("console socket path too long");
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    return ErrnoError(absl::StrCat("connect to the container's supervisor at ", path));
+  }
+  timeval timeout{2, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  char name[128];
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{name, sizeof(name) - 1};
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t n = ::recvmsg(fd.get(), &message, MSG_CMSG_CLOEXEC);
+  if (n <= 0) return ErrnoError(n == 0 ? EPIPE : errno, "receive the console from the supervisor");
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return absl::InternalError("the supervisor sent no console");
+  int master = -1;
+  std::memcpy(&master, CMSG_DATA(cmsg), sizeof(int));
+  return ConsoleSession{UniqueFd(master), std::string(name, n)};
+}
+
+}  // namespace corral::dbus

@@ -1,0 +1,80 @@
+// The per-container supervisor: a process corrald forks (without exec) for each start, which
+// lives in the container's scope (its `supervisor` leaf) and stays the container's parent for
+// the container's whole life, so the container, its console and its network outlive corrald
+// restarts and crashes, as LXC's monitor and conmon do for theirs.
+//
+// What it does, in order: waits for corrald's go (sent once systemd has put it into the scope),
+// makes the `supervisor` and `payload` leaves in the scope's cgroup2 directory and moves itself
+// into the first, mounts the overlay rootfs, claims and wires the network, starts the
+// container (moved into `payload` before it unshares its cgroup namespace, so that leaf is the
+// root of its cgroup namespace), writes the state file and reports "ok". Then it serves the
+// console (a proxy pty per session, the output ring-buffered while nobody is attached) until
+// the container exits, undoes network and mount, writes the exit status and exits.
+#ifndef CORRAL_DBUS_SUPERVISOR_H_
+#define CORRAL_DBUS_SUPERVISOR_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "dbus/container_config.h"
+
+namespace corral::dbus {
+
+// Where a container's files are.
+struct ContainerPaths {
+  std::string lib_dir;  // /var/lib/corral/containers/NAME: config, overlay upper and work
+  std::string run_dir;  // /run/corral/containers/NAME: rootfs mount, state, console socket
+
+  static ContainerPaths For(const std::string& lib_root, const std::string& run_root, const std::string& name);
+  std::string config() const { return lib_dir + "/config"; }
+  std::string rootfs() const { return run_dir + "/rootfs"; }
+  std::string state() const { return run_dir + "/state"; }
+  std::string exit_status() const { return run_dir + "/exit-status"; }
+  std::string console_socket() const { return run_dir + "/console.sock"; }
+};
+
+struct SupervisorLaunch {
+  ContainerConfig config;
+  ContainerPaths paths;
+  std::string network_config;  // path of network.conf
+};
+
+// corrald's end of a forked supervisor.
+struct SupervisorHandle {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd go;      // write one byte once the supervisor is in its scope; close to abort
+  UniqueFd report;  // lines: "ok LEADER [ADDRESS...]", "error MESSAGE", "exit STATUS"
+};
+
+// Forks the supervisor. Call from a single-threaded process (corrald is).
+absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch);
+
+// What the state file says about a running container (for a corrald that restarted).
+struct SupervisorState {
+  pid_t supervisor = -1;
+  pid_t leader = -1;
+  std::vector<std::string> addresses;
+};
+std::string FormatSupervisorState(const SupervisorState& state);
+absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text);
+
+// Asks the supervisor of a running container for a new console session: returns the proxy
+// pty's master and its path.
+struct ConsoleSession {
+  UniqueFd master;
+  std::string pty;
+};
+absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths);
+
+// The signal that asks the container's init to shut down: SIGRTMIN+3 for systemd, SIGUSR2
+// (poweroff) for busybox init, SIGTERM for anything else (the tiny init passes it on).
+int HaltSignal(const ContainerConfig& config);
+
+}  // namespace corral::dbus
+
+#endif  // CORRAL_DBUS_SUPERVISOR_H_

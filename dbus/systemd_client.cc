@@ -1,0 +1,153 @@
+#include "dbus/systemd_client.h"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+
+namespace corral::dbus {
+namespace {
+
+constexpr char kSystemd[] = "org.freedesktop.systemd1";
+constexpr char kSystemdPath[] = "/org/freedesktop/systemd1";
+constexpr char kSystemdManager[] = "org.freedesktop.systemd1.Manager";
+constexpr char kMachined[] = "org.freedesktop.machine1";
+constexpr char kMachinedPath[] = "/org/freedesktop/machine1";
+constexpr char kMachinedManager[] = "org.freedesktop.machine1.Manager";
+
+// A heap-allocated callback for one async call; sd-bus owns it through the slot's userdata.
+struct CallContext {
+  std::function<int(sd_bus_message*)> on_reply;
+};
+
+int OnReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  std::unique_ptr<CallContext> context(static_cast<CallContext*>(userdata));
+  context->on_reply(m);
+  return 0;
+}
+
+// The call's own error, or OK.
+absl::Status ReplyStatus(sd_bus_message* m, absl::string_view what) {
+  const sd_bus_error* error = sd_bus_message_get_error(m);
+  if (error == nullptr) return absl::OkStatus();
+  return BusError(error, -sd_bus_message_get_errno(m), what);
+}
+
+}  // namespace
+
+absl::Status BusError(const sd_bus_error* error, int r, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": ");
+  if (error != nullptr && error->message != nullptr) {
+    absl::StrAppend(&message, error->message, error->name ? absl::StrCat(" (", error->name, ")") : "");
+  } else {
+    absl::StrAppend(&message, std::strerror(r < 0 ? -r : r));
+  }
+  return absl::Status(StatusCodeFromErrno(r < 0 ? -r : (r == 0 ? EIO : r)), message);
+}
+
+absl::StatusOr<std::unique_ptr<SystemdClient>> SystemdClient::Create(sd_bus* bus) {
+  std::unique_ptr<SystemdClient> client(new SystemdClient(bus));
+  int r = sd_bus_match_signal(bus, &client->job_removed_slot_, kSystemd, kSystemdPath, kSystemdManager, "JobRemoved",
+                              &SystemdClient::OnJobRemoved, client.get());
+  if (r < 0) return ErrnoError(-r, "match systemd's JobRemoved");
+  // Without a subscriber systemd does not send job signals at all.
+  r = sd_bus_call_method_async(bus, nullptr, kSystemd, kSystemdPath, kSystemdManager, "Subscribe", nullptr, nullptr, "");
+  if (r < 0) return ErrnoError(-r, "subscribe to systemd");
+  return client;
+}
+
+SystemdClient::~SystemdClient() { sd_bus_slot_unref(job_removed_slot_); }
+
+int SystemdClient::OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto* self = static_cast<SystemdClient*>(userdata);
+  uint32_t id = 0;
+  const char *job = nullptr, *unit = nullptr, *result = nullptr;
+  if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0) return 0;
+  self->JobFinished(job, result);
+  return 0;
+}
+
+void SystemdClient::JobFinished(const std::string& job, const std::string& result) {
+  auto it = waiting_.find(job);
+  if (it == waiting_.end()) {
+    // Possibly ours, with the StartTransientUnit reply still on its way. Keep a bounded memory.
+    if (finished_.size() > 256) finished_.erase(finished_.begin());
+    finished_[job] = result;
+    return;
+  }
+  Done done = std::move(it->second);
+  waiting_.erase(it);
+  if (result == "done") {
+    done(absl::OkStatus());
+  } else {
+    done(absl::InternalError(absl::StrCat("systemd's job for the scope ended with \"", result, "\"")));
+  }
+}
+
+void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kSystemdManager, "StartTransientUnit");
+  // "fail": a unit of that name that exists already is an error, never silently replaced.
+  if (r >= 0) r = sd_bus_message_append(call, "ss", spec.unit.c_str(), "fail");
+  if (r >= 0) r = sd_bus_message_open_container(call, 'a', "(sv)");
+  if (r >= 0) {
+    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)(sv)", "Slice", "s", "machine.slice", "Delegate", "b", 1,
+                              "Description", "s", spec.description.c_str(), "CollectMode", "s",
+                              "inactive-or-failed", "PIDs", "au", 1, static_cast<uint32_t>(spec.pid));
+  }
+  if (r >= 0 && spec.memory_max) r = sd_bus_message_append(call, "(sv)", "MemoryMax", "t", spec.memory_max);
+  if (r >= 0 && spec.tasks_max) r = sd_bus_message_append(call, "(sv)", "TasksMax", "t", spec.tasks_max);
+  if (r >= 0 && spec.cpu_weight) r = sd_bus_message_append(call, "(sv)", "CPUWeight", "t", spec.cpu_weight);
+  if (r >= 0) r = sd_bus_message_close_container(call);
+  if (r >= 0) r = sd_bus_message_append(call, "a(sa(sv))", 0);
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    done(ErrnoError(-r, "build StartTransientUnit"));
+    return;
+  }
+  auto* context = new CallContext;
+  context->on_reply = [this, done, unit = spec.unit](sd_bus_message* reply) -> int {
+    absl::Status status = ReplyStatus(reply, absl::StrCat("start ", unit));
+    const char* job = nullptr;
+    if (status.ok() && sd_bus_message_read(reply, "o", &job) < 0) status = absl::InternalError("bad StartTransientUnit reply");
+    if (!status.ok()) {
+      done(status);
+      return 0;
+    }
+    waiting_[job] = done;
+    auto early = finished_.find(job);
+    if (early != finished_.end()) {
+      std::string result = early->second;
+      finished_.erase(early);
+      JobFinished(job, result);
+    }
+    return 0;
+  };
+  r = sd_bus_call_async(bus_, nullptr, call, OnReply, context, 0);
+  sd_bus_message_unref(call);
+  if (r < 0) {
+    delete context;
+    done(ErrnoError(-r, "call StartTransientUnit"));
+  }
+}
+
+void SystemdClient::RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory,
+                                    Done done) {
+  auto* context = new CallContext;
+  context->on_reply = [done, name](sd_bus_message* reply) -> int {
+    done(ReplyStatus(reply, absl::StrCat("register machine ", name)));
+    return 0;
+  };
+  // RegisterMachine adopts the unit the leader is in (our scope) instead of making one.
+  int r = sd_bus_call_method_async(bus_, nullptr, kMachined, kMachinedPath, kMachinedManager, "RegisterMachine",
+                                   OnReply, context, "sayssus", name.c_str(), 0, "corral", "container",
+                                   static_cast<uint32_t>(leader), root_directory.c_str());
+  if (r < 0) {
+    delete context;
+    done(ErrnoError(-r, "call RegisterMachine"));
+  }
+}
+
+}  // namespace corral::dbus
