@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs corral: binaries, systemd units, the D-Bus activation file and bus policy, then
+# reloads systemd and D-Bus. Usage: tools/install.sh [PREFIX]   (default /usr/local)
+# Builds with Bazel first unless CORRAL_BIN_DIR names a directory with the built binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:-/usr/local}
+bindir=$prefix/bin
+
+if [ -n "${CORRAL_BIN_DIR:-}" ]; then
+  bin=$CORRAL_BIN_DIR
+else
+  bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1 | tail -1
+  bin=bazel-bin
+fi
+
+install -d "$bindir" /etc/systemd/system /usr/share/dbus-1/system-services /usr/share/dbus-1/system.d \
+  /var/lib/corral /run/corral "$prefix/share/doc/corral"
+install -m 0755 "$bin/dbus/corrald" "$bin/tools/corralctl" "$bin/tools/corral-run" "$bindir/"
+for unit in corrald.service corral@.service; do
+  sed "s|@BINDIR@|$bindir|g" "units/$unit" > "/etc/systemd/system/$unit"
+done
+install -m 0644 units/org.corral1.service /usr/share/dbus-1/system-services/
+install -m 0644 units/org.corral1.conf /usr/share/dbus-1/system.d/
+install -m 0644 README.md "$prefix/share/doc/corral/"
+# The alias makes D-Bus activation (SystemdService=dbus-org.corral1.service) find corrald.
+ln -sf corrald.service /etc/systemd/system/dbus-org.corral1.service
+
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  # The bus re-reads its policy; without this the new policy applies only after a restart.
+  busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
+fi
+echo "installed corral into $prefix"
