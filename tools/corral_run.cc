@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
+#include "dbus/systemd_client.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/child_error.h"
@@ -120,6 +123,48 @@ class BridgeRun {
   bool attached_ = false;
 };
 
+// --memory, --pids, --cpu-weight: corral-run moves itself into a transient scope
+// (corral-run-NAME-PID.scope in machine.slice, Delegate=yes, the limits) before it starts the
+// container, which inherits it, as `systemd-run --scope` does. Returns once systemd's job for
+// the scope is done.
+absl::Status EnterLimitedScope(const RunOptions& options) {
+  if (::access("/run/systemd/system", F_OK) != 0) {
+    return absl::FailedPreconditionError(
+        "--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not run "
+        "systemd");
+  }
+  sd_bus* bus = nullptr;
+  int r = sd_bus_open_system(&bus);
+  if (r < 0) return ErrnoError(-r, "connect to the system bus (for the scope that enforces the limits)");
+  sd_event* event = nullptr;
+  sd_event_new(&event);
+  sd_bus_attach_event(bus, event, 0);
+  absl::Status result = absl::DeadlineExceededError("systemd did not start the scope within 10 s");
+  {
+    absl::StatusOr<std::unique_ptr<dbus::SystemdClient>> systemd = dbus::SystemdClient::Create(bus);
+    if (!systemd.ok()) {
+      result = systemd.status();
+    } else {
+      dbus::ScopeSpec scope;
+      scope.unit = absl::StrCat("corral-run-", options.spec.name, "-", ::getpid(), ".scope");
+      scope.description = absl::StrCat("corral-run ", options.spec.name);
+      scope.pid = ::getpid();
+      scope.memory_max = options.memory_bytes.value_or(0);
+      scope.tasks_max = options.pids.value_or(0);
+      scope.cpu_weight = options.cpu_weight.value_or(0);
+      (*systemd)->StartScope(scope, [&](absl::Status status) {
+        result = status;
+        sd_event_exit(event, 0);
+      });
+      sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, 10 * 1000000, 0, nullptr, nullptr);
+      sd_event_loop(event);
+    }
+  }
+  sd_bus_flush_close_unref(bus);
+  sd_event_unref(event);
+  return result;
+}
+
 absl::Status Supervise(runtime::Container& container, int signal_fd) {
   if (container.console_master() >= 0) {
     runtime::CopyWindowSize(0, container.console_master());
@@ -158,7 +203,7 @@ int Main(int argc, char** argv) {
     return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
   }
   if (options.memory_bytes || options.pids || options.cpu_weight) {
-    return Fail("--memory, --pids and --cpu-weight are not yet supported: they need a systemd scope (issue 4)");
+    if (absl::Status scoped = EnterLimitedScope(options); !scoped.ok()) return Fail(scoped.message());
   }
   runtime::ContainerSpec& spec = options.spec;
   switch (options.net) {

@@ -1,0 +1,192 @@
+// dbus_bench: corrald end to end, as its users call it, against the peers in the same run.
+//   - create + start to running through D-Bus (busybox, NAT network, scope, machined
+//     registration), and stop to gone; against `systemd-nspawn --register=yes --network-veth`
+//     running /bin/true on the same rootfs (start to exit, its whole life);
+//   - `corralctl exec NAME -- /bin/true` (the whole client process) against
+//     `nsenter -t LEADER -a /bin/true` on the same container.
+// Needs a running systemd, system bus, machined and an installed corral; tests/system and
+// tools/bench-sandbox.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "benchmarks/bench_util.h"
+#include "dbus/interface.h"
+
+namespace corral::bench {
+namespace {
+
+constexpr char kExecContainer[] = "bench-exec";
+
+sd_bus* Bus() {
+  static sd_bus* bus = [] {
+    sd_bus* b = nullptr;
+    if (sd_bus_open_system(&b) < 0) ::abort();
+    return b;
+  }();
+  return bus;
+}
+
+// Calls a Manager method; false (and the error on stderr) when it fails.
+template <typename... Args>
+bool Call(const char* method, const char* signature, Args... args) {
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  sd_bus_message* reply = nullptr;
+  int r = sd_bus_call_method(Bus(), dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, method, &error,
+                             &reply, signature, args...);
+  if (r < 0) ::fprintf(stderr, "dbus_bench: %s: %s\n", method, error.message ? error.message : strerror(-r));
+  sd_bus_error_free(&error);
+  sd_bus_message_unref(reply);
+  return r >= 0;
+}
+
+bool CreateBusybox(const std::string& name, const char* command) {
+  return Call("CreateContainer", "ssa{sv}", name.c_str(), "busybox", 1, "Command", "as", 3, "sh", "-c", command);
+}
+
+// State of a container, "" when the call fails.
+std::string State(const std::string& name) {
+  char* path = nullptr;
+  sd_bus_path_encode(dbus::kContainerPathPrefix, name.c_str(), &path);
+  char* state = nullptr;
+  sd_bus_get_property_string(Bus(), dbus::kBusName, path, dbus::kContainerInterface, "State", nullptr, &state);
+  std::string result = state ? state : "";
+  free(state);
+  free(path);
+  return result;
+}
+
+void StopAndRemove(const std::string& name) {
+  Call("StopContainerWithTimeout", "su", name.c_str(), 5u);
+  Call("RemoveContainer", "s", name.c_str());
+}
+
+void BM_DbusCreateStartToRunning(benchmark::State& state) {
+  static int counter = 0;
+  for (auto _ : state) {
+    std::string name = absl::StrCat("bench-start-", counter++);
+    if (!CreateBusybox(name, "exec sleep 1000") || !Call("StartContainer", "s", name.c_str())) {
+      state.SkipWithError("create or start failed");
+      break;
+    }
+    state.PauseTiming();
+    StopAndRemove(name);
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_DbusCreateStartToRunning)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+void BM_DbusStopToGone(benchmark::State& state) {
+  static int counter = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string name = absl::StrCat("bench-stop-", counter++);
+    if (!CreateBusybox(name, "exec sleep 1000") || !Call("StartContainer", "s", name.c_str())) {
+      state.SkipWithError("create or start failed");
+      break;
+    }
+    state.ResumeTiming();
+    // The tiny init passes SIGTERM to sleep, which dies of it; the reply comes when the
+    // supervisor has cleaned up and exited.
+    if (!Call("StopContainer", "s", name.c_str())) {
+      state.SkipWithError("stop failed");
+      break;
+    }
+    state.PauseTiming();
+    Call("RemoveContainer", "s", name.c_str());
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_DbusStopToGone)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+void BM_PeerNspawnRegisterVethTrue(benchmark::State& state) {
+  std::string nspawn = FindProgram({"/usr/bin/systemd-nspawn"});
+  std::string rootfs = "/var/lib/corral/images/busybox/rootfs";
+  if (nspawn.empty() || ::access(rootfs.c_str(), F_OK) != 0) {
+    state.SkipWithError("systemd-nspawn or the busybox image is missing");
+    return;
+  }
+  static int counter = 0;
+  for (auto _ : state) {
+    std::string name = absl::StrCat("nspawn-bench-", counter++);
+    if (RunCommand({nspawn, "-q", "--register=yes", "--network-veth", "-M", name, "-D", rootfs, "/bin/true"}) != 0) {
+      state.SkipWithError("systemd-nspawn failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_PeerNspawnRegisterVethTrue)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+// Whether the exec benchmarks made their container (main removes it at the end).
+bool& ExecContainerMade() {
+  static bool made = false;
+  return made;
+}
+
+// The exec benchmarks share one running container.
+pid_t ExecLeader() {
+  static pid_t leader = [] {
+    ExecContainerMade() = true;
+    Call("StopContainerWithTimeout", "su", kExecContainer, 1u);
+    Call("RemoveContainer", "s", kExecContainer);
+    if (!CreateBusybox(kExecContainer, "exec sleep 100000") || !Call("StartContainer", "s", kExecContainer)) return 0;
+    uint32_t pid = 0;
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    sd_bus_message* reply = nullptr;
+    std::string path = absl::StrCat(dbus::kContainerPathPrefix, "/bench_2dexec");
+    if (sd_bus_get_property(Bus(), dbus::kBusName, path.c_str(), dbus::kContainerInterface, "Leader", &error, &reply,
+                            "u") >= 0) {
+      sd_bus_message_read(reply, "u", &pid);
+    }
+    sd_bus_message_unref(reply);
+    sd_bus_error_free(&error);
+    return static_cast<pid_t>(pid);
+  }();
+  return leader;
+}
+
+void BM_CorralctlExecTrue(benchmark::State& state) {
+  std::string corralctl = FindProgram({"/usr/local/bin/corralctl", "tools/corralctl", "bazel-bin/tools/corralctl"});
+  if (ExecLeader() == 0 || corralctl.empty()) {
+    state.SkipWithError("no container or no corralctl");
+    return;
+  }
+  for (auto _ : state) {
+    if (RunCommand({corralctl, "exec", kExecContainer, "--", "/bin/true"}) != 0) {
+      state.SkipWithError("corralctl exec failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_CorralctlExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+void BM_PeerNsenterAllTrue(benchmark::State& state) {
+  if (ExecLeader() == 0) {
+    state.SkipWithError("no container");
+    return;
+  }
+  std::string leader = absl::StrCat(ExecLeader());
+  for (auto _ : state) {
+    if (RunCommand({"/usr/bin/nsenter", "-t", leader, "-a", "/bin/true"}) != 0) {
+      state.SkipWithError("nsenter failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_PeerNsenterAllTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace corral::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (corral::bench::ExecContainerMade()) corral::bench::StopAndRemove(corral::bench::kExecContainer);
+  return 0;
+}
