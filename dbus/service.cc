@@ -104,8 +104,10 @@ int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
 bool RequireRoot(sd_bus_message* m, sd_bus_error* error, int* r) {
   sd_bus_creds* creds = nullptr;
   uid_t euid = 1;
-  int q = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-  if (q >= 0) q = sd_bus_creds_get_euid(creds, &euid);
+  // dbus-daemon vouches for the uid of the connection (SO_PEERCRED); the euid is only known
+  // when sd-bus may read it from /proc, so take it when there and the uid otherwise.
+  int q = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
+  if (q >= 0 && sd_bus_creds_get_euid(creds, &euid) < 0) q = sd_bus_creds_get_uid(creds, &euid);
   sd_bus_creds_unref(creds);
   if (q >= 0 && euid == 0) return true;
   *r = SetError(error, kErrorAccessDenied, "permission denied: only root may change containers");
