@@ -212,24 +212,10 @@ int ReadOptions(sd_bus_message* m, ReadOne read_one) {
 
 // The cgroup2 directory of a process, for attaching into its cgroup (CLONE_INTO_CGROUP).
 absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
-  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
-  std::string mount_point;
-  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
-    for (size_t i = 6; i + 1 < fields.size(); ++i) {
-      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
-    }
-  }
-  ASSIGN_OR_RETURN(std::string cgroups, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
-  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
-    if (!mount_point.empty() && absl::ConsumePrefix(&line, "0::")) {
-      std::string dir = absl::StrCat(mount_point, line);
-      UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir));
-      return fd;
-    }
-  }
-  return absl::FailedPreconditionError("no cgroup2 hierarchy for the container");
+  ASSIGN_OR_RETURN(std::string dir, Cgroup2DirectoryOf(pid));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", dir));
+  return fd;
 }
 
 std::vector<const char*> AllChangingProperties() { return {"State", "Leader", "Addresses", "ExitStatus"}; }
@@ -334,6 +320,14 @@ std::string Service::PathOf(const std::string& name) const {
   return result;
 }
 
+ContainerRecord* Service::Target(sd_bus_message* m, sd_bus_error* error, int* r) {
+  std::string name;
+  if (!RequireRoot(m, error, r) || !ReadName(m, error, r, &name)) return nullptr;
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) *r = SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  return record;
+}
+
 int Service::FindContainer(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*) {
   auto* self = static_cast<Service*>(userdata);
   char* name = nullptr;
@@ -434,10 +428,9 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
 int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
-  ContainerRecord* record = self->registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  const std::string& name = record->config.name;
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
@@ -519,10 +512,9 @@ int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error)
 int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
-  ContainerRecord* record = self->registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  const std::string& name = record->config.name;
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning,
                     absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
@@ -547,14 +539,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
         return 0;
       },
       running.get());
-  sd_event_add_io(
-      self->event_, &running->exit_source, running->supervisor_pidfd.get(), EPOLLIN,
-      [](sd_event_source*, int, uint32_t, void* data) -> int {
-        auto* run = static_cast<Running*>(data);
-        run->service->OnSupervisorExit(run->name);
-        return 0;
-      },
-      running.get());
+  self->WatchSupervisorExit(running.get());
   pid_t supervisor = running->supervisor;
   self->running_[name] = std::move(running);
   self->SetState(record, ContainerState::kStarting);
@@ -578,6 +563,19 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
     it->second->go.reset();
   });
   return 1;  // the reply comes when the supervisor reports
+}
+
+// The supervisor's exit ends the container's run, whoever started it (this corrald or the
+// one before a restart).
+void Service::WatchSupervisorExit(Running* run) {
+  sd_event_add_io(
+      event_, &run->exit_source, run->supervisor_pidfd.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        auto* r = static_cast<Running*>(data);
+        r->service->OnSupervisorExit(r->name);
+        return 0;
+      },
+      run);
 }
 
 void Service::StartFailed(const std::string& name, const absl::Status& status) {
@@ -673,24 +671,23 @@ void Service::OnSupervisorExit(const std::string& name) {
 int Service::StopContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
-  return self->Stop(m, name, self->options_.default_stop_timeout_seconds, error);
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  return self->Stop(m, record, self->options_.default_stop_timeout_seconds, error);
 }
 
 int Service::StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
   uint32_t timeout = 0;
   if ((r = sd_bus_message_read(m, "u", &timeout)) < 0) return r;
-  return self->Stop(m, name, timeout, error);
+  return self->Stop(m, record, timeout, error);
 }
 
-int Service::Stop(sd_bus_message* m, const std::string& name, uint32_t timeout_seconds, sd_bus_error* error) {
-  ContainerRecord* record = registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error) {
+  const std::string& name = record->config.name;
   auto it = running_.find(name);
   if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
@@ -718,15 +715,14 @@ int Service::Stop(sd_bus_message* m, const std::string& name, uint32_t timeout_s
 int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  const std::string& name = record->config.name;
   int32_t signal = 0;
   if ((r = sd_bus_message_read(m, "i", &signal)) < 0) return r;
   if (signal < 1 || signal > SIGRTMAX) {
     return SetError(error, kErrorInvalidArgument, absl::StrCat("signal ", signal, " does not exist"));
   }
-  ContainerRecord* record = self->registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
   auto it = self->running_.find(name);
   if (it == self->running_.end() || !it->second->leader_pidfd.valid()) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
@@ -742,10 +738,9 @@ int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* erro
 int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
-  ContainerRecord* record = self->registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  const std::string& name = record->config.name;
   if (record->state != ContainerState::kRunning) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
@@ -757,8 +752,9 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
 int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
-  std::string name;
-  if (!RequireRoot(m, error, &r) || !ReadName(m, error, &r, &name)) return r;
+  ContainerRecord* record = self->Target(m, error, &r);
+  if (record == nullptr) return r;
+  const std::string& name = record->config.name;
   runtime::AttachSpec spec;
   if ((r = ReadStrv(m, &spec.command)) < 0) return r;
   if (spec.command.empty()) return SetError(error, kErrorInvalidArgument, "no command given");
@@ -798,8 +794,6 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   }
   if ((r = sd_bus_message_read(m, "hhh", &spec.stdin_fd, &spec.stdout_fd, &spec.stderr_fd)) < 0) return r;
 
-  ContainerRecord* record = self->registry_.Find(name);
-  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
   auto it = self->running_.find(name);
   if (record->state != ContainerState::kRunning || it == self->running_.end()) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
@@ -856,14 +850,7 @@ void Service::Recover(ContainerRecord* record) {
   running->name = record->config.name;
   running->supervisor = state->supervisor;
   running->supervisor_pidfd = std::move(supervisor);
-  sd_event_add_io(
-      event_, &running->exit_source, running->supervisor_pidfd.get(), EPOLLIN,
-      [](sd_event_source*, int, uint32_t, void* data) -> int {
-        auto* run = static_cast<Running*>(data);
-        run->service->OnSupervisorExit(run->name);
-        return 0;
-      },
-      running.get());
+  WatchSupervisorExit(running.get());
   running_[record->config.name] = std::move(running);
   MarkRunning(record, state->leader, state->addresses);
 }

@@ -71,7 +71,11 @@ class Service {
   static int GetProperty(sd_bus* bus, const char* path, const char* interface, const char* property,
                          sd_bus_message* reply, void* userdata, sd_bus_error* error);
 
-  int Stop(sd_bus_message* m, const std::string& name, uint32_t timeout_seconds, sd_bus_error* error);
+  // The common start of a method on one container: the caller must be root, the name valid,
+  // the container known. nullptr with *r set to the error to return otherwise.
+  ContainerRecord* Target(sd_bus_message* m, sd_bus_error* error, int* r);
+  int Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error);
+  void WatchSupervisorExit(Running* run);
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);

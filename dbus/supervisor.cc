@@ -50,6 +50,23 @@ int HaltSignal(const ContainerConfig& config) {
   return SIGRTMIN + 3;  // a real /sbin/init binary is systemd on every distribution we build
 }
 
+absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::string mount_point;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    for (size_t i = 6; i + 1 < fields.size(); ++i) {
+      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
+    }
+  }
+  if (mount_point.empty()) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
+  ASSIGN_OR_RETURN(std::string cgroups, ReadFile(pid == 0 ? "/proc/self/cgroup" : absl::StrCat("/proc/", pid, "/cgroup")));
+  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "0::")) return absl::StrCat(mount_point, line == "/" ? "" : line);
+  }
+  return absl::FailedPreconditionError("no cgroup2 line in /proc/PID/cgroup");
+}
+
 std::string FormatSupervisorState(const SupervisorState& state) {
   return absl::StrCat("supervisor=", state.supervisor, "\nleader=", state.leader,
                       "\naddresses=", absl::StrJoin(state.addresses, " "), "\n");
@@ -116,27 +133,8 @@ void Supervisor::Log(absl::string_view message) {
   (void)!::write(2, text.data(), text.size());
 }
 
-// The scope's cgroup2 directory is where /proc/self/cgroup's "0::" line says we are, under
-// wherever cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
-absl::StatusOr<std::string> OwnCgroup2Directory() {
-  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
-  std::string mount_point;
-  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
-    for (size_t i = 6; i + 1 < fields.size(); ++i) {
-      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
-    }
-  }
-  if (mount_point.empty()) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
-  ASSIGN_OR_RETURN(std::string cgroups, ReadFile("/proc/self/cgroup"));
-  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
-    if (absl::ConsumePrefix(&line, "0::")) return absl::StrCat(mount_point, line == "/" ? "" : line);
-  }
-  return absl::FailedPreconditionError("no cgroup2 line in /proc/self/cgroup");
-}
-
 absl::Status Supervisor::EnterSupervisorLeaf() {
-  ASSIGN_OR_RETURN(std::string scope, OwnCgroup2Directory());
+  ASSIGN_OR_RETURN(std::string scope, Cgroup2DirectoryOf(0));
   // Processes only in leaves: the delegated scope itself holds none (cgroup2's rule once
   // controllers are enabled below it, and what the container's own systemd expects).
   std::string supervisor = scope + "/supervisor";

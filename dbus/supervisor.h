@@ -71,6 +71,10 @@ struct ConsoleSession {
 };
 absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths);
 
+// The cgroup2 directory of process `pid` (0: this one), under wherever cgroup2 is mounted
+// (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
+absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid);
+
 // The signal that asks the container's init to shut down: SIGRTMIN+3 for systemd, SIGUSR2
 // (poweroff) for busybox init, SIGTERM for anything else (the tiny init passes it on).
 int HaltSignal(const ContainerConfig& config);
