@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -362,6 +363,7 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
+    ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
     // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);

@@ -1,34 +1,71 @@
-// corralctl: the command line for corral. Image verbs work on the local image store; the
-// container verbs talk to corrald over D-Bus (issue 4).
+// corralctl: the command line for corral. Container verbs talk to corrald over D-Bus
+// (dbus/interface.h); image verbs work on the local image store.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/unique_fd.h"
+#include "dbus/interface.h"
+#include "runtime/console.h"
+#include "tools/ctl/bus.h"
 #include "tools/images/busybox_image.h"
+#include "tools/run_options.h"
+#include "tools/run_unit.h"
 
 namespace corral::tools {
 namespace {
 
 constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
-Image commands:
-  image build busybox     build the busybox image from Debian's busybox-static
-  images                  list the images
+Containers (through corrald, on the system bus):
+  create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
+         [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
+         [-e K=V]... [-- CMD...]        without CMD the image's init boots
+  start NAME                            returns once it runs
+  stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
+  kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
+  rm NAME                               a stopped container, with its files
+  ls [--json]                           every container
+  info NAME [--json]                    one container
+  exec NAME [-t] [--env K=V] [--user UID[:GID]] [--cwd DIR] -- CMD...
+                                        runs CMD inside; exits with its status
+  console NAME                          the container's console; Ctrl-a q detaches
+  checkconfig                           host problems that would break containers
+Images:
+  image build busybox                   build the busybox image from Debian's busybox-static
+  images                                list the images
 Options:
-  --images-dir DIR        image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
+  --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
+Exit status: 0 done, 1 failed, 2 usage error; exec exits with the command's status.
 )";
 
-int Fail(absl::string_view message, int code = 1) {
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(absl::string_view message, int code = kExitFailed) {
   ::fprintf(stderr, "corralctl: %s\n", std::string(message).c_str());
   return code;
 }
 
+int Usage(absl::string_view message) { return Fail(absl::StrCat(message, " (see corralctl --help)"), kExitUsage); }
+
+// ---- images (local) ----
+
 int ImageBuild(const std::string& images_dir, const std::vector<std::string>& args) {
-  if (args.size() != 1) return Fail("usage: corralctl image build busybox", 2);
+  if (args.size() != 1) return Usage("usage: corralctl image build busybox");
   if (args[0] == "busybox") {
     absl::StatusOr<std::string> rootfs = images::BuildBusyboxImage(images_dir);
     if (!rootfs.ok()) return Fail(rootfs.status().message());
@@ -36,7 +73,7 @@ int ImageBuild(const std::string& images_dir, const std::vector<std::string>& ar
     return 0;
   }
   if (args[0] == "debian") return Fail("image build debian is not yet supported (issue 5)");
-  return Fail(absl::StrCat("unknown image \"", args[0], "\" (known: busybox)"), 2);
+  return Usage(absl::StrCat("unknown image \"", args[0], "\" (known: busybox)"));
 }
 
 int Images(const std::string& images_dir) {
@@ -49,6 +86,359 @@ int Images(const std::string& images_dir) {
   return 0;
 }
 
+// ---- containers ----
+
+// One call with a name argument and no reply payload (start, rm).
+int SimpleCall(sd_bus* bus, const char* method, const std::string& name) {
+  auto call = NewManagerCall(bus, method);
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message_append(call->get(), "s", name.c_str());
+  auto reply = CallAndWait(bus, call->get());
+  return reply.ok() ? 0 : Fail(reply.status().message());
+}
+
+int Create(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.empty() || args[0][0] == '-') return Usage("create: which container? corralctl create NAME --image IMAGE");
+  absl::StatusOr<RunOptions> parsed =
+      ParseRunOptions(std::vector<std::string>(args.begin() + 1, args.end()), OptionsFor::kCreate);
+  if (!parsed.ok()) return Usage(absl::StrCat("create: ", parsed.status().message()));
+  const RunOptions& o = *parsed;
+  auto call = NewManagerCall(bus, "CreateContainer");
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message* m = call->get();
+  sd_bus_message_append(m, "ss", args[0].c_str(), o.image.c_str());
+  sd_bus_message_open_container(m, 'a', "{sv}");
+  auto uint_option = [m](const char* key, uint64_t value) { sd_bus_message_append(m, "{sv}", key, "t", value); };
+  if (o.memory_bytes) uint_option("Memory", *o.memory_bytes);
+  if (o.pids) uint_option("Tasks", *o.pids);
+  if (o.cpu_weight) uint_option("CPUWeight", *o.cpu_weight);
+  const char* net = o.net == NetMode::kNone ? "none" : o.net == NetMode::kHost ? "host" : "bridge";
+  sd_bus_message_append(m, "{sv}", "Network", "s", net);
+  if (!o.spec.hostname.empty()) sd_bus_message_append(m, "{sv}", "Hostname", "s", o.spec.hostname.c_str());
+  if (!o.ports.empty()) {
+    sd_bus_message_open_container(m, 'e', "sv");
+    sd_bus_message_append(m, "s", "Ports");
+    sd_bus_message_open_container(m, 'v', "a(sqq)");
+    sd_bus_message_open_container(m, 'a', "(sqq)");
+    for (const netcfg::PortForward& p : o.ports) {
+      sd_bus_message_append(m, "(sqq)", p.protocol == netcfg::Protocol::kUdp ? "udp" : "tcp", p.host_port,
+                            p.container_port);
+    }
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+  }
+  auto strv_option = [m](const char* key, const std::vector<std::string>& values) {
+    sd_bus_message_open_container(m, 'e', "sv");
+    sd_bus_message_append(m, "s", key);
+    sd_bus_message_open_container(m, 'v', "as");
+    sd_bus_message_open_container(m, 'a', "s");
+    for (const std::string& v : values) sd_bus_message_append(m, "s", v.c_str());
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+  };
+  if (!o.spec.command.empty()) strv_option("Command", o.spec.command);
+  if (!o.spec.env.empty()) strv_option("Environment", o.spec.env);
+  sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
+  sd_bus_message_close_container(m);
+  auto reply = CallAndWait(bus, m);
+  if (!reply.ok()) return Fail(reply.status().message());
+  ::printf("created container %s\n", args[0].c_str());
+  return 0;
+}
+
+int Stop(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("stop: which container?");
+  uint32_t timeout = 10;
+  if (args.size() == 3 && args[1] == "--timeout") {
+    if (!absl::SimpleAtoi(args[2], &timeout)) return Usage(absl::StrCat("stop: --timeout \"", args[2], "\" is not a number of seconds"));
+  } else if (args.size() != 1) {
+    return Usage("usage: corralctl stop NAME [--timeout S]");
+  }
+  auto call = NewManagerCall(bus, "StopContainerWithTimeout");
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message_append(call->get(), "su", args[0].c_str(), timeout);
+  auto reply = CallAndWait(bus, call->get());
+  return reply.ok() ? 0 : Fail(reply.status().message());
+}
+
+// "TERM", "SIGTERM", "15", "RTMIN+3".
+bool ParseSignal(const std::string& text, int* signal) {
+  if (absl::SimpleAtoi(text, signal)) return *signal >= 1 && *signal <= SIGRTMAX;
+  std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
+  if (name.rfind("RTMIN+", 0) == 0) {
+    int offset = 0;
+    if (!absl::SimpleAtoi(name.substr(6), &offset) || offset < 0 || SIGRTMIN + offset > SIGRTMAX) return false;
+    *signal = SIGRTMIN + offset;
+    return true;
+  }
+  for (int s = 1; s < NSIG; ++s) {
+    const char* abbrev = sigabbrev_np(s);
+    if (abbrev != nullptr && name == abbrev) {
+      *signal = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+int Kill(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2) return Usage("usage: corralctl kill NAME [SIGNAL]");
+  int signal = SIGTERM;
+  if (args.size() == 2 && !ParseSignal(args[1], &signal)) return Usage(absl::StrCat("kill: no signal \"", args[1], "\""));
+  auto call = NewManagerCall(bus, "KillContainer");
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message_append(call->get(), "si", args[0].c_str(), signal);
+  auto reply = CallAndWait(bus, call->get());
+  return reply.ok() ? 0 : Fail(reply.status().message());
+}
+
+int List(sd_bus* bus, const std::vector<std::string>& args) {
+  bool json = args.size() == 1 && args[0] == "--json";
+  if (!args.empty() && !json) return Usage("usage: corralctl ls [--json]");
+  auto call = NewManagerCall(bus, "ListContainers");
+  if (!call.ok()) return Fail(call.status().message());
+  auto reply = CallAndWait(bus, call->get());
+  if (!reply.ok()) return Fail(reply.status().message());
+  struct Row {
+    std::string name, state, address, unit;
+    uint32_t pid;
+  };
+  std::vector<Row> rows;
+  sd_bus_message* m = reply->get();
+  sd_bus_message_enter_container(m, 'a', "(ssuo)");
+  const char *name, *state, *path;
+  uint32_t pid;
+  while (sd_bus_message_read(m, "(ssuo)", &name, &state, &pid, &path) > 0) rows.push_back({name, state, "", "", pid});
+  for (Row& row : rows) {
+    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(bus, row.name);
+    if (!properties.ok()) continue;
+    for (const Property& p : *properties) {
+      if (p.name == "Addresses") row.address = p.text;
+      if (p.name == "Unit") row.unit = p.text;
+    }
+  }
+  if (json) {
+    std::vector<std::string> objects;
+    for (const Row& r : rows) {
+      objects.push_back(absl::StrCat("{\"name\": ", JsonString(r.name), ", \"state\": ", JsonString(r.state),
+                                     ", \"pid\": ", r.pid, ", \"address\": ", JsonString(r.address),
+                                     ", \"unit\": ", JsonString(r.unit), "}"));
+    }
+    ::printf("[%s]\n", absl::StrJoin(objects, ",\n ").c_str());
+    return 0;
+  }
+  ::printf("%-20s %-9s %-8s %-18s %s\n", "NAME", "STATE", "PID", "ADDRESS", "UNIT");
+  for (const Row& r : rows) {
+    ::printf("%-20s %-9s %-8s %-18s %s\n", r.name.c_str(), r.state.c_str(), r.pid ? absl::StrCat(r.pid).c_str() : "-",
+             r.address.empty() ? "-" : r.address.c_str(), r.unit.c_str());
+  }
+  return 0;
+}
+
+int Info(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2 || (args.size() == 2 && args[1] != "--json")) {
+    return Usage("usage: corralctl info NAME [--json]");
+  }
+  absl::StatusOr<std::vector<Property>> properties = ContainerProperties(bus, args[0]);
+  if (!properties.ok()) return Fail(properties.status().message());
+  if (args.size() == 2) {
+    std::vector<std::string> fields;
+    for (const Property& p : *properties) {
+      std::string value;
+      if (p.is_list) {
+        std::vector<std::string> items;
+        for (const std::string& item : p.list) items.push_back(JsonString(item));
+        value = absl::StrCat("[", absl::StrJoin(items, ", "), "]");
+      } else {
+        value = p.is_number || p.text == "true" || p.text == "false" ? p.text : JsonString(p.text);
+      }
+      fields.push_back(absl::StrCat(JsonString(p.name), ": ", value));
+    }
+    ::printf("{%s}\n", absl::StrJoin(fields, ",\n ").c_str());
+    return 0;
+  }
+  for (const Property& p : *properties) ::printf("%-11s %s\n", (p.name + ":").c_str(), p.text.c_str());
+  return 0;
+}
+
+int CheckConfig(sd_bus* bus) {
+  auto call = NewManagerCall(bus, "CheckConfig");
+  if (!call.ok()) return Fail(call.status().message());
+  auto reply = CallAndWait(bus, call->get());
+  if (!reply.ok()) return Fail(reply.status().message());
+  char** warnings = nullptr;
+  sd_bus_message_read_strv(reply->get(), &warnings);
+  int count = 0;
+  for (char** w = warnings; w && *w; ++w, ++count) {
+    ::printf("warning: %s\n", *w);
+    free(*w);
+  }
+  free(warnings);
+  if (count == 0) ::printf("no problems found\n");
+  return count == 0 ? 0 : kExitFailed;
+}
+
+int Console(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("usage: corralctl console NAME");
+  auto call = NewManagerCall(bus, "OpenConsole");
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message_append(call->get(), "s", args[0].c_str());
+  auto reply = CallAndWait(bus, call->get());
+  if (!reply.ok()) return Fail(reply.status().message());
+  int master = -1;
+  const char* pty = nullptr;
+  if (sd_bus_message_read(reply->get(), "hs", &master, &pty) < 0) return Fail("bad OpenConsole reply");
+  UniqueFd console(::fcntl(master, F_DUPFD_CLOEXEC, 3));
+  ::fprintf(stderr, "Connected to the console of %s. Type Ctrl-a q to detach.\n", args[0].c_str());
+  runtime::CopyWindowSize(0, console.get());
+  runtime::RawTerminal raw(0);
+  runtime::RelayOptions relay;
+  relay.detach_keys = true;
+  absl::StatusOr<runtime::RelayEnd> end = runtime::RelayConsole(console.get(), 0, 1, relay);
+  if (!end.ok()) return Fail(end.status().message());
+  ::fprintf(stderr, "\r\n%s\r\n", *end == runtime::RelayEnd::kDetached ? "Detached." : "The console closed.");
+  return 0;
+}
+
+// exec: the caller's stdio, or a pty relayed to the caller's terminal with -t, passed to
+// corrald as unix fds; the reply carries the command's exit status.
+int Exec(sd_bus* bus, const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("exec: which container?");
+  std::vector<std::string> env;
+  std::string user, cwd;
+  bool tty = false;
+  size_t i = 1;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) -> bool {
+      if (i + 1 >= args.size()) return false;
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-t" || a == "--tty") {
+      tty = true;
+    } else if ((a == "-e" || a == "--env") && value(&v)) {
+      env.push_back(v);
+    } else if (a == "--user" && value(&v)) {
+      user = v;
+    } else if (a == "--cwd" && value(&v)) {
+      cwd = v;
+    } else {
+      return Usage(absl::StrCat("exec: unknown option or missing value \"", a, "\""));
+    }
+  }
+  if (i + 1 >= args.size()) return Usage("exec: no command given: put it after `--`");
+  std::vector<std::string> command(args.begin() + static_cast<long>(i) + 1, args.end());
+
+  absl::StatusOr<runtime::Pty> pty;
+  if (tty) {
+    pty = runtime::OpenPty();
+    if (!pty.ok()) return Fail(pty.status().message());
+    runtime::CopyWindowSize(0, pty->master.get());
+  }
+  auto call = NewManagerCall(bus, "Exec");
+  if (!call.ok()) return Fail(call.status().message());
+  sd_bus_message* m = call->get();
+  sd_bus_message_append(m, "s", args[0].c_str());
+  sd_bus_message_open_container(m, 'a', "s");
+  for (const std::string& c : command) sd_bus_message_append(m, "s", c.c_str());
+  sd_bus_message_close_container(m);
+  sd_bus_message_open_container(m, 'a', "{sv}");
+  if (!env.empty()) {
+    sd_bus_message_open_container(m, 'e', "sv");
+    sd_bus_message_append(m, "s", "Environment");
+    sd_bus_message_open_container(m, 'v', "as");
+    sd_bus_message_open_container(m, 'a', "s");
+    for (const std::string& e : env) sd_bus_message_append(m, "s", e.c_str());
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+    sd_bus_message_close_container(m);
+  }
+  if (!user.empty()) sd_bus_message_append(m, "{sv}", "User", "s", user.c_str());
+  if (!cwd.empty()) sd_bus_message_append(m, "{sv}", "Cwd", "s", cwd.c_str());
+  if (tty) sd_bus_message_append(m, "{sv}", "Tty", "b", 1);
+  sd_bus_message_close_container(m);
+  int slave = tty ? pty->slave.get() : -1;
+  sd_bus_message_append(m, "hhh", tty ? slave : 0, tty ? slave : 1, tty ? slave : 2);
+
+  if (!tty) {
+    auto reply = CallAndWait(bus, m);
+    if (!reply.ok()) return Fail(reply.status().message());
+    int32_t status = kExitFailed;
+    sd_bus_message_read(reply->get(), "i", &status);
+    return status;
+  }
+
+  // With a pty: call asynchronously and relay until the reply comes.
+  struct Outcome {
+    bool done = false;
+    int status = kExitFailed;
+    std::string error;
+  } outcome;
+  int r = sd_bus_call_async(
+      bus, nullptr, m,
+      [](sd_bus_message* reply, void* data, sd_bus_error*) -> int {
+        auto* out = static_cast<Outcome*>(data);
+        out->done = true;
+        const sd_bus_error* e = sd_bus_message_get_error(reply);
+        if (e != nullptr) {
+          out->error = ErrorSentence(e, -sd_bus_message_get_errno(reply));
+        } else {
+          int32_t s = kExitFailed;
+          sd_bus_message_read(reply, "i", &s);
+          out->status = s;
+        }
+        return 0;
+      },
+      &outcome, UINT64_MAX);
+  if (r < 0) return Fail(ErrorSentence(nullptr, r));
+  pty->slave.reset();  // corrald holds it now (the message keeps a copy until sent)
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &winch, nullptr);
+  UniqueFd winch_fd(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
+  runtime::RawTerminal raw(0);
+  int master = pty->master.get();
+  bool input_open = true;
+  char buffer[4096];
+  while (!outcome.done) {
+    while (sd_bus_process(bus, nullptr) > 0) {
+    }
+    if (outcome.done) break;
+    pollfd fds[4] = {{sd_bus_get_fd(bus), static_cast<short>(sd_bus_get_events(bus)), 0},
+                     {master, POLLIN, 0},
+                     {input_open ? 0 : -1, POLLIN, 0},
+                     {winch_fd.get(), POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents & POLLIN) {
+      ssize_t n = ::read(master, buffer, sizeof(buffer));
+      if (n > 0) (void)!::write(1, buffer, n);
+    }
+    if (fds[2].revents & (POLLIN | POLLHUP)) {
+      ssize_t n = ::read(0, buffer, sizeof(buffer));
+      if (n > 0) {
+        (void)!::write(master, buffer, n);
+      } else {
+        input_open = false;
+      }
+    }
+    if (fds[3].revents & POLLIN) {
+      signalfd_siginfo info;
+      while (::read(winch_fd.get(), &info, sizeof(info)) == sizeof(info)) {
+      }
+      runtime::CopyWindowSize(0, master);
+    }
+  }
+  // What the command wrote last may still be in the pty.
+  for (ssize_t n; (n = ::read(master, buffer, sizeof(buffer))) > 0;) (void)!::write(1, buffer, n);
+  if (!outcome.error.empty()) return Fail(outcome.error);
+  return outcome.status;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const char* env_dir = ::getenv("CORRAL_IMAGES_DIR");
@@ -59,13 +449,36 @@ int Main(int argc, char** argv) {
   }
   if (args.empty() || args[0] == "-h" || args[0] == "--help") {
     ::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+    return args.empty() ? kExitUsage : 0;
   }
-  if (args[0] == "image" && args.size() >= 2 && args[1] == "build") {
-    return ImageBuild(images_dir, std::vector<std::string>(args.begin() + 2, args.end()));
+  const std::string verb = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (verb == "image" && !rest.empty() && rest[0] == "build") {
+    return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
-  if (args[0] == "images") return Images(images_dir);
-  return Fail(absl::StrCat("unknown command \"", args[0], "\"; container commands come with corrald (see --help)"), 2);
+  if (verb == "images") return Images(images_dir);
+  if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
+
+  static const char* kContainerVerbs[] = {"create", "start", "stop", "kill", "rm", "ls",
+                                          "info",   "exec",  "console", "checkconfig"};
+  bool known = false;
+  for (const char* v : kContainerVerbs) known |= verb == v;
+  if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
+  if ((verb == "start" || verb == "rm") && rest.size() != 1) return Usage(absl::StrCat("usage: corralctl ", verb, " NAME"));
+
+  absl::StatusOr<BusPtr> bus = ConnectSystemBus();
+  if (!bus.ok()) return Fail(bus.status().message());
+  sd_bus* b = bus->get();
+  if (verb == "create") return Create(b, rest);
+  if (verb == "start") return SimpleCall(b, "StartContainer", rest[0]);
+  if (verb == "rm") return SimpleCall(b, "RemoveContainer", rest[0]);
+  if (verb == "stop") return Stop(b, rest);
+  if (verb == "kill") return Kill(b, rest);
+  if (verb == "ls") return List(b, rest);
+  if (verb == "info") return Info(b, rest);
+  if (verb == "exec") return Exec(b, rest);
+  if (verb == "console") return Console(b, rest);
+  return CheckConfig(b);
 }
 
 }  // namespace

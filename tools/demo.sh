@@ -16,10 +16,10 @@ step "building corral (Bazel, offline)"
 bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1 | tail -1
 bin=$(readlink -f bazel-bin)
 
-# `in CMD...` runs CMD where corrald runs: on this host when it boots with systemd, else inside
+# `sb CMD...` runs CMD where corrald runs: on this host when it boots with systemd, else inside
 # a throwaway systemd of its own (tools/sandbox/sandbox.sh), which goes away at the end.
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
-  in() { show "$*"; "$@"; }
+  sb() { show "$*"; "$@"; }
   step "installing corral (systemd is PID 1 here)"
   CORRAL_BIN_DIR=$bin tools/install.sh
 else
@@ -28,7 +28,7 @@ else
   step "PID 1 is $(cat /proc/1/comm), not systemd: booting a throwaway systemd for the demo"
   tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
     --bind "$(bazel info output_base 2>/dev/null)"
-  in() { show "$*"; tools/sandbox/sandbox.sh run "$state" -- "$@"; }
+  sb() { show "$*"; tools/sandbox/sandbox.sh run "$state" -- "$@"; }
   # The sandbox's root is an overlay, which cannot be an overlay's upper layer: corral's
   # state goes on a tmpfs there.
   tools/sandbox/sandbox.sh run "$state" -- sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
@@ -37,43 +37,43 @@ else
 fi
 
 step "the busybox image"
-in corralctl image build busybox
-in corralctl images
+sb corralctl image build busybox
+sb corralctl images
 
 step "a container on the NAT'd bridge, port 8080 forwarded to its port 80"
-in corralctl create web --image busybox -p 8080:80 --memory 64M
-in corralctl start web
-in corralctl ls
-in corralctl info web
+sb corralctl create web --image busybox -p 8080:80 --memory 64M
+sb corralctl start web
+sb corralctl ls
+sb corralctl info web
 
 step "exec in it: its own hostname, PID namespace, eth0 with a leased address, the route out"
-in corralctl exec web -- sh -c 'echo "hostname: $(hostname)"; echo "processes:"; ps; ip -4 addr show eth0; ip route; cat /etc/resolv.conf'
-in corralctl exec web -- ping -c 1 -W 1 10.77.0.1
+sb corralctl exec web -- sh -c 'echo "hostname: $(hostname)"; echo "processes:"; ps; ip -4 addr show eth0; ip route; cat /etc/resolv.conf'
+sb corralctl exec web -- ping -c 1 -W 1 10.77.0.1
 echo "exit status comes through:"
-in sh -c 'corralctl exec web -- sh -c "exit 7"; echo "corralctl exec exited $?"'
+sb sh -c 'corralctl exec web -- sh -c "exit 7"; echo "corralctl exec exited $?"'
 
 step "systemd sees it: a delegated scope in machine.slice, registered with machined"
-in systemctl status --no-pager --lines=0 corral-web.scope
-in systemctl show corral-web.scope -p Delegate -p Slice -p MemoryMax
-in machinectl list
-in busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
+sb systemctl status --no-pager --lines=0 corral-web.scope
+sb systemctl show corral-web.scope -p Delegate -p Slice -p MemoryMax
+sb machinectl list
+sb busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
 
 step "the port forward: the host's 8080 reaches the container's 80"
-in sh -c 'corralctl exec web -- sh -c "echo hello from web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
+sb sh -c 'corralctl exec web -- sh -c "echo hello from web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
 
 step "stop and remove"
-in corralctl stop web
-in corralctl rm web
-in corralctl ls
+sb corralctl stop web
+sb corralctl rm web
+sb corralctl ls
 
 step "corral-run: one container in the foreground, no daemon (like lxc-execute)"
 rootfs=/var/lib/corral/images/busybox/rootfs
-in corral-run --rootfs "$rootfs" --net none --name demo --hostname demo-box -- /bin/sh -c '
+sb corral-run --rootfs "$rootfs" --net none --name demo --hostname demo-box -- /bin/sh -c '
   echo "pid inside: $$, hostname: $(hostname)"
   grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status
   echo "network: $(ls /sys/class/net | tr "\n" " ")(loopback only with --net none)"'
-in sh -c "corral-run --rootfs $rootfs --net none -- sh -c 'exit 7'; echo \"exit status: \$?\""
-in corral-run --rootfs "$rootfs" --net none --print-phases -- /bin/true
+sb sh -c "corral-run --rootfs $rootfs --net none -- sh -c 'exit 7'; echo \"exit status: \$?\""
+sb corral-run --rootfs "$rootfs" --net none --print-phases -- /bin/true
 
 echo
 echo "demo done"

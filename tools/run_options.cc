@@ -59,10 +59,10 @@ absl::Status ParseUint(absl::string_view option, absl::string_view text, uint64_
 
 }  // namespace
 
-absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args) {
+absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args, OptionsFor purpose) {
   RunOptions options;
   runtime::ContainerSpec& spec = options.spec;
-  static constexpr const char* kWithValue[] = {"--rootfs", "--name", "--hostname", "--net", "-p", "--publish",
+  static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
                                                "--memory", "--pids", "--cpu-weight", "-e", "--env",
                                                "--cwd", "--user", "--userns"};
   for (size_t i = 0; i < args.size(); ++i) {
@@ -101,8 +101,10 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args)
       spec.seccomp = false;
     } else if (opt == "--print-phases") {
       options.print_phases = true;
-    } else if (opt == "--rootfs") {
+    } else if (opt == "--rootfs" && purpose == OptionsFor::kRun) {
       spec.rootfs = v;
+    } else if (opt == "--image" && purpose == OptionsFor::kCreate) {
+      options.image = v;
     } else if (opt == "--name") {
       RETURN_IF_ERROR(runtime::ValidateContainerName(v));
       spec.name = v;
@@ -162,7 +164,12 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args)
       return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
     }
   }
-  if (spec.rootfs.empty()) return absl::InvalidArgumentError("--rootfs is required (see --help)");
+  if (purpose == OptionsFor::kCreate) {
+    if (options.image.empty()) return absl::InvalidArgumentError("--image is required (busybox, debian or a directory)");
+    if (spec.command.empty()) spec.init = runtime::InitMode::kBoot;
+  } else if (spec.rootfs.empty()) {
+    return absl::InvalidArgumentError("--rootfs is required (see --help)");
+  }
   if (spec.command.empty() && spec.init != runtime::InitMode::kBoot) {
     return absl::InvalidArgumentError("no command given: put it after `--` (see --help)");
   }

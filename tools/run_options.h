@@ -25,13 +25,19 @@ struct RunOptions {
   std::optional<uint64_t> memory_bytes;
   std::optional<uint64_t> pids;
   std::optional<uint64_t> cpu_weight;
+  std::string image;  // corralctl create: busybox, debian or a directory
   bool named = false;  // --name was given (else spec.name is the default, "corral")
   bool show_help = false;
   bool print_phases = false;  // per-phase start timings on stderr
 };
 
+// Who parses: corral-run needs --rootfs and a command (or --boot); `corralctl create NAME`
+// takes --image instead of --rootfs, and no command means booting the image's init.
+enum class OptionsFor { kRun, kCreate };
+
 // Parses argv (without the program name). Errors name the option.
-absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args);
+absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
+                                           OptionsFor purpose = OptionsFor::kRun);
 
 absl::StatusOr<NetMode> ParseNetMode(absl::string_view text);
 

@@ -49,6 +49,17 @@ TEST(RunOptionsTest, Defaults) {
   EXPECT_EQ(boot->spec.init, runtime::InitMode::kBoot);
 }
 
+TEST(RunOptionsTest, CreateTakesAnImageAndBootsWithoutACommand) {
+  auto parsed = ParseRunOptions({"--image", "busybox", "-p", "8080:80", "--memory", "32M"}, OptionsFor::kCreate);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->image, "busybox");
+  EXPECT_EQ(parsed->spec.init, runtime::InitMode::kBoot);
+  EXPECT_EQ(*parsed->memory_bytes, 32u << 20);
+  EXPECT_FALSE(ParseRunOptions({"-p", "80:80"}, OptionsFor::kCreate).ok());  // no image
+  EXPECT_FALSE(ParseRunOptions({"--image", "busybox", "--rootfs", "/r"}, OptionsFor::kCreate).ok());
+  EXPECT_FALSE(ParseRunOptions({"--image", "busybox", "--", "true"}).ok());  // corral-run has no --image
+}
+
 TEST(RunOptionsTest, UserNamespace) {
   auto parsed = ParseRunOptions({"--rootfs", "/r", "--userns", "100000:65536", "--", "true"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();

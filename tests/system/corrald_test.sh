@@ -20,123 +20,123 @@ if ! tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -
   exit 1
 fi
 # Runs a command inside the sandbox as a transient unit (its cgroups under the sandbox's systemd).
-in() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
+sb() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
 # The same as user nobody.
 as_nobody() { tools/sandbox/sandbox.sh run "$state" -- setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
 # overlayfs cannot use the sandbox's own overlay root as an upper layer: corral's state goes on a tmpfs.
-in sh -c "mkdir -p /var/lib/corral && mount -t tmpfs -o mode=0755 corral /var/lib/corral" || { echo "0 passed, 1 failed"; exit 1; }
-check "install corral into the sandbox" in env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh"
-check "corralctl image build busybox" in corralctl image build busybox
+sb sh -c "mkdir -p /var/lib/corral && mount -t tmpfs -o mode=0755 corral /var/lib/corral" || { echo "0 passed, 1 failed"; exit 1; }
+check "install corral into the sandbox" sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh"
+check "corralctl image build busybox" sb corralctl image build busybox
 
 echo "== D-Bus contract"
 check_output "D-Bus activation starts corrald and introspection shows the Manager" \
-  'CreateContainer.*ssa\{sv\}' in busctl introspect org.corral1 /org/corral1 org.corral1.Manager
+  'CreateContainer.*ssa\{sv\}' sb busctl introspect org.corral1 /org/corral1 org.corral1.Manager
 for member in StartContainer StopContainer KillContainer RemoveContainer ListContainers GetContainer OpenConsole Exec ContainerNew ContainerRemoved; do
-  check_output "introspection lists $member" "\\.$member " in busctl introspect org.corral1 /org/corral1 org.corral1.Manager
+  check_output "introspection lists $member" "\\.$member " sb busctl introspect org.corral1 /org/corral1 org.corral1.Manager
 done
 
 echo "== create and start through busctl"
 check_output "CreateContainer web (bridge, port 8080->80, 64M, 100 tasks)" '^o "/org/corral1/container/web"' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' web busybox 4 \
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' web busybox 4 \
   Memory t 67108864 Tasks t 100 Ports 'a(sqq)' 1 tcp 8080 80 Hostname s webhost
-check "StartContainer web" in busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s web
+check "StartContainer web" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s web
 check_output "ListContainers shows web running" '"web" "running" [1-9][0-9]* "/org/corral1/container/web"' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
 check_output "State property is running" 's "running"' \
-  in busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container State
+  sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container State
 check_output "Addresses property has a bridge address" 'as 1 "10\.77\.0\.[0-9]+/16"' \
-  in busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container Addresses
+  sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container Addresses
 
 echo "== the scope"
 check_output "corral-web.scope: Delegate, machine.slice, MemoryMax, TasksMax" \
   'Delegate=yes.*Slice=machine.slice.*MemoryMax=67108864.*TasksMax=100|Slice=machine.slice' \
-  in sh -c 'systemctl show corral-web.scope -p Delegate,Slice,MemoryMax,TasksMax | sort | tr "\n" " "; echo'
+  sb sh -c 'systemctl show corral-web.scope -p Delegate,Slice,MemoryMax,TasksMax | sort | tr "\n" " "; echo'
 check_output "systemctl show: every property as asked" 'Delegate=yes MemoryMax=67108864 Slice=machine.slice TasksMax=100' \
-  in sh -c 'systemctl show corral-web.scope -p Delegate,Slice,MemoryMax,TasksMax | sort | tr "\n" " "'
-leader=$(in busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container Leader | awk '{print $2}')
+  sb sh -c 'systemctl show corral-web.scope -p Delegate,Slice,MemoryMax,TasksMax | sort | tr "\n" " "'
+leader=$(sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container Leader | awk '{print $2}')
 check_output "the container's init is in the scope's payload leaf" 'machine.slice/corral-web.scope/payload' \
-  in cat "/proc/$leader/cgroup"
-check_output "machinectl list shows web" '^web +container +corral' in machinectl list --no-legend
-check_output "machinectl status web names the scope" 'corral-web.scope' in machinectl status web
+  sb cat "/proc/$leader/cgroup"
+check_output "machinectl list shows web" '^web +container +corral' sb machinectl list --no-legend
+check_output "machinectl status web names the scope" 'corral-web.scope' sb machinectl status web
 
 echo "== exec, console"
 check_output "corralctl exec: both streams and the exit status" 'out.*err.*status=7|err.*out.*status=7' \
-  in sh -c 'corralctl exec web -- sh -c "echo out; echo err >&2; exit 7"; echo "status=$?"'
-check_output "corralctl exec: stdin passes through" '^piped-in$' in sh -c 'echo piped-in | corralctl exec web -- cat'
+  sb sh -c 'corralctl exec web -- sh -c "echo out; echo err >&2; exit 7"; echo "status=$?"'
+check_output "corralctl exec: stdin passes through" '^piped-in$' sb sh -c 'echo piped-in | corralctl exec web -- cat'
 check_output "corralctl exec runs in the container (hostname, pid namespace)" '^webhost [0-9]+$' \
-  in corralctl exec web -- sh -c 'echo $(hostname) $(cat /proc/1/stat | cut -d" " -f1)'
-check_output "corralctl exec -t gets a pty" '/dev/pts/[0-9]+' in sh -c 'script -qec "corralctl exec -t web -- tty" /dev/null'
+  sb corralctl exec web -- sh -c 'echo $(hostname) $(cat /proc/1/stat | cut -d" " -f1)'
+check_output "corralctl exec -t gets a pty" '/dev/pts/[0-9]+' sb sh -c 'script -qec "corralctl exec -t web -- tty" /dev/null'
 check_output "corralctl console shows the busybox shell and detaches on Ctrl-a q" 'hello-console' \
-  in sh -c '(sleep 0.5; printf "echo hello-console\r"; sleep 1; printf "\001q") | script -qec "corralctl console web" /dev/null'
+  sb sh -c '(sleep 0.5; printf "echo hello-console\r"; sleep 1; printf "\001q") | script -qec "corralctl console web" /dev/null'
 check_output "the port forward reaches the container" 'served-by-web' \
-  in sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
-check_output "corralctl ls shows web" 'web +running' in corralctl ls
+  sb sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
+check_output "corralctl ls shows web" 'web +running' sb corralctl ls
 
 echo "== bad input changes nothing"
 check_fails "invalid name" 'org.corral1.Error.InvalidName' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' 'bad/name' busybox 0
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' 'bad/name' busybox 0
 check_fails "unknown container" 'org.corral1.Error.NoSuchContainer' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s nosuch
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s nosuch
 check_fails "wrong type in options" 'org.corral1.Error.InvalidArgument' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Memory s lots
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Memory s lots
 check_fails "unknown option" 'org.corral1.Error.InvalidArgument' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Colour s red
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Colour s red
 check_fails "missing image" 'org.corral1.Error.InvalidArgument' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 /nonexistent 0
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 /nonexistent 0
 check_fails "duplicate create" 'org.corral1.Error.ContainerExists' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' web busybox 0
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' web busybox 0
 check_fails "remove while running" 'org.corral1.Error.AlreadyRunning' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
 check_fails "start while running" 'org.corral1.Error.AlreadyRunning' \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s web
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s web
 check_output "nothing was created by the bad calls" '^1$' \
-  in sh -c 'busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2; ls /var/lib/corral/containers | grep -c .'
+  sb sh -c 'busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2; ls /var/lib/corral/containers | grep -c .'
 check_output "a non-root caller can list" '"web" "running"' \
   as_nobody busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
 check_fails "a non-root caller cannot stop" 'AccessDenied' \
   as_nobody busctl call org.corral1 /org/corral1 org.corral1.Manager StopContainer s web
 
 echo "== corrald restarts; the container does not"
-check "systemctl restart corrald" in systemctl restart corrald
+check "systemctl restart corrald" sb systemctl restart corrald
 check_output "after a restart, web is still running with the same leader" "\"web\" \"running\" $leader " \
-  in busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
-check "kill -9 corrald" in sh -c 'kill -9 $(systemctl show -p MainPID --value corrald)'
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
+check "kill -9 corrald" sb sh -c 'kill -9 $(systemctl show -p MainPID --value corrald)'
 check_output "after kill -9, the next call finds web running" "\"web\" \"running\" $leader " \
-  in sh -c 'sleep 1; busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers'
-check_output "exec still works after the restarts" '^alive$' in corralctl exec web -- echo alive
+  sb sh -c 'sleep 1; busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers'
+check_output "exec still works after the restarts" '^alive$' sb corralctl exec web -- echo alive
 
 echo "== stop, remove"
-check "StopContainer web" in busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StopContainer s web
-check_output "web is stopped" 's "stopped"' in busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container State
-check_output "the scope is gone" '^(inactive|failed)$' in sh -c 'systemctl is-active corral-web.scope; true'
-check "RemoveContainer web" in busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
+check "StopContainer web" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StopContainer s web
+check_output "web is stopped" 's "stopped"' sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container State
+check_output "the scope is gone" '^(inactive|failed)$' sb sh -c 'systemctl is-active corral-web.scope; true'
+check "RemoveContainer web" sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
 
 echo "== out of memory"
-in busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
-check "start a 32M container that allocates without end" in busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
+sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
+check "start a 32M container that allocates without end" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
 check_output "it is OOM-killed and its state says so (stopped, exit 137)" 's "stopped" i 137' \
-  in sh -c 'for i in $(seq 100); do s=$(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container State); [ "$s" = "s \"stopped\"" ] && break; sleep 0.1; done; echo "$s $(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container ExitStatus)"'
-in busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s hog >/dev/null
+  sb sh -c 'for i in $(seq 100); do s=$(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container State); [ "$s" = "s \"stopped\"" ] && break; sleep 0.1; done; echo "$s $(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container ExitStatus)"'
+sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s hog >/dev/null
 
 echo "== corral@.service"
-in corralctl create svc --image busybox >/dev/null
-check "systemctl start corral@svc" in systemctl start corral@svc
+sb corralctl create svc --image busybox >/dev/null
+check "systemctl start corral@svc" sb systemctl start corral@svc
 check_output "corral@svc is active and the container runs" 'active running' \
-  in sh -c 'echo $(systemctl is-active corral@svc) $(busctl get-property org.corral1 /org/corral1/container/svc org.corral1.Container State | cut -d\" -f2)'
-check "systemctl stop corral@svc" in systemctl stop corral@svc
+  sb sh -c 'echo $(systemctl is-active corral@svc) $(busctl get-property org.corral1 /org/corral1/container/svc org.corral1.Container State | cut -d\" -f2)'
+check "systemctl stop corral@svc" sb systemctl stop corral@svc
 check_output "the container stopped with the unit" 'stopped' \
-  in busctl get-property org.corral1 /org/corral1/container/svc org.corral1.Container State
-in corralctl rm svc >/dev/null
-in corralctl create failing --image busybox -- sh -c 'sleep 0.5; exit 3' >/dev/null
-in systemctl start corral@failing >/dev/null 2>&1
+  sb busctl get-property org.corral1 /org/corral1/container/svc org.corral1.Container State
+sb corralctl rm svc >/dev/null
+sb corralctl create failing --image busybox -- sh -c 'sleep 0.5; exit 3' >/dev/null
+sb systemctl start corral@failing >/dev/null 2>&1
 check_output "a container that fails fails its unit" '^failed$' \
-  in sh -c 'for i in $(seq 50); do s=$(systemctl is-active corral@failing); [ "$s" = failed ] && break; sleep 0.1; done; echo $s'
-in systemctl reset-failed corral@failing >/dev/null 2>&1
-in corralctl rm failing >/dev/null
+  sb sh -c 'for i in $(seq 50); do s=$(systemctl is-active corral@failing); [ "$s" = failed ] && break; sleep 0.1; done; echo $s'
+sb systemctl reset-failed corral@failing >/dev/null 2>&1
+sb corralctl rm failing >/dev/null
 
 echo "== nothing left"
-check_output "no container, scope, veth, mount or cgroup of corral left" '^0 0 0 0 0$' in sh -c '
+check_output "no container, scope, veth, mount or cgroup of corral left" '^0 0 0 0 0$' sb sh -c '
   echo $(busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2) \
        $(systemctl list-units --all --no-legend "corral-*.scope" | grep -c .) \
        $(ip -o link show type veth | grep -c .) \

@@ -1,0 +1,57 @@
+// corralctl's side of the bus: a system-bus connection that closes itself, method calls on
+// corrald's Manager, container properties, and D-Bus errors turned into sentences a person
+// understands.
+#ifndef CORRAL_TOOLS_CTL_BUS_H_
+#define CORRAL_TOOLS_CTL_BUS_H_
+
+#include <systemd/sd-bus.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace corral::tools {
+
+struct BusDeleter {
+  void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
+};
+struct MessageDeleter {
+  void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusDeleter>;
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageDeleter>;
+
+absl::StatusOr<BusPtr> ConnectSystemBus();
+
+// The sentence for a failed call: corrald's own errors carry one already; the bus's errors
+// (no service, access denied by policy, timeout) get one here.
+std::string ErrorSentence(const sd_bus_error* error, int r);
+
+// Sends `call` and waits (no timeout: starts and execs take as long as they take).
+absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call);
+
+// A new method call to org.corral1.Manager.
+absl::StatusOr<MessagePtr> NewManagerCall(sd_bus* bus, const char* method);
+
+// The path of container `name`'s object.
+std::string ContainerPath(const std::string& name);
+
+// Every org.corral1.Container property of `name`, as (name, text) pairs in the vtable's order;
+// lists joined by ", ".
+struct Property {
+  std::string name;
+  std::string text;
+  bool is_number = false;
+  std::vector<std::string> list;  // for array properties
+  bool is_list = false;
+};
+absl::StatusOr<std::vector<Property>> ContainerProperties(sd_bus* bus, const std::string& name);
+
+// A JSON string literal.
+std::string JsonString(const std::string& text);
+
+}  // namespace corral::tools
+
+#endif  // CORRAL_TOOLS_CTL_BUS_H_
