@@ -430,7 +430,7 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
-  const std::string& name = record->config.name;
+  const std::string name = record->config.name;  // a copy: Remove destroys the record
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -305,11 +307,11 @@ int Console(sd_bus* bus, const std::vector<std::string>& args) {
 // exec: the caller's stdio, or a pty relayed to the caller's terminal with -t, passed to
 // corrald as unix fds; the reply carries the command's exit status.
 int Exec(sd_bus* bus, const std::vector<std::string>& args) {
-  if (args.empty()) return Usage("exec: which container?");
   std::vector<std::string> env;
-  std::string user, cwd;
+  std::string name, user, cwd;
   bool tty = false;
-  size_t i = 1;
+  size_t i = 0;
+  // Options may come before or after NAME (`exec -t web -- sh` and `exec web -t -- sh`).
   for (; i < args.size() && args[i] != "--"; ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) -> bool {
@@ -326,23 +328,41 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
       user = v;
     } else if (a == "--cwd" && value(&v)) {
       cwd = v;
+    } else if (name.empty() && !a.empty() && a[0] != '-') {
+      name = a;
     } else {
       return Usage(absl::StrCat("exec: unknown option or missing value \"", a, "\""));
     }
   }
+  if (name.empty()) return Usage("exec: which container? corralctl exec NAME -- CMD...");
   if (i + 1 >= args.size()) return Usage("exec: no command given: put it after `--`");
   std::vector<std::string> command(args.begin() + static_cast<long>(i) + 1, args.end());
 
-  absl::StatusOr<runtime::Pty> pty;
+  // With -t the pty comes from the container's own devpts (its /dev/ptmx, reached through the
+  // leader's root), so inside, ttyname() finds /dev/pts/N as `docker exec -t` gives it.
+  UniqueFd master, slave;
   if (tty) {
-    pty = runtime::OpenPty();
-    if (!pty.ok()) return Fail(pty.status().message());
-    runtime::CopyWindowSize(0, pty->master.get());
+    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(bus, name);
+    if (!properties.ok()) return Fail(properties.status().message());
+    std::string leader;
+    for (const Property& p : *properties) {
+      if (p.name == "Leader") leader = p.text;
+    }
+    if (leader.empty() || leader == "0") return Fail(absl::StrCat("container ", name, " is not running"));
+    std::string ptmx = absl::StrCat("/proc/", leader, "/root/dev/ptmx");
+    master.reset(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
+    int unlock = 0;
+    if (!master.valid() || ::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) {
+      return Fail(absl::StrCat("open a pty in the container (", ptmx, "): ", std::strerror(errno)));
+    }
+    slave.reset(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) return Fail(absl::StrCat("open the container pty's slave: ", std::strerror(errno)));
+    runtime::CopyWindowSize(0, master.get());
   }
   auto call = NewManagerCall(bus, "Exec");
   if (!call.ok()) return Fail(call.status().message());
   sd_bus_message* m = call->get();
-  sd_bus_message_append(m, "s", args[0].c_str());
+  sd_bus_message_append(m, "s", name.c_str());
   sd_bus_message_open_container(m, 'a', "s");
   for (const std::string& c : command) sd_bus_message_append(m, "s", c.c_str());
   sd_bus_message_close_container(m);
@@ -361,8 +381,7 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   if (!cwd.empty()) sd_bus_message_append(m, "{sv}", "Cwd", "s", cwd.c_str());
   if (tty) sd_bus_message_append(m, "{sv}", "Tty", "b", 1);
   sd_bus_message_close_container(m);
-  int slave = tty ? pty->slave.get() : -1;
-  sd_bus_message_append(m, "hhh", tty ? slave : 0, tty ? slave : 1, tty ? slave : 2);
+  sd_bus_message_append(m, "hhh", tty ? slave.get() : 0, tty ? slave.get() : 1, tty ? slave.get() : 2);
 
   if (!tty) {
     auto reply = CallAndWait(bus, m);
@@ -395,14 +414,13 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
       },
       &outcome, UINT64_MAX);
   if (r < 0) return Fail(ErrorSentence(nullptr, r));
-  pty->slave.reset();  // corrald holds it now (the message keeps a copy until sent)
+  slave.reset();  // corrald has its own copy now (and the message one until it is freed)
   sigset_t winch;
   sigemptyset(&winch);
   sigaddset(&winch, SIGWINCH);
   sigprocmask(SIG_BLOCK, &winch, nullptr);
   UniqueFd winch_fd(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
   runtime::RawTerminal raw(0);
-  int master = pty->master.get();
   bool input_open = true;
   char buffer[4096];
   while (!outcome.done) {
@@ -410,18 +428,18 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
     }
     if (outcome.done) break;
     pollfd fds[4] = {{sd_bus_get_fd(bus), static_cast<short>(sd_bus_get_events(bus)), 0},
-                     {master, POLLIN, 0},
+                     {master.get(), POLLIN, 0},
                      {input_open ? 0 : -1, POLLIN, 0},
                      {winch_fd.get(), POLLIN, 0}};
     if (::poll(fds, 4, -1) < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
-      ssize_t n = ::read(master, buffer, sizeof(buffer));
+      ssize_t n = ::read(master.get(), buffer, sizeof(buffer));
       if (n > 0) (void)!::write(1, buffer, n);
     }
     if (fds[2].revents & (POLLIN | POLLHUP)) {
       ssize_t n = ::read(0, buffer, sizeof(buffer));
       if (n > 0) {
-        (void)!::write(master, buffer, n);
+        (void)!::write(master.get(), buffer, n);
       } else {
         input_open = false;
       }
@@ -430,11 +448,12 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
       signalfd_siginfo info;
       while (::read(winch_fd.get(), &info, sizeof(info)) == sizeof(info)) {
       }
-      runtime::CopyWindowSize(0, master);
+      runtime::CopyWindowSize(0, master.get());
     }
   }
-  // What the command wrote last may still be in the pty.
-  for (ssize_t n; (n = ::read(master, buffer, sizeof(buffer))) > 0;) (void)!::write(1, buffer, n);
+  // What the command wrote last may still be in the pty (non-blocking: the slave may live on
+  // in the call message).
+  for (ssize_t n; (n = ::read(master.get(), buffer, sizeof(buffer))) > 0;) (void)!::write(1, buffer, n);
   if (!outcome.error.empty()) return Fail(outcome.error);
   return outcome.status;
 }

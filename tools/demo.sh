@@ -59,7 +59,7 @@ sb machinectl list
 sb busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
 
 step "the port forward: the host's 8080 reaches the container's 80"
-sb sh -c 'corralctl exec web -- sh -c "echo hello from web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
+sb sh -c 'corralctl exec web -- sh -c "echo hello from web | nc -l -p 80 -w 5" & sleep 0.5; busybox nc -w 2 10.77.0.1 8080 </dev/null; wait'
 
 step "stop and remove"
 sb corralctl stop web

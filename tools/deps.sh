@@ -10,7 +10,7 @@ packages=(
   libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev
   # run time and tests
   busybox-static iproute2 nftables util-linux procps psmisc
-  systemd systemd-container dbus kmod
+  systemd systemd-container dbus kmod libglib2.0-bin
   # peers for the side-by-side benchmarks
   crun containernetworking-plugins iptables
 )

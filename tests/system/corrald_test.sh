@@ -20,9 +20,10 @@ if ! tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -
   exit 1
 fi
 # Runs a command inside the sandbox as a transient unit (its cgroups under the sandbox's systemd).
-sb() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
+# Each under a time limit, so one stuck check fails instead of hanging the run.
+sb() { timeout 60 tools/sandbox/sandbox.sh run "$state" -- "$@"; }
 # The same as user nobody.
-as_nobody() { tools/sandbox/sandbox.sh run "$state" -- setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+as_nobody() { timeout 60 tools/sandbox/sandbox.sh run "$state" -- setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
 # overlayfs cannot use the sandbox's own overlay root as an upper layer: corral's state goes on a tmpfs.
 sb sh -c "mkdir -p /var/lib/corral && mount -t tmpfs -o mode=0755 corral /var/lib/corral" || { echo "0 passed, 1 failed"; exit 1; }
@@ -61,8 +62,10 @@ check_output "machinectl list shows web" '^web +container +corral' sb machinectl
 check_output "machinectl status web names the scope" 'corral-web.scope' sb machinectl status web
 
 echo "== exec, console"
-check_output "corralctl exec: both streams and the exit status" 'out.*err.*status=7|err.*out.*status=7' \
-  sb sh -c 'corralctl exec web -- sh -c "echo out; echo err >&2; exit 7"; echo "status=$?"'
+check_output "corralctl exec: both streams and the exit status" '^out err status=7 $' \
+  sb sh -c '(corralctl exec web -- sh -c "echo out; sleep 0.1; echo err >&2; exit 7" 2>&1; echo "status=$?") | tr "\n" " "'
+check_output "corralctl exec: stdout and stderr stay apart" '^err$' \
+  sb sh -c 'corralctl exec web -- sh -c "echo out; echo err >&2" 2>&1 >/dev/null'
 check_output "corralctl exec: stdin passes through" '^piped-in$' sb sh -c 'echo piped-in | corralctl exec web -- cat'
 check_output "corralctl exec runs in the container (hostname, pid namespace)" '^webhost [0-9]+$' \
   sb corralctl exec web -- sh -c 'echo $(hostname) $(cat /proc/1/stat | cut -d" " -f1)'
@@ -70,32 +73,32 @@ check_output "corralctl exec -t gets a pty" '/dev/pts/[0-9]+' sb sh -c 'script -
 check_output "corralctl console shows the busybox shell and detaches on Ctrl-a q" 'hello-console' \
   sb sh -c '(sleep 0.5; printf "echo hello-console\r"; sleep 1; printf "\001q") | script -qec "corralctl console web" /dev/null'
 check_output "the port forward reaches the container" 'served-by-web' \
-  sb sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; nc -w 2 10.77.0.1 8080 </dev/null; wait'
+  sb sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; busybox nc -w 2 10.77.0.1 8080 </dev/null; wait'
 check_output "corralctl ls shows web" 'web +running' sb corralctl ls
 
 echo "== bad input changes nothing"
-check_fails "invalid name" 'org.corral1.Error.InvalidName' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' 'bad/name' busybox 0
-check_fails "unknown container" 'org.corral1.Error.NoSuchContainer' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s nosuch
-check_fails "wrong type in options" 'org.corral1.Error.InvalidArgument' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Memory s lots
-check_fails "unknown option" 'org.corral1.Error.InvalidArgument' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 busybox 1 Colour s red
-check_fails "missing image" 'org.corral1.Error.InvalidArgument' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' x1 /nonexistent 0
-check_fails "duplicate create" 'org.corral1.Error.ContainerExists' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' web busybox 0
-check_fails "remove while running" 'org.corral1.Error.AlreadyRunning' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
-check_fails "start while running" 'org.corral1.Error.AlreadyRunning' \
-  sb busctl call org.corral1 /org/corral1 org.corral1.Manager StartContainer s web
+# gdbus, since it prints the D-Bus error's name (busctl prints only its message).
+mgr() { sb gdbus call --system --dest org.corral1 --object-path /org/corral1 --method "org.corral1.Manager.$1" "${@:2}"; }
+check_fails "invalid name" 'org.corral1.Error.InvalidName' mgr CreateContainer 'bad/name' busybox '{}'
+check_fails "unknown container" 'org.corral1.Error.NoSuchContainer' mgr StartContainer nosuch
+check_fails "wrong type in options" 'org.corral1.Error.InvalidArgument: option Memory' mgr CreateContainer x1 busybox "{'Memory': <'lots'>}"
+check_fails "unknown option" 'org.corral1.Error.InvalidArgument: unknown option Colour' mgr CreateContainer x1 busybox "{'Colour': <'red'>}"
+check_fails "a port out of range" 'org.corral1.Error.InvalidArgument' mgr CreateContainer x1 busybox "{'Ports': <[('tcp', uint16 0, uint16 80)]>}"
+check_fails "overlapping forwards" 'org.corral1.Error.InvalidArgument' mgr CreateContainer x1 busybox "{'Ports': <[('tcp', uint16 81, uint16 80), ('tcp', uint16 81, uint16 82)]>}"
+check_fails "missing image" 'org.corral1.Error.InvalidArgument: image /nonexistent' mgr CreateContainer x1 /nonexistent '{}'
+check_fails "duplicate create" 'org.corral1.Error.ContainerExists' mgr CreateContainer web busybox '{}'
+check_fails "remove while running" 'org.corral1.Error.AlreadyRunning' mgr RemoveContainer web
+check_fails "start while running" 'org.corral1.Error.AlreadyRunning' mgr StartContainer web
+check_fails "stop of an unknown container" 'org.corral1.Error.NoSuchContainer' mgr StopContainer nosuch
+check_fails "a signal that does not exist" 'org.corral1.Error.InvalidArgument' mgr KillContainer web 99
 check_output "nothing was created by the bad calls" '^1$' \
   sb sh -c 'busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2; ls /var/lib/corral/containers | grep -c .'
 check_output "a non-root caller can list" '"web" "running"' \
   as_nobody busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers
 check_fails "a non-root caller cannot stop" 'AccessDenied' \
-  as_nobody busctl call org.corral1 /org/corral1 org.corral1.Manager StopContainer s web
+  as_nobody gdbus call --system --dest org.corral1 --object-path /org/corral1 --method org.corral1.Manager.StopContainer web
+check_fails "a non-root caller cannot create" 'AccessDenied' \
+  as_nobody gdbus call --system --dest org.corral1 --object-path /org/corral1 --method org.corral1.Manager.CreateContainer x2 busybox '{}'
 
 echo "== corrald restarts; the container does not"
 check "systemctl restart corrald" sb systemctl restart corrald
@@ -113,7 +116,7 @@ check_output "the scope is gone" '^(inactive|failed)$' sb sh -c 'systemctl is-ac
 check "RemoveContainer web" sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
 
 echo "== out of memory"
-sb busctl call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
+sb busctl -- call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
 check "start a 32M container that allocates without end" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
 check_output "it is OOM-killed and its state says so (stopped, exit 137)" 's "stopped" i 137' \
   sb sh -c 'for i in $(seq 100); do s=$(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container State); [ "$s" = "s \"stopped\"" ] && break; sleep 0.1; done; echo "$s $(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container ExitStatus)"'
