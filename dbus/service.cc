@@ -615,15 +615,20 @@ void Service::OnSupervisorReport(const std::string& name) {
       pid_t leader = 0;
       if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
       MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
-      for (sd_bus_message* call : run.waiting_start) {
-        sd_bus_reply_method_return(call, "");
-        sd_bus_message_unref(call);
-      }
+      // The callers hear "running" once machinectl can see it too.
+      auto reply = [callers = std::move(run.waiting_start)](absl::Status registered) {
+        if (!registered.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(registered.message()).c_str());
+        for (sd_bus_message* call : callers) {
+          sd_bus_reply_method_return(call, "");
+          sd_bus_message_unref(call);
+        }
+      };
       run.waiting_start.clear();
-      if (absl::StrContains(name, '_')) continue;  // machined wants a host name; corral allows '_'
-      systemd_->RegisterMachine(name, leader, record->paths.rootfs(), [name](absl::Status status) {
-        if (!status.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(status.message()).c_str());
-      });
+      if (absl::StrContains(name, '_')) {
+        reply(absl::OkStatus());  // machined wants a host name, and corral allows '_'
+        continue;
+      }
+      systemd_->RegisterMachine(name, leader, record->paths.rootfs(), std::move(reply));
     } else if (absl::ConsumePrefix(&line, "error ")) {
       StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
     }
@@ -800,6 +805,12 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   }
   absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
   if (cgroup.ok()) spec.cgroup_fd = cgroup->get();
+  if (!self->seccomp_.has_value()) {
+    absl::StatusOr<runtime::SeccompProgram> program = runtime::CompileDefaultSeccompProgram();
+    if (!program.ok()) return StatusError(error, program.status());
+    self->seccomp_ = std::move(*program);
+  }
+  spec.seccomp_program = &*self->seccomp_;
   absl::StatusOr<runtime::AttachedProcess> process = runtime::Attach(it->second->leader_pidfd.get(), spec);
   if (!process.ok()) return StatusError(error, process.status());
 

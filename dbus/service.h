@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "common/unique_fd.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
+#include "runtime/seccomp.h"
 
 namespace corral::dbus {
 
@@ -91,6 +93,9 @@ class Service {
   std::unique_ptr<SystemdClient> systemd_;
   std::map<std::string, std::unique_ptr<Running>> running_;
   std::vector<sd_bus_slot*> slots_;
+  // Compiled once: every exec installs the same filter, and compiling costs about as much as
+  // the rest of an attach.
+  std::optional<runtime::SeccompProgram> seccomp_;
 };
 
 }  // namespace corral::dbus

@@ -6,11 +6,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/signalfd.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,7 +19,6 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
-#include "dbus/systemd_client.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/child_error.h"
@@ -123,46 +121,35 @@ class BridgeRun {
   bool attached_ = false;
 };
 
-// --memory, --pids, --cpu-weight: corral-run moves itself into a transient scope
-// (corral-run-NAME-PID.scope in machine.slice, Delegate=yes, the limits) before it starts the
-// container, which inherits it, as `systemd-run --scope` does. Returns once systemd's job for
-// the scope is done.
-absl::Status EnterLimitedScope(const RunOptions& options) {
+// --memory, --pids, --cpu-weight: corral-run runs itself again under `systemd-run --scope`, in
+// a transient scope corral-run-NAME-PID.scope (machine.slice, Delegate=yes, the limits) that
+// the container inherits. systemd's own tool rather than a bus client here: it keeps
+// libsystemd out of every corral-run that asks for no limits, where start-up time matters.
+constexpr char kScopedMarker[] = "CORRAL_RUN_IN_SCOPE";
+
+int ReexecInScope(const RunOptions& options, char** argv) {
   if (::access("/run/systemd/system", F_OK) != 0) {
-    return absl::FailedPreconditionError(
-        "--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not run "
-        "systemd");
+    return Fail("--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not "
+                "run systemd");
   }
-  sd_bus* bus = nullptr;
-  int r = sd_bus_open_system(&bus);
-  if (r < 0) return ErrnoError(-r, "connect to the system bus (for the scope that enforces the limits)");
-  sd_event* event = nullptr;
-  sd_event_new(&event);
-  sd_bus_attach_event(bus, event, 0);
-  absl::Status result = absl::DeadlineExceededError("systemd did not start the scope within 10 s");
-  {
-    absl::StatusOr<std::unique_ptr<dbus::SystemdClient>> systemd = dbus::SystemdClient::Create(bus);
-    if (!systemd.ok()) {
-      result = systemd.status();
-    } else {
-      dbus::ScopeSpec scope;
-      scope.unit = absl::StrCat("corral-run-", options.spec.name, "-", ::getpid(), ".scope");
-      scope.description = absl::StrCat("corral-run ", options.spec.name);
-      scope.pid = ::getpid();
-      scope.memory_max = options.memory_bytes.value_or(0);
-      scope.tasks_max = options.pids.value_or(0);
-      scope.cpu_weight = options.cpu_weight.value_or(0);
-      (*systemd)->StartScope(scope, [&](absl::Status status) {
-        result = status;
-        sd_event_exit(event, 0);
-      });
-      sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, 10 * 1000000, 0, nullptr, nullptr);
-      sd_event_loop(event);
-    }
-  }
-  sd_bus_flush_close_unref(bus);
-  sd_event_unref(event);
-  return result;
+  std::vector<std::string> args = {"/usr/bin/systemd-run", "--quiet", "--scope", "--collect", "--slice=machine.slice",
+                                   absl::StrCat("--unit=corral-run-", options.spec.name, "-", ::getpid()),
+                                   "--description=corral-run " + options.spec.name, "-p", "Delegate=yes"};
+  if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});
+  if (options.pids) args.insert(args.end(), {"-p", absl::StrCat("TasksMax=", *options.pids)});
+  if (options.cpu_weight) args.insert(args.end(), {"-p", absl::StrCat("CPUWeight=", *options.cpu_weight)});
+  args.push_back("--");
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return Fail("readlink /proc/self/exe");
+  args.emplace_back(self, n);
+  for (char** a = argv + 1; *a != nullptr; ++a) args.emplace_back(*a);
+  std::vector<char*> exec_args;
+  for (std::string& a : args) exec_args.push_back(a.data());
+  exec_args.push_back(nullptr);
+  ::setenv(kScopedMarker, "1", 1);
+  ::execv(exec_args[0], exec_args.data());
+  return Fail(absl::StrCat("run systemd-run for the scope that enforces the limits: ", std::strerror(errno)));
 }
 
 absl::Status Supervise(runtime::Container& container, int signal_fd) {
@@ -202,9 +189,10 @@ int Main(int argc, char** argv) {
   if (::geteuid() != 0) {
     return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
   }
-  if (options.memory_bytes || options.pids || options.cpu_weight) {
-    if (absl::Status scoped = EnterLimitedScope(options); !scoped.ok()) return Fail(scoped.message());
+  if ((options.memory_bytes || options.pids || options.cpu_weight) && ::getenv(kScopedMarker) == nullptr) {
+    return ReexecInScope(options, argv);
   }
+  ::unsetenv(kScopedMarker);  // not for the container's environment
   runtime::ContainerSpec& spec = options.spec;
   switch (options.net) {
     case NetMode::kNone:
