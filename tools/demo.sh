@@ -69,7 +69,7 @@ sb corralctl ls
 step "corral-run: one container in the foreground, no daemon (like lxc-execute)"
 rootfs=/var/lib/corral/images/busybox/rootfs
 sb corral-run --rootfs "$rootfs" --net none --name demo --hostname demo-box -- /bin/sh -c '
-  echo "pid inside: $$, hostname: $(hostname)"
+  echo "hostname: $(hostname); its processes (the shell is PID 1):"; ps
   grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status
   echo "network: $(ls /sys/class/net | tr "\n" " ")(loopback only with --net none)"'
 sb sh -c "corral-run --rootfs $rootfs --net none -- sh -c 'exit 7'; echo \"exit status: \$?\""
