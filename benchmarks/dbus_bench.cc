@@ -6,6 +6,7 @@
 //     `nsenter -t LEADER -a /bin/true` on the same container.
 // Needs a running systemd, system bus, machined and an installed corral; tests/system and
 // tools/bench-sandbox.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
+#include <fcntl.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -163,6 +164,40 @@ void BM_CorralctlExecTrue(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CorralctlExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+// The same exec from inside this process, over corrald's private socket as corralctl uses it
+// for root: what the call and the attach cost without a client process starting.
+void BM_ExecCallInProcess(benchmark::State& state) {
+  if (ExecLeader() == 0) {
+    state.SkipWithError("no container");
+    return;
+  }
+  sd_bus* direct = nullptr;
+  sd_bus_new(&direct);
+  sd_bus_set_address(direct, "unix:path=/run/corral/private");
+  sd_bus_negotiate_fds(direct, 1);
+  if (sd_bus_start(direct) < 0) {
+    state.SkipWithError("corrald's private socket is not there");
+    sd_bus_unref(direct);
+    return;
+  }
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (auto _ : state) {
+    sd_bus_message* reply = nullptr;
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    int r = sd_bus_call_method(direct, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, "Exec", &error,
+                               &reply, "sasa{sv}hhh", kExecContainer, 1, "/bin/true", 0, null, null, null);
+    sd_bus_message_unref(reply);
+    sd_bus_error_free(&error);
+    if (r < 0) {
+      state.SkipWithError("Exec failed");
+      break;
+    }
+  }
+  ::close(null);
+  sd_bus_flush_close_unref(direct);
+}
+BENCHMARK(BM_ExecCallInProcess)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNsenterAllTrue(benchmark::State& state) {
   if (ExecLeader() == 0) {

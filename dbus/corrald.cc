@@ -64,6 +64,12 @@ int Main() {
     ::fprintf(stderr, "corrald: %s\n", std::string(service.status().message()).c_str());
     return 1;
   }
+  std::string private_socket = getenv("CORRAL_RUN_DIR") ? absl::StrCat(getenv("CORRAL_RUN_DIR"), "/private")
+                                                        : std::string("/run/corral/private");
+  if (absl::Status listening = (*service)->ListenPrivate(private_socket); !listening.ok()) {
+    // Not fatal: everything works over the system bus, a little slower.
+    ::fprintf(stderr, "corrald: %s\n", std::string(listening.message()).c_str());
+  }
   // The name last: a caller activated through it finds every object answering.
   r = sd_bus_request_name(bus, kBusName, 0);
   if (r < 0) return Fail(absl::StrCat("own the bus name ", kBusName), r);

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +40,7 @@ struct Service::Running {
   UniqueFd report;  // the supervisor's report lines (absent after a corrald restart)
   std::string report_buffer;
   UniqueFd leader_pidfd;
+  UniqueFd payload_cgroup;  // where execs go (CLONE_INTO_CGROUP); opened once per run
   sd_event_source* report_source = nullptr;
   sd_event_source* exit_source = nullptr;
   sd_event_source* stop_timer = nullptr;
@@ -281,7 +285,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   RETURN_IF_ERROR(service->registry_.Load(&problems));
   for (const std::string& problem : problems) ::fprintf(stderr, "corrald: skipping %s\n", problem.c_str());
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
-  RETURN_IF_ERROR(service->Publish());
+  RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
   for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
   return service;
 }
@@ -290,26 +294,119 @@ Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
     : event_(event), bus_(bus), options_(std::move(options)), registry_(options_.paths) {}
 
 Service::~Service() {
+  private_connections_.clear();
+  sd_event_source_disable_unref(private_source_);
   running_.clear();
   for (sd_bus_slot* slot : slots_) sd_bus_slot_unref(slot);
 }
 
-absl::Status Service::Publish() {
+absl::Status Service::Publish(sd_bus* bus, std::vector<sd_bus_slot*>* slots) {
   sd_bus_slot* slot = nullptr;
-  int r = sd_bus_add_object_vtable(bus_, &slot, kManagerPath, kManagerInterface, kManagerVtable, this);
+  int r = sd_bus_add_object_vtable(bus, &slot, kManagerPath, kManagerInterface, kManagerVtable, this);
   if (r < 0) return ErrnoError(-r, "publish the manager object");
-  slots_.push_back(slot);
-  r = sd_bus_add_fallback_vtable(bus_, &slot, kContainerPathPrefix, kContainerInterface, kContainerVtable,
+  slots->push_back(slot);
+  r = sd_bus_add_fallback_vtable(bus, &slot, kContainerPathPrefix, kContainerInterface, kContainerVtable,
                                  &Service::FindContainer, this);
   if (r < 0) return ErrnoError(-r, "publish the container objects");
-  slots_.push_back(slot);
-  r = sd_bus_add_node_enumerator(bus_, &slot, kContainerPathPrefix, &Service::EnumerateContainers, this);
+  slots->push_back(slot);
+  r = sd_bus_add_node_enumerator(bus, &slot, kContainerPathPrefix, &Service::EnumerateContainers, this);
   if (r < 0) return ErrnoError(-r, "publish the container list");
-  slots_.push_back(slot);
-  r = sd_bus_add_object_manager(bus_, &slot, kManagerPath);
+  slots->push_back(slot);
+  r = sd_bus_add_object_manager(bus, &slot, kManagerPath);
   if (r < 0) return ErrnoError(-r, "publish the object manager");
-  slots_.push_back(slot);
+  slots->push_back(slot);
   return absl::OkStatus();
+}
+
+// ---- the private socket ----
+
+struct Service::PrivateConnection {
+  sd_bus* bus = nullptr;
+  std::vector<sd_bus_slot*> slots;
+  sd_event_source* cleanup = nullptr;
+  ~PrivateConnection() {
+    for (sd_bus_slot* slot : slots) sd_bus_slot_unref(slot);
+    sd_event_source_disable_unref(cleanup);
+    sd_bus_detach_event(bus);
+    sd_bus_flush_close_unref(bus);
+  }
+};
+
+absl::Status Service::ListenPrivate(const std::string& path) {
+  RETURN_IF_ERROR(MakeDirectories(path.substr(0, path.rfind('/')), 0755));
+  private_listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("private socket path too long");
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  // The mode is set before anyone can connect: bind under a umask that leaves root only.
+  mode_t old_umask = ::umask(0077);
+  int bound = private_listener_.valid()
+                  ? ::bind(private_listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address))
+                  : -1;
+  ::umask(old_umask);
+  if (bound != 0 || ::listen(private_listener_.get(), 64) != 0) return ErrnoError(absl::StrCat("listen on ", path));
+  int r = sd_event_add_io(
+      event_, &private_source_, private_listener_.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        static_cast<Service*>(data)->AcceptPrivate();
+        return 0;
+      },
+      this);
+  if (r < 0) return ErrnoError(-r, "watch the private socket");
+  return absl::OkStatus();
+}
+
+void Service::AcceptPrivate() {
+  for (;;) {
+    int fd = ::accept4(private_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    auto connection = std::make_unique<PrivateConnection>();
+    sd_id128_t server_id;
+    sd_id128_randomize(&server_id);
+    int r = sd_bus_new(&connection->bus);
+    if (r >= 0) r = sd_bus_set_fd(connection->bus, fd, fd);
+    if (r < 0) {
+      ::close(fd);
+      continue;
+    }
+    sd_bus_set_server(connection->bus, 1, server_id);
+    sd_bus_negotiate_fds(connection->bus, 1);
+    if (sd_bus_start(connection->bus) < 0 || sd_bus_attach_event(connection->bus, event_, 0) < 0 ||
+        !Publish(connection->bus, &connection->slots).ok()) {
+      continue;  // the destructor closes it
+    }
+    // sd-bus synthesizes Disconnected when the peer goes; the connection is freed from the
+    // loop afterwards, not inside its own dispatch.
+    sd_bus_slot* slot = nullptr;
+    sd_bus_add_filter(
+        connection->bus, &slot,
+        [](sd_bus_message* m, void* data, sd_bus_error*) -> int {
+          if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected")) return 0;
+          auto* self = static_cast<Service*>(data);
+          auto it = self->private_connections_.find(sd_bus_message_get_bus(m));
+          if (it == self->private_connections_.end() || it->second->cleanup != nullptr) return 0;
+          sd_event_add_defer(
+              self->event_, &it->second->cleanup,
+              [](sd_event_source* source, void* data) -> int {
+                auto* service = static_cast<Service*>(data);
+                for (auto i = service->private_connections_.begin(); i != service->private_connections_.end(); ++i) {
+                  if (i->second->cleanup == source) {
+                    service->private_connections_.erase(i);
+                    break;
+                  }
+                }
+                return 0;
+              },
+              self);
+          return 0;
+        },
+        this);
+    connection->slots.push_back(slot);
+    sd_bus* key = connection->bus;
+    private_connections_[key] = std::move(connection);
+  }
 }
 
 std::string Service::PathOf(const std::string& name) const {
@@ -803,8 +900,12 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   if (record->state != ContainerState::kRunning || it == self->running_.end()) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
-  absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
-  if (cgroup.ok()) spec.cgroup_fd = cgroup->get();
+  Running& run = *it->second;
+  if (!run.payload_cgroup.valid()) {
+    absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
+    if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
+  }
+  spec.cgroup_fd = run.payload_cgroup.get();
   if (!self->seccomp_.has_value()) {
     absl::StatusOr<runtime::SeccompProgram> program = runtime::CompileDefaultSeccompProgram();
     if (!program.ok()) return StatusError(error, program.status());

@@ -43,13 +43,20 @@ class Service {
 
   Registry& registry() { return registry_; }
 
+  // Also serves the same objects on a private socket (like systemd's /run/systemd/private):
+  // root's corralctl talks to corrald directly there, without dbus-daemon's hops, Hello and
+  // policy pass. Mode 0600, so only root can connect; corrald still checks the peer's uid.
+  absl::Status ListenPrivate(const std::string& path);
+
  private:
   struct Running;  // a started container's live handles
   struct PendingExec;
 
   Service(sd_event* event, sd_bus* bus, ServiceOptions options);
 
-  absl::Status Publish();
+  absl::Status Publish(sd_bus* bus, std::vector<sd_bus_slot*>* slots);
+  void AcceptPrivate();
+  struct PrivateConnection;
   void Recover(ContainerRecord* record);
 
   static const sd_bus_vtable kManagerVtable[];
@@ -93,6 +100,9 @@ class Service {
   std::unique_ptr<SystemdClient> systemd_;
   std::map<std::string, std::unique_ptr<Running>> running_;
   std::vector<sd_bus_slot*> slots_;
+  UniqueFd private_listener_;
+  sd_event_source* private_source_ = nullptr;
+  std::map<sd_bus*, std::unique_ptr<PrivateConnection>> private_connections_;
   // Compiled once: every exec installs the same filter, and compiling costs about as much as
   // the rest of an attach.
   std::optional<runtime::SeccompProgram> seccomp_;

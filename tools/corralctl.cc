@@ -485,7 +485,7 @@ int Main(int argc, char** argv) {
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
   if ((verb == "start" || verb == "rm") && rest.size() != 1) return Usage(absl::StrCat("usage: corralctl ", verb, " NAME"));
 
-  absl::StatusOr<BusPtr> bus = ConnectSystemBus();
+  absl::StatusOr<BusPtr> bus = ConnectToCorrald();
   if (!bus.ok()) return Fail(bus.status().message());
   sd_bus* b = bus->get();
   if (verb == "create") return Create(b, rest);

@@ -23,7 +23,10 @@ struct MessageDeleter {
 using BusPtr = std::unique_ptr<sd_bus, BusDeleter>;
 using MessagePtr = std::unique_ptr<sd_bus_message, MessageDeleter>;
 
-absl::StatusOr<BusPtr> ConnectSystemBus();
+// For root, corrald's private socket (/run/corral/private, like systemctl's
+// /run/systemd/private): no dbus-daemon in between. Otherwise, or when corrald is not
+// listening there, the system bus (which also starts corrald by activation).
+absl::StatusOr<BusPtr> ConnectToCorrald();
 
 // The sentence for a failed call: corrald's own errors carry one already; the bus's errors
 // (no service, access denied by policy, timeout) get one here.
