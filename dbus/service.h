@@ -45,7 +45,8 @@ class Service {
 
   // Also serves the same objects on a private socket (like systemd's /run/systemd/private):
   // root's corralctl talks to corrald directly there, without dbus-daemon's hops, Hello and
-  // policy pass. Mode 0600, so only root can connect; corrald still checks the peer's uid.
+  // policy pass. Made under umask 0077, so only root can connect; corrald still checks the
+  // peer's uid.
   absl::Status ListenPrivate(const std::string& path);
 
  private:
