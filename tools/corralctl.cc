@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,8 @@
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
 #include "tools/images/busybox_image.h"
+#include "tools/images/debian_image.h"
+#include "tools/images/image_store.h"
 #include "tools/run_options.h"
 #include "tools/run_unit.h"
 
@@ -48,7 +51,11 @@ Containers (through corrald, on the system bus):
   checkconfig                           host problems that would break containers
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
-  images                                list the images
+  image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
+                                        debootstrap a Debian-family image (mirror: the host's
+                                        apt sources; Ubuntu: its suite, mirror and keyring)
+  image import NAME TARBALL             a rootfs tarball (e.g. Ubuntu's base tarball) as NAME
+  images                                list the images: name, size, created
 Options:
   --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
 Exit status: 0 done, 1 failed, 2 usage error; exec exits with the command's status.
@@ -67,23 +74,57 @@ int Usage(absl::string_view message) { return Fail(absl::StrCat(message, " (see 
 // ---- images (local) ----
 
 int ImageBuild(const std::string& images_dir, const std::vector<std::string>& args) {
-  if (args.size() != 1) return Usage("usage: corralctl image build busybox");
+  if (args.empty()) return Usage("usage: corralctl image build busybox|debian [options]");
   if (args[0] == "busybox") {
+    if (args.size() != 1) return Usage("image build busybox takes no options");
     absl::StatusOr<std::string> rootfs = images::BuildBusyboxImage(images_dir);
     if (!rootfs.ok()) return Fail(rootfs.status().message());
     ::printf("built image busybox: %s\n", rootfs->c_str());
     return 0;
   }
-  if (args[0] == "debian") return Fail("image build debian is not yet supported (issue 5)");
-  return Usage(absl::StrCat("unknown image \"", args[0], "\" (known: busybox)"));
+  if (args[0] != "debian") return Usage(absl::StrCat("unknown image \"", args[0], "\" (known: busybox, debian)"));
+  images::DebianOptions options;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) return Usage(absl::StrCat("image build debian: ", a, " needs a value"));
+    const std::string& v = args[++i];
+    if (a == "--suite") {
+      options.suite = v;
+    } else if (a == "--mirror") {
+      options.mirror = v;
+    } else if (a == "--variant") {
+      options.variant = v;
+    } else if (a == "--name") {
+      options.name = v;
+    } else {
+      return Usage(absl::StrCat("image build debian: unknown option \"", a, "\""));
+    }
+  }
+  absl::StatusOr<std::string> rootfs = images::BuildDebianImage(images_dir, options);
+  if (!rootfs.ok()) return Fail(rootfs.status().message());
+  ::printf("built image %s (%s, %s): %s\n", options.name.c_str(), options.suite.c_str(), options.variant.c_str(),
+           rootfs->c_str());
+  return 0;
+}
+
+int ImageImport(const std::string& images_dir, const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl image import NAME TARBALL");
+  absl::StatusOr<std::string> rootfs = images::ImportTarball(images_dir, args[0], args[1]);
+  if (!rootfs.ok()) return Fail(rootfs.status().message());
+  ::printf("imported image %s: %s\n", args[0].c_str(), rootfs->c_str());
+  return 0;
 }
 
 int Images(const std::string& images_dir) {
-  ::printf("%-16s %s\n", "NAME", "ROOTFS");
-  for (const char* name : {"busybox", "debian"}) {
-    std::string rootfs = absl::StrCat(images_dir, "/", name, "/rootfs");
-    struct stat st;
-    if (::stat(rootfs.c_str(), &st) == 0) ::printf("%-16s %s\n", name, rootfs.c_str());
+  absl::StatusOr<std::vector<images::ImageInfo>> list = images::ListImages(images_dir);
+  if (!list.ok()) return Fail(list.status().message());
+  ::printf("%-16s %10s  %-20s %s\n", "NAME", "SIZE", "CREATED", "ROOTFS");
+  for (const images::ImageInfo& image : *list) {
+    char created[32];
+    time_t t = image.created_sec;
+    ::strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", ::localtime(&t));
+    ::printf("%-16s %9.1fM  %-20s %s\n", image.name.c_str(), static_cast<double>(image.bytes) / (1 << 20), created,
+             image.rootfs.c_str());
   }
   return 0;
 }
@@ -474,6 +515,9 @@ int Main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (verb == "image" && !rest.empty() && rest[0] == "build") {
     return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
+  }
+  if (verb == "image" && !rest.empty() && rest[0] == "import") {
+    return ImageImport(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
   if (verb == "images") return Images(images_dir);
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");

@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev
   # run time and tests
-  busybox-static iproute2 nftables util-linux procps psmisc
+  busybox-static iproute2 nftables util-linux procps psmisc debootstrap
   systemd systemd-container dbus kmod libglib2.0-bin
   # peers for the side-by-side benchmarks
   crun containernetworking-plugins iptables

@@ -1,4 +1,5 @@
 #include "tools/images/busybox_image.h"
+#include "tools/images/image_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,13 +95,7 @@ absl::StatusOr<std::string> BuildBusyboxImage(const std::string& images_dir, con
   RETURN_IF_ERROR(IsStatic(busybox_binary));
   ASSIGN_OR_RETURN(std::vector<std::string> applets, ListApplets(busybox_binary));
 
-  std::string image_dir = absl::StrCat(images_dir, "/busybox");
-  std::string rootfs = absl::StrCat(image_dir, "/rootfs");
-  std::string staging = absl::StrCat(image_dir, "/rootfs.new.", ::getpid());
-  RETURN_IF_ERROR(MakeDirectories(image_dir, 0755));
-  RETURN_IF_ERROR(RemoveTree(staging));
-  auto build = [&]() -> absl::Status {
-    RETURN_IF_ERROR(MakeDirectories(staging, 0755));
+  return BuildImage(images_dir, "busybox", [&](const std::string& staging) -> absl::Status {
     for (const char* dir : kDirectories) RETURN_IF_ERROR(MakeDirectories(absl::StrCat(staging, "/", dir)));
     if (::chmod(absl::StrCat(staging, "/tmp").c_str(), 01777) != 0) return ErrnoError("chmod tmp");
     if (::chmod(absl::StrCat(staging, "/root").c_str(), 0700) != 0) return ErrnoError("chmod root");
@@ -122,23 +117,7 @@ absl::StatusOr<std::string> BuildBusyboxImage(const std::string& images_dir, con
       if (::chmod(path.c_str(), file.mode) != 0) return ErrnoError(absl::StrCat("chmod ", path));
     }
     return absl::OkStatus();
-  };
-  absl::Status status = build();
-  if (!status.ok()) {
-    RemoveTree(staging).IgnoreError();
-    return Annotate(status, "build busybox image");
-  }
-  // Swap in the new tree: rename over an empty target is atomic; an old tree is moved aside first.
-  std::string old = absl::StrCat(image_dir, "/rootfs.old.", ::getpid());
-  bool had_old = ::rename(rootfs.c_str(), old.c_str()) == 0;
-  if (::rename(staging.c_str(), rootfs.c_str()) != 0) {
-    absl::Status err = ErrnoError(absl::StrCat("rename ", staging, " to ", rootfs));
-    if (had_old) ::rename(old.c_str(), rootfs.c_str());
-    RemoveTree(staging).IgnoreError();
-    return err;
-  }
-  if (had_old) RETURN_IF_ERROR(RemoveTree(old));
-  return rootfs;
+  });
 }
 
 }  // namespace corral::images

@@ -1,0 +1,112 @@
+#include "tools/images/image_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/errors.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "runtime/spec.h"
+
+namespace corral::images {
+
+absl::Status ValidateImageName(absl::string_view name) {
+  absl::Status valid = runtime::ValidateContainerName(name);
+  if (valid.ok()) return valid;
+  return absl::InvalidArgumentError(absl::StrCat("invalid image name \"", name, "\""));
+}
+
+absl::StatusOr<std::string> BuildImage(const std::string& images_dir, const std::string& name,
+                                       const std::function<absl::Status(const std::string& staging)>& build) {
+  RETURN_IF_ERROR(ValidateImageName(name));
+  std::string image_dir = absl::StrCat(images_dir, "/", name);
+  std::string rootfs = absl::StrCat(image_dir, "/rootfs");
+  std::string staging = absl::StrCat(image_dir, "/rootfs.new.", ::getpid());
+  RETURN_IF_ERROR(MakeDirectories(image_dir, 0755));
+  RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(staging)));
+  absl::Status status = MakeDirectories(staging, 0755);
+  if (status.ok()) status = build(staging);
+  if (!status.ok()) {
+    RemoveTree(staging).IgnoreError();
+    return Annotate(status, absl::StrCat("build image ", name));
+  }
+  // Swap in the new tree: rename over an absent target is atomic; an old tree is moved aside.
+  std::string old = absl::StrCat(image_dir, "/rootfs.old.", ::getpid());
+  bool had_old = ::rename(rootfs.c_str(), old.c_str()) == 0;
+  if (::rename(staging.c_str(), rootfs.c_str()) != 0) {
+    absl::Status err = ErrnoError(absl::StrCat("rename ", staging, " to ", rootfs));
+    if (had_old) ::rename(old.c_str(), rootfs.c_str());
+    RemoveTree(staging).IgnoreError();
+    return err;
+  }
+  if (had_old) RETURN_IF_ERROR(RemoveTree(old));
+  return rootfs;
+}
+
+namespace {
+
+// nftw has no user pointer; the walk is single-threaded and short-lived.
+thread_local uint64_t walked_bytes = 0;
+
+int AddSize(const char*, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_F || type == FTW_SL || type == FTW_D) walked_bytes += static_cast<uint64_t>(st->st_blocks) * 512;
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ImageInfo>> ListImages(const std::string& images_dir) {
+  std::vector<ImageInfo> images;
+  DIR* dir = ::opendir(images_dir.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return images;
+    return ErrnoError(absl::StrCat("open ", images_dir));
+  }
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    ImageInfo info{name, absl::StrCat(images_dir, "/", name, "/rootfs")};
+    struct stat st;
+    if (::stat(info.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    info.created_sec = st.st_ctime;
+    walked_bytes = 0;
+    ::nftw(info.rootfs.c_str(), AddSize, 32, FTW_PHYS | FTW_MOUNT);
+    info.bytes = walked_bytes;
+    images.push_back(std::move(info));
+  }
+  ::closedir(dir);
+  std::sort(images.begin(), images.end(), [](const ImageInfo& a, const ImageInfo& b) { return a.name < b.name; });
+  return images;
+}
+
+absl::Status RunProgram(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork");
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoError("waitpid");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  std::string how = WIFEXITED(status) ? absl::StrCat("exited with status ", WEXITSTATUS(status))
+                                      : absl::StrCat("was killed by signal ", WTERMSIG(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) how = "could not be run (is it installed?)";
+  return absl::InternalError(absl::StrCat(argv[0], " ", how, " (", absl::StrJoin(argv, " "), ")"));
+}
+
+}  // namespace corral::images
