@@ -170,6 +170,16 @@ absl::Status Supervisor::Start() {
   spec.tty = true;
   spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
   if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  if (config.boot && HaltSignal(config) == SIGRTMIN + 3) {
+    // systemd inside manages its own cgroup tree: the payload leaf, which is the root of the
+    // container's cgroup namespace and delegated by the scope, mounted writable where it looks.
+    spec.mounts.push_back({"cgroup2", "/sys/fs/cgroup", "cgroup2", "", false, false});
+    spec.capabilities = runtime::BootCapabilities();
+    // The image's /etc/hostname would rename every container booted from it.
+    RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.hostname_file(), spec.hostname + "\n", 0644,
+                                        Durability::kProcessCrashSafe));
+    spec.mounts.push_back({launch_.paths.hostname_file(), "/etc/hostname", "", "", true, true});
+  }
 
   if (config.network == NetworkMode::kBridge) {
     ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
@@ -261,24 +271,34 @@ void Supervisor::AcceptConsoleClient() {
 }
 
 void Supervisor::Serve() {
-  int console = container_->console_master();
+  const int console = container_->console_master();
+  // No slave end open right now (an init closing and reopening /dev/console, a getty's
+  // vhangup): the master then reports POLLHUP until one is opened again, so it is left out of
+  // the poll for a moment instead of spinning on it.
+  bool console_resting = false;
   char buffer[4096];
   for (;;) {
     pollfd fds[4] = {{container_->pidfd(), POLLIN, 0},
-                     {console, POLLIN, 0},
+                     {console_resting ? -1 : console, POLLIN, 0},
                      {console_listener_.get(), POLLIN, 0},
                      {session_.valid() ? session_.get() : -1, POLLIN, 0}};
-    if (::poll(fds, 4, -1) < 0) {
+    int ready = ::poll(fds, 4, console_resting ? 100 : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return;
     }
+    console_resting = false;
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
         ring_.append(buffer, n);
         if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
         if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
+      } else {
+        console_resting = true;  // EIO: no slave open
       }
+    } else if (fds[1].revents & (POLLHUP | POLLERR)) {
+      console_resting = true;
     }
     if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(session_.get(), buffer, sizeof(buffer));
@@ -290,9 +310,6 @@ void Supervisor::Serve() {
     }
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[0].revents & POLLIN) return;
-    // The container's side hung up with the container still there (its console closed):
-    // stop polling it.
-    if (fds[1].revents & POLLHUP && !(fds[1].revents & POLLIN)) console = -1;
   }
 }
 
@@ -309,6 +326,7 @@ void Supervisor::Cleanup() {
   }
   ::unlink(launch_.paths.console_socket().c_str());
   ::unlink(launch_.paths.state().c_str());
+  ::unlink(launch_.paths.hostname_file().c_str());
   ::rmdir(launch_.paths.rootfs().c_str());
 }
 

@@ -35,6 +35,7 @@ struct ContainerPaths {
   std::string state() const { return run_dir + "/state"; }
   std::string exit_status() const { return run_dir + "/exit-status"; }
   std::string console_socket() const { return run_dir + "/console.sock"; }
+  std::string hostname_file() const { return run_dir + "/hostname"; }
 };
 
 struct SupervisorLaunch {

@@ -43,8 +43,15 @@ int ApplyCapabilities(const CapabilityPlan& plan, const char** failed_step) {
   }
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {};
+  // What we do not hold ourselves cannot be granted (capset would fail with EPERM): a runtime
+  // started without, say, CAP_SYS_RESOURCE gives its containers the rest of the list.
+  struct __user_cap_data_struct held[2] = {};
+  uint64_t permitted = ~uint64_t{0};
+  if (::syscall(SYS_capget, &header, held) == 0) {
+    permitted = uint64_t{held[0].permitted} | (uint64_t{held[1].permitted} << 32);
+  }
   for (int i = 0; i < 2; ++i) {
-    uint32_t word = static_cast<uint32_t>(plan.keep >> (32 * i));
+    uint32_t word = static_cast<uint32_t>((plan.keep & permitted) >> (32 * i));
     data[i].effective = word;
     data[i].permitted = word;
     data[i].inheritable = word;

@@ -20,6 +20,14 @@ std::vector<int> DefaultCapabilities() {
           CAP_SYS_CHROOT, CAP_MKNOD,    CAP_AUDIT_WRITE, CAP_SETFCAP};
 }
 
+std::vector<int> BootCapabilities() {
+  std::vector<int> caps = DefaultCapabilities();
+  caps.insert(caps.end(), {CAP_SYS_ADMIN, CAP_SYS_BOOT, CAP_SYS_NICE, CAP_SYS_RESOURCE, CAP_SYS_PTRACE,
+                           CAP_SYS_TTY_CONFIG, CAP_DAC_READ_SEARCH, CAP_LINUX_IMMUTABLE, CAP_IPC_OWNER,
+                           CAP_LEASE, CAP_AUDIT_CONTROL, CAP_NET_BROADCAST});
+  return caps;
+}
+
 absl::Status ValidateContainerName(absl::string_view name) {
   auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(

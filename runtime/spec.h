@@ -77,6 +77,11 @@ struct ContainerSpec {
 // net_raw, sys_chroot, mknod, audit_write, setfcap).
 std::vector<int> DefaultCapabilities();
 
+// For a container that boots a full init (systemd): the default list plus what that init
+// needs to set up its own system, as systemd-nspawn keeps it (CAP_SYS_ADMIN for its mounts,
+// CAP_SYS_BOOT, CAP_SYS_NICE, CAP_SYS_RESOURCE, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, ...).
+std::vector<int> BootCapabilities();
+
 // Checks every field; the error names the field and says what is wrong.
 absl::Status ValidateSpec(const ContainerSpec& spec);
 
