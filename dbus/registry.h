@@ -28,6 +28,7 @@ struct ContainerRecord {
   pid_t supervisor = 0;
   std::vector<std::string> addresses;  // "10.77.0.2/16"
   int exit_status = -1;                // of the last run; -1: never ran
+  bool ready = false;  // a booted init said READY=1 (sd_notify) in this run
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 

@@ -269,6 +269,7 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Hostname", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Addresses", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ExitStatus", "i", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Ready", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Network", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Ports", "a(sqq)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -463,6 +464,7 @@ int Service::GetProperty(sd_bus*, const char*, const char*, const char* property
   if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
+  if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : p == "Command" ? &c.command : nullptr;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
@@ -726,6 +728,9 @@ void Service::OnSupervisorReport(const std::string& name) {
         continue;
       }
       systemd_->RegisterMachine(name, leader, record->paths.rootfs(), std::move(reply));
+    } else if (line == "ready") {
+      record->ready = true;
+      EmitChanged(record, {"Ready"});
     } else if (absl::ConsumePrefix(&line, "error ")) {
       StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
     }
@@ -763,6 +768,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   for (sd_bus_message* call : run->waiting_stop) sd_bus_reply_method_return(call, "");
   record->leader = 0;
   record->addresses.clear();
+  record->ready = false;
   record->state = ContainerState::kStopped;
   EmitChanged(record, AllChangingProperties());
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();

@@ -105,6 +105,8 @@ class Supervisor {
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
   absl::Status Start();
+  absl::Status ListenForNotify();
+  void ReadNotify();
   void Serve();
   void AcceptConsoleClient();
   void Cleanup();
@@ -120,8 +122,10 @@ class Supervisor {
   bool network_attached_ = false;
   std::optional<runtime::Container> container_;
   UniqueFd console_listener_;
+  UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
   UniqueFd session_;  // the proxy pty's slave while a client is attached
   std::string ring_;
+  bool ready_reported_ = false;
 };
 
 void Supervisor::Report(absl::string_view line) {
@@ -179,6 +183,9 @@ absl::Status Supervisor::Start() {
     RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.hostname_file(), spec.hostname + "\n", 0644,
                                         Durability::kProcessCrashSafe));
     spec.mounts.push_back({launch_.paths.hostname_file(), "/etc/hostname", "", "", true, true});
+    RETURN_IF_ERROR(ListenForNotify());
+    spec.mounts.push_back({launch_.paths.host_dir(), "/run/host", "", "", true, false});
+    spec.env.push_back("NOTIFY_SOCKET=/run/host/notify");
   }
 
   if (config.network == NetworkMode::kBridge) {
@@ -213,6 +220,34 @@ absl::Status Supervisor::Start() {
                                       Durability::kProcessCrashSafe));
   Report(absl::StrCat("ok ", container_->pid(), addresses.empty() ? "" : " ", absl::StrJoin(addresses, " ")));
   return absl::OkStatus();
+}
+
+absl::Status Supervisor::ListenForNotify() {
+  RETURN_IF_ERROR(MakeDirectories(launch_.paths.host_dir(), 0755));
+  std::string path = launch_.paths.host_dir() + "/notify";
+  ::unlink(path.c_str());
+  notify_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("notify socket path too long");
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  if (!notify_.valid() || ::bind(notify_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    return ErrnoError(absl::StrCat("bind ", path));
+  }
+  return absl::OkStatus();
+}
+
+void Supervisor::ReadNotify() {
+  char message[4096];
+  ssize_t n;
+  while ((n = ::recv(notify_.get(), message, sizeof(message) - 1, 0)) > 0) {
+    for (absl::string_view line : absl::StrSplit(absl::string_view(message, n), '\n')) {
+      if (line == "READY=1" && !ready_reported_) {
+        ready_reported_ = true;
+        Report("ready");
+      }
+    }
+  }
 }
 
 absl::Status Supervisor::Prepare() {
@@ -278,11 +313,12 @@ void Supervisor::Serve() {
   bool console_resting = false;
   char buffer[4096];
   for (;;) {
-    pollfd fds[4] = {{container_->pidfd(), POLLIN, 0},
+    pollfd fds[5] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
                      {console_listener_.get(), POLLIN, 0},
-                     {session_.valid() ? session_.get() : -1, POLLIN, 0}};
-    int ready = ::poll(fds, 4, console_resting ? 100 : -1);
+                     {session_.valid() ? session_.get() : -1, POLLIN, 0},
+                     {notify_.valid() ? notify_.get() : -1, POLLIN, 0}};
+    int ready = ::poll(fds, 5, console_resting ? 100 : -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
@@ -309,6 +345,7 @@ void Supervisor::Serve() {
       }
     }
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
+    if (fds[4].revents & POLLIN) ReadNotify();
     if (fds[0].revents & POLLIN) return;
   }
 }
@@ -327,6 +364,7 @@ void Supervisor::Cleanup() {
   ::unlink(launch_.paths.console_socket().c_str());
   ::unlink(launch_.paths.state().c_str());
   ::unlink(launch_.paths.hostname_file().c_str());
+  RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
 }
 

@@ -36,6 +36,9 @@ struct ContainerPaths {
   std::string exit_status() const { return run_dir + "/exit-status"; }
   std::string console_socket() const { return run_dir + "/console.sock"; }
   std::string hostname_file() const { return run_dir + "/hostname"; }
+  // Bind-mounted at /run/host in booted containers, as systemd-nspawn does; holds `notify`,
+  // the container's NOTIFY_SOCKET.
+  std::string host_dir() const { return run_dir + "/host"; }
 };
 
 struct SupervisorLaunch {
@@ -49,7 +52,7 @@ struct SupervisorHandle {
   pid_t pid = -1;
   UniqueFd pidfd;
   UniqueFd go;      // write one byte once the supervisor is in its scope; close to abort
-  UniqueFd report;  // lines: "ok LEADER [ADDRESS...]", "error MESSAGE", "exit STATUS"
+  UniqueFd report;  // lines: "ok LEADER [ADDRESS...]", "ready", "error MESSAGE", "exit STATUS"
 };
 
 // Forks the supervisor. Call from a single-threaded process (corrald is).
