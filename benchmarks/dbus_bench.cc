@@ -128,6 +128,107 @@ bool& ExecContainerMade() {
   return made;
 }
 
+// Boot to ready of the Debian image with systemd (CORRAL_BENCH_DEBIAN_ROOTFS; see
+// run_dbus_bench.sh): corral's create + start until its systemd says READY=1 (the Ready
+// property), against systemd-nspawn -b of the same tree until it says READY=1 too
+// (--notify-ready=yes under a notify-type transient service), both with a tmpfs overlay over
+// the image and machined registration.
+std::string DebianRootfs() {
+  const char* rootfs = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
+  return rootfs != nullptr && ::access(rootfs, F_OK) == 0 ? rootfs : "";
+}
+
+bool Ready(const std::string& name) {
+  char* path = nullptr;
+  sd_bus_path_encode(dbus::kContainerPathPrefix, name.c_str(), &path);
+  sd_bus_message* reply = nullptr;
+  int ready = 0;
+  if (sd_bus_get_property(Bus(), dbus::kBusName, path, dbus::kContainerInterface, "Ready", nullptr, &reply, "b") >= 0) {
+    sd_bus_message_read(reply, "b", &ready);
+  }
+  sd_bus_message_unref(reply);
+  free(path);
+  return ready;
+}
+
+// Waits (up to 30 s) for the Ready property, woken by PropertiesChanged rather than polling:
+// polling would take CPU from the boot it measures on this 2-core machine.
+bool WaitReady(const std::string& name) {
+  char* path = nullptr;
+  sd_bus_path_encode(dbus::kContainerPathPrefix, name.c_str(), &path);
+  bool changed = false;
+  sd_bus_slot* slot = nullptr;
+  sd_bus_match_signal(
+      Bus(), &slot, dbus::kBusName, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+      [](sd_bus_message*, void* flag, sd_bus_error*) -> int {
+        *static_cast<bool*>(flag) = true;
+        return 0;
+      },
+      &changed);
+  free(path);
+  bool ready = Ready(name);
+  for (int i = 0; i < 300 && !ready; ++i) {
+    while (sd_bus_process(Bus(), nullptr) > 0) {
+    }
+    if (changed) {
+      changed = false;
+      ready = Ready(name);
+      continue;
+    }
+    sd_bus_wait(Bus(), 100000);
+  }
+  sd_bus_slot_unref(slot);
+  return ready;
+}
+
+void BM_DebianBootToReady(benchmark::State& state) {
+  std::string rootfs = DebianRootfs();
+  if (rootfs.empty()) {
+    state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
+    return;
+  }
+  static int counter = 0;
+  for (auto _ : state) {
+    std::string name = absl::StrCat("bench-boot-", counter++);
+    if (!Call("CreateContainer", "ssa{sv}", name.c_str(), rootfs.c_str(), 1, "Boot", "b", 1) ||
+        !Call("StartContainer", "s", name.c_str())) {
+      state.SkipWithError("create or start failed");
+      break;
+    }
+    bool ready = WaitReady(name);
+    state.PauseTiming();
+    if (!ready) state.SkipWithError("the container's systemd never said READY=1");
+    Call("StopContainerWithTimeout", "su", name.c_str(), 20u);
+    Call("RemoveContainer", "s", name.c_str());
+    state.ResumeTiming();
+    if (!ready) break;
+  }
+}
+BENCHMARK(BM_DebianBootToReady)->Iterations(5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
+void BM_PeerNspawnBootToReady(benchmark::State& state) {
+  std::string rootfs = DebianRootfs();
+  if (rootfs.empty()) {
+    state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
+    return;
+  }
+  static int counter = 0;
+  for (auto _ : state) {
+    std::string unit = absl::StrCat("nspawn-boot-", counter++);
+    int rc = RunCommand({"/usr/bin/systemd-run", "--quiet", "--service-type=notify", "-p", "NotifyAccess=all",
+                         absl::StrCat("--unit=", unit), "--", "/usr/bin/systemd-nspawn", "--notify-ready=yes", "-q",
+                         "-b", "--volatile=overlay", "-M", unit, "-D", rootfs});
+    state.PauseTiming();
+    RunCommand({"/usr/bin/systemctl", "stop", unit});
+    state.ResumeTiming();
+    if (rc != 0) {
+      state.SkipWithError("systemd-nspawn -b did not come up");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_PeerNspawnBootToReady)->Iterations(5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+
 // The exec benchmarks share one running container.
 pid_t ExecLeader() {
   static pid_t leader = [] {

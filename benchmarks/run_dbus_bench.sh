@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs //benchmarks:dbus_bench where corrald runs: on this host when PID 1 is systemd, else in a
 # throwaway systemd (tools/sandbox/sandbox.sh) with corral installed. Extra arguments go to the
-# benchmark (e.g. --benchmark_filter=Exec).
+# benchmark (e.g. --benchmark_filter=Exec). With CORRAL_BENCH_DEBIAN=1 it first builds a Debian
+# image with systemd (debootstrap, into a temp dir removed at the end) for the boot benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -12,12 +13,18 @@ if [ "$(cat /proc/1/comm)" = systemd ]; then
   corralctl image build busybox >/dev/null
   exec "$bin/benchmarks/dbus_bench" "$@"
 fi
-state=$(mktemp -d /tmp/corral-bench-XXXXXX)
-trap 'tools/sandbox/sandbox.sh stop "$state"' EXIT
+work=$(mktemp -d /tmp/corral-bench-XXXXXX)
+state=$work/sandbox
+trap 'tools/sandbox/sandbox.sh stop "$state"; rm -rf "$work"' EXIT
+debian_env=()
+if [ "${CORRAL_BENCH_DEBIAN:-0}" = 1 ]; then
+  "$bin/tools/corralctl" --images-dir "$work/images" image build debian >/dev/null
+  debian_env=(env "CORRAL_BENCH_DEBIAN_ROOTFS=$work/images/debian/rootfs")
+fi
 tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
-  --bind "$(bazel info output_base 2>/dev/null)" >/dev/null
+  --bind "$(bazel info output_base 2>/dev/null)" --bind "$work" >/dev/null
 sb() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
 sb sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
 sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh" >/dev/null
 sb corralctl image build busybox >/dev/null
-sb "$bin/benchmarks/dbus_bench" "$@"
+sb "${debian_env[@]}" "$bin/benchmarks/dbus_bench" "$@"
