@@ -6,7 +6,10 @@
 //     `nsenter -t LEADER -a /bin/true` on the same container.
 // Needs a running systemd, system bus, machined and an installed corral; tests/system and
 // tools/bench-sandbox.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -43,6 +46,24 @@ bool Call(const char* method, const char* signature, Args... args) {
   sd_bus_error_free(&error);
   sd_bus_message_unref(reply);
   return r >= 0;
+}
+
+// A connection to corrald's private socket, as root's corralctl uses (no dbus-daemon between,
+// and none of its per-connection limits, such as 128 pending replies). nullptr if absent.
+sd_bus* DirectBus() {
+  static sd_bus* bus = [] {
+    Call("ListContainers", "");  // activates corrald through the system bus first
+    sd_bus* b = nullptr;
+    sd_bus_new(&b);
+    sd_bus_set_address(b, "unix:path=/run/corral/private");
+    sd_bus_negotiate_fds(b, 1);
+    if (sd_bus_start(b) < 0) {
+      sd_bus_unref(b);
+      return static_cast<sd_bus*>(nullptr);
+    }
+    return b;
+  }();
+  return bus;
 }
 
 bool CreateBusybox(const std::string& name, const char* command) {
@@ -229,6 +250,108 @@ void BM_PeerNspawnBootToReady(benchmark::State& state) {
 }
 BENCHMARK(BM_PeerNspawnBootToReady)->Iterations(5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
 
+// Scale: N busybox containers with network started at once through D-Bus (every StartContainer
+// sent before any reply is awaited), starts per second, then the memory corrald and each
+// supervisor cost (RssAnon: their own pages, not what they share with the binary or each other),
+// then all stopped and removed.
+uint64_t RssAnonKib(pid_t pid) {
+  std::string path = absl::StrCat("/proc/", pid, "/status");
+  FILE* f = ::fopen(path.c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kib = 0;
+  while (::fgets(line, sizeof(line), f)) {
+    if (::sscanf(line, "RssAnon: %lu kB", &kib) == 1) break;
+  }
+  ::fclose(f);
+  return kib;
+}
+
+// PIDs of processes whose comm is `name`.
+std::vector<pid_t> ProcessesNamed(const std::string& name) {
+  std::vector<pid_t> pids;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
+    pid_t pid = ::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    char comm[64] = {};
+    FILE* f = ::fopen(absl::StrCat("/proc/", pid, "/comm").c_str(), "r");
+    if (f == nullptr) continue;
+    if (::fgets(comm, sizeof(comm), f) && std::string(comm) == name + "\n") pids.push_back(pid);
+    ::fclose(f);
+  }
+  if (proc) ::closedir(proc);
+  return pids;
+}
+
+void BM_ScaleStartAtOnce(benchmark::State& state) {
+  const int count = static_cast<int>(state.range(0));
+  sd_bus* direct = DirectBus();
+  if (direct == nullptr) {
+    state.SkipWithError("corrald's private socket is not there");
+    return;
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::string> names;
+    for (int i = 0; i < count; ++i) {
+      names.push_back(absl::StrCat("scale-", i));
+      if (!CreateBusybox(names.back(), "exec sleep 100000")) {
+        state.SkipWithError("create failed");
+        return;
+      }
+    }
+    state.ResumeTiming();
+    int pending = count, failed = 0;
+    struct Tally {
+      int* pending;
+      int* failed;
+    } tally{&pending, &failed};
+    for (const std::string& name : names) {
+      sd_bus_call_method_async(
+          direct, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, "StartContainer",
+          [](sd_bus_message* reply, void* data, sd_bus_error*) -> int {
+            auto* t = static_cast<Tally*>(data);
+            --*t->pending;
+            if (sd_bus_message_is_method_error(reply, nullptr) && ++*t->failed == 1) {
+              ::fprintf(stderr, "dbus_bench: StartContainer: %s\n", sd_bus_message_get_error(reply)->message);
+            }
+            return 0;
+          },
+          &tally, "s", name.c_str());
+    }
+    while (pending > 0) {
+      if (sd_bus_process(direct, nullptr) == 0) sd_bus_wait(direct, 1000000);
+    }
+    state.PauseTiming();
+    std::vector<pid_t> corrald = ProcessesNamed("corrald");
+    // The supervisors, from the state files (their container's tiny init, forked from them, has
+    // their name too).
+    std::vector<pid_t> supervisors;
+    for (const std::string& name : names) {
+      FILE* f = ::fopen(absl::StrCat("/run/corral/containers/", name, "/state").c_str(), "r");
+      int pid = 0;
+      if (f != nullptr && ::fscanf(f, "supervisor=%d", &pid) == 1) supervisors.push_back(pid);
+      if (f != nullptr) ::fclose(f);
+    }
+    uint64_t supervisor_kib = 0;
+    for (pid_t pid : supervisors) supervisor_kib += RssAnonKib(pid);
+    state.counters["running"] = static_cast<double>(supervisors.size());
+    state.counters["corrald_rss_anon_kib"] = corrald.empty() ? 0 : static_cast<double>(RssAnonKib(corrald[0]));
+    state.counters["supervisor_rss_anon_kib"] =
+        supervisors.empty() ? 0 : static_cast<double>(supervisor_kib) / static_cast<double>(supervisors.size());
+    for (const std::string& name : names) StopAndRemove(name);
+    if (failed > 0) {
+      state.SkipWithError(absl::StrCat(failed, " starts failed").c_str());
+      return;
+    }
+    state.ResumeTiming();
+  }
+  state.counters["starts_per_s"] = benchmark::Counter(static_cast<double>(count) * state.iterations(),
+                                                      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ScaleStartAtOnce)->Arg(200)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The exec benchmarks share one running container.
 pid_t ExecLeader() {
   static pid_t leader = [] {
@@ -273,13 +396,9 @@ void BM_ExecCallInProcess(benchmark::State& state) {
     state.SkipWithError("no container");
     return;
   }
-  sd_bus* direct = nullptr;
-  sd_bus_new(&direct);
-  sd_bus_set_address(direct, "unix:path=/run/corral/private");
-  sd_bus_negotiate_fds(direct, 1);
-  if (sd_bus_start(direct) < 0) {
+  sd_bus* direct = DirectBus();
+  if (direct == nullptr) {
     state.SkipWithError("corrald's private socket is not there");
-    sd_bus_unref(direct);
     return;
   }
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -296,7 +415,6 @@ void BM_ExecCallInProcess(benchmark::State& state) {
     }
   }
   ::close(null);
-  sd_bus_flush_close_unref(direct);
 }
 BENCHMARK(BM_ExecCallInProcess)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
 

@@ -2,6 +2,7 @@
 // corrald.service (Type=notify); containers live in their own scopes, not in this process's
 // cgroup, so restarting or killing corrald leaves them running.
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-bus.h>
@@ -45,6 +46,14 @@ int Main() {
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every running container costs corrald a few fds (supervisor pidfd and pipe, leader pidfd,
+  // cgroup): a thousand containers need more than the soft limit of 1024. The supervisors put
+  // it back for the containers.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   sd_event* event = nullptr;
   int r = sd_event_default(&event);

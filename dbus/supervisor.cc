@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -420,6 +421,13 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
     ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
+    // corrald raised its own fd limit for its many containers; a container gets the usual one
+    // (1024, what select() can handle), as systemd gives its services.
+    struct rlimit files;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 1024) {
+      files.rlim_cur = 1024;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);

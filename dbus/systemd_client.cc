@@ -30,6 +30,7 @@ int OnReply(sd_bus_message* m, void* userdata, sd_bus_error*) {
 
 // The call's own error, or OK.
 absl::Status ReplyStatus(sd_bus_message* m, absl::string_view what) {
+  if (m == nullptr) return absl::UnavailableError(absl::StrCat(what, ": the call could not be sent"));
   const sd_bus_error* error = sd_bus_message_get_error(m);
   if (error == nullptr) return absl::OkStatus();
   return BusError(error, -sd_bus_message_get_errno(m), what);
@@ -58,7 +59,10 @@ absl::StatusOr<std::unique_ptr<SystemdClient>> SystemdClient::Create(sd_bus* bus
   return client;
 }
 
-SystemdClient::~SystemdClient() { sd_bus_slot_unref(job_removed_slot_); }
+SystemdClient::~SystemdClient() {
+  for (Queued& q : queued_) sd_bus_message_unref(q.call);
+  sd_bus_slot_unref(job_removed_slot_);
+}
 
 int SystemdClient::OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error*) {
   auto* self = static_cast<SystemdClient*>(userdata);
@@ -107,14 +111,13 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
     done(ErrnoError(-r, "build StartTransientUnit"));
     return;
   }
-  auto* context = new CallContext;
-  context->on_reply = [this, done, unit = spec.unit](sd_bus_message* reply) -> int {
+  CallAsync(call, [this, done, unit = spec.unit](sd_bus_message* reply) {
     absl::Status status = ReplyStatus(reply, absl::StrCat("start ", unit));
     const char* job = nullptr;
     if (status.ok() && sd_bus_message_read(reply, "o", &job) < 0) status = absl::InternalError("bad StartTransientUnit reply");
     if (!status.ok()) {
       done(status);
-      return 0;
+      return;
     }
     waiting_[job] = done;
     auto early = finished_.find(job);
@@ -123,30 +126,52 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
       finished_.erase(early);
       JobFinished(job, result);
     }
-    return 0;
-  };
-  r = sd_bus_call_async(bus_, nullptr, call, OnReply, context, 0);
-  sd_bus_message_unref(call);
-  if (r < 0) {
-    delete context;
-    done(ErrnoError(-r, "call StartTransientUnit"));
-  }
+  });
 }
 
 void SystemdClient::RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory,
                                     Done done) {
-  auto* context = new CallContext;
-  context->on_reply = [done, name](sd_bus_message* reply) -> int {
-    done(ReplyStatus(reply, absl::StrCat("register machine ", name)));
-    return 0;
-  };
+  sd_bus_message* call = nullptr;
   // RegisterMachine adopts the unit the leader is in (our scope) instead of making one.
-  int r = sd_bus_call_method_async(bus_, nullptr, kMachined, kMachinedPath, kMachinedManager, "RegisterMachine",
-                                   OnReply, context, "sayssus", name.c_str(), 0, "corral", "container",
-                                   static_cast<uint32_t>(leader), root_directory.c_str());
+  int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "RegisterMachine");
+  if (r >= 0) {
+    r = sd_bus_message_append(call, "sayssus", name.c_str(), 0, "corral", "container", static_cast<uint32_t>(leader),
+                              root_directory.c_str());
+  }
   if (r < 0) {
-    delete context;
-    done(ErrnoError(-r, "call RegisterMachine"));
+    sd_bus_message_unref(call);
+    done(ErrnoError(-r, "build RegisterMachine"));
+    return;
+  }
+  CallAsync(call, [done, name](sd_bus_message* reply) { done(ReplyStatus(reply, absl::StrCat("register machine ", name))); });
+}
+
+void SystemdClient::CallAsync(sd_bus_message* call, std::function<void(sd_bus_message*)> on_reply) {
+  queued_.push_back({call, std::move(on_reply)});  // owns the reference to `call`
+  SendNext();
+}
+
+void SystemdClient::SendNext() {
+  while (in_flight_ < kMaxInFlight && !queued_.empty()) {
+    Queued next = std::move(queued_.front());
+    queued_.pop_front();
+    auto* context = new CallContext;
+    context->on_reply = [this, on_reply = std::move(next.on_reply)](sd_bus_message* reply) -> int {
+      --in_flight_;
+      on_reply(reply);
+      SendNext();
+      return 0;
+    };
+    int r = sd_bus_call_async(bus_, nullptr, next.call, OnReply, context, 0);
+    sd_bus_message_unref(next.call);
+    if (r < 0) {
+      // No reply will come: the caller hears of it now (a null reply is "not sent").
+      std::unique_ptr<CallContext> unsent(context);
+      ++in_flight_;  // balanced by the callback
+      unsent->on_reply(nullptr);
+      continue;
+    }
+    ++in_flight_;
   }
 }
 

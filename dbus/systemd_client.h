@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +46,18 @@ class SystemdClient {
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
   static int OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* error);
   void JobFinished(const std::string& job, const std::string& result);
+
+  // dbus-daemon allows one connection 128 calls awaiting replies; 200 containers starting at
+  // once would pass that. Calls beyond kMaxInFlight wait here and go out as replies come in.
+  static constexpr int kMaxInFlight = 64;
+  void CallAsync(sd_bus_message* call, std::function<void(sd_bus_message* reply)> on_reply);
+  void SendNext();
+  struct Queued {
+    sd_bus_message* call;
+    std::function<void(sd_bus_message*)> on_reply;
+  };
+  std::deque<Queued> queued_;
+  int in_flight_ = 0;
 
   sd_bus* bus_;
   sd_bus_slot* job_removed_slot_ = nullptr;
