@@ -61,10 +61,16 @@ struct Service::PendingExec {
   sd_bus_message* call = nullptr;
   runtime::AttachedProcess process;
   sd_event_source* source = nullptr;
+  sd_bus_track* caller = nullptr;  // on the system bus: fires when the caller goes away
   ~PendingExec() {
+    service->execs_.erase(this);
+    sd_bus_track_unref(caller);
     sd_event_source_disable_unref(source);
     sd_bus_message_unref(call);
   }
+  // The caller is gone (Ctrl-C on corralctl, a crash): its command goes too, as a hangup
+  // would take it.
+  void CallerGone() { sys::PidfdSendSignal(process.pidfd.get(), SIGKILL, nullptr, 0); }
 };
 
 namespace {
@@ -386,6 +392,9 @@ void Service::AcceptPrivate() {
         [](sd_bus_message* m, void* data, sd_bus_error*) -> int {
           if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected")) return 0;
           auto* self = static_cast<Service*>(data);
+          for (PendingExec* exec : self->execs_) {
+            if (sd_bus_message_get_bus(exec->call) == sd_bus_message_get_bus(m)) exec->CallerGone();
+          }
           auto it = self->private_connections_.find(sd_bus_message_get_bus(m));
           if (it == self->private_connections_.end() || it->second->cleanup != nullptr) return 0;
           sd_event_add_defer(
@@ -943,6 +952,18 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     runtime::WaitAttached(pending->process).IgnoreError();
     delete pending;
     return r;
+  }
+  self->execs_.insert(pending);
+  sd_bus* bus = sd_bus_message_get_bus(m);
+  if (sd_bus_is_bus_client(bus) > 0 &&
+      sd_bus_track_new(
+          bus, &pending->caller,
+          [](sd_bus_track*, void* data) -> int {
+            static_cast<PendingExec*>(data)->CallerGone();
+            return 0;
+          },
+          pending) >= 0) {
+    sd_bus_track_add_sender(pending->caller, m);
   }
   return 1;
 }

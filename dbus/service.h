@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include <map>
+#include <set>
 #include <optional>
 #include <memory>
 #include <string>
@@ -104,6 +105,7 @@ class Service {
   UniqueFd private_listener_;
   sd_event_source* private_source_ = nullptr;
   std::map<sd_bus*, std::unique_ptr<PrivateConnection>> private_connections_;
+  std::set<PendingExec*> execs_;  // owned by their event sources' callbacks
   // Compiled once: every exec installs the same filter, and compiling costs about as much as
   // the rest of an attach.
   std::optional<runtime::SeccompProgram> seccomp_;

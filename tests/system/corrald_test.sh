@@ -75,6 +75,9 @@ check_output "corralctl console shows the busybox shell and detaches on Ctrl-a q
 check_output "the port forward reaches the container" 'served-by-web' \
   sb sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; busybox nc -w 2 10.77.0.1 8080 </dev/null; wait'
 check_output "corralctl ls shows web" 'web +running' sb corralctl ls
+check_output "killing corralctl exec ends the command inside too" '^none$' sb sh -c '
+  corralctl exec web -- sleep 1000 & p=$!; sleep 0.5; kill -TERM $p; wait $p; sleep 0.3
+  corralctl exec web -- sh -c "ps | grep -v grep | grep -q \"sleep 1000\" && echo alive || echo none"'
 
 echo "== bad input changes nothing"
 # gdbus, since it prints the D-Bus error's name (busctl prints only its message).
