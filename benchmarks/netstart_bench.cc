@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -128,45 +129,6 @@ absl::Status CorralUp(const std::string& container, const std::string& netns, in
 
 absl::Status CorralDown(const std::string& container) { return CorralNetwork().Detach(container, {}); }
 
-void BM_CorralUp(benchmark::State& state) {
-  static int counter = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    std::string name = absl::StrCat("cu", counter++);
-    AddNamedNetns(name);
-    state.ResumeTiming();
-    if (absl::Status up = CorralUp(name, name, state.range(0)); !up.ok()) {
-      state.SkipWithError(up.ToString().c_str());
-      break;
-    }
-    state.PauseTiming();
-    CorralDown(name).IgnoreError();
-    DeleteNamedNetns(name);
-    state.ResumeTiming();
-  }
-}
-
-void BM_CorralDown(benchmark::State& state) {
-  static int counter = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    std::string name = absl::StrCat("cd", counter++);
-    AddNamedNetns(name);
-    if (absl::Status up = CorralUp(name, name, state.range(0)); !up.ok()) {
-      state.SkipWithError(up.ToString().c_str());
-      break;
-    }
-    state.ResumeTiming();
-    if (absl::Status down = CorralDown(name); !down.ok()) {
-      state.SkipWithError(down.ToString().c_str());
-      break;
-    }
-    state.PauseTiming();
-    DeleteNamedNetns(name);
-    state.ResumeTiming();
-  }
-}
-
 // ---- iproute2 ----
 
 constexpr char kIp[] = "/usr/sbin/ip";
@@ -238,55 +200,6 @@ int IpDown(IpStyle style, const std::string& veth) {
   return RunCommand({kIp, "-batch", absl::StrCat(ScratchDir(), "/", veth, ".del")});
 }
 
-void BM_Iproute2Up(benchmark::State& state) {
-  static int counter = 0;
-  IpStyle style = static_cast<IpStyle>(state.range(0));
-  for (auto _ : state) {
-    state.PauseTiming();
-    int n = counter++;
-    std::string netns = absl::StrCat("iu", style, "-", n), veth = absl::StrCat("vu", style, "-", n);
-    std::string address = HostAddress("10.78", n);
-    AddNamedNetns(netns);
-    WriteBatchFiles(veth, netns, address);
-    state.ResumeTiming();
-    if (IpUp(style, veth, netns, address) != 0) {
-      state.SkipWithError("ip failed");
-      break;
-    }
-    state.PauseTiming();
-    IpDown(style, veth);
-    RemoveBatchFiles(veth);
-    DeleteNamedNetns(netns);
-    state.ResumeTiming();
-  }
-}
-
-void BM_Iproute2Down(benchmark::State& state) {
-  static int counter = 0;
-  IpStyle style = static_cast<IpStyle>(state.range(0));
-  for (auto _ : state) {
-    state.PauseTiming();
-    int n = counter++;
-    std::string netns = absl::StrCat("id", style, "-", n), veth = absl::StrCat("vd", style, "-", n);
-    std::string address = HostAddress("10.78", n);
-    AddNamedNetns(netns);
-    WriteBatchFiles(veth, netns, address);
-    if (IpUp(style, veth, netns, address) != 0) {
-      state.SkipWithError("ip failed");
-      break;
-    }
-    state.ResumeTiming();
-    if (IpDown(style, veth) != 0) {
-      state.SkipWithError("ip link del failed");
-      break;
-    }
-    state.PauseTiming();
-    RemoveBatchFiles(veth);
-    DeleteNamedNetns(netns);
-    state.ResumeTiming();
-  }
-}
-
 // ---- CNI ----
 
 constexpr char kCniBridge[] = "/usr/lib/cni/bridge";
@@ -312,51 +225,83 @@ int Cni(const char* command, const std::string& container, const std::string& ne
                       CniConfig());
 }
 
-void BM_CniBridgeUp(benchmark::State& state) {
-  if (::access(kCniBridge, X_OK) != 0) {
-    state.SkipWithError("containernetworking-plugins is not installed (tools/deps.sh installs it)");
-    return;
-  }
+// ---- the measurement ----
+
+enum class Measure { kUp, kDown };
+
+// One container per iteration, in a fresh named netns: everything is done for each, and only
+// the bring-up or only the teardown is timed. The callbacks get the iteration's number.
+struct Peer {
+  std::function<bool(int n)> up;
+  std::function<bool(int n)> down;
+  std::function<void(int n)> prepare = [](int) {};
+  std::function<void(int n)> cleanup = [](int) {};
+};
+
+void UpDownLoop(benchmark::State& state, Measure measure, const char* prefix, const Peer& peer) {
   static int counter = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    std::string name = absl::StrCat("ncu", counter++);
-    AddNamedNetns(name);
-    state.ResumeTiming();
-    if (int rc = Cni("ADD", name, name); rc != 0) {
-      state.SkipWithError(absl::StrCat("CNI ADD exited ", rc).c_str());
+    int n = counter++;
+    AddNamedNetns(absl::StrCat(prefix, n));
+    peer.prepare(n);
+    if (measure == Measure::kUp) state.ResumeTiming();
+    bool up = peer.up(n);
+    if (measure == Measure::kUp) state.PauseTiming();
+    if (!up) {
+      state.SkipWithError("bring-up failed");
       break;
     }
-    state.PauseTiming();
-    Cni("DEL", name, name);
-    DeleteNamedNetns(name);
+    if (measure == Measure::kDown) state.ResumeTiming();
+    bool down = peer.down(n);
+    if (measure == Measure::kDown) state.PauseTiming();
+    peer.cleanup(n);
+    DeleteNamedNetns(absl::StrCat(prefix, n));
     state.ResumeTiming();
+    if (!down) {
+      state.SkipWithError("teardown failed");
+      break;
+    }
   }
 }
 
+Peer CorralPeer(int ports) {
+  return {[ports](int n) { return CorralUp(absl::StrCat("c", n), absl::StrCat("c", n), ports).ok(); },
+          [](int n) { return CorralDown(absl::StrCat("c", n)).ok(); }};
+}
+
+Peer Iproute2Peer(IpStyle style) {
+  auto veth = [style](int n) { return absl::StrCat("v", style, "-", n); };
+  auto netns = [](int n) { return absl::StrCat("i", n); };
+  return {[=](int n) { return IpUp(style, veth(n), netns(n), HostAddress("10.78", n)) == 0; },
+          [=](int n) { return IpDown(style, veth(n)) == 0; },
+          [=](int n) { WriteBatchFiles(veth(n), netns(n), HostAddress("10.78", n)); },
+          [=](int n) { RemoveBatchFiles(veth(n)); }};
+}
+
+Peer CniPeer() {
+  return {[](int n) { return Cni("ADD", absl::StrCat("k", n), absl::StrCat("k", n)) == 0; },
+          [](int n) { return Cni("DEL", absl::StrCat("k", n), absl::StrCat("k", n)) == 0; }};
+}
+
+void BM_CorralUp(benchmark::State& state) { UpDownLoop(state, Measure::kUp, "c", CorralPeer(state.range(0))); }
+void BM_CorralDown(benchmark::State& state) { UpDownLoop(state, Measure::kDown, "c", CorralPeer(state.range(0))); }
+void BM_Iproute2Up(benchmark::State& state) {
+  UpDownLoop(state, Measure::kUp, "i", Iproute2Peer(static_cast<IpStyle>(state.range(0))));
+}
+void BM_Iproute2Down(benchmark::State& state) {
+  UpDownLoop(state, Measure::kDown, "i", Iproute2Peer(static_cast<IpStyle>(state.range(0))));
+}
+bool HaveCni(benchmark::State& state) {
+  if (::access(kCniBridge, X_OK) == 0) return true;
+  state.SkipWithError("containernetworking-plugins is not installed (tools/deps.sh installs it)");
+  return false;
+}
+void BM_CniBridgeUp(benchmark::State& state) {
+  if (HaveCni(state)) UpDownLoop(state, Measure::kUp, "k", CniPeer());
+}
 void BM_CniBridgeDown(benchmark::State& state) {
-  if (::access(kCniBridge, X_OK) != 0) {
-    state.SkipWithError("containernetworking-plugins is not installed (tools/deps.sh installs it)");
-    return;
-  }
-  static int counter = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    std::string name = absl::StrCat("ncd", counter++);
-    AddNamedNetns(name);
-    if (int rc = Cni("ADD", name, name); rc != 0) {
-      state.SkipWithError(absl::StrCat("CNI ADD exited ", rc).c_str());
-      break;
-    }
-    state.ResumeTiming();
-    if (int rc = Cni("DEL", name, name); rc != 0) {
-      state.SkipWithError(absl::StrCat("CNI DEL exited ", rc).c_str());
-      break;
-    }
-    state.PauseTiming();
-    DeleteNamedNetns(name);
-    state.ResumeTiming();
-  }
+  if (HaveCni(state)) UpDownLoop(state, Measure::kDown, "k", CniPeer());
 }
 
 // Peers and corral alternate in registration order; every one does the same number of
