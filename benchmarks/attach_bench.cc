@@ -48,7 +48,7 @@ void BM_SetnsViaPidfd(benchmark::State& state) {
     WaitChild(pid);
   }
 }
-BENCHMARK(BM_SetnsViaPidfd)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SetnsViaPidfd)->Apply(Repeated)->Unit(benchmark::kMicrosecond);
 
 void BM_SetnsViaProcFiles(benchmark::State& state) {
   pid_t target = SleepingContainer().pid();
@@ -66,7 +66,7 @@ void BM_SetnsViaProcFiles(benchmark::State& state) {
     WaitChild(pid);
   }
 }
-BENCHMARK(BM_SetnsViaProcFiles)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SetnsViaProcFiles)->Apply(Repeated)->Unit(benchmark::kMicrosecond);
 
 void BM_AttachExecTrue(benchmark::State& state) {
   runtime::Container& container = SleepingContainer();
@@ -82,7 +82,7 @@ void BM_AttachExecTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_AttachExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AttachExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNsenterAllTrue(benchmark::State& state) {
   std::string pid = absl::StrCat(SleepingContainer().pid());
@@ -93,7 +93,7 @@ void BM_PeerNsenterAllTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerNsenterAllTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNsenterAllTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace corral::bench

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/files.h"
 #include "tools/images/busybox_image.h"
 
@@ -60,6 +62,18 @@ std::string FindProgram(const std::vector<std::string>& candidates) {
     if (::access(c.c_str(), X_OK) == 0) return c;
   }
   return "";
+}
+
+double P90(const std::vector<double>& values) {
+  if (values.empty()) return 0;
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  size_t rank = (sorted.size() * 9 + 9) / 10;  // ceil(0.9 n), 1-based
+  return sorted[rank - 1];
+}
+
+void Repeated(benchmark::internal::Benchmark* b) {
+  b->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->ComputeStatistics("p90", P90);
 }
 
 }  // namespace corral::bench

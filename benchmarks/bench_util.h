@@ -4,6 +4,8 @@
 #define CORRAL_BENCHMARKS_BENCH_UTIL_H_
 
 #include <string>
+
+#include "benchmark/benchmark.h"
 #include <vector>
 
 namespace corral::bench {
@@ -19,6 +21,13 @@ std::string FindProgram(const std::vector<std::string>& candidates);
 
 // Registers default repetitions so every benchmark reports mean, median and stddev.
 inline constexpr int kRepetitions = 5;
+
+// The 90th percentile of the repetitions' times (nearest rank).
+double P90(const std::vector<double>& values);
+
+// What every comparison uses: kRepetitions repetitions, aggregates only (mean, median,
+// stddev, cv, p90), so the peer report (benchmarks/peers) reads medians and p90s.
+void Repeated(benchmark::internal::Benchmark* b);
 
 }  // namespace corral::bench
 

@@ -17,7 +17,7 @@ void BM_ForkExecTrue(benchmark::State& state) {
     if (RunCommand({"/bin/true"}) != 0) state.SkipWithError("/bin/true failed");
   }
 }
-BENCHMARK(BM_ForkExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ForkExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void CloneAndWait(benchmark::State& state, uint64_t flags, bool exec_true) {
   for (auto _ : state) {
@@ -51,13 +51,12 @@ BENCHMARK(BM_Clone)
     ->Arg(CLONE_NEWNET)
     ->Arg(CLONE_NEWCGROUP)
     ->Arg(kAll)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true)
+    ->Apply(Repeated)
     ->Unit(benchmark::kMillisecond);
 
 // The floor for a container start: every namespace, then exec /bin/true.
 void BM_CloneAllNamespacesExecTrue(benchmark::State& state) { CloneAndWait(state, kAll, true); }
-BENCHMARK(BM_CloneAllNamespacesExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CloneAllNamespacesExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace corral::bench

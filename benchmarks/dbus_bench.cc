@@ -100,7 +100,7 @@ void BM_DbusCreateStartToRunning(benchmark::State& state) {
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_DbusCreateStartToRunning)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DbusCreateStartToRunning)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_DbusStopToGone(benchmark::State& state) {
   static int counter = 0;
@@ -123,7 +123,7 @@ void BM_DbusStopToGone(benchmark::State& state) {
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_DbusStopToGone)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DbusStopToGone)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNspawnRegisterVethTrue(benchmark::State& state) {
   std::string nspawn = FindProgram({"/usr/bin/systemd-nspawn"});
@@ -141,7 +141,7 @@ void BM_PeerNspawnRegisterVethTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerNspawnRegisterVethTrue)->Iterations(20)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNspawnRegisterVethTrue)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // Whether the exec benchmarks made their container (main removes it at the end).
 bool& ExecContainerMade() {
@@ -225,7 +225,7 @@ void BM_DebianBootToReady(benchmark::State& state) {
     if (!ready) break;
   }
 }
-BENCHMARK(BM_DebianBootToReady)->Iterations(5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DebianBootToReady)->Iterations(5)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNspawnBootToReady(benchmark::State& state) {
   std::string rootfs = DebianRootfs();
@@ -248,7 +248,7 @@ void BM_PeerNspawnBootToReady(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerNspawnBootToReady)->Iterations(5)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNspawnBootToReady)->Iterations(5)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // Scale: N busybox containers with network started at once through D-Bus (every StartContainer
 // sent before any reply is awaited), starts per second, then the memory corrald and each
@@ -387,7 +387,7 @@ void BM_CorralctlExecTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_CorralctlExecTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CorralctlExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // The same exec from inside this process, over corrald's private socket as corralctl uses it
 // for root: what the call and the attach cost without a client process starting.
@@ -416,7 +416,7 @@ void BM_ExecCallInProcess(benchmark::State& state) {
   }
   ::close(null);
 }
-BENCHMARK(BM_ExecCallInProcess)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ExecCallInProcess)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNsenterAllTrue(benchmark::State& state) {
   if (ExecLeader() == 0) {
@@ -431,7 +431,7 @@ void BM_PeerNsenterAllTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerNsenterAllTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNsenterAllTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace corral::bench

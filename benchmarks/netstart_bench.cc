@@ -307,7 +307,7 @@ void BM_CniBridgeDown(benchmark::State& state) {
 // Peers and corral alternate in registration order; every one does the same number of
 // containers, repeated for medians.
 void Configure(benchmark::internal::Benchmark* b) {
-  b->Iterations(kIterations)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+  b->Iterations(kIterations)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 }
 
 BENCHMARK(BM_CorralUp)->ArgName("ports")->Arg(0)->Arg(1)->Apply(Configure);

@@ -30,7 +30,7 @@ void BM_LibraryStartTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_LibraryStartTrue)->ArgName("netns")->Arg(1)->Arg(0)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LibraryStartTrue)->ArgName("netns")->Arg(1)->Arg(0)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 std::string CorralRunPath() {
   // Under `bazel run` the binary sits in the runfiles tree; outside, next to us.
@@ -50,7 +50,7 @@ void BM_CorralRunTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_CorralRunTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CorralRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerUnshareChrootTrue(benchmark::State& state) {
   for (auto _ : state) {
@@ -61,7 +61,7 @@ void BM_PeerUnshareChrootTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerUnshareChrootTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerUnshareChrootTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // A crun bundle for the same rootfs: `crun spec` defaults (all namespaces but user, caps,
 // masked paths, seccomp-less default), running /bin/true without a terminal.
@@ -118,7 +118,7 @@ void BM_PeerCrunRunTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PeerCrunRunTrue)->Repetitions(kRepetitions)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerCrunRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // crun refuses to run at all on a cgroup v1+v2 hybrid host ("cgroups in hybrid mode not
 // supported"), which is what these machines have. In a private mount namespace of this

@@ -12,7 +12,7 @@ packages=(
   busybox-static iproute2 nftables util-linux procps psmisc debootstrap
   systemd systemd-container dbus kmod libglib2.0-bin
   # peers for the side-by-side benchmarks
-  crun containernetworking-plugins iptables
+  crun containernetworking-plugins iptables python3 gnuplot-nox
 )
 
 missing=()

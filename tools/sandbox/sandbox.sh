@@ -90,6 +90,12 @@ inside() {
   local new=$top/merged
 
   mount -t proc proc "$new/proc"
+  # Most of /proc/sys is the host's kernel, not a namespace's: read-only, so nothing booting in
+  # here (systemd-sysctl applying sysctl.d, say) changes the host. /proc/sys/net belongs to the
+  # sandbox's own network namespace and stays writable (corrald sets ip_forward there).
+  mount --bind "$new/proc/sys" "$new/proc/sys"
+  mount --bind "$new/proc/sys/net" "$new/proc/sys/net"
+  mount -o remount,bind,ro "$new/proc/sys"
   mount -t sysfs sysfs "$new/sys"
   # Fresh cgroup mounts in the same layout as the host's (hybrid here), rooted at our subtree
   # because the cgroup namespace was unshared inside it.
@@ -106,8 +112,6 @@ inside() {
              n = split($3, o, ","); keep = ""
              for (i = 1; i <= n; i++) if (o[i] != "rw" && o[i] != "ro") keep = keep (keep ? "," : "") o[i]
              print $1, $2, (keep ? keep : "none") }')
-  # Hybrid systemd looks for its own named hierarchy under this name.
-  mount -o remount,ro "$new/sys/fs/cgroup" 2>/dev/null || true
 
   mount -t tmpfs -o mode=0755,nosuid dev "$new/dev"
   local node
@@ -131,7 +135,7 @@ inside() {
   # Only what the tests need: no host services (postgresql, cron, ...), no gettys.
   mkdir -p "$new/etc/systemd/system"
   local unit
-  for unit in postgresql.service e2scrub_reap.service cron.service ssh.service getty@.service \
+  for unit in systemd-sysctl.service postgresql.service e2scrub_reap.service cron.service ssh.service getty@.service \
               console-getty.service systemd-networkd.service systemd-resolved.service \
               systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer man-db.timer \
               e2scrub_all.timer fstrim.timer logrotate.timer; do

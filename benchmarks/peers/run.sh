@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# corral and its peers side by side, one command: builds, runs every suite with its peers in
+# the same run (start: crun, unshare+chroot; exec: nsenter; network: iproute2, ip -batch, the
+# CNI bridge plugin; D-Bus start and Debian boot: systemd-nspawn, in the throwaway systemd),
+# then writes peers.md (medians, p90s, ratios) and peers.png into the results folder.
+#   benchmarks/peers/run.sh [RESULTS_DIR]      (default benchmarks/results/<date>)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+out=${1:-benchmarks/results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(readlink -f "$out")
+tools/deps.sh >/dev/null
+bazel build -c opt //benchmarks:all //tools:corral-run //tools:corralctl //dbus:corrald 2>&1 | tail -1
+json() { echo "--benchmark_out=$out/$1.json --benchmark_out_format=json"; }
+
+echo "== start and attach (library, corral-run; crun, unshare+chroot, nsenter)"
+(cd bazel-bin/benchmarks/start_bench.runfiles/corral && ../../start_bench $(json start) >/dev/null)
+bazel-bin/benchmarks/attach_bench $(json attach) >/dev/null
+echo "== network bring-up and teardown (iproute2, ip -batch, CNI bridge)"
+bazel-bin/benchmarks/netstart_bench $(json netstart) >/dev/null
+echo "== through D-Bus, and Debian booting (systemd-nspawn), in the throwaway systemd"
+CORRAL_BENCH_DEBIAN=1 benchmarks/run_dbus_bench.sh $(json dbus) >/dev/null
+echo "== report"
+python3 benchmarks/peers/report.py "$out"
+echo "results: $out/peers.md $out/peers.png"
