@@ -27,12 +27,14 @@ count_bazel_cases() {
 
 echo "== bazel test //..."
 rm -rf bazel-testlogs/ 2>/dev/null
-bazel test //... --test_output=errors 2>&1 | tee /tmp/corral-bazel-test.log | grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
+bazel_log=$(mktemp /tmp/corral-bazel-test.XXXXXX)
+trap 'rm -f "$bazel_log"' EXIT
+bazel test //... --test_output=errors 2>&1 | tee "$bazel_log" | grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
 bazel_rc=${PIPESTATUS[0]}
 count_bazel_cases
 if [ "$bazel_rc" -ne 0 ]; then
   # A target that failed to build or crashed has no test.xml with failures: count it.
-  broken=$(grep -cE '(FAILED TO BUILD|NO STATUS|TIMEOUT|FAILED in)' /tmp/corral-bazel-test.log || true)
+  broken=$(grep -cE '(FAILED TO BUILD|NO STATUS|TIMEOUT|FAILED in)' "$bazel_log" || true)
   [ "$broken" -gt 0 ] || broken=1
   failed=$((failed + broken))
   failed_names+=("bazel test //... (exit $bazel_rc)")

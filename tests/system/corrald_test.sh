@@ -7,8 +7,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run >/tmp/corrald-test-build.log 2>&1 ||
-  { cat /tmp/corrald-test-build.log | tail -20; echo "0 passed, 1 failed"; exit 1; }
+if ! build_log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
+  echo "$build_log" | tail -20; echo "0 passed, 1 failed"; exit 1
+fi
 bin=$(readlink -f bazel-bin)
 state=$(mktemp -d /tmp/corral-systest-XXXXXX)
 cleanup() { tools/sandbox/sandbox.sh stop "$state" >/dev/null 2>&1 || true; }

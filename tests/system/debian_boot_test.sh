@@ -8,8 +8,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run >/tmp/corral-boot-build.log 2>&1 ||
-  { tail -20 /tmp/corral-boot-build.log; echo "0 passed, 1 failed"; exit 1; }
+if ! build_log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
+  echo "$build_log" | tail -20; echo "0 passed, 1 failed"; exit 1
+fi
 bin=$(readlink -f bazel-bin)
 work=$(mktemp -d /tmp/corral-boottest-XXXXXX)
 state=$work/sandbox
