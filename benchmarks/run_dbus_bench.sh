@@ -17,12 +17,17 @@ work=$(mktemp -d /tmp/corral-bench-XXXXXX)
 state=$work/sandbox
 trap 'tools/sandbox/sandbox.sh stop "$state"; rm -rf "$work"' EXIT
 debian_env=()
-if [ "${CORRAL_BENCH_DEBIAN:-0}" = 1 ]; then
+extra_binds=()
+if [ -n "${CORRAL_BENCH_DEBIAN_ROOTFS:-}" ]; then
+  # A Debian image built already (benchmarks/peers/run.sh builds one for every suite).
+  debian_env=(env "CORRAL_BENCH_DEBIAN_ROOTFS=$CORRAL_BENCH_DEBIAN_ROOTFS")
+  extra_binds=(--bind "$CORRAL_BENCH_DEBIAN_ROOTFS")
+elif [ "${CORRAL_BENCH_DEBIAN:-0}" = 1 ]; then
   "$bin/tools/corralctl" --images-dir "$work/images" image build debian >/dev/null
   debian_env=(env "CORRAL_BENCH_DEBIAN_ROOTFS=$work/images/debian/rootfs")
 fi
 tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
-  --bind "$(bazel info output_base 2>/dev/null)" --bind "$work" >/dev/null
+  --bind "$(bazel info output_base 2>/dev/null)" --bind "$work" "${extra_binds[@]}" >/dev/null
 sb() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
 sb sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
 sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh" >/dev/null

@@ -1,20 +1,63 @@
-// start_bench: start of a busybox container running /bin/true, to exit. The library, the
-// corral-run binary, and in the same run the peers doing the same work: crun run (no cgroups,
+// start_bench: start of a container running /bin/true, to exit. The library (with a per-phase
+// breakdown), the corral-run binary on the busybox image and on a Debian image
+// (CORRAL_BENCH_DEBIAN_ROOTFS, when set: the two should cost the same, the rootfs being a bind
+// mount either way), and in the same run the peers doing the same work: crun run (no cgroups,
 // like corral-run without limits) and unshare+chroot (far less work: no pivot_root, /dev,
 // capabilities or seccomp).
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <unistd.h>
+
+#include <map>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
 #include "common/files.h"
 #include "runtime/container.h"
+#include "runtime/phase_timer.h"
 
 namespace corral::bench {
 namespace {
+
+// The rootfs of image `which`: 0 busybox, 1 Debian (or "" when there is none).
+std::string ImageRootfs(int64_t which) {
+  if (which == 0) return BusyboxRootfs();
+  const char* debian = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
+  return debian != nullptr && ::access(debian, F_OK) == 0 ? debian : "";
+}
+
+// Where a start's time goes: the runtime's own phase marks (prepare: validation and seccomp
+// compilation; clone: clone3 into the namespaces; setup and exec: rootfs, /dev, capabilities,
+// seccomp, up to the exec), then the command running to its exit. Averages per start, as
+// counters.
+void BM_LibraryStartPhases(benchmark::State& state) {
+  runtime::ContainerSpec spec;
+  spec.name = "bench";
+  spec.rootfs = BusyboxRootfs();
+  spec.command = {"/bin/true"};
+  std::map<std::string, double> total_ms;
+  for (auto _ : state) {
+    runtime::PhaseTimer timer;
+    runtime::StartOptions options;
+    options.timer = &timer;
+    auto container = runtime::Container::Start(spec, options);
+    int64_t started = runtime::PhaseTimer::NowNs();
+    if (!container.ok() || *container->Wait() != 0) {
+      state.SkipWithError("start failed");
+      return;
+    }
+    total_ms["run to exit"] += static_cast<double>(runtime::PhaseTimer::NowNs() - started) / 1e6;
+    for (const auto& [phase, ns] : timer.phases()) total_ms[phase] += static_cast<double>(ns) / 1e6;
+  }
+  for (const auto& [phase, ms] : total_ms) {
+    state.counters[phase + " ms"] = ms / static_cast<double>(state.iterations());
+  }
+}
+BENCHMARK(BM_LibraryStartPhases)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_LibraryStartTrue(benchmark::State& state) {
   runtime::ContainerSpec spec;
@@ -39,18 +82,19 @@ std::string CorralRunPath() {
 
 void BM_CorralRunTrue(benchmark::State& state) {
   std::string corral_run = CorralRunPath();
-  if (corral_run.empty()) {
-    state.SkipWithError("corral-run binary not found");
+  std::string rootfs = ImageRootfs(state.range(0));
+  if (corral_run.empty() || rootfs.empty()) {
+    state.SkipWithError(corral_run.empty() ? "corral-run binary not found" : "no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
     return;
   }
   for (auto _ : state) {
-    if (RunCommand({corral_run, "--rootfs", BusyboxRootfs(), "--net", "none", "--", "/bin/true"}) != 0) {
+    if (RunCommand({corral_run, "--rootfs", rootfs, "--net", "none", "--", "/bin/true"}) != 0) {
       state.SkipWithError("corral-run failed");
       return;
     }
   }
 }
-BENCHMARK(BM_CorralRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CorralRunTrue)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerUnshareChrootTrue(benchmark::State& state) {
   for (auto _ : state) {

@@ -9,9 +9,11 @@ import sys
 
 # (what is compared, file, corral's benchmark, [(peer's name, file, peer's benchmark)])
 COMPARISONS = [
-    ("start busybox /bin/true, every namespace (corral-run)", "start", "BM_CorralRunTrue",
+    ("start busybox /bin/true, every namespace (corral-run)", "start", "BM_CorralRunTrue/debian:0",
      [("crun run", "start", "BM_PeerCrunRunTrue"),
       ("unshare + chroot", "start", "BM_PeerUnshareChrootTrue")]),
+    ("start Debian /bin/true (corral-run), against busybox", "start", "BM_CorralRunTrue/debian:1",
+     [("corral-run on busybox", "start", "BM_CorralRunTrue/debian:0")]),
     ("exec /bin/true in a running container (library attach)", "attach", "BM_AttachExecTrue",
      [("nsenter -a", "attach", "BM_PeerNsenterAllTrue")]),
     ("exec /bin/true through D-Bus (corralctl exec)", "dbus", "BM_CorralctlExecTrue",
@@ -44,6 +46,10 @@ def load(results, name):
             base = b["run_name"].split("/repeats:")[0]
             ms = b["real_time"] * UNIT_MS[b.get("time_unit", "ns")]
             stats.setdefault(base, {})[b["aggregate_name"]] = ms
+            if b["aggregate_name"] == "median":  # counters such as the per-phase times
+                for key, value in b.items():
+                    if key.endswith(" ms"):
+                        stats[base][key] = value
     return stats
 
 
@@ -66,6 +72,13 @@ def main():
         f.write("| what | corral median ms | corral p90 ms | peer | peer median ms | peer p90 ms | corral/peer |\n")
         f.write("| --- | --- | --- | --- | --- | --- | --- |\n")
         f.write("\n".join(rows) + "\n")
+        phases = files["start"].get("BM_LibraryStartPhases", {})
+        phase_rows = [(k[:-3], v) for k, v in phases.items() if k.endswith(" ms")]
+        if phase_rows:
+            f.write("\nWhere a start of busybox /bin/true goes (library, median of the per-start averages):\n\n")
+            f.write("| phase | ms |\n| --- | --- |\n")
+            for phase, ms in phase_rows:
+                f.write(f"| {phase} | {ms:.3f} |\n")
     data = os.path.join(results, "peers.dat")
     with open(data, "w") as f:
         for i, (label, ratio) in enumerate(bars):

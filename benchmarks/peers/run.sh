@@ -14,13 +14,19 @@ tools/deps.sh >/dev/null
 bazel build -c opt //benchmarks:all //tools:corral-run //tools:corralctl //dbus:corrald 2>&1 | tail -1
 json() { echo "--benchmark_out=$out/$1.json --benchmark_out_format=json"; }
 
-echo "== start and attach (library, corral-run; crun, unshare+chroot, nsenter)"
+echo "== a Debian image with systemd for every suite (debootstrap)"
+images=$(mktemp -d /tmp/corral-peers-XXXXXX)
+trap 'rm -rf "$images"' EXIT
+bazel-bin/tools/corralctl --images-dir "$images" image build debian >/dev/null
+export CORRAL_BENCH_DEBIAN_ROOTFS=$images/debian/rootfs
+
+echo "== start and attach (library, corral-run on busybox and Debian; crun, unshare+chroot, nsenter)"
 (cd bazel-bin/benchmarks/start_bench.runfiles/corral && ../../start_bench $(json start) >/dev/null)
 bazel-bin/benchmarks/attach_bench $(json attach) >/dev/null
 echo "== network bring-up and teardown (iproute2, ip -batch, CNI bridge)"
 bazel-bin/benchmarks/netstart_bench $(json netstart) >/dev/null
 echo "== through D-Bus, and Debian booting (systemd-nspawn), in the throwaway systemd"
-CORRAL_BENCH_DEBIAN=1 benchmarks/run_dbus_bench.sh $(json dbus) >/dev/null
+benchmarks/run_dbus_bench.sh $(json dbus) >/dev/null
 echo "== report"
 python3 benchmarks/peers/report.py "$out"
 echo "results: $out/peers.md $out/peers.png"
