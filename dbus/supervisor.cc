@@ -421,13 +421,6 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
     ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
-    // corrald raised its own fd limit for its many containers; a container gets the usual one
-    // (1024, what select() can handle), as systemd gives its services.
-    struct rlimit files;
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 1024) {
-      files.rlim_cur = 1024;
-      ::setrlimit(RLIMIT_NOFILE, &files);
-    }
     // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
@@ -435,6 +428,15 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::dup2(go_fd, 3);
     ::dup2(report_fd, 4);
     sys::CloseRange(5, ~0u, 0);
+    // corrald raised its own fd limit for its many containers; a container gets the usual one
+    // (1024, what select() can handle), as systemd gives its services. Only now, with
+    // corrald's fds closed: lowered before, the dups above would fail once corrald holds more
+    // than 1024.
+    struct rlimit files;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 1024) {
+      files.rlim_cur = 1024;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     Supervisor supervisor(launch, 4);
     ::_exit(supervisor.Run(3));
   }
