@@ -108,6 +108,7 @@ void BM_DbusStopToGone(benchmark::State& state) {
     state.PauseTiming();
     std::string name = absl::StrCat("bench-stop-", counter++);
     if (!CreateBusybox(name, "exec sleep 1000") || !Call("StartContainer", "s", name.c_str())) {
+      Call("RemoveContainer", "s", name.c_str());
       state.SkipWithError("create or start failed");
       break;
     }
@@ -154,9 +155,12 @@ bool& ExecContainerMade() {
 // property), against systemd-nspawn -b of the same tree until it says READY=1 too
 // (--notify-ready=yes under a notify-type transient service), both with a tmpfs overlay over
 // the image and machined registration.
-std::string DebianRootfs() {
+// The Debian image's rootfs, or "" after marking the benchmark skipped.
+std::string DebianRootfs(benchmark::State& state) {
   const char* rootfs = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
-  return rootfs != nullptr && ::access(rootfs, F_OK) == 0 ? rootfs : "";
+  if (rootfs != nullptr && ::access(rootfs, F_OK) == 0) return rootfs;
+  state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
+  return "";
 }
 
 bool Ready(const std::string& name) {
@@ -203,11 +207,8 @@ bool WaitReady(const std::string& name) {
 }
 
 void BM_DebianBootToReady(benchmark::State& state) {
-  std::string rootfs = DebianRootfs();
-  if (rootfs.empty()) {
-    state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
-    return;
-  }
+  std::string rootfs = DebianRootfs(state);
+  if (rootfs.empty()) return;
   static int counter = 0;
   for (auto _ : state) {
     std::string name = absl::StrCat("bench-boot-", counter++);
@@ -218,21 +219,20 @@ void BM_DebianBootToReady(benchmark::State& state) {
     }
     bool ready = WaitReady(name);
     state.PauseTiming();
-    if (!ready) state.SkipWithError("the container's systemd never said READY=1");
     Call("StopContainerWithTimeout", "su", name.c_str(), 20u);
     Call("RemoveContainer", "s", name.c_str());
+    if (!ready) {
+      state.SkipWithError("the container's systemd never said READY=1");
+      break;  // timing stays paused: resuming after an error aborts Google Benchmark
+    }
     state.ResumeTiming();
-    if (!ready) break;
   }
 }
 BENCHMARK(BM_DebianBootToReady)->Iterations(5)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerNspawnBootToReady(benchmark::State& state) {
-  std::string rootfs = DebianRootfs();
-  if (rootfs.empty()) {
-    state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
-    return;
-  }
+  std::string rootfs = DebianRootfs(state);
+  if (rootfs.empty()) return;
   static int counter = 0;
   for (auto _ : state) {
     std::string unit = absl::StrCat("nspawn-boot-", counter++);
@@ -297,6 +297,7 @@ void BM_ScaleStartAtOnce(benchmark::State& state) {
     for (int i = 0; i < count; ++i) {
       names.push_back(absl::StrCat("scale-", i));
       if (!CreateBusybox(names.back(), "exec sleep 100000")) {
+        for (const std::string& created : names) Call("RemoveContainer", "s", created.c_str());
         state.SkipWithError("create failed");
         return;
       }

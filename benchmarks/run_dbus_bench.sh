@@ -21,15 +21,13 @@ extra_binds=()
 if [ -n "${CORRAL_BENCH_DEBIAN_ROOTFS:-}" ]; then
   # A Debian image built already (benchmarks/peers/run.sh builds one for every suite).
   debian_env=(env "CORRAL_BENCH_DEBIAN_ROOTFS=$CORRAL_BENCH_DEBIAN_ROOTFS")
-  extra_binds=(--bind "$CORRAL_BENCH_DEBIAN_ROOTFS")
+  extra_binds=("$CORRAL_BENCH_DEBIAN_ROOTFS")
 elif [ "${CORRAL_BENCH_DEBIAN:-0}" = 1 ]; then
   "$bin/tools/corralctl" --images-dir "$work/images" image build debian >/dev/null
   debian_env=(env "CORRAL_BENCH_DEBIAN_ROOTFS=$work/images/debian/rootfs")
 fi
-tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
-  --bind "$(bazel info output_base 2>/dev/null)" --bind "$work" "${extra_binds[@]}" >/dev/null
+. tools/sandbox/corral_sandbox.sh
+corral_sandbox_up "$state" "$bin" "$work" "${extra_binds[@]}"
 sb() { tools/sandbox/sandbox.sh run "$state" -- "$@"; }
-sb sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
-sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh" >/dev/null
 sb corralctl image build busybox >/dev/null
 sb "${debian_env[@]}" "$bin/benchmarks/dbus_bench" "$@"

@@ -7,6 +7,7 @@
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "runtime/spec.h"
 
 namespace corral::dbus {
 
@@ -54,6 +55,12 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
   RETURN_IF_ERROR(ValidateConfig(config));
   if (containers_.count(config.name)) {
     return absl::AlreadyExistsError(absl::StrCat("a container named ", config.name, " exists already"));
+  }
+  // An image is a name in the store or an absolute directory; anything else ("../x",
+  // "a/b") must not become a path under the store.
+  if (config.image.front() != '/' && !runtime::ValidateContainerName(config.image).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image \"", config.image, "\" is neither an image name (busybox, debian, ...) nor an absolute directory"));
   }
   config.image_rootfs = config.image.front() == '/' ? config.image
                                                     : absl::StrCat(paths_.images_root, "/", config.image, "/rootfs");

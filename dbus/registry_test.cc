@@ -65,6 +65,9 @@ TEST_F(RegistryTest, BadInputIsRefusedAndLeavesNothing) {
   ContainerConfig no_image = Busybox("x1");
   no_image.image = "debian";
   EXPECT_TRUE(absl::IsNotFound(registry.Create(no_image).status()));
+  ContainerConfig escape = Busybox("x6");
+  escape.image = "../../etc";
+  EXPECT_TRUE(absl::IsInvalidArgument(registry.Create(escape).status()));
   ContainerConfig overlap = Busybox("x2");
   overlap.ports = {*netcfg::ParsePortForward("80:80"), *netcfg::ParsePortForward("tcp:80:81")};
   EXPECT_TRUE(absl::IsInvalidArgument(registry.Create(overlap).status()));
@@ -78,7 +81,7 @@ TEST_F(RegistryTest, BadInputIsRefusedAndLeavesNothing) {
   ContainerConfig nothing_to_run = Busybox("x5");
   nothing_to_run.boot = false;
   EXPECT_TRUE(absl::IsInvalidArgument(registry.Create(nothing_to_run).status()));
-  for (const char* name : {"x1", "x2", "x3", "x4", "x5"}) {
+  for (const char* name : {"x1", "x2", "x3", "x4", "x5", "x6"}) {
     struct stat st;
     EXPECT_NE(::stat((paths_.lib_root + "/" + name).c_str(), &st), 0) << name;
     EXPECT_EQ(registry.Find(name), nullptr);

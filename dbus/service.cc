@@ -46,6 +46,7 @@ struct Service::Running {
   sd_event_source* stop_timer = nullptr;
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
+  bool start_failed = false;  // its run directory goes when the supervisor is gone
 
   ~Running() {
     sd_event_source_disable_unref(report_source);
@@ -638,6 +639,8 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   running->supervisor_pidfd = std::move(forked->pidfd);
   running->go = std::move(forked->go);
   running->report = std::move(forked->report);
+  // Non-blocking: OnSupervisorExit drains it, and must not wait on it.
+  ::fcntl(running->report.get(), F_SETFL, O_NONBLOCK);
   running->waiting_start.push_back(sd_bus_message_ref(m));
   sd_event_add_io(
       self->event_, &running->report_source, running->report.get(), EPOLLIN,
@@ -690,6 +693,7 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   auto it = running_.find(name);
   if (it == running_.end()) return;
   Running& run = *it->second;
+  run.start_failed = true;
   for (sd_bus_message* call : run.waiting_start) ReplyStatusError(call, status);
   for (sd_bus_message* call : run.waiting_start) sd_bus_message_unref(call);
   run.waiting_start.clear();
@@ -705,6 +709,7 @@ void Service::OnSupervisorReport(const std::string& name) {
   Running& run = *it->second;
   char buffer[1024];
   ssize_t n = ::read(run.report.get(), buffer, sizeof(buffer));
+  if (n < 0 && errno == EAGAIN) return;  // the pipe is non-blocking: nothing more for now
   if (n <= 0) {
     // EOF: the supervisor is gone or going; its pidfd says when.
     run.report_source = sd_event_source_disable_unref(run.report_source);
@@ -758,11 +763,14 @@ void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std
 void Service::OnSupervisorExit(const std::string& name) {
   auto it = running_.find(name);
   if (it == running_.end()) return;
+  // Its last report lines (an "error" of a failed start) may still be in the pipe: the pidfd
+  // and the pipe became ready together and the loop dispatched the pidfd first.
+  if (it->second->report.valid()) OnSupervisorReport(name);
   std::unique_ptr<Running> run = std::move(it->second);
   running_.erase(it);
   siginfo_t info{};
   // Our child unless corrald restarted since; then init reaps it.
-  ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG);
+  bool reaped = ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0;
   ContainerRecord* record = registry_.Find(name);
   if (record == nullptr) return;
   absl::StatusOr<std::string> exit_text = ReadFile(record->paths.exit_status());
@@ -770,9 +778,12 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (exit_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*exit_text), &exit_status)) {
     record->exit_status = exit_status;
   }
-  bool failed_start = !run->waiting_start.empty();
+  bool failed_start = run->start_failed || !run->waiting_start.empty();
+  std::string how = !reaped                         ? ""
+                    : info.si_code == CLD_EXITED ? absl::StrCat(" (its supervisor exited with status ", info.si_status, ")")
+                                                 : absl::StrCat(" (its supervisor was killed by signal ", info.si_status, ")");
   for (sd_bus_message* call : run->waiting_start) {
-    ReplyStatusError(call, absl::InternalError(absl::StrCat("container ", name, " exited while starting")));
+    ReplyStatusError(call, absl::InternalError(absl::StrCat("container ", name, " exited while starting", how)));
   }
   for (sd_bus_message* call : run->waiting_stop) sd_bus_reply_method_return(call, "");
   record->leader = 0;
@@ -813,7 +824,7 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
   run.waiting_stop.push_back(sd_bus_message_ref(m));
   if (record->state == ContainerState::kStopping) return 1;  // joins the stop under way
   SetState(record, ContainerState::kStopping);
-  int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(record->config);
+  int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(ContainerInit(record->config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
   if (halt != SIGKILL) {
     // Killing PID 1 of the container's PID namespace takes every process in it along.

@@ -40,16 +40,27 @@ ContainerPaths ContainerPaths::For(const std::string& lib_root, const std::strin
   return {absl::StrCat(lib_root, "/", name), absl::StrCat(run_root, "/", name)};
 }
 
-int HaltSignal(const ContainerConfig& config) {
-  if (!config.boot) return SIGTERM;
-  // Which init the image has decides how it wants to be asked.
+InitKind ContainerInit(const ContainerConfig& config) {
+  if (!config.boot || !config.command.empty()) return InitKind::kCommand;
   char target[256];
-  std::string init = config.image_rootfs + "/sbin/init";
-  ssize_t n = ::readlink(init.c_str(), target, sizeof(target) - 1);
+  ssize_t n = ::readlink((config.image_rootfs + "/sbin/init").c_str(), target, sizeof(target) - 1);
   std::string link = n > 0 ? std::string(target, n) : "";
-  if (absl::StrContains(link, "busybox")) return SIGUSR2;
-  if (absl::StrContains(link, "systemd")) return SIGRTMIN + 3;
-  return SIGRTMIN + 3;  // a real /sbin/init binary is systemd on every distribution we build
+  if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
+  if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
+  struct stat st;
+  return ::stat((config.image_rootfs + "/lib/systemd/systemd").c_str(), &st) == 0 ? InitKind::kSystemd
+                                                                                 : InitKind::kOther;
+}
+
+int HaltSignal(InitKind init) {
+  switch (init) {
+    case InitKind::kSystemd:
+      return SIGRTMIN + 3;
+    case InitKind::kBusybox:
+      return SIGUSR2;  // busybox init's poweroff
+    default:
+      return SIGTERM;  // the tiny init passes it to the command
+  }
 }
 
 absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
@@ -175,7 +186,7 @@ absl::Status Supervisor::Start() {
   spec.tty = true;
   spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
   if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
-  if (config.boot && HaltSignal(config) == SIGRTMIN + 3) {
+  if (ContainerInit(config) == InitKind::kSystemd) {
     // systemd inside manages its own cgroup tree: the payload leaf, which is the root of the
     // container's cgroup namespace and delegated by the scope, mounted writable where it looks.
     spec.mounts.push_back({"cgroup2", "/sys/fs/cgroup", "cgroup2", "", false, false});

@@ -79,9 +79,16 @@ absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths);
 // (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
 absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid);
 
-// The signal that asks the container's init to shut down: SIGRTMIN+3 for systemd, SIGUSR2
-// (poweroff) for busybox init, SIGTERM for anything else (the tiny init passes it on).
-int HaltSignal(const ContainerConfig& config);
+// What PID 1 of a container is: its command (under corral's tiny init, or itself with Boot
+// and a command), or the image's /sbin/init, told by where that points: busybox, systemd, or
+// something else. Decides how it is asked to stop and, for systemd, what it is given to run a
+// whole system (dbus/supervisor.cc).
+enum class InitKind { kCommand, kBusybox, kSystemd, kOther };
+InitKind ContainerInit(const ContainerConfig& config);
+
+// The signal that asks that init to shut down: SIGRTMIN+3 for systemd, SIGUSR2 (poweroff)
+// for busybox init, SIGTERM otherwise.
+int HaltSignal(InitKind init);
 
 }  // namespace corral::dbus
 

@@ -1,12 +1,13 @@
 #include "runtime/tiny_init.h"
 
 #include <errno.h>
-#include "runtime/child_error.h"
-
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/syscalls.h"
+#include "runtime/child_error.h"
 
 namespace corral::runtime {
 
@@ -26,6 +27,9 @@ namespace corral::runtime {
     ::_exit(127);
   }
   ::close(error_fd);
+  // The init never execs, so close-on-exec does not apply to it: it would keep every fd of the
+  // manager that cloned it (a supervisor's sockets and pipes) open for the container's life.
+  sys::CloseRange(3, ~0U, 0);
   for (;;) {
     siginfo_t info;
     int sig = ::sigwaitinfo(&all, &info);

@@ -146,10 +146,18 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
       ParseRunOptions(std::vector<std::string>(args.begin() + 1, args.end()), OptionsFor::kCreate);
   if (!parsed.ok()) return Usage(absl::StrCat("create: ", parsed.status().message()));
   const RunOptions& o = *parsed;
+  // corrald does not share our working directory: a directory given as a path is sent whole.
+  std::string image = o.image;
+  if (image.find('/') != std::string::npos && image[0] != '/') {
+    char* absolute = ::realpath(image.c_str(), nullptr);
+    if (absolute == nullptr) return Fail(absl::StrCat("--image ", image, ": ", std::strerror(errno)));
+    image = absolute;
+    free(absolute);
+  }
   auto call = NewManagerCall(bus, "CreateContainer");
   if (!call.ok()) return Fail(call.status().message());
   sd_bus_message* m = call->get();
-  sd_bus_message_append(m, "ss", args[0].c_str(), o.image.c_str());
+  sd_bus_message_append(m, "ss", args[0].c_str(), image.c_str());
   sd_bus_message_open_container(m, 'a', "{sv}");
   auto uint_option = [m](const char* key, uint64_t value) { sd_bus_message_append(m, "{sv}", key, "t", value); };
   if (o.memory_bytes) uint_option("Memory", *o.memory_bytes);

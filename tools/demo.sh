@@ -25,15 +25,10 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = systemd ]; then
 else
   state=$(mktemp -d /tmp/corral-demo-XXXXXX)
   trap 'step "tearing the throwaway systemd down"; tools/sandbox/sandbox.sh stop "$state"' EXIT
-  step "PID 1 is $(cat /proc/1/comm), not systemd: booting a throwaway systemd for the demo"
-  tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
-    --bind "$(bazel info output_base 2>/dev/null)"
+  step "PID 1 is $(cat /proc/1/comm), not systemd: a throwaway systemd for the demo, corral installed in it"
+  . tools/sandbox/corral_sandbox.sh
+  corral_sandbox_up "$state" "$bin"
   sb() { show "$*"; tools/sandbox/sandbox.sh run "$state" -- "$@"; }
-  # The sandbox's root is an overlay, which cannot be an overlay's upper layer: corral's
-  # state goes on a tmpfs there.
-  tools/sandbox/sandbox.sh run "$state" -- sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
-  step "installing corral into it"
-  tools/sandbox/sandbox.sh run "$state" -- env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh"
 fi
 
 step "the busybox image"

@@ -7,28 +7,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-if ! build_log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
-  echo "$build_log" | tail -20; echo "0 passed, 1 failed"; exit 1
-fi
-bin=$(readlink -f bazel-bin)
-state=$(mktemp -d /tmp/corral-systest-XXXXXX)
-cleanup() { tools/sandbox/sandbox.sh stop "$state" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
+build_corral
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$(mktemp -d /tmp/corral-systest-XXXXXX)"
+# The same as sb, as user nobody.
+as_nobody() { timeout 60 tools/sandbox/sandbox.sh run "$sandbox_state" -- setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 
-echo "== booting a throwaway systemd"
-if ! tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" --bind "$(bazel info output_base 2>/dev/null)"; then
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-# Runs a command inside the sandbox as a transient unit (its cgroups under the sandbox's systemd).
-# Each under a time limit, so one stuck check fails instead of hanging the run.
-sb() { timeout 60 tools/sandbox/sandbox.sh run "$state" -- "$@"; }
-# The same as user nobody.
-as_nobody() { timeout 60 tools/sandbox/sandbox.sh run "$state" -- setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-
-# overlayfs cannot use the sandbox's own overlay root as an upper layer: corral's state goes on a tmpfs.
-sb sh -c "mkdir -p /var/lib/corral && mount -t tmpfs -o mode=0755 corral /var/lib/corral" || { echo "0 passed, 1 failed"; exit 1; }
-check "install corral into the sandbox" sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh"
 check "corralctl image build busybox" sb corralctl image build busybox
 
 echo "== D-Bus contract"
@@ -94,6 +78,13 @@ check_fails "duplicate create" 'org.corral1.Error.ContainerExists' mgr CreateCon
 check_fails "remove while running" 'org.corral1.Error.AlreadyRunning' mgr RemoveContainer web
 check_fails "start while running" 'org.corral1.Error.AlreadyRunning' mgr StartContainer web
 check_fails "stop of an unknown container" 'org.corral1.Error.NoSuchContainer' mgr StopContainer nosuch
+check_fails "a start that fails says why (a bind-mounted image gone missing)" 'mount the overlay rootfs' \
+  sb sh -c 'mkdir -p /tmp/gone && cp -a /var/lib/corral/images/busybox/rootfs/. /tmp/gone/ &&
+            corralctl create gone --image /tmp/gone >/dev/null && rm -rf /tmp/gone && corralctl start gone'
+check_output "and leaves no run directory, scope or mount behind" '^stopped 0 0 0$' sb sh -c '
+  echo $(busctl get-property org.corral1 /org/corral1/container/gone org.corral1.Container State | cut -d\" -f2) \
+       $(ls /run/corral/containers | grep -c "^gone$") $(systemctl list-units --all --no-legend corral-gone.scope | grep -c .) \
+       $(grep -c /run/corral/containers/gone /proc/self/mountinfo); corralctl rm gone >/dev/null'
 check_fails "a signal that does not exist" 'org.corral1.Error.InvalidArgument' mgr KillContainer web 99
 check_output "nothing was created by the bad calls" '^1$' \
   sb sh -c 'busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2; ls /var/lib/corral/containers | grep -c .'

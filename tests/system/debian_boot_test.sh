@@ -8,17 +8,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-if ! build_log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
-  echo "$build_log" | tail -20; echo "0 passed, 1 failed"; exit 1
-fi
-bin=$(readlink -f bazel-bin)
+build_corral
 work=$(mktemp -d /tmp/corral-boottest-XXXXXX)
-state=$work/sandbox
-cleanup() {
-  tools/sandbox/sandbox.sh stop "$state" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+extra_cleanup="rm -rf $work"
+trap '$extra_cleanup' EXIT
 
 echo "== the image (debootstrap, a minute or so)"
 check_output "corralctl image build debian (systemd variant)" 'built image debian \(bookworm, systemd\)' \
@@ -28,11 +21,7 @@ check_output "corralctl images lists it with its size" '^debian +[0-9.]+M ' "$bi
 [ -x "$rootfs/lib/systemd/systemd" ] || { echo "no image, nothing more to test"; finish; exit 1; }
 
 echo "== booting it under corrald"
-tools/sandbox/sandbox.sh start "$state" --bind "$root" --bind "$(readlink -f "$bin/..")" \
-  --bind "$(bazel info output_base 2>/dev/null)" --bind "$work/images" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
-sb() { timeout 60 tools/sandbox/sandbox.sh run "$state" -- "$@"; }
-sb sh -c 'mkdir -p /var/lib/corral && mount -t tmpfs corral /var/lib/corral'
-sb env CORRAL_BIN_DIR="$bin" "$root/tools/install.sh" >/dev/null
+corral_sandbox "$work/sandbox" "$work/images"
 check "corralctl create deb --image DIR --boot" sb corralctl create deb --image "$rootfs" --boot
 check "corralctl start deb" sb corralctl start deb
 check_output "its systemd reaches running (or degraded)" '^(running|degraded)$' sb sh -c '

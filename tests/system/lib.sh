@@ -33,3 +33,30 @@ finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }
+
+# Both system tests of corrald start the same way. build_corral: builds the binaries and sets
+# $bin, or ends the test as one failure. corral_sandbox STATE [EXTRA_BIND...]: the throwaway
+# systemd with corral installed (tools/sandbox/corral_sandbox.sh), stopped when the test exits,
+# and `sb CMD...` to run CMD in it as a unit, at most 60 s so one stuck check cannot hang the run.
+build_corral() {
+  local log
+  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
+    echo "$log" | tail -20
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  bin=$(readlink -f bazel-bin)
+}
+
+corral_sandbox() {
+  sandbox_state=$1
+  shift
+  trap 'tools/sandbox/sandbox.sh stop "$sandbox_state" >/dev/null 2>&1 || true; ${extra_cleanup:-true}' EXIT
+  . tools/sandbox/corral_sandbox.sh
+  if ! corral_sandbox_up "$sandbox_state" "$bin" "$@"; then
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+}
+
+sb() { timeout 60 tools/sandbox/sandbox.sh run "$sandbox_state" -- "$@"; }

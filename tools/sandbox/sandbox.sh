@@ -223,8 +223,11 @@ run() {
   pid1=$(cat "$state/pid1" 2>/dev/null) || die "no sandbox in $state"
   # A transient unit, so the command and every cgroup it makes live under the sandbox's
   # systemd (a process entered with nsenter keeps the cgroups of whoever ran nsenter).
+  # systemd expands $VAR and ${VAR} in a unit's command line; "$$" is its escape for "$", so
+  # doubling every "$" hands CMD over verbatim.
+  local args=("${@//\$/\$\$}")
   exec nsenter -t "$pid1" -a systemd-run --quiet --wait --pipe --collect --service-type=exec \
-    -p Delegate=no -E HOME=/root -E "TERM=${TERM:-dumb}" -- "$@"
+    -p Delegate=no -E HOME=/root -E "TERM=${TERM:-dumb}" -- "${args[@]}"
 }
 
 shell() {
