@@ -70,10 +70,9 @@ BENCHMARK(BM_SetnsViaProcFiles)->Apply(Repeated)->Unit(benchmark::kMicrosecond);
 
 void BM_AttachExecTrue(benchmark::State& state) {
   runtime::Container& container = SleepingContainer();
-  auto seccomp = runtime::CompileDefaultSeccompProgram();
   runtime::AttachSpec spec;
   spec.command = {"/bin/true"};
-  spec.seccomp_program = &*seccomp;
+  spec.seccomp_program = &runtime::DefaultSeccompProgram();
   for (auto _ : state) {
     auto process = runtime::Attach(container.pidfd(), spec);
     if (!process.ok() || *runtime::WaitAttached(*process) != 0) {

@@ -25,7 +25,6 @@
 #include "common/unique_fd.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
-#include "runtime/seccomp.h"
 
 namespace corral::dbus {
 
@@ -90,6 +89,7 @@ class Service {
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
+  static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
   void MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses);
   void SetState(ContainerRecord* record, ContainerState state);
   void EmitChanged(ContainerRecord* record, std::vector<const char*> properties);
@@ -106,9 +106,6 @@ class Service {
   sd_event_source* private_source_ = nullptr;
   std::map<sd_bus*, std::unique_ptr<PrivateConnection>> private_connections_;
   std::set<PendingExec*> execs_;  // owned by their event sources' callbacks
-  // Compiled once: every exec installs the same filter, and compiling costs about as much as
-  // the rest of an attach.
-  std::optional<runtime::SeccompProgram> seccomp_;
 };
 
 }  // namespace corral::dbus

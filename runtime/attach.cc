@@ -89,16 +89,8 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
   }
   ASSIGN_OR_RETURN(bool other_userns, InOtherUserNamespace(container_pidfd));
 
-  std::optional<SeccompProgram> compiled;
   const SeccompProgram* seccomp = nullptr;
-  if (spec.seccomp) {
-    if (spec.seccomp_program != nullptr) {
-      seccomp = spec.seccomp_program;
-    } else {
-      ASSIGN_OR_RETURN(compiled, CompileDefaultSeccompProgram());
-      seccomp = &*compiled;
-    }
-  }
+  if (spec.seccomp) seccomp = spec.seccomp_program != nullptr ? spec.seccomp_program : &DefaultSeccompProgram();
   ExecOptions exec_options;
   exec_options.command = spec.command;
   exec_options.env = spec.env;

@@ -29,7 +29,7 @@ struct AttachSpec {
   // Make stdin the controlling terminal in a new session (with a pty for `exec -t`).
   bool controlling_tty = false;
   bool seccomp = true;
-  // A program compiled earlier (e.g. once per daemon); nullptr compiles the default one.
+  // Another program than the default profile (nullptr: DefaultSeccompProgram()).
   const SeccompProgram* seccomp_program = nullptr;
   bool no_new_privs = true;
   // Capabilities kept; empty optional: DefaultCapabilities().

@@ -120,10 +120,6 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   RETURN_IF_ERROR(ValidateSpec(spec));
   PhaseTimer* timer = options.timer;
 
-  std::optional<SeccompProgram> seccomp;
-  if (spec.seccomp) {
-    ASSIGN_OR_RETURN(seccomp, CompileDefaultSeccompProgram());
-  }
   std::optional<Pty> pty;
   if (spec.tty) {
     ASSIGN_OR_RETURN(pty, OpenPty());
@@ -142,7 +138,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.tty = spec.tty;
   exec_options.capabilities = spec.capabilities ? *spec.capabilities : DefaultCapabilities();
   exec_options.no_new_privs = spec.no_new_privs;
-  exec_options.seccomp = seccomp ? &*seccomp : nullptr;
+  exec_options.seccomp = spec.seccomp ? &DefaultSeccompProgram() : nullptr;
   plan.exec = MakeExecPlan(exec_options);
   plan.console_fd = pty ? pty->slave.get() : -1;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
@@ -168,7 +164,6 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   if (spec.namespaces & CLONE_NEWUSER) RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec), "write id maps"));
   if (options.before_setup) {
     RETURN_IF_ERROR(options.before_setup(container.pid_, container.pidfd_.get()));
-    if (timer) timer->Mark("parent hook");
   }
   char go = 1;
   if (::write(parent_end.get(), &go, 1) != 1) return ErrnoError("signal the container to start");

@@ -17,7 +17,8 @@ namespace corral::runtime {
 
 // Called in the parent after the child exists in its new namespaces and before it sets up its
 // rootfs and unshares its cgroup namespace: the place to move it into a cgroup or scope, or to
-// wire its network. An error aborts the start (the child is killed and reaped).
+// wire its network. An error aborts the start (the child is killed and reaped). It marks its
+// own phases on the StartOptions' timer, if it wants them seen.
 using ParentHook = std::function<absl::Status(pid_t pid, int pidfd)>;
 
 struct StartOptions {

@@ -1,4 +1,5 @@
 #include "runtime/seccomp.h"
+#include "runtime/seccomp_compiler.h"
 
 #include <errno.h>
 #include <linux/keyctl.h>
@@ -26,9 +27,21 @@ TEST(SeccompTest, DeniedListIsTheDocumentedOne) {
   }
 }
 
-TEST(SeccompTest, CompiledProgramDeniesWithEpermInAChild) {
-  auto program = CompileDefaultSeccompProgram();
-  ASSERT_TRUE(program.ok()) << program.status();
+// The program embedded at build time is what libseccomp makes of the list now.
+TEST(SeccompTest, EmbeddedProgramIsTheCompiledList) {
+  auto compiled = CompileDefaultSeccompProgram();
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  const SeccompProgram& embedded = DefaultSeccompProgram();
+  ASSERT_EQ(embedded.instructions.size(), compiled->instructions.size());
+  for (size_t i = 0; i < embedded.instructions.size(); ++i) {
+    const sock_filter& a = embedded.instructions[i];
+    const sock_filter& b = compiled->instructions[i];
+    EXPECT_TRUE(a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k) << "instruction " << i;
+  }
+}
+
+TEST(SeccompTest, EmbeddedProgramDeniesWithEpermInAChild) {
+  const SeccompProgram* program = &DefaultSeccompProgram();
   EXPECT_GT(program->instructions.size(), 10u);
   // Installing a filter needs no privilege with no_new_privs; do it in a child so the test
   // process stays unfiltered.
