@@ -1,11 +1,13 @@
 // dbus_bench: corrald end to end, as its users call it, against the peers in the same run.
-//   - create + start to running through D-Bus (busybox, NAT network, scope, machined
-//     registration), and stop to gone; against `systemd-nspawn --register=yes --network-veth`
-//     running /bin/true on the same rootfs (start to exit, its whole life);
+//   - create + start to running through D-Bus (busybox or Debian, with NAT network or none,
+//     scope, machined registration) with corrald's per-phase breakdown, and stop to gone;
+//     against `systemd-nspawn --register=yes --network-veth` running /bin/true on the same
+//     rootfs (start to exit, its whole life); corral-run with NAT network, busybox and Debian;
 //   - `corralctl exec NAME -- /bin/true` (the whole client process) against
 //     `nsenter -t LEADER -a /bin/true` on the same container.
+//   - Debian with systemd booting to READY=1 against systemd-nspawn -b; N containers at once.
 // Needs a running systemd, system bus, machined and an installed corral; tests/system and
-// tools/bench-sandbox.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
+// benchmarks/run_dbus_bench.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,7 +15,9 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -87,20 +91,88 @@ void StopAndRemove(const std::string& name) {
   Call("RemoveContainer", "s", name.c_str());
 }
 
+// The Debian image's rootfs, or "" after marking the benchmark skipped.
+std::string DebianRootfs(benchmark::State& state) {
+  const char* rootfs = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
+  if (rootfs != nullptr && ::access(rootfs, F_OK) == 0) return rootfs;
+  state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
+  return "";
+}
+
+// The StartPhases property of `name` (phase, microseconds), empty when the call fails.
+std::vector<std::pair<std::string, uint64_t>> StartPhases(const std::string& name) {
+  std::vector<std::pair<std::string, uint64_t>> phases;
+  char* path = nullptr;
+  sd_bus_path_encode(dbus::kContainerPathPrefix, name.c_str(), &path);
+  sd_bus_message* reply = nullptr;
+  if (sd_bus_get_property(Bus(), dbus::kBusName, path, dbus::kContainerInterface, "StartPhases", nullptr, &reply,
+                          "a(st)") >= 0 &&
+      sd_bus_message_enter_container(reply, 'a', "(st)") >= 0) {
+    const char* phase = nullptr;
+    uint64_t us = 0;
+    while (sd_bus_message_read(reply, "(st)", &phase, &us) > 0) phases.emplace_back(phase, us);
+  }
+  sd_bus_message_unref(reply);
+  free(path);
+  return phases;
+}
+
+// Create + start to running: busybox or the Debian image (CORRAL_BENCH_DEBIAN_ROOTFS, a plain
+// command, no boot), with NAT network or none. Counters: where the starts' time went, as
+// corrald reports it (StartPhases), averaged, numbered in their order ("NN phase ms").
 void BM_DbusCreateStartToRunning(benchmark::State& state) {
   static int counter = 0;
+  std::string image = "busybox";
+  if (state.range(0) == 1 && (image = DebianRootfs(state)).empty()) return;
+  const char* network = state.range(1) == 1 ? "bridge" : "none";
+  std::map<std::string, double> phase_ms;
   for (auto _ : state) {
     std::string name = absl::StrCat("bench-start-", counter++);
-    if (!CreateBusybox(name, "exec sleep 1000") || !Call("StartContainer", "s", name.c_str())) {
+    if (!Call("CreateContainer", "ssa{sv}", name.c_str(), image.c_str(), 2, "Command", "as", 3, "sh", "-c",
+              "exec sleep 1000", "Network", "s", network) ||
+        !Call("StartContainer", "s", name.c_str())) {
       state.SkipWithError("create or start failed");
       break;
     }
     state.PauseTiming();
+    std::vector<std::pair<std::string, uint64_t>> phases = StartPhases(name);
+    for (size_t i = 0; i < phases.size(); ++i) {
+      phase_ms[absl::StrCat(absl::Dec(i, absl::kZeroPad2), " ", phases[i].first, " ms")] +=
+          static_cast<double>(phases[i].second) / 1000;
+    }
     StopAndRemove(name);
     state.ResumeTiming();
   }
+  for (const auto& [phase, ms] : phase_ms) state.counters[phase] = ms / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_DbusCreateStartToRunning)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DbusCreateStartToRunning)
+    ->ArgNames({"debian", "net"})
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->Iterations(20)
+    ->Apply(Repeated)
+    ->Unit(benchmark::kMillisecond);
+
+// corral-run (no daemon, no scope) with NAT network, busybox or Debian, start to exit of
+// /bin/true: what the network adds to a start, in the sandbox's own network namespace.
+void BM_CorralRunBridgeTrue(benchmark::State& state) {
+  std::string rootfs = "/var/lib/corral/images/busybox/rootfs";
+  if (state.range(0) == 1 && (rootfs = DebianRootfs(state)).empty()) return;
+  std::string corral_run = FindProgram({"/usr/local/bin/corral-run", "/usr/bin/corral-run"});
+  if (corral_run.empty()) {
+    state.SkipWithError("corral-run is not installed");
+    return;
+  }
+  for (auto _ : state) {
+    if (RunCommand({corral_run, "--rootfs", rootfs, "--net", "bridge", "--", "/bin/true"}) != 0) {
+      state.SkipWithError("corral-run --net bridge failed");
+      return;
+    }
+  }
+}
+BENCHMARK(BM_CorralRunBridgeTrue)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_DbusStopToGone(benchmark::State& state) {
   static int counter = 0;
@@ -126,23 +198,27 @@ void BM_DbusStopToGone(benchmark::State& state) {
 }
 BENCHMARK(BM_DbusStopToGone)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
-void BM_PeerNspawnRegisterVethTrue(benchmark::State& state) {
+// systemd-nspawn registering with machined, running /bin/true in its own network namespace:
+// with a veth pair to the host (veth:1, against corral's NAT network) or with only loopback
+// (veth:0, --private-network, against corral without network).
+void BM_PeerNspawnRegisterTrue(benchmark::State& state) {
   std::string nspawn = FindProgram({"/usr/bin/systemd-nspawn"});
   std::string rootfs = "/var/lib/corral/images/busybox/rootfs";
   if (nspawn.empty() || ::access(rootfs.c_str(), F_OK) != 0) {
     state.SkipWithError("systemd-nspawn or the busybox image is missing");
     return;
   }
+  const char* network = state.range(0) == 1 ? "--network-veth" : "--private-network";
   static int counter = 0;
   for (auto _ : state) {
     std::string name = absl::StrCat("nspawn-bench-", counter++);
-    if (RunCommand({nspawn, "-q", "--register=yes", "--network-veth", "-M", name, "-D", rootfs, "/bin/true"}) != 0) {
+    if (RunCommand({nspawn, "-q", "--register=yes", network, "-M", name, "-D", rootfs, "/bin/true"}) != 0) {
       state.SkipWithError("systemd-nspawn failed");
       break;
     }
   }
 }
-BENCHMARK(BM_PeerNspawnRegisterVethTrue)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNspawnRegisterTrue)->ArgName("veth")->Arg(1)->Arg(0)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 // Whether the exec benchmarks made their container (main removes it at the end).
 bool& ExecContainerMade() {
@@ -155,14 +231,6 @@ bool& ExecContainerMade() {
 // property), against systemd-nspawn -b of the same tree until it says READY=1 too
 // (--notify-ready=yes under a notify-type transient service), both with a tmpfs overlay over
 // the image and machined registration.
-// The Debian image's rootfs, or "" after marking the benchmark skipped.
-std::string DebianRootfs(benchmark::State& state) {
-  const char* rootfs = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
-  if (rootfs != nullptr && ::access(rootfs, F_OK) == 0) return rootfs;
-  state.SkipWithError("set CORRAL_BENCH_DEBIAN_ROOTFS to a Debian image with systemd");
-  return "";
-}
-
 bool Ready(const std::string& name) {
   char* path = nullptr;
   sd_bus_path_encode(dbus::kContainerPathPrefix, name.c_str(), &path);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,6 +30,8 @@ struct ContainerRecord {
   std::vector<std::string> addresses;  // "10.77.0.2/16"
   int exit_status = -1;                // of the last run; -1: never ran
   bool ready = false;  // a booted init said READY=1 (sd_notify) in this run
+  // Where the last start's time went, in order: phase name, microseconds (StartPhases).
+  std::vector<std::pair<std::string, uint64_t>> start_phases;
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 

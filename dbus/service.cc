@@ -27,6 +27,7 @@
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/attach.h"
+#include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 
 namespace corral::dbus {
@@ -47,6 +48,10 @@ struct Service::Running {
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
+  // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
+  // own breakdown of its part (its "phases" report line), in microseconds.
+  runtime::PhaseTimer start_timer;
+  std::vector<std::pair<std::string, uint64_t>> supervisor_phases;
 
   ~Running() {
     sd_event_source_disable_unref(report_source);
@@ -284,6 +289,9 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
+    // "overlay rootfs", "network attach", "clone", "machined registration".
+    SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
     SD_BUS_VTABLE_END,
 };
 
@@ -483,6 +491,13 @@ int Service::GetProperty(sd_bus*, const char*, const char*, const char* property
     }
     return r < 0 ? r : sd_bus_message_close_container(reply);
   }
+  if (p == "StartPhases") {
+    int r = sd_bus_message_open_container(reply, 'a', "(st)");
+    for (const auto& [phase, us] : record->start_phases) {
+      if (r >= 0) r = sd_bus_message_append(reply, "(st)", phase.c_str(), us);
+    }
+    return r < 0 ? r : sd_bus_message_close_container(reply);
+  }
   if (p == "Ports") {
     int r = sd_bus_message_open_container(reply, 'a', "(sqq)");
     for (const netcfg::PortForward& f : c.ports) {
@@ -629,10 +644,13 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
                     absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
   }
 
+  runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked =
       ForkSupervisor({record->config, record->paths, self->options_.network_config});
   if (!forked.ok()) return StatusError(error, forked.status());
+  timer.Mark("fork supervisor");
   auto running = std::make_unique<Running>();
+  running->start_timer = std::move(timer);
   running->service = self;
   running->name = name;
   running->supervisor = forked->pid;
@@ -669,6 +687,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
       self->StartFailed(name, status);
       return;
     }
+    it->second->start_timer.Mark("scope");
     char go = 1;
     if (::write(it->second->go.get(), &go, 1) != 1) self->StartFailed(name, ErrnoError("let the supervisor go"));
     it->second->go.reset();
@@ -727,10 +746,17 @@ void Service::OnSupervisorReport(const std::string& name) {
       std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
       pid_t leader = 0;
       if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
+      run.start_timer.Mark("supervisor");
+      record->start_phases = StartPhases(run);
       MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
       // The callers hear "running" once machinectl can see it too.
-      auto reply = [callers = std::move(run.waiting_start)](absl::Status registered) {
+      auto reply = [this, name, registered_since = runtime::PhaseTimer::NowNs(),
+                    callers = std::move(run.waiting_start)](absl::Status registered) {
         if (!registered.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(registered.message()).c_str());
+        if (ContainerRecord* r = registry_.Find(name); r != nullptr) {
+          r->start_phases.emplace_back("machined registration",
+                                       (runtime::PhaseTimer::NowNs() - registered_since) / 1000);
+        }
         for (sd_bus_message* call : callers) {
           sd_bus_reply_method_return(call, "");
           sd_bus_message_unref(call);
@@ -742,6 +768,13 @@ void Service::OnSupervisorReport(const std::string& name) {
         continue;
       }
       systemd_->RegisterMachine(name, leader, record->paths.rootfs(), std::move(reply));
+    } else if (absl::ConsumePrefix(&line, "phases ")) {
+      run.supervisor_phases.clear();
+      for (absl::string_view item : absl::StrSplit(line, ';', absl::SkipEmpty())) {
+        std::pair<absl::string_view, absl::string_view> phase = absl::StrSplit(item, absl::MaxSplits('=', 1));
+        uint64_t us = 0;
+        if (absl::SimpleAtoi(phase.second, &us)) run.supervisor_phases.emplace_back(std::string(phase.first), us);
+      }
     } else if (line == "ready") {
       record->ready = true;
       EmitChanged(record, {"Ready"});
@@ -749,6 +782,26 @@ void Service::OnSupervisorReport(const std::string& name) {
       StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
     }
   }
+}
+
+// corrald's phases with the supervisor's part broken down by the supervisor's own report, the
+// rest of that part (its wait for the scope's go, reading the report) as "supervisor report".
+std::vector<std::pair<std::string, uint64_t>> Service::StartPhases(const Running& run) {
+  std::vector<std::pair<std::string, uint64_t>> phases;
+  for (const auto& [phase, ns] : run.start_timer.phases()) {
+    uint64_t us = static_cast<uint64_t>(ns) / 1000;
+    if (phase != "supervisor" || run.supervisor_phases.empty()) {
+      phases.emplace_back(phase, us);
+      continue;
+    }
+    uint64_t reported = 0;
+    for (const auto& supervisor_phase : run.supervisor_phases) {
+      phases.push_back(supervisor_phase);
+      reported += supervisor_phase.second;
+    }
+    phases.emplace_back("supervisor report", us > reported ? us - reported : 0);
+  }
+  return phases;
 }
 
 void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses) {
@@ -932,12 +985,6 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
-  if (!self->seccomp_.has_value()) {
-    absl::StatusOr<runtime::SeccompProgram> program = runtime::CompileDefaultSeccompProgram();
-    if (!program.ok()) return StatusError(error, program.status());
-    self->seccomp_ = std::move(*program);
-  }
-  spec.seccomp_program = &*self->seccomp_;
   absl::StatusOr<runtime::AttachedProcess> process = runtime::Attach(it->second->leader_pidfd.get(), spec);
   if (!process.ok()) return StatusError(error, process.status());
 

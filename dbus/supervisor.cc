@@ -33,6 +33,7 @@
 #include "netcfg/network.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
+#include "runtime/phase_timer.h"
 
 namespace corral::dbus {
 
@@ -138,6 +139,8 @@ class Supervisor {
   UniqueFd session_;  // the proxy pty's slave while a client is attached
   std::string ring_;
   bool ready_reported_ = false;
+  // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
+  runtime::PhaseTimer timer_;
 };
 
 void Supervisor::Report(absl::string_view line) {
@@ -200,6 +203,7 @@ absl::Status Supervisor::Start() {
     spec.env.push_back("NOTIFY_SOCKET=/run/host/notify");
   }
 
+  timer_.Mark("console and boot files");
   if (config.network == NetworkMode::kBridge) {
     ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
     ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
@@ -207,6 +211,7 @@ absl::Status Supervisor::Start() {
     RETURN_IF_ERROR(network_->EnsureHost());
     spec.mounts.push_back({network_->ResolvConfPath(config.name), "/etc/resolv.conf", "", "", true, true});
     spec.mounts.push_back({network_->HostsPath(config.name), "/etc/hosts", "", "", true, true});
+    timer_.Mark("network prepare");
   }
 
   std::vector<std::string> addresses;
@@ -214,6 +219,7 @@ absl::Status Supervisor::Start() {
   start.before_setup = [&](pid_t pid, int) -> absl::Status {
     RETURN_IF_ERROR(Annotate(WriteExistingFile(payload_dir_ + "/cgroup.procs", absl::StrCat(pid)),
                              "move the container into its payload leaf"));
+    timer_.Mark("payload cgroup");
     if (network_ == nullptr) return absl::OkStatus();
     UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns.valid()) return ErrnoError("open the container's network namespace");
@@ -221,8 +227,10 @@ absl::Status Supervisor::Start() {
                      network_->Attach(config.name, spec.hostname, netns.get(), config.ports));
     network_attached_ = true;
     addresses.push_back(attached.address.ToString());
+    timer_.Mark("network attach");
     return absl::OkStatus();
   };
+  start.timer = &timer_;
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
   if (!container.ok()) return container.status();
   container_.emplace(std::move(*container));
@@ -230,6 +238,10 @@ absl::Status Supervisor::Start() {
   SupervisorState state{::getpid(), container_->pid(), addresses};
   RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.state(), FormatSupervisorState(state), 0644,
                                       Durability::kProcessCrashSafe));
+  timer_.Mark("state file");
+  std::vector<std::string> phases;
+  for (const auto& [phase, ns] : timer_.phases()) phases.push_back(absl::StrCat(phase, "=", ns / 1000));
+  Report(absl::StrCat("phases ", absl::StrJoin(phases, ";")));
   Report(absl::StrCat("ok ", container_->pid(), addresses.empty() ? "" : " ", absl::StrJoin(addresses, " ")));
   return absl::OkStatus();
 }
@@ -266,7 +278,9 @@ absl::Status Supervisor::Prepare() {
   RETURN_IF_ERROR(MakeDirectories(launch_.paths.run_dir, 0700));
   ::unlink(launch_.paths.exit_status().c_str());
   RETURN_IF_ERROR(EnterSupervisorLeaf());
+  timer_.Mark("cgroup leaves");
   RETURN_IF_ERROR(MountRootfs());
+  timer_.Mark("overlay rootfs");
   // The console socket is there before the container, so a client never finds it missing
   // while the container runs.
   std::string socket_path = launch_.paths.console_socket();
@@ -388,6 +402,7 @@ int Supervisor::Run(int go_fd) {
   } while (n < 0 && errno == EINTR);
   ::close(go_fd);
   if (n != 1) return 1;  // corrald gave up on this start
+  timer_ = runtime::PhaseTimer();
 
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
     container_.reset();  // kills and reaps a container that started halfway

@@ -219,7 +219,11 @@ int Main(int argc, char** argv) {
   runtime::StartOptions start;
   start.timer = &timer;
   if (bridge != nullptr) {
-    start.before_setup = [&bridge](pid_t pid, int) { return bridge->Attach(pid); };
+    start.before_setup = [&bridge, &timer](pid_t pid, int) {
+      absl::Status attached = bridge->Attach(pid);
+      timer.Mark("network attach");
+      return attached;
+    };
   }
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
   if (options.print_phases) {

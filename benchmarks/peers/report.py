@@ -10,10 +10,13 @@ import sys
 # (what is compared, file, corral's benchmark, [(peer's name, file, peer's benchmark)])
 COMPARISONS = [
     ("start busybox /bin/true, every namespace (corral-run)", "start", "BM_CorralRunTrue/debian:0",
-     [("crun run", "start", "BM_PeerCrunRunTrue"),
+     [("crun run, corral's seccomp profile and capabilities", "start", "BM_PeerCrunRunTrue/corral_profile:1"),
+      ("crun run, `crun spec` profile (no seccomp, 3 caps)", "start", "BM_PeerCrunRunTrue/corral_profile:0"),
       ("unshare + chroot", "start", "BM_PeerUnshareChrootTrue")]),
     ("start Debian /bin/true (corral-run), against busybox", "start", "BM_CorralRunTrue/debian:1",
      [("corral-run on busybox", "start", "BM_CorralRunTrue/debian:0")]),
+    ("start Debian /bin/true with NAT network (corral-run), against busybox", "dbus", "BM_CorralRunBridgeTrue/debian:1",
+     [("corral-run on busybox with NAT network", "dbus", "BM_CorralRunBridgeTrue/debian:0")]),
     ("exec /bin/true in a running container (library attach)", "attach", "BM_AttachExecTrue",
      [("nsenter -a", "attach", "BM_PeerNsenterAllTrue")]),
     ("exec /bin/true through D-Bus (corralctl exec)", "dbus", "BM_CorralctlExecTrue",
@@ -25,10 +28,28 @@ COMPARISONS = [
     ("network teardown (the stop path)", "netstart", "BM_CorralDown/ports:0/iterations:50",
      [("ip link del", "netstart", "BM_Iproute2Down/batch:0/iterations:50"),
       ("CNI bridge DEL", "netstart", "BM_CniBridgeDown/iterations:50")]),
-    ("start with scope, machined and NAT network (D-Bus)", "dbus", "BM_DbusCreateStartToRunning/iterations:20",
-     [("systemd-nspawn --register --network-veth", "dbus", "BM_PeerNspawnRegisterVethTrue/iterations:20")]),
+    ("start with scope, machined and NAT network (D-Bus)", "dbus",
+     "BM_DbusCreateStartToRunning/debian:0/net:1/iterations:20",
+     [("systemd-nspawn --register --network-veth", "dbus", "BM_PeerNspawnRegisterTrue/veth:1/iterations:20")]),
+    ("start with scope and machined, no network (D-Bus)", "dbus",
+     "BM_DbusCreateStartToRunning/debian:0/net:0/iterations:20",
+     [("systemd-nspawn --register --private-network", "dbus", "BM_PeerNspawnRegisterTrue/veth:0/iterations:20")]),
+    ("start Debian with scope, machined and NAT network (D-Bus), against busybox", "dbus",
+     "BM_DbusCreateStartToRunning/debian:1/net:1/iterations:20",
+     [("the same on busybox", "dbus", "BM_DbusCreateStartToRunning/debian:0/net:1/iterations:20")]),
     ("Debian with systemd: boot to READY", "dbus", "BM_DebianBootToReady/iterations:5",
      [("systemd-nspawn -b", "dbus", "BM_PeerNspawnBootToReady/iterations:5")]),
+]
+
+# Per-phase breakdowns: (title, file, [(column, benchmark)]); the counters are "NN phase ms".
+PHASES = [
+    ("Where a start of busybox /bin/true goes (library, median of the per-start averages)", "start",
+     [("library", "BM_LibraryStartPhases")]),
+    ("Where a start through D-Bus goes (corrald's StartPhases property, median of the per-start "
+     "averages; \"scope\" is systemd's StartTransientUnit to JobRemoved)", "dbus",
+     [("busybox, NAT", "BM_DbusCreateStartToRunning/debian:0/net:1/iterations:20"),
+      ("busybox, no network", "BM_DbusCreateStartToRunning/debian:0/net:0/iterations:20"),
+      ("Debian, NAT", "BM_DbusCreateStartToRunning/debian:1/net:1/iterations:20")]),
 ]
 
 UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -53,6 +74,28 @@ def load(results, name):
     return stats
 
 
+def write_phases(f, title, columns):
+    """A table of phases (rows, in their order) by configuration (columns), in ms."""
+    columns = [(name, {k[3:-3]: v for k, v in stats.items() if k.endswith(" ms") and k[:2].isdigit()},
+                sorted(k for k in stats if k.endswith(" ms") and k[:2].isdigit()))
+               for name, stats in columns]
+    columns = [c for c in columns if c[1]]
+    if not columns:
+        return
+    order = []
+    for _, _, keys in columns:
+        for key in keys:
+            if key[3:-3] not in order:
+                order.append(key[3:-3])
+    f.write(f"\n{title}:\n\n")
+    f.write("| phase | " + " | ".join(name for name, _, _ in columns) + " |\n")
+    f.write("| --- |" + " --- |" * len(columns) + "\n")
+    for phase in order:
+        cells = [f"{phases[phase]:.3f}" if phase in phases else "" for _, phases, _ in columns]
+        f.write(f"| {phase} | " + " | ".join(cells) + " |\n")
+    f.write("| total | " + " | ".join(f"{sum(p.values()):.3f}" for _, p, _ in columns) + " |\n")
+
+
 def main():
     results = sys.argv[1]
     files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus"}}
@@ -72,13 +115,8 @@ def main():
         f.write("| what | corral median ms | corral p90 ms | peer | peer median ms | peer p90 ms | corral/peer |\n")
         f.write("| --- | --- | --- | --- | --- | --- | --- |\n")
         f.write("\n".join(rows) + "\n")
-        phases = files["start"].get("BM_LibraryStartPhases", {})
-        phase_rows = [(k[:-3], v) for k, v in phases.items() if k.endswith(" ms")]
-        if phase_rows:
-            f.write("\nWhere a start of busybox /bin/true goes (library, median of the per-start averages):\n\n")
-            f.write("| phase | ms |\n| --- | --- |\n")
-            for phase, ms in phase_rows:
-                f.write(f"| {phase} | {ms:.3f} |\n")
+        for title, pfile, columns in PHASES:
+            write_phases(f, title, [(column, files[pfile].get(bench, {})) for column, bench in columns])
     data = os.path.join(results, "peers.dat")
     with open(data, "w") as f:
         for i, (label, ratio) in enumerate(bars):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # corral and its peers side by side, one command: builds, runs every suite with its peers in
-# the same run (start: crun, unshare+chroot; exec: nsenter; network: iproute2, ip -batch, the
-# CNI bridge plugin; D-Bus start and Debian boot: systemd-nspawn, in the throwaway systemd),
+# the same run (start: crun with corral's profile and with its own, unshare+chroot; exec:
+# nsenter; network: iproute2, ip -batch, the CNI bridge plugin; D-Bus start, with and without
+# network, and Debian boot: systemd-nspawn, in the throwaway systemd),
 # then writes peers.md (medians, p90s, ratios) and peers.png into the results folder.
 #   benchmarks/peers/run.sh [RESULTS_DIR]      (default benchmarks/results/<date>)
 set -euo pipefail
@@ -12,7 +13,9 @@ mkdir -p "$out"
 out=$(readlink -f "$out")
 tools/deps.sh >/dev/null
 bazel build -c opt //benchmarks:all //tools:corral-run //tools:corralctl //dbus:corrald 2>&1 | tail -1
-json() { echo "--benchmark_out=$out/$1.json --benchmark_out_format=json"; }
+# Repetitions of corral and its peers run interleaved in random order, not one after the other,
+# so a slow minute of this shared machine lands on both.
+json() { echo "--benchmark_out=$out/$1.json --benchmark_out_format=json --benchmark_enable_random_interleaving=true"; }
 
 echo "== a Debian image with systemd for every suite (debootstrap)"
 images=$(mktemp -d /tmp/corral-peers-XXXXXX)

@@ -146,6 +146,16 @@ absl::StatusOr<std::vector<Property>> ContainerProperties(sd_bus* bus, const std
       sd_bus_message_exit_container(reply);
       p.is_list = true;
       p.text = absl::StrJoin(p.list, ", ");
+    } else if (signature == "a(st)") {  // StartPhases: (phase, microseconds)
+      sd_bus_message_enter_container(reply, 'a', "(st)");
+      const char* phase = nullptr;
+      uint64_t us = 0;
+      while (sd_bus_message_read(reply, "(st)", &phase, &us) > 0) {
+        p.list.push_back(absl::StrCat(phase, " ", absl::StrFormat("%.2f", static_cast<double>(us) / 1000), " ms"));
+      }
+      sd_bus_message_exit_container(reply);
+      p.is_list = true;
+      p.text = absl::StrJoin(p.list, ", ");
     } else {
       sd_bus_message_skip(reply, contents);
     }
