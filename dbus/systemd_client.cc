@@ -1,8 +1,11 @@
 #include "dbus/systemd_client.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
@@ -53,15 +56,79 @@ absl::StatusOr<std::unique_ptr<SystemdClient>> SystemdClient::Create(sd_bus* bus
   int r = sd_bus_match_signal(bus, &client->job_removed_slot_, kSystemd, kSystemdPath, kSystemdManager, "JobRemoved",
                               &SystemdClient::OnJobRemoved, client.get());
   if (r < 0) return ErrnoError(-r, "match systemd's JobRemoved");
-  // Without a subscriber systemd does not send job signals at all.
-  r = sd_bus_call_method_async(bus, nullptr, kSystemd, kSystemdPath, kSystemdManager, "Subscribe", nullptr, nullptr, "");
-  if (r < 0) return ErrnoError(-r, "subscribe to systemd");
+  // systemd drops its bus connection when dbus-daemon refuses it a match rule, and connects
+  // again: our subscription and the JobRemoved signals of that moment are lost with it.
+  r = sd_bus_add_match(bus, &client->owner_changed_slot_,
+                       "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                       "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.freedesktop.systemd1'",
+                       &SystemdClient::OnSystemdOwnerChanged, client.get());
+  if (r < 0) return ErrnoError(-r, "watch systemd's bus name");
+  client->Resubscribe();
   return client;
+}
+
+void SystemdClient::Resubscribe() {
+  // Without a subscriber systemd does not send job signals at all.
+  int r = sd_bus_call_method_async(bus_, nullptr, kSystemd, kSystemdPath, kSystemdManager, "Subscribe", nullptr,
+                                   nullptr, "");
+  if (r < 0) ::fprintf(stderr, "corrald: subscribe to systemd: %s\n", std::strerror(-r));
+}
+
+int SystemdClient::OnSystemdOwnerChanged(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto* self = static_cast<SystemdClient*>(userdata);
+  const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
+  if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || new_owner == nullptr || !*new_owner) {
+    return 0;
+  }
+  ::fprintf(stderr, "corrald: systemd is on the bus again (%s); %zu scope jobs to check\n", new_owner,
+            self->waiting_.size());
+  // Subscribe first: a job still queued then announces its end as usual.
+  self->Resubscribe();
+  std::vector<std::pair<std::string, std::string>> jobs;
+  for (const auto& [job, waiting] : self->waiting_) jobs.emplace_back(job, waiting.unit);
+  for (const auto& [job, unit] : jobs) self->CheckWaitingJob(job, unit);
+  return 0;
+}
+
+// A job whose JobRemoved may have been lost: while systemd still has the job, its signal will
+// come; when the job is gone, the unit's state is its result.
+void SystemdClient::CheckWaitingJob(const std::string& job, const std::string& unit) {
+  auto* context = new CallContext;
+  context->on_reply = [this, job, unit](sd_bus_message* reply) -> int {
+    if (!sd_bus_message_is_method_error(reply, nullptr)) return 0;  // still queued or running
+    char* path = nullptr;
+    if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.c_str(), &path) < 0) return 0;
+    auto* state_context = new CallContext;
+    state_context->on_reply = [this, job](sd_bus_message* state_reply) -> int {
+      const char* state = nullptr;
+      if (sd_bus_message_is_method_error(state_reply, nullptr) || sd_bus_message_enter_container(state_reply, 'v', "s") < 0 ||
+          sd_bus_message_read(state_reply, "s", &state) < 0) {
+        state = "";
+      }
+      JobFinished(job, std::string(state) == "active" ? "done" : "failed");
+      return 0;
+    };
+    int r = sd_bus_call_method_async(bus_, nullptr, kSystemd, path, "org.freedesktop.DBus.Properties", "Get", OnReply,
+                                     state_context, "ss", "org.freedesktop.systemd1.Unit", "ActiveState");
+    std::free(path);
+    if (r < 0) {
+      delete state_context;
+      JobFinished(job, "failed");
+    }
+    return 0;
+  };
+  int r = sd_bus_call_method_async(bus_, nullptr, kSystemd, job.c_str(), "org.freedesktop.DBus.Properties", "Get",
+                                   OnReply, context, "ss", "org.freedesktop.systemd1.Job", "State");
+  if (r < 0) {
+    delete context;
+    JobFinished(job, "failed");
+  }
 }
 
 SystemdClient::~SystemdClient() {
   for (Queued& q : queued_) sd_bus_message_unref(q.call);
   sd_bus_slot_unref(job_removed_slot_);
+  sd_bus_slot_unref(owner_changed_slot_);
 }
 
 int SystemdClient::OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error*) {
@@ -81,8 +148,9 @@ void SystemdClient::JobFinished(const std::string& job, const std::string& resul
     finished_[job] = result;
     return;
   }
-  Done done = std::move(it->second);
+  Done done = std::move(it->second.done);
   waiting_.erase(it);
+  ReleaseSlot();
   if (result == "done") {
     done(absl::OkStatus());
   } else {
@@ -111,21 +179,23 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
     done(ErrnoError(-r, "build StartTransientUnit"));
     return;
   }
-  CallAsync(call, [this, done, unit = spec.unit](sd_bus_message* reply) {
+  CallAsync(call, [this, done, unit = spec.unit](sd_bus_message* reply) -> bool {
     absl::Status status = ReplyStatus(reply, absl::StrCat("start ", unit));
     const char* job = nullptr;
     if (status.ok() && sd_bus_message_read(reply, "o", &job) < 0) status = absl::InternalError("bad StartTransientUnit reply");
     if (!status.ok()) {
       done(status);
-      return;
+      return false;
     }
-    waiting_[job] = done;
+    // The call keeps its place until the job is removed (JobFinished releases it).
+    waiting_[job] = {unit, done};
     auto early = finished_.find(job);
     if (early != finished_.end()) {
       std::string result = early->second;
       finished_.erase(early);
       JobFinished(job, result);
     }
+    return true;
   });
 }
 
@@ -143,11 +213,19 @@ void SystemdClient::RegisterMachine(const std::string& name, pid_t leader, const
     done(ErrnoError(-r, "build RegisterMachine"));
     return;
   }
-  CallAsync(call, [done, name](sd_bus_message* reply) { done(ReplyStatus(reply, absl::StrCat("register machine ", name))); });
+  CallAsync(call, [done, name](sd_bus_message* reply) {
+    done(ReplyStatus(reply, absl::StrCat("register machine ", name)));
+    return false;
+  });
 }
 
-void SystemdClient::CallAsync(sd_bus_message* call, std::function<void(sd_bus_message*)> on_reply) {
+void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {
   queued_.push_back({call, std::move(on_reply)});  // owns the reference to `call`
+  SendNext();
+}
+
+void SystemdClient::ReleaseSlot() {
+  --in_flight_;
   SendNext();
 }
 
@@ -157,9 +235,7 @@ void SystemdClient::SendNext() {
     queued_.pop_front();
     auto* context = new CallContext;
     context->on_reply = [this, on_reply = std::move(next.on_reply)](sd_bus_message* reply) -> int {
-      --in_flight_;
-      on_reply(reply);
-      SendNext();
+      if (!on_reply(reply)) ReleaseSlot();
       return 0;
     };
     int r = sd_bus_call_async(bus_, nullptr, next.call, OnReply, context, 0);

@@ -35,7 +35,8 @@ class SystemdClient {
   ~SystemdClient();
 
   // StartTransientUnit of a scope in machine.slice with Delegate=yes and the limits asked for;
-  // `done` runs once its job is removed: OK when the job's result is "done".
+  // `done` runs once its job is removed: OK when the job's result is "done". When systemd's bus
+  // connection was reset meanwhile (its JobRemoved lost), the scope's state decides.
   void StartScope(const ScopeSpec& spec, Done done);
 
   // Registers a running container with machined (so machinectl shows it). Calls `done` with
@@ -45,23 +46,43 @@ class SystemdClient {
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
   static int OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int OnSystemdOwnerChanged(sd_bus_message* m, void* userdata, sd_bus_error* error);
   void JobFinished(const std::string& job, const std::string& result);
+  void Resubscribe();
+  void CheckWaitingJob(const std::string& job, const std::string& unit);
 
-  // dbus-daemon allows one connection 128 calls awaiting replies; 200 containers starting at
-  // once would pass that. Calls beyond kMaxInFlight wait here and go out as replies come in.
+  // How many calls, and scope jobs, corrald has at systemd and machined at once. Two limits of
+  // the system bus meet here. dbus-daemon allows one connection 128 calls awaiting replies
+  // (max_replies_per_connection). And systemd watches the client of every job it has queued
+  // with a D-Bus match rule on its own connection (bus_job_track_sender), of which dbus-daemon
+  // allows 512 (max_match_rules_per_connection); past that systemd's AddMatch fails, sd-bus
+  // drops systemd's connection to the bus, every call awaiting systemd's reply ends with
+  // "recipient disconnected" and the JobRemoved signals of the jobs queued so far are lost.
+  // systemd runs its job queue only when no bus message waits, so a client that sends the next
+  // StartTransientUnit as soon as the last is answered queues jobs without bound (1,000
+  // containers at once lost systemd's connection at about 500). So a scope's start holds its
+  // place from the call until its job is removed, and systemd never holds more than this many
+  // jobs of ours, whatever else asks it for jobs at the same time.
   static constexpr int kMaxInFlight = 64;
-  void CallAsync(sd_bus_message* call, std::function<void(sd_bus_message* reply)> on_reply);
+  // `on_reply` returns true to keep the call's place until ReleaseSlot() (a scope's job).
+  void CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message* reply)> on_reply);
+  void ReleaseSlot();
   void SendNext();
   struct Queued {
     sd_bus_message* call;
-    std::function<void(sd_bus_message*)> on_reply;
+    std::function<bool(sd_bus_message*)> on_reply;
   };
   std::deque<Queued> queued_;
   int in_flight_ = 0;
 
+  struct Waiting {
+    std::string unit;
+    Done done;
+  };
   sd_bus* bus_;
   sd_bus_slot* job_removed_slot_ = nullptr;
-  std::map<std::string, Done> waiting_;          // job path -> who waits for it
+  sd_bus_slot* owner_changed_slot_ = nullptr;
+  std::map<std::string, Waiting> waiting_;       // job path -> who waits for it
   std::map<std::string, std::string> finished_;  // JobRemoved that came before the call's reply
 };
 

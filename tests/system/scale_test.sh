@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Many containers started at once against a real systemd and dbus-daemon, in a throwaway
+# systemd: systemd watches the client of every job it has queued with a match rule on its own
+# bus connection, and dbus-daemon allows 512 (max_match_rules_per_connection); past that systemd
+# loses its bus. corrald keeps at most 64 scope jobs at systemd, and when systemd's connection
+# is reset anyway, no start is left hanging. Prints "N passed, N failed" last.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. tests/system/lib.sh
+
+build_corral
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$(mktemp -d /tmp/corral-systest-XXXXXX)"
+sb corralctl image build busybox >/dev/null
+
+# dbus-daemon's figures for the connection that owns NAME: "UNIQUE MATCHRULES PEAKMATCHRULES".
+bus_stats() {
+  sb sh -c 'o=$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s '"$1"' | cut -d\" -f2)
+    s=$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Debug.Stats GetConnectionStats s $o)
+    echo $o $(echo "$s" | sed "s/.*\"MatchRules\" u \([0-9]*\) \"PeakMatchRules\" u \([0-9]*\).*/\1 \2/")'
+}
+# Starts containers scale-1..scale-$1 with one StartContainer each, all sent at once.
+start_all() {
+  sb sh -c 'for i in $(seq '"$1"'); do busctl call --timeout=120 org.corral1 /org/corral1 org.corral1.Manager StartContainer s scale-$i >/dev/null 2>&1 & done; wait; true'
+}
+# "RUNNING STARTING STOPPED" counts.
+states() {
+  sb sh -c 'l=$(busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers)
+    for s in running starting stopped; do echo "$l" | grep -o "\"$s\"" | wc -l; done | tr "\n" " " | sed "s/ $//"'
+}
+stop_all() {
+  sb sh -c 'for i in $(seq '"$1"'); do busctl call --timeout=60 org.corral1 /org/corral1 org.corral1.Manager StopContainer s scale-$i >/dev/null 2>&1 & done; wait; true'
+}
+
+count=150
+sb sh -c 'for i in $(seq '"$count"'); do corralctl create scale-$i --image busybox --net none -- sleep 100000 >/dev/null; done'
+
+echo "== $count starts at once"
+read -r owner base _ < <(bus_stats org.freedesktop.systemd1)
+start_all $count
+check_output "all $count are running" "^$count 0 0$" states
+read -r owner_after _ peak < <(bus_stats org.freedesktop.systemd1)
+check_output "systemd kept its bus connection" "^$owner\$" echo "$owner_after"
+# Without the bound, systemd queues a job (and a match rule) for nearly every start at once.
+check "systemd's match rules stayed within corrald's 64 jobs of its usual $base (peak $peak)" test "$peak" -le $((base + 64 + 4))
+stop_all $count
+check_output "all stopped" "^0 0 $count$" states
+
+echo "== systemd loses its bus while starts are in flight"
+# A limit just above systemd's own match rules makes its connection fail at its third queued
+# job, as 1,000 starts made it fail at 512. ReloadConfig goes straight to dbus-daemon (systemctl
+# reload dbus would need a systemd that may be off the bus); its step may time out meanwhile.
+sb sh -c 'cat > /etc/dbus-1/system-local.conf <<EOF
+<busconfig><limit name="max_match_rules_per_connection">'"$((base + 2))"'</limit></busconfig>
+EOF
+busctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig' >/dev/null 2>&1
+start_all $count
+sb sh -c 'for i in $(seq 100); do busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | grep -q "\"starting\"" || break; sleep 0.2; done'
+read -r owner_reset _ < <(bus_stats org.freedesktop.systemd1)
+check "systemd's connection was reset (it was $owner, now $owner_reset)" test "$owner_reset" != "$owner"
+check_output "no start is left hanging: each is running or stopped" ' 0 ' states
+check_output "corrald settled the jobs it lost" 'systemd is on the bus again' sb journalctl -u corrald --no-pager
+sb sh -c 'rm /etc/dbus-1/system-local.conf; busctl call org.freedesktop.DBus / org.freedesktop.DBus ReloadConfig'
+stop_all $count
+check_output "all stopped again" "^0 0 $count$" states
+# A lost JobRemoved that kept its place in flight would leave fewer places each time.
+start_all $count
+check_output "afterwards all $count start again" "^$count 0 0$" states
+stop_all $count
+
+sb sh -c 'for i in $(seq '"$count"'); do corralctl rm scale-$i >/dev/null; done'
+check_output "no container, scope or cgroup of corral left" '^0 0 0$' sb sh -c '
+  echo $(busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2) \
+       $(systemctl list-units --all --no-legend "corral-*.scope" | grep -c .) \
+       $(find /sys/fs/cgroup -name "corral-*.scope" -type d | grep -c .)'
+
+finish
