@@ -29,6 +29,18 @@ COMPARISONS = [
      [("systemd-nspawn --register --network-veth", "dbus", "BM_PeerNspawnRegisterVethTrue/iterations:20")]),
     ("Debian with systemd: boot to READY", "dbus", "BM_DebianBootToReady/iterations:5",
      [("systemd-nspawn -b", "dbus", "BM_PeerNspawnBootToReady/iterations:5")]),
+    # runc and LXC run only in the throwaway systemd (benchmarks/run_sandbox_peers_bench.sh).
+    ("start busybox /bin/true in the sandbox, every namespace (corral-run)", "sandbox_peers", "BM_CorralRunTrue",
+     [("runc run", "sandbox_peers", "BM_PeerRuncRunTrue"),
+      ("lxc-execute", "sandbox_peers", "BM_PeerLxcExecuteTrue"),
+      ("lxc-start -F", "sandbox_peers", "BM_PeerLxcStartTrue"),
+      ("crun run", "sandbox_peers", "BM_PeerCrunRunTrue")]),
+    ("exec /bin/true into a running container in the sandbox (library attach)", "sandbox_peers", "BM_AttachExecTrue",
+     [("lxc-attach", "sandbox_peers", "BM_PeerLxcAttachTrue"),
+      ("crun exec", "sandbox_peers", "BM_PeerCrunExecTrue")]),
+    ("exec /bin/true through corrald in the sandbox (corralctl exec)", "sandbox_peers", "BM_CorralctlExecTrue",
+     [("lxc-attach", "sandbox_peers", "BM_PeerLxcAttachTrue"),
+      ("crun exec", "sandbox_peers", "BM_PeerCrunExecTrue")]),
 ]
 
 UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -55,7 +67,7 @@ def load(results, name):
 
 def main():
     results = sys.argv[1]
-    files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus"}}
+    files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus", "sandbox_peers"}}
     rows, bars = [], []
     for what, cfile, cbench, peers in COMPARISONS:
         corral = files[cfile].get(cbench)
