@@ -39,7 +39,9 @@ std::string Program(const std::string& name) {
 // Skips `state` when `program` is missing; true when it may go on.
 bool Have(benchmark::State& state, const std::string& program, const char* what) {
   if (!program.empty()) return true;
-  state.SkipWithError(absl::StrCat(what, " is not installed (benchmarks/run_sandbox_peers_bench.sh installs it in the sandbox)").c_str());
+  state.SkipWithError(
+      absl::StrCat(what, " is not installed (benchmarks/run_sandbox_peers_bench.sh installs it in the sandbox)")
+          .c_str());
   return false;
 }
 
