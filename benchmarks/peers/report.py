@@ -39,6 +39,18 @@ COMPARISONS = [
      [("the same on busybox", "dbus", "BM_DbusCreateStartToRunning/debian:0/net:1/iterations:20")]),
     ("Debian with systemd: boot to READY", "dbus", "BM_DebianBootToReady/iterations:5",
      [("systemd-nspawn -b", "dbus", "BM_PeerNspawnBootToReady/iterations:5")]),
+    # runc and LXC run only in the throwaway systemd (benchmarks/run_sandbox_peers_bench.sh).
+    ("start busybox /bin/true in the sandbox, every namespace (corral-run)", "sandbox_peers", "BM_CorralRunTrue",
+     [("runc run", "sandbox_peers", "BM_PeerRuncRunTrue"),
+      ("lxc-execute", "sandbox_peers", "BM_PeerLxcExecuteTrue"),
+      ("lxc-start -F", "sandbox_peers", "BM_PeerLxcStartTrue"),
+      ("crun run", "sandbox_peers", "BM_PeerCrunRunTrue")]),
+    ("exec /bin/true into a running container in the sandbox (library attach)", "sandbox_peers", "BM_AttachExecTrue",
+     [("lxc-attach", "sandbox_peers", "BM_PeerLxcAttachTrue"),
+      ("crun exec", "sandbox_peers", "BM_PeerCrunExecTrue")]),
+    ("exec /bin/true through corrald in the sandbox (corralctl exec)", "sandbox_peers", "BM_CorralctlExecTrue",
+     [("lxc-attach", "sandbox_peers", "BM_PeerLxcAttachTrue"),
+      ("crun exec", "sandbox_peers", "BM_PeerCrunExecTrue")]),
 ]
 
 # Per-phase breakdowns: (title, file, [(column, benchmark)]); the counters are "NN phase ms".
@@ -98,7 +110,7 @@ def write_phases(f, title, columns):
 
 def main():
     results = sys.argv[1]
-    files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus"}}
+    files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus", "sandbox_peers"}}
     rows, bars = [], []
     for what, cfile, cbench, peers in COMPARISONS:
         corral = files[cfile].get(cbench)

@@ -2,7 +2,8 @@
 # corral and its peers side by side, one command: builds, runs every suite with its peers in
 # the same run (start: crun with corral's profile and with its own, unshare+chroot; exec:
 # nsenter; network: iproute2, ip -batch, the CNI bridge plugin; D-Bus start, with and without
-# network, and Debian boot: systemd-nspawn, in the throwaway systemd),
+# network, and Debian boot: systemd-nspawn, in the throwaway systemd; runc, lxc-execute,
+# lxc-start, lxc-attach and crun exec, installed only in the throwaway systemd),
 # then writes peers.md (medians, p90s, ratios) and peers.png into the results folder.
 #   benchmarks/peers/run.sh [RESULTS_DIR]      (default benchmarks/results/<date>)
 set -euo pipefail
@@ -30,6 +31,8 @@ echo "== network bring-up and teardown (iproute2, ip -batch, CNI bridge)"
 bazel-bin/benchmarks/netstart_bench $(json netstart) >/dev/null
 echo "== through D-Bus, and Debian booting (systemd-nspawn), in the throwaway systemd"
 benchmarks/run_dbus_bench.sh $(json dbus) >/dev/null
+echo "== runc, LXC (lxc-execute, lxc-start, lxc-attach) and crun exec, in the throwaway systemd"
+benchmarks/run_sandbox_peers_bench.sh $(json sandbox_peers) >/dev/null
 echo "== report"
 python3 benchmarks/peers/report.py "$out"
 echo "results: $out/peers.md $out/peers.png"
