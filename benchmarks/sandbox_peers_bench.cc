@@ -6,7 +6,8 @@
 //   - exec of /bin/true into a running container: corral's library attach and `corralctl exec`
 //     (through corrald) against lxc-attach and crun exec.
 // The peers run in their normal configurations: LXC with a minimal config (no AppArmor, an
-// empty network namespace, no console); runc and crun with start_bench's OCI bundle; runc and
+// empty network namespace, no console); runc and crun with an OCI bundle; all three with
+// corral's capabilities and seccomp deny list (peer_configs.h), so they do the same work; runc and
 // LXC make their cgroups as they always do (neither can run without), crun runs without, as
 // corral-run does when no limit is asked for. Run it with benchmarks/run_sandbox_peers_bench.sh,
 // which installs runc and LXC into the sandbox (never on the host) and corral beside them.
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
+#include "benchmarks/peer_configs.h"
 #include "common/files.h"
 #include "runtime/attach.h"
 #include "runtime/container.h"
@@ -45,41 +47,15 @@ bool Have(benchmark::State& state, const std::string& program, const char* what)
   return false;
 }
 
-// An OCI bundle running `args` on the busybox rootfs: start_bench's CrunBundle config (every
-// namespace but user, three capabilities, masked and read-only paths, no seccomp).
-std::string OciBundle(const std::string& name, const std::string& args_json) {
-  std::string dir = absl::StrCat(WorkDir(), "/", name);
-  MakeDirectories(dir).IgnoreError();
-  std::string config = absl::StrCat(R"({
-  "ociVersion": "1.0.0",
-  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": )", args_json, R"(,
-    "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "cwd": "/",
-    "capabilities": {"bounding": ["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE"],
-      "effective": ["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE"],
-      "permitted": ["CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE"]},
-    "noNewPrivileges": true},
-  "root": {"path": ")", BusyboxRootfs(), R"(", "readonly": false},
-  "hostname": "bench",
-  "mounts": [
-    {"destination": "/proc", "type": "proc", "source": "proc"},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","strictatime","mode=755","size=65536k"]},
-    {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
-    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid","noexec","nodev","mode=1777","size=65536k"]},
-    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid","noexec","nodev"]},
-    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid","noexec","nodev","ro"]}
-  ],
-  "linux": {
-    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
-    "maskedPaths": ["/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/sys/firmware","/proc/scsi"],
-    "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]
-  }
-})");
-  WriteFileAtomically(dir + "/config.json", config).IgnoreError();
-  return dir;
+// An OCI bundle running `args` on the busybox rootfs with corral's capabilities and seccomp
+// profile (peer_configs.h): the same work as a corral start.
+std::string OciBundle(const std::string& name, const std::vector<std::string>& args) {
+  return WriteOciBundle(absl::StrCat(WorkDir(), "/", name), BusyboxRootfs(), args, /*same_as_corral=*/true);
 }
 
 // LXC's minimal configuration for the same rootfs: every namespace (the network one empty),
-// unconfined, no console or ttys, proc and a read-only sys, an automatic /dev.
+// unconfined, no console or ttys, proc and a read-only sys, an automatic /dev, and corral's
+// capabilities and seccomp deny list.
 std::string LxcConfig() {
   static const std::string* path = [] {
     std::string file = WorkDir() + "/lxc.conf";
@@ -91,7 +67,7 @@ std::string LxcConfig() {
                                            "lxc.tty.max = 0\n"
                                            "lxc.pty.max = 16\n"
                                            "lxc.mount.auto = proc:mixed sys:ro\n"
-                                           "lxc.autodev = 1\n"))
+                                           "lxc.autodev = 1\n", LxcCorralProfile(WorkDir())))
         .IgnoreError();
     return new std::string(file);
   }();
@@ -124,7 +100,7 @@ BENCHMARK(BM_CorralRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 void BM_PeerCrunRunTrue(benchmark::State& state) {
   std::string crun = Program("crun");
   if (!Have(state, crun, "crun")) return;
-  std::string bundle = OciBundle("oci-true", R"(["/bin/true"])");
+  std::string bundle = OciBundle("oci-true", {"/bin/true"});
   std::string root = WorkDir() + "/crun-state";
   int i = 0;
   for (auto _ : state) {
@@ -140,7 +116,7 @@ BENCHMARK(BM_PeerCrunRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 void BM_PeerRuncRunTrue(benchmark::State& state) {
   std::string runc = Program("runc");
   if (!Have(state, runc, "runc")) return;
-  std::string bundle = OciBundle("oci-true", R"(["/bin/true"])");
+  std::string bundle = OciBundle("oci-true", {"/bin/true"});
   std::string root = WorkDir() + "/runc-state";
   int i = 0;
   for (auto _ : state) {
@@ -210,10 +186,8 @@ void BM_AttachExecTrue(benchmark::State& state) {
     state.SkipWithError("the library container did not start");
     return;
   }
-  auto seccomp = runtime::CompileDefaultSeccompProgram();
   runtime::AttachSpec spec;
-  spec.command = {"/bin/true"};
-  spec.seccomp_program = &*seccomp;
+  spec.command = {"/bin/true"};  // with the default seccomp profile, as corrald's exec
   for (auto _ : state) {
     auto process = runtime::Attach(container->pidfd(), spec);
     if (!process.ok() || *runtime::WaitAttached(*process) != 0) {
@@ -304,7 +278,7 @@ bool CrunContainer() {
     if (crun.empty()) return false;
     std::string root = WorkDir() + "/crun-state";
     if (RunCommand({crun, "--root", root, "--cgroup-manager=disabled", "run", "-d", "--bundle",
-                    OciBundle("oci-sleep", R"(["/bin/sleep", "100000"])"), "bench-exec"}) != 0) {
+                    OciBundle("oci-sleep", {"/bin/sleep", "100000"}), "bench-exec"}) != 0) {
       return false;
     }
     ::atexit([] {

@@ -6,7 +6,6 @@
 // own minimal one (less), and unshare+chroot (far less work: no pivot_root, /dev, capabilities
 // or seccomp).
 #include <sched.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -16,16 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
+#include "benchmarks/peer_configs.h"
 #include "common/files.h"
-#include "runtime/capabilities.h"
 #include "runtime/container.h"
-#include "runtime/seccomp_compiler.h"
-#include "runtime/spec.h"
 #include "runtime/phase_timer.h"
 
 namespace corral::bench {
@@ -118,67 +113,15 @@ void BM_PeerUnshareChrootTrue(benchmark::State& state) {
 }
 BENCHMARK(BM_PeerUnshareChrootTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
-// A crun bundle for the same rootfs, running /bin/true without a terminal: all namespaces but
-// user, masked and read-only paths as `crun spec` has them, and either
-//   - `crun spec`'s own minimal profile (3 capabilities, no seccomp filter): less work than a
-//     corral start, which installs its seccomp filter and keeps Docker's capability set; or
-//   - corral's profile (same_profile): corral's default capabilities and its default seccomp
-//     deny list (the same syscalls, EPERM, on x86_64, x86 and x32), so both do the same work.
-std::string CrunBundle(bool same_profile) {
-  std::string dir = BusyboxRootfs() + (same_profile ? "/../crun-bundle-corral-profile" : "/../crun-bundle");
-  if (::access((dir + "/config.json").c_str(), F_OK) == 0) return dir;
-  MakeDirectories(dir).IgnoreError();
-  std::string caps = R"("CAP_CHOWN","CAP_KILL","CAP_NET_BIND_SERVICE")";
-  std::string seccomp;
-  if (same_profile) {
-    std::vector<std::string> names;
-    for (int cap : runtime::DefaultCapabilities()) {
-      names.push_back(absl::StrCat("\"", absl::AsciiStrToUpper(runtime::CapabilityName(cap)), "\""));
-    }
-    caps = absl::StrJoin(names, ",");
-    std::vector<std::string> syscalls;
-    for (const std::string& name : runtime::DefaultDeniedSyscalls()) {
-      // Only names the running libseccomp knows, as corral compiles it (crun refuses others).
-      if (seccomp_syscall_resolve_name(name.c_str()) != __NR_SCMP_ERROR) syscalls.push_back(absl::StrCat("\"", name, "\""));
-    }
-    seccomp = absl::StrCat(R"(,
-    "seccomp": {"defaultAction": "SCMP_ACT_ALLOW",
-      "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-      "syscalls": [{"names": [)", absl::StrJoin(syscalls, ","), R"(], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]})");
-  }
-  std::string config = absl::StrCat(R"({
-  "ociVersion": "1.0.0",
-  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
-    "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "cwd": "/",
-    "capabilities": {"bounding": [)", caps, R"(], "effective": [)", caps, R"(], "permitted": [)", caps, R"(]},
-    "noNewPrivileges": true},
-  "root": {"path": ")", BusyboxRootfs(), R"(", "readonly": false},
-  "hostname": "bench",
-  "mounts": [
-    {"destination": "/proc", "type": "proc", "source": "proc"},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","strictatime","mode=755","size=65536k"]},
-    {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
-    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid","noexec","nodev","mode=1777","size=65536k"]},
-    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid","noexec","nodev"]},
-    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid","noexec","nodev","ro"]}
-  ],
-  "linux": {
-    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
-    "maskedPaths": ["/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/sys/firmware","/proc/scsi"],
-    "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"])", seccomp, R"(
-  }
-})");
-  WriteFileAtomically(dir + "/config.json", config).IgnoreError();
-  return dir;
-}
-
 void BM_PeerCrunRunTrue(benchmark::State& state) {
   std::string crun = FindProgram({"/usr/bin/crun"});
   if (crun.empty()) {
     state.SkipWithError("crun is not installed (apt-get install crun)");
     return;
   }
-  std::string bundle = CrunBundle(state.range(0) == 1);
+  bool same_as_corral = state.range(0) == 1;
+  std::string bundle = WriteOciBundle(BusyboxRootfs() + (same_as_corral ? "/../crun-corral-profile" : "/../crun-spec-profile"),
+                                      BusyboxRootfs(), {"/bin/true"}, same_as_corral);
   std::string crun_root = bundle + "/state";
   int i = 0;
   for (auto _ : state) {
