@@ -40,7 +40,8 @@ COMPARISONS = [
     ("Debian with systemd: boot to READY", "dbus", "BM_DebianBootToReady/iterations:5",
      [("systemd-nspawn -b", "dbus", "BM_PeerNspawnBootToReady/iterations:5")]),
     # runc and LXC run only in the throwaway systemd (benchmarks/run_sandbox_peers_bench.sh).
-    ("start busybox /bin/true in the sandbox, every namespace (corral-run)", "sandbox_peers", "BM_CorralRunTrue",
+    ("start busybox /bin/true in the sandbox, every namespace, peers with corral's seccomp and capabilities (corral-run)",
+     "sandbox_peers", "BM_CorralRunTrue",
      [("runc run", "sandbox_peers", "BM_PeerRuncRunTrue"),
       ("lxc-execute", "sandbox_peers", "BM_PeerLxcExecuteTrue"),
       ("lxc-start -F", "sandbox_peers", "BM_PeerLxcStartTrue"),
