@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "tools/images/busybox_image.h"
 
@@ -20,6 +21,28 @@ void RemoveTempDir() {
   if (temp_dir != nullptr) RemoveTree(*temp_dir).IgnoreError();
 }
 }  // namespace
+
+void TimeCommand(benchmark::State& state, const std::function<std::vector<std::string>(int)>& argv_for,
+                 const char* what) {
+  int i = 0;
+  for (auto _ : state) {
+    int status = RunCommand(argv_for(i++));
+    if (status != 0) {
+      state.SkipWithError(absl::StrCat(what, " failed (exit status ", status, ")").c_str());
+      return;
+    }
+  }
+}
+
+void TimeCommand(benchmark::State& state, const std::vector<std::string>& argv, const char* what) {
+  TimeCommand(state, [&argv](int) { return argv; }, what);
+}
+
+std::string ImageRootfs(int64_t which) {
+  if (which == 0) return BusyboxRootfs();
+  const char* debian = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
+  return debian != nullptr && ::access(debian, F_OK) == 0 ? debian : "";
+}
 
 const std::string& BusyboxRootfs() {
   static const std::string* rootfs = [] {

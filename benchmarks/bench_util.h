@@ -3,18 +3,32 @@
 #ifndef CORRAL_BENCHMARKS_BENCH_UTIL_H_
 #define CORRAL_BENCHMARKS_BENCH_UTIL_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
-#include "benchmark/benchmark.h"
 #include <vector>
+
+#include "benchmark/benchmark.h"
 
 namespace corral::bench {
 
 // Builds (once per process) a busybox rootfs in a temp dir that is removed at exit.
 const std::string& BusyboxRootfs();
 
+// The rootfs of image `which`: 0 the busybox one above, 1 the Debian image named by
+// CORRAL_BENCH_DEBIAN_ROOTFS (benchmarks/peers/run.sh builds one), or "" when there is none.
+std::string ImageRootfs(int64_t which);
+
 // fork + execv + wait; stdout/stderr to /dev/null unless `quiet` is false. Returns the exit status.
 int RunCommand(const std::vector<std::string>& argv, bool quiet = true);
+
+// Times running a command to its exit once per iteration: `argv`, or `argv_for(i)` for the
+// i-th run (0, 1, ...: peers that want a new container name each time). A run that does not
+// exit 0 marks the benchmark failed with `what`.
+void TimeCommand(benchmark::State& state, const std::vector<std::string>& argv, const char* what);
+void TimeCommand(benchmark::State& state, const std::function<std::vector<std::string>(int)>& argv_for,
+                 const char* what);
 
 // The first of `candidates` that exists and is executable, or "".
 std::string FindProgram(const std::vector<std::string>& candidates);

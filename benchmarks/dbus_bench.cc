@@ -169,12 +169,7 @@ void BM_CorralRunBridgeTrue(benchmark::State& state) {
     state.SkipWithError("corral-run is not installed");
     return;
   }
-  for (auto _ : state) {
-    if (RunCommand({corral_run, "--rootfs", rootfs, "--net", "bridge", "--", "/bin/true"}) != 0) {
-      state.SkipWithError("corral-run --net bridge failed");
-      return;
-    }
-  }
+  TimeCommand(state, {corral_run, "--rootfs", rootfs, "--net", "bridge", "--", "/bin/true"}, "corral-run --net bridge");
 }
 BENCHMARK(BM_CorralRunBridgeTrue)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -472,12 +467,7 @@ void BM_CorralctlExecTrue(benchmark::State& state) {
     state.SkipWithError("no container or no corralctl");
     return;
   }
-  for (auto _ : state) {
-    if (RunCommand({corralctl, "exec", kExecContainer, "--", "/bin/true"}) != 0) {
-      state.SkipWithError("corralctl exec failed");
-      break;
-    }
-  }
+  TimeCommand(state, {corralctl, "exec", kExecContainer, "--", "/bin/true"}, "corralctl exec");
 }
 BENCHMARK(BM_CorralctlExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -516,12 +506,7 @@ void BM_PeerNsenterAllTrue(benchmark::State& state) {
     return;
   }
   std::string leader = absl::StrCat(ExecLeader());
-  for (auto _ : state) {
-    if (RunCommand({"/usr/bin/nsenter", "-t", leader, "-a", "/bin/true"}) != 0) {
-      state.SkipWithError("nsenter failed");
-      break;
-    }
-  }
+  TimeCommand(state, {"/usr/bin/nsenter", "-t", leader, "-a", "/bin/true"}, "nsenter");
 }
 BENCHMARK(BM_PeerNsenterAllTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 

@@ -88,12 +88,7 @@ std::string LxcPath() {
 void BM_CorralRunTrue(benchmark::State& state) {
   std::string corral_run = Program("corral-run");
   if (!Have(state, corral_run, "corral-run")) return;
-  for (auto _ : state) {
-    if (RunCommand({corral_run, "--rootfs", BusyboxRootfs(), "--net", "none", "--", "/bin/true"}) != 0) {
-      state.SkipWithError("corral-run failed");
-      return;
-    }
-  }
+  TimeCommand(state, {corral_run, "--rootfs", BusyboxRootfs(), "--net", "none", "--", "/bin/true"}, "corral-run");
 }
 BENCHMARK(BM_CorralRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -102,14 +97,10 @@ void BM_PeerCrunRunTrue(benchmark::State& state) {
   if (!Have(state, crun, "crun")) return;
   std::string bundle = OciBundle("oci-true", {"/bin/true"});
   std::string root = WorkDir() + "/crun-state";
-  int i = 0;
-  for (auto _ : state) {
-    if (RunCommand({crun, "--root", root, "--cgroup-manager=disabled", "run", "--bundle", bundle,
-                    absl::StrCat("bench-", i++)}) != 0) {
-      state.SkipWithError("crun run failed");
-      return;
-    }
-  }
+  TimeCommand(
+      state, [&](int i) -> std::vector<std::string> { return {crun, "--root", root, "--cgroup-manager=disabled", "run", "--bundle", bundle,
+                    absl::StrCat("bench-", i)}; },
+      "crun run");
 }
 BENCHMARK(BM_PeerCrunRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -118,13 +109,9 @@ void BM_PeerRuncRunTrue(benchmark::State& state) {
   if (!Have(state, runc, "runc")) return;
   std::string bundle = OciBundle("oci-true", {"/bin/true"});
   std::string root = WorkDir() + "/runc-state";
-  int i = 0;
-  for (auto _ : state) {
-    if (RunCommand({runc, "--root", root, "run", "--bundle", bundle, absl::StrCat("bench-", i++)}) != 0) {
-      state.SkipWithError("runc run failed");
-      return;
-    }
-  }
+  TimeCommand(
+      state, [&](int i) -> std::vector<std::string> { return {runc, "--root", root, "run", "--bundle", bundle, absl::StrCat("bench-", i)}; },
+      "runc run");
 }
 BENCHMARK(BM_PeerRuncRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -133,12 +120,7 @@ BENCHMARK(BM_PeerRuncRunTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 void BM_PeerLxcExecuteTrue(benchmark::State& state) {
   std::string lxc_execute = Program("lxc-execute");
   if (!Have(state, lxc_execute, "lxc-execute")) return;
-  for (auto _ : state) {
-    if (RunCommand({lxc_execute, "-P", LxcPath(), "-n", "bench-execute", "-f", LxcConfig(), "--", "/bin/true"}) != 0) {
-      state.SkipWithError("lxc-execute failed");
-      return;
-    }
-  }
+  TimeCommand(state, {lxc_execute, "-P", LxcPath(), "-n", "bench-execute", "-f", LxcConfig(), "--", "/bin/true"}, "lxc-execute");
 }
 BENCHMARK(BM_PeerLxcExecuteTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -228,12 +210,7 @@ void BM_CorralctlExecTrue(benchmark::State& state) {
     state.SkipWithError("corralctl create/start failed (is corrald installed?)");
     return;
   }
-  for (auto _ : state) {
-    if (RunCommand({corralctl, "exec", kExecContainer, "--", "/bin/true"}) != 0) {
-      state.SkipWithError("corralctl exec failed");
-      return;
-    }
-  }
+  TimeCommand(state, {corralctl, "exec", kExecContainer, "--", "/bin/true"}, "corralctl exec");
 }
 BENCHMARK(BM_CorralctlExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -262,12 +239,7 @@ void BM_PeerLxcAttachTrue(benchmark::State& state) {
     state.SkipWithError("lxc-start -d failed");
     return;
   }
-  for (auto _ : state) {
-    if (RunCommand({lxc_attach, "-P", LxcPath(), "-n", "bench-attach", "--", "/bin/true"}) != 0) {
-      state.SkipWithError("lxc-attach failed");
-      return;
-    }
-  }
+  TimeCommand(state, {lxc_attach, "-P", LxcPath(), "-n", "bench-attach", "--", "/bin/true"}, "lxc-attach");
 }
 BENCHMARK(BM_PeerLxcAttachTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -299,12 +271,7 @@ void BM_PeerCrunExecTrue(benchmark::State& state) {
     return;
   }
   std::string root = WorkDir() + "/crun-state";
-  for (auto _ : state) {
-    if (RunCommand({crun, "--root", root, "exec", "bench-exec", "/bin/true"}) != 0) {
-      state.SkipWithError("crun exec failed");
-      return;
-    }
-  }
+  TimeCommand(state, {crun, "--root", root, "exec", "bench-exec", "/bin/true"}, "crun exec");
 }
 BENCHMARK(BM_PeerCrunExecTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 

@@ -26,13 +26,6 @@
 namespace corral::bench {
 namespace {
 
-// The rootfs of image `which`: 0 busybox, 1 Debian (or "" when there is none).
-std::string ImageRootfs(int64_t which) {
-  if (which == 0) return BusyboxRootfs();
-  const char* debian = ::getenv("CORRAL_BENCH_DEBIAN_ROOTFS");
-  return debian != nullptr && ::access(debian, F_OK) == 0 ? debian : "";
-}
-
 // Where a start's time goes: the runtime's own phase marks (prepare: validation and seccomp
 // compilation; clone: clone3 into the namespaces; setup and exec: rootfs, /dev, capabilities,
 // seccomp, up to the exec), then the command running to its exit. Averages per start, as
@@ -40,7 +33,11 @@ std::string ImageRootfs(int64_t which) {
 void BM_LibraryStartPhases(benchmark::State& state) {
   runtime::ContainerSpec spec;
   spec.name = "bench";
-  spec.rootfs = BusyboxRootfs();
+  spec.rootfs = ImageRootfs(state.range(0));
+  if (spec.rootfs.empty()) {
+    state.SkipWithError("no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
+    return;
+  }
   spec.command = {"/bin/true"};
   std::map<std::string, double> total_ms;
   for (auto _ : state) {
@@ -63,12 +60,16 @@ void BM_LibraryStartPhases(benchmark::State& state) {
   }
   for (const auto& [phase, ms] : total_ms) state.counters[phase] = ms / static_cast<double>(state.iterations());
 }
-BENCHMARK(BM_LibraryStartPhases)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LibraryStartPhases)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_LibraryStartTrue(benchmark::State& state) {
   runtime::ContainerSpec spec;
   spec.name = "bench";
-  spec.rootfs = BusyboxRootfs();
+  spec.rootfs = ImageRootfs(state.range(1));
+  if (spec.rootfs.empty()) {
+    state.SkipWithError("no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
+    return;
+  }
   spec.command = {"/bin/true"};
   if (state.range(0) == 0) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
   for (auto _ : state) {
@@ -79,7 +80,13 @@ void BM_LibraryStartTrue(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_LibraryStartTrue)->ArgName("netns")->Arg(1)->Arg(0)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LibraryStartTrue)
+    ->ArgNames({"netns", "debian"})
+    ->Args({1, 0})
+    ->Args({0, 0})
+    ->Args({1, 1})
+    ->Apply(Repeated)
+    ->Unit(benchmark::kMillisecond);
 
 std::string CorralRunPath() {
   // Under `bazel run` the binary sits in the runfiles tree; outside, next to us.
@@ -93,23 +100,13 @@ void BM_CorralRunTrue(benchmark::State& state) {
     state.SkipWithError(corral_run.empty() ? "corral-run binary not found" : "no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
     return;
   }
-  for (auto _ : state) {
-    if (RunCommand({corral_run, "--rootfs", rootfs, "--net", "none", "--", "/bin/true"}) != 0) {
-      state.SkipWithError("corral-run failed");
-      return;
-    }
-  }
+  TimeCommand(state, {corral_run, "--rootfs", rootfs, "--net", "none", "--", "/bin/true"}, "corral-run");
 }
 BENCHMARK(BM_CorralRunTrue)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
 void BM_PeerUnshareChrootTrue(benchmark::State& state) {
-  for (auto _ : state) {
-    if (RunCommand({"/usr/bin/unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "chroot",
-                    BusyboxRootfs(), "/bin/true"}) != 0) {
-      state.SkipWithError("unshare failed");
-      return;
-    }
-  }
+  TimeCommand(state, {"/usr/bin/unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "chroot",
+                    BusyboxRootfs(), "/bin/true"}, "unshare");
 }
 BENCHMARK(BM_PeerUnshareChrootTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
@@ -123,16 +120,15 @@ void BM_PeerCrunRunTrue(benchmark::State& state) {
   std::string bundle = WriteOciBundle(BusyboxRootfs() + (same_as_corral ? "/../crun-corral-profile" : "/../crun-spec-profile"),
                                       BusyboxRootfs(), {"/bin/true"}, same_as_corral);
   std::string crun_root = bundle + "/state";
-  int i = 0;
-  for (auto _ : state) {
-    // --cgroup-manager=disabled: no cgroup, as corral-run without limits (and never at the
-    // root of this host's hierarchies).
-    if (RunCommand({crun, "--root", crun_root, "--cgroup-manager=disabled", "run", "--bundle", bundle,
-                    absl::StrCat("bench-", ::getpid(), "-", i++)}) != 0) {
-      state.SkipWithError("crun run failed");
-      return;
-    }
-  }
+  // --cgroup-manager=disabled: no cgroup, as corral-run without limits (and never at the root
+  // of this host's hierarchies).
+  TimeCommand(
+      state,
+      [&](int i) -> std::vector<std::string> {
+        return {crun, "--root", crun_root, "--cgroup-manager=disabled", "run", "--bundle", bundle,
+                absl::StrCat("bench-", ::getpid(), "-", i)};
+      },
+      "crun run");
 }
 BENCHMARK(BM_PeerCrunRunTrue)->ArgName("corral_profile")->Arg(1)->Arg(0)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 

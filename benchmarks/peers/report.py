@@ -15,10 +15,14 @@ COMPARISONS = [
       ("unshare + chroot", "start", "BM_PeerUnshareChrootTrue")]),
     ("start Debian /bin/true (corral-run), against busybox", "start", "BM_CorralRunTrue/debian:1",
      [("corral-run on busybox", "start", "BM_CorralRunTrue/debian:0")]),
+    ("start Debian /bin/true (library), against busybox", "start", "BM_LibraryStartTrue/netns:1/debian:1",
+     [("library on busybox", "start", "BM_LibraryStartTrue/netns:1/debian:0")]),
     ("start Debian /bin/true with NAT network (corral-run), against busybox", "dbus", "BM_CorralRunBridgeTrue/debian:1",
      [("corral-run on busybox with NAT network", "dbus", "BM_CorralRunBridgeTrue/debian:0")]),
-    ("exec /bin/true in a running container (library attach)", "attach", "BM_AttachExecTrue",
-     [("nsenter -a", "attach", "BM_PeerNsenterAllTrue")]),
+    ("exec /bin/true in a running container (library attach)", "attach", "BM_AttachExecTrue/debian:0",
+     [("nsenter -a", "attach", "BM_PeerNsenterAllTrue/debian:0")]),
+    ("exec /bin/true in a running Debian container (library attach)", "attach", "BM_AttachExecTrue/debian:1",
+     [("nsenter -a", "attach", "BM_PeerNsenterAllTrue/debian:1")]),
     ("exec /bin/true through D-Bus (corralctl exec)", "dbus", "BM_CorralctlExecTrue",
      [("nsenter -a", "dbus", "BM_PeerNsenterAllTrue")]),
     ("network bring-up, NAT'd bridge", "netstart", "BM_CorralUp/ports:0/iterations:50",
@@ -56,8 +60,9 @@ COMPARISONS = [
 
 # Per-phase breakdowns: (title, file, [(column, benchmark)]); the counters are "NN phase ms".
 PHASES = [
-    ("Where a start of busybox /bin/true goes (library, median of the per-start averages)", "start",
-     [("library", "BM_LibraryStartPhases")]),
+    ("Where a start of /bin/true goes (library, median of the per-start averages; \"run to exit\" is the "
+     "image's own /bin/true: static in busybox, dynamically linked in Debian)", "start",
+     [("busybox", "BM_LibraryStartPhases/debian:0"), ("Debian", "BM_LibraryStartPhases/debian:1")]),
     ("Where a start through D-Bus goes (corrald's StartPhases property, median of the per-start "
      "averages; \"scope\" is systemd's StartTransientUnit to JobRemoved)", "dbus",
      [("busybox, NAT", "BM_DbusCreateStartToRunning/debian:0/net:1/iterations:20"),
@@ -109,6 +114,27 @@ def write_phases(f, title, columns):
     f.write("| total | " + " | ".join(f"{sum(p.values()):.3f}" for _, p, _ in columns) + " |\n")
 
 
+def write_scale(f, results):
+    """The scale benchmark (one run per size, no repetitions): starts per second and memory."""
+    path = os.path.join(results, "dbus.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as src:
+        runs = [b for b in json.load(src).get("benchmarks", [])
+                if b["name"].startswith("BM_ScaleStartAtOnce") and not b.get("error_occurred")]
+    if not runs:
+        return
+    f.write("\nScale: busybox containers with NAT network, every StartContainer sent at once through "
+            "D-Bus, then all stopped and removed:\n\n")
+    f.write("| containers | all running after s | starts/s | corrald RssAnon MiB | per supervisor RssAnon MiB "
+            "| per supervisor private MiB |\n| --- | --- | --- | --- | --- | --- |\n")
+    for b in runs:
+        seconds = b["real_time"] * UNIT_MS[b.get("time_unit", "ns")] / 1e3
+        f.write(f"| {int(b.get('running', 0))} | {seconds:.2f} | {b.get('starts_per_s', 0):.0f} | "
+                f"{b.get('corrald_rss_anon_kib', 0) / 1024:.2f} | {b.get('supervisor_rss_anon_kib', 0) / 1024:.2f} | "
+                f"{b.get('supervisor_private_kib', 0) / 1024:.2f} |\n")
+
+
 def main():
     results = sys.argv[1]
     files = {name: load(results, name) for name in {"start", "attach", "netstart", "dbus", "sandbox_peers"}}
@@ -130,6 +156,7 @@ def main():
         f.write("\n".join(rows) + "\n")
         for title, pfile, columns in PHASES:
             write_phases(f, title, [(column, files[pfile].get(bench, {})) for column, bench in columns])
+        write_scale(f, results)
     data = os.path.join(results, "peers.dat")
     with open(data, "w") as f:
         for i, (label, ratio) in enumerate(bars):
