@@ -826,6 +826,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   bool reaped = ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0;
   ContainerRecord* record = registry_.Find(name);
   if (record == nullptr) return;
+  bool was_running = record->leader != 0;  // it reported "ok", so it was registered with machined
   absl::StatusOr<std::string> exit_text = ReadFile(record->paths.exit_status());
   int exit_status = -1;
   if (exit_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*exit_text), &exit_status)) {
@@ -844,6 +845,11 @@ void Service::OnSupervisorExit(const std::string& name) {
   record->ready = false;
   record->state = ContainerState::kStopped;
   EmitChanged(record, AllChangingProperties());
+  // A supervisor killed by a signal (SIGKILL from systemd stopping its scope, the OOM killer)
+  // could not unmount the container's rootfs: do it here, in the same mount namespace, so the
+  // next start or `rm` finds no stale mount.
+  if (reaped && info.si_code != CLD_EXITED) ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
+  if (was_running && !absl::StrContains(name, '_')) systemd_->UnregisterMachine(name);
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
 }
 

@@ -201,6 +201,11 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
 
 void SystemdClient::RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory,
                                     Done done) {
+  RegisterMachineOnce(name, leader, root_directory, /*retry_if_exists=*/true, std::move(done));
+}
+
+void SystemdClient::RegisterMachineOnce(const std::string& name, pid_t leader, const std::string& root_directory,
+                                        bool retry_if_exists, Done done) {
   sd_bus_message* call = nullptr;
   // RegisterMachine adopts the unit the leader is in (our scope) instead of making one.
   int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "RegisterMachine");
@@ -213,10 +218,28 @@ void SystemdClient::RegisterMachine(const std::string& name, pid_t leader, const
     done(ErrnoError(-r, "build RegisterMachine"));
     return;
   }
-  CallAsync(call, [done, name](sd_bus_message* reply) {
+  CallAsync(call, [this, done, name, leader, root_directory, retry_if_exists](sd_bus_message* reply) {
+    if (retry_if_exists && reply != nullptr &&
+        sd_bus_error_has_name(sd_bus_message_get_error(reply), "org.freedesktop.machine1.MachineExists")) {
+      ::fprintf(stderr, "corrald: machined still has a machine %s; unregistering it\n", name.c_str());
+      UnregisterMachine(name);
+      RegisterMachineOnce(name, leader, root_directory, /*retry_if_exists=*/false, done);
+      return false;
+    }
     done(ReplyStatus(reply, absl::StrCat("register machine ", name)));
     return false;
   });
+}
+
+void SystemdClient::UnregisterMachine(const std::string& name) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "UnregisterMachine");
+  if (r >= 0) r = sd_bus_message_append(call, "s", name.c_str());
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    return;
+  }
+  CallAsync(call, [](sd_bus_message*) { return false; });  // NoSuchMachine or gone: nothing to do
 }
 
 void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {

@@ -41,10 +41,19 @@ class SystemdClient {
 
   // Registers a running container with machined (so machinectl shows it). Calls `done` with
   // Unavailable when machined is not there.
+  // A machine of the same name left over (machined missed its scope's end, as after a systemd
+  // re-exec) is unregistered and the registration tried once more: left there, machined would
+  // stop the new scope of the same name when it finally collects the old machine.
   void RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory, Done done);
+
+  // Tells machined the machine is gone, as systemd-nspawn does when its container ends (without
+  // this, machined notices by itself when the scope goes). No such machine is fine.
+  void UnregisterMachine(const std::string& name);
 
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
+  void RegisterMachineOnce(const std::string& name, pid_t leader, const std::string& root_directory,
+                           bool retry_if_exists, Done done);
   static int OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int OnSystemdOwnerChanged(sd_bus_message* m, void* userdata, sd_bus_error* error);
   void JobFinished(const std::string& job, const std::string& result);
