@@ -159,6 +159,10 @@ void SystemdClient::JobFinished(const std::string& job, const std::string& resul
 }
 
 void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
+  StartScopeOnce(spec, /*replace_leftover=*/true, std::move(done));
+}
+
+void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover, Done done) {
   sd_bus_message* call = nullptr;
   int r = sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kSystemdManager, "StartTransientUnit");
   // "fail": a unit of that name that exists already is an error, never silently replaced.
@@ -179,7 +183,12 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
     done(ErrnoError(-r, "build StartTransientUnit"));
     return;
   }
-  CallAsync(call, [this, done, unit = spec.unit](sd_bus_message* reply) -> bool {
+  CallAsync(call, [this, done, spec, replace_leftover, unit = spec.unit](sd_bus_message* reply) -> bool {
+    if (replace_leftover && reply != nullptr &&
+        sd_bus_error_has_name(sd_bus_message_get_error(reply), "org.freedesktop.systemd1.UnitExists")) {
+      StopLeftoverScope(spec, done);
+      return false;
+    }
     absl::Status status = ReplyStatus(reply, absl::StrCat("start ", unit));
     const char* job = nullptr;
     if (status.ok() && sd_bus_message_read(reply, "o", &job) < 0) status = absl::InternalError("bad StartTransientUnit reply");
@@ -189,6 +198,35 @@ void SystemdClient::StartScope(const ScopeSpec& spec, Done done) {
     }
     // The call keeps its place until the job is removed (JobFinished releases it).
     waiting_[job] = {unit, done};
+    auto early = finished_.find(job);
+    if (early != finished_.end()) {
+      std::string result = early->second;
+      finished_.erase(early);
+      JobFinished(job, result);
+    }
+    return true;
+  });
+}
+
+void SystemdClient::StopLeftoverScope(const ScopeSpec& spec, Done done) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kSystemdManager, "StopUnit");
+  if (r >= 0) r = sd_bus_message_append(call, "ss", spec.unit.c_str(), "replace");
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    done(ErrnoError(-r, "build StopUnit"));
+    return;
+  }
+  CallAsync(call, [this, spec, done](sd_bus_message* reply) -> bool {
+    const char* job = nullptr;
+    if (reply == nullptr || sd_bus_message_is_method_error(reply, nullptr) || sd_bus_message_read(reply, "o", &job) < 0) {
+      // Gone meanwhile (NoSuchUnit), or it cannot be stopped: the second start says which.
+      StartScopeOnce(spec, /*replace_leftover=*/false, done);
+      return false;
+    }
+    // Like a scope's start, the stop keeps its place until its job is removed; then the unit,
+    // inactive, is collected (CollectMode=inactive-or-failed) before systemd reads our next call.
+    waiting_[job] = {spec.unit, [this, spec, done](absl::Status) { StartScopeOnce(spec, false, done); }};
     auto early = finished_.find(job);
     if (early != finished_.end()) {
       std::string result = early->second;

@@ -36,7 +36,9 @@ class SystemdClient {
 
   // StartTransientUnit of a scope in machine.slice with Delegate=yes and the limits asked for;
   // `done` runs once its job is removed: OK when the job's result is "done". When systemd's bus
-  // connection was reset meanwhile (its JobRemoved lost), the scope's state decides.
+  // connection was reset meanwhile (its JobRemoved lost), the scope's state decides. A scope of
+  // that name still loaded (the emptied scope of the container's last run, which systemd
+  // collects a moment after the container stopped) is stopped first and the start tried again.
   void StartScope(const ScopeSpec& spec, Done done);
 
   // Registers a running container with machined (so machinectl shows it). Calls `done` with
@@ -52,6 +54,8 @@ class SystemdClient {
 
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
+  void StartScopeOnce(const ScopeSpec& spec, bool replace_leftover, Done done);
+  void StopLeftoverScope(const ScopeSpec& spec, Done done);
   void RegisterMachineOnce(const std::string& name, pid_t leader, const std::string& root_directory,
                            bool retry_if_exists, Done done);
   static int OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* error);

@@ -120,6 +120,15 @@ check_output "web is stopped" 's "stopped"' sb busctl get-property org.corral1 /
 check_output "the scope is gone" '^(inactive|failed)$' sb sh -c 'systemctl is-active corral-web.scope; true'
 check "RemoveContainer web" sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
 
+echo "== stop and start again at once"
+# The emptied scope of the last run is still loaded for a moment after a stop; a start right
+# away must not fail on it ("Unit corral-again.scope was already loaded").
+sb corralctl create again --image busybox --net none -- sh -c 'exec sleep 1000' >/dev/null
+check "five stop + start pairs back to back" sb sh -c 'corralctl start again && for i in 1 2 3 4 5; do
+  corralctl stop again && corralctl start again || exit 1; done'
+check_output "and it runs" 'running' sb corralctl ls
+sb sh -c 'corralctl stop again; corralctl rm again'
+
 echo "== out of memory"
 sb busctl -- call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
 check "start a 32M container that allocates without end" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
