@@ -750,10 +750,12 @@ void Service::OnSupervisorReport(const std::string& name) {
       record->start_phases = StartPhases(run);
       MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
       // The callers hear "running" once machinectl can see it too.
-      auto reply = [this, name, registered_since = runtime::PhaseTimer::NowNs(),
+      // machined wants a host name, and corral allows '_': such names are not registered.
+      bool registers = !absl::StrContains(name, '_');
+      auto reply = [this, name, registers, registered_since = runtime::PhaseTimer::NowNs(),
                     callers = std::move(run.waiting_start)](absl::Status registered) {
         if (!registered.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(registered.message()).c_str());
-        if (ContainerRecord* r = registry_.Find(name); r != nullptr) {
+        if (ContainerRecord* r = registry_.Find(name); r != nullptr && registers) {
           r->start_phases.emplace_back("machined registration",
                                        (runtime::PhaseTimer::NowNs() - registered_since) / 1000);
         }
@@ -763,8 +765,8 @@ void Service::OnSupervisorReport(const std::string& name) {
         }
       };
       run.waiting_start.clear();
-      if (absl::StrContains(name, '_')) {
-        reply(absl::OkStatus());  // machined wants a host name, and corral allows '_'
+      if (!registers) {
+        reply(absl::OkStatus());
         continue;
       }
       systemd_->RegisterMachine(name, leader, record->paths.rootfs(), std::move(reply));
