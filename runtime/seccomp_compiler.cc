@@ -33,6 +33,12 @@ const std::vector<std::string>& DefaultDeniedSyscalls() {
 absl::StatusOr<SeccompProgram> CompileDefaultSeccompProgram() {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (ctx == nullptr) return absl::InternalError("seccomp_init failed");
+  // A binary tree of syscall numbers rather than a chain: the kernel runs the filter for every
+  // syscall number of every ABI when it is installed (its per-syscall action cache), so a
+  // shorter path per number makes every container start cheaper.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0) {
+    return ErrnoError(-rc, "seccomp_attr_set SCMP_FLTATR_CTL_OPTIMIZE");
+  }
 #if defined(__x86_64__)
   // Without these, a 32-bit int 0x80 entry would reach the kernel unfiltered by name.
   for (uint32_t arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
