@@ -197,15 +197,19 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
       return false;
     }
     // The call keeps its place until the job is removed (JobFinished releases it).
-    waiting_[job] = {unit, done};
-    auto early = finished_.find(job);
-    if (early != finished_.end()) {
-      std::string result = early->second;
-      finished_.erase(early);
-      JobFinished(job, result);
-    }
+    WaitForJob(job, unit, done);
     return true;
   });
+}
+
+void SystemdClient::WaitForJob(const std::string& job, const std::string& unit, Done done) {
+  waiting_[job] = {unit, std::move(done)};
+  auto early = finished_.find(job);
+  if (early != finished_.end()) {  // its JobRemoved came before the call's reply
+    std::string result = early->second;
+    finished_.erase(early);
+    JobFinished(job, result);
+  }
 }
 
 void SystemdClient::StopLeftoverScope(const ScopeSpec& spec, Done done) {
@@ -226,13 +230,7 @@ void SystemdClient::StopLeftoverScope(const ScopeSpec& spec, Done done) {
     }
     // Like a scope's start, the stop keeps its place until its job is removed; then the unit,
     // inactive, is collected (CollectMode=inactive-or-failed) before systemd reads our next call.
-    waiting_[job] = {spec.unit, [this, spec, done](absl::Status) { StartScopeOnce(spec, false, done); }};
-    auto early = finished_.find(job);
-    if (early != finished_.end()) {
-      std::string result = early->second;
-      finished_.erase(early);
-      JobFinished(job, result);
-    }
+    WaitForJob(job, spec.unit, [this, spec, done](absl::Status) { StartScopeOnce(spec, false, done); });
     return true;
   });
 }

@@ -56,6 +56,9 @@ class SystemdClient {
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
   void StartScopeOnce(const ScopeSpec& spec, bool replace_leftover, Done done);
   void StopLeftoverScope(const ScopeSpec& spec, Done done);
+  // `done` runs when systemd's job `job` (for `unit`) is removed; the call's place in flight is
+  // held until then.
+  void WaitForJob(const std::string& job, const std::string& unit, Done done);
   void RegisterMachineOnce(const std::string& name, pid_t leader, const std::string& root_directory,
                            bool retry_if_exists, Done done);
   static int OnJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* error);
