@@ -644,6 +644,15 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
                     absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
   }
 
+  // The scope of the last run may still be loaded for a moment after a stop (systemd collects
+  // it once it notices it is empty); the systemd client then stops it and starts anew. A scope
+  // of that name with processes in it is no such leftover: refuse rather than stop it.
+  if (self->ScopeHasProcesses(record->unit())) {
+    return SetError(error, kErrorAlreadyRunning,
+                    absl::StrCat("the scope ", record->unit(), " exists and has processes that are not container ",
+                                 name, "'s (left by an earlier corrald?); stop it first: systemctl stop ",
+                                 record->unit()));
+  }
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked =
       ForkSupervisor({record->config, record->paths, self->options_.network_config});
@@ -786,6 +795,17 @@ void Service::OnSupervisorReport(const std::string& name) {
   }
 }
 
+bool Service::ScopeHasProcesses(const std::string& unit) {
+  if (cgroup2_root_.empty()) {
+    absl::StatusOr<std::string> root = Cgroup2MountPoint();
+    if (!root.ok()) return false;  // no cgroup2: systemd's own answer will tell
+    cgroup2_root_ = *root;
+  }
+  // Transient scopes of corral live in machine.slice at the top of systemd's tree.
+  absl::StatusOr<std::string> events = ReadFile(absl::StrCat(cgroup2_root_, "/machine.slice/", unit, "/cgroup.events"));
+  return events.ok() && absl::StrContains(*events, "populated 1");
+}
+
 // corrald's phases with the supervisor's part broken down by the supervisor's own report, the
 // rest of that part (its wait for the scope's go, reading the report) as "supervisor report".
 std::vector<std::pair<std::string, uint64_t>> Service::StartPhases(const Running& run) {
@@ -849,8 +869,8 @@ void Service::OnSupervisorExit(const std::string& name) {
   EmitChanged(record, AllChangingProperties());
   // A supervisor killed by a signal (SIGKILL from systemd stopping its scope, the OOM killer)
   // could not unmount the container's rootfs: do it here, in the same mount namespace, so the
-  // next start or `rm` finds no stale mount.
-  if (reaped && info.si_code != CLD_EXITED) ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
+  // next start or `rm` finds no stale mount. After a clean exit it is not mounted (EINVAL).
+  ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
   if (was_running && !absl::StrContains(name, '_')) systemd_->UnregisterMachine(name);
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
 }

@@ -90,6 +90,8 @@ class Service {
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
   static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
+  // Whether systemd's scope `unit` exists with processes in it (its cgroup is populated).
+  bool ScopeHasProcesses(const std::string& unit);
   void MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses);
   void SetState(ContainerRecord* record, ContainerState state);
   void EmitChanged(ContainerRecord* record, std::vector<const char*> properties);
@@ -106,6 +108,7 @@ class Service {
   sd_event_source* private_source_ = nullptr;
   std::map<sd_bus*, std::unique_ptr<PrivateConnection>> private_connections_;
   std::set<PendingExec*> execs_;  // owned by their event sources' callbacks
+  std::string cgroup2_root_;        // where cgroup2 is mounted, found at the first start
 };
 
 }  // namespace corral::dbus

@@ -64,7 +64,7 @@ int HaltSignal(InitKind init) {
   }
 }
 
-absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
+absl::StatusOr<std::string> Cgroup2MountPoint() {
   ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
   std::string mount_point;
   for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
@@ -74,6 +74,11 @@ absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
     }
   }
   if (mount_point.empty()) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
+  return mount_point;
+}
+
+absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
+  ASSIGN_OR_RETURN(std::string mount_point, Cgroup2MountPoint());
   ASSIGN_OR_RETURN(std::string cgroups, ReadFile(pid == 0 ? "/proc/self/cgroup" : absl::StrCat("/proc/", pid, "/cgroup")));
   for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&line, "0::")) return absl::StrCat(mount_point, line == "/" ? "" : line);

@@ -75,8 +75,10 @@ struct ConsoleSession {
 };
 absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths);
 
-// The cgroup2 directory of process `pid` (0: this one), under wherever cgroup2 is mounted
-// (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
+// Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
+absl::StatusOr<std::string> Cgroup2MountPoint();
+
+// The cgroup2 directory of process `pid` (0: this one), under Cgroup2MountPoint().
 absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid);
 
 // What PID 1 of a container is: its command (under corral's tiny init, or itself with Boot

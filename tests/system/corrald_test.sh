@@ -128,6 +128,16 @@ check "five stop + start pairs back to back" sb sh -c 'corralctl start again && 
   corralctl stop again && corralctl start again || exit 1; done'
 check_output "and it runs" 'running' sb corralctl ls
 sb sh -c 'corralctl stop again; corralctl rm again'
+# A scope of the container's name with processes in it is not a leftover: it stays, and the
+# start says why.
+sb sh -c 'systemd-run --quiet --scope --slice=machine.slice --unit=corral-ghost.scope sleep 1000 >/dev/null 2>&1 &
+  for i in $(seq 50); do systemctl -q is-active corral-ghost.scope && break; sleep 0.1; done'
+sb corralctl create ghost --image busybox --net none -- sleep 1000 >/dev/null
+check_fails "start refuses to replace a scope of its name that has processes" 'corral-ghost.scope exists and has processes' \
+  sb corralctl start ghost
+check_output "and that scope still runs, ghost stays stopped" '^active stopped$' \
+  sb sh -c 'echo $(systemctl is-active corral-ghost.scope) $(corralctl info ghost --json | grep -o "\"State\": \"[a-z]*\"" | cut -d\" -f4)'
+sb sh -c 'systemctl stop corral-ghost.scope; corralctl rm ghost'
 
 echo "== out of memory"
 sb busctl -- call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
