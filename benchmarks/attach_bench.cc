@@ -19,40 +19,18 @@ namespace {
 
 constexpr int kAllNs = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWPID;
 
-// One container per image (0 busybox, 1 Debian) sleeping for the whole benchmark run; nullptr
-// when that image is missing.
-runtime::Container* SleepingContainer(int64_t image = 0) {
-  static runtime::Container* containers[2] = {nullptr, nullptr};
-  static bool tried[2] = {false, false};
-  if (tried[image]) return containers[image];
-  tried[image] = true;
-  runtime::ContainerSpec spec;
-  spec.name = "attach-bench";
-  spec.rootfs = ImageRootfs(image);
-  if (spec.rootfs.empty()) return nullptr;
-  spec.command = {"/bin/sleep", "100000"};
-  auto started = runtime::Container::Start(spec);
-  if (!started.ok()) ::abort();
-  containers[image] = new runtime::Container(std::move(*started));
-  // Kill and reap them when the benchmark exits: nothing may outlive the run.
-  static bool reaper = ::atexit([] {
-    for (runtime::Container* c : containers) {
-      if (c == nullptr) continue;
-      c->Signal(SIGKILL).IgnoreError();
-      c->Wait().IgnoreError();
-    }
-  }) == 0;
-  (void)reaper;
-  return containers[image];
-}
-
 void WaitChild(pid_t pid) {
   int status;
   ::waitpid(pid, &status, 0);
 }
 
 void BM_SetnsViaPidfd(benchmark::State& state) {
-  int pidfd = SleepingContainer()->pidfd();
+  runtime::Container* container = SleepingContainer(0);
+  if (container == nullptr) {
+    state.SkipWithError("the busybox container did not start");
+    return;
+  }
+  int pidfd = container->pidfd();
   for (auto _ : state) {
     pid_t pid = ::fork();
     if (pid == 0) ::_exit(::setns(pidfd, kAllNs) == 0 ? 0 : 1);
@@ -62,7 +40,12 @@ void BM_SetnsViaPidfd(benchmark::State& state) {
 BENCHMARK(BM_SetnsViaPidfd)->Apply(Repeated)->Unit(benchmark::kMicrosecond);
 
 void BM_SetnsViaProcFiles(benchmark::State& state) {
-  pid_t target = SleepingContainer()->pid();
+  runtime::Container* container = SleepingContainer(0);
+  if (container == nullptr) {
+    state.SkipWithError("the busybox container did not start");
+    return;
+  }
+  pid_t target = container->pid();
   for (auto _ : state) {
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -82,7 +65,7 @@ BENCHMARK(BM_SetnsViaProcFiles)->Apply(Repeated)->Unit(benchmark::kMicrosecond);
 void BM_AttachExecTrue(benchmark::State& state) {
   runtime::Container* container = SleepingContainer(state.range(0));
   if (container == nullptr) {
-    state.SkipWithError("no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
+    state.SkipWithError("no container: no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS) or it did not start");
     return;
   }
   runtime::AttachSpec spec;
@@ -101,7 +84,7 @@ BENCHMARK(BM_AttachExecTrue)->ArgName("debian")->Arg(0)->Arg(1)->Apply(Repeated)
 void BM_PeerNsenterAllTrue(benchmark::State& state) {
   runtime::Container* container = SleepingContainer(state.range(0));
   if (container == nullptr) {
-    state.SkipWithError("no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS)");
+    state.SkipWithError("no container: no Debian image (CORRAL_BENCH_DEBIAN_ROOTFS) or it did not start");
     return;
   }
   std::string pid = absl::StrCat(container->pid());

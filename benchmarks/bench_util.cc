@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,35 @@ void TimeCommand(benchmark::State& state, const std::function<std::vector<std::s
 
 void TimeCommand(benchmark::State& state, const std::vector<std::string>& argv, const char* what) {
   TimeCommand(state, [&argv](int) { return argv; }, what);
+}
+
+runtime::Container* SleepingContainer(int64_t which) {
+  static runtime::Container* containers[2] = {nullptr, nullptr};
+  static bool tried[2] = {false, false};
+  if (which < 0 || which > 1) return nullptr;
+  if (tried[which]) return containers[which];
+  tried[which] = true;
+  runtime::ContainerSpec spec;
+  spec.name = "bench-sleeper";
+  spec.rootfs = ImageRootfs(which);
+  if (spec.rootfs.empty()) return nullptr;
+  spec.command = {"/bin/sleep", "100000"};
+  absl::StatusOr<runtime::Container> started = runtime::Container::Start(spec);
+  if (!started.ok()) {
+    ::fprintf(stderr, "bench: sleeping container: %s\n", std::string(started.status().message()).c_str());
+    return nullptr;
+  }
+  containers[which] = new runtime::Container(std::move(*started));
+  // Kill and reap them when the benchmark exits: nothing may outlive the run.
+  static bool reaper = ::atexit([] {
+    for (runtime::Container* c : containers) {
+      if (c == nullptr) continue;
+      c->Signal(SIGKILL).IgnoreError();
+      c->Wait().IgnoreError();
+    }
+  }) == 0;
+  (void)reaper;
+  return containers[which];
 }
 
 std::string ImageRootfs(int64_t which) {

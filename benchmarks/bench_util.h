@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "runtime/container.h"
 
 namespace corral::bench {
 
@@ -19,6 +20,11 @@ const std::string& BusyboxRootfs();
 // The rootfs of image `which`: 0 the busybox one above, 1 the Debian image named by
 // CORRAL_BENCH_DEBIAN_ROOTFS (benchmarks/peers/run.sh builds one), or "" when there is none.
 std::string ImageRootfs(int64_t which);
+
+// A container of image `which` (as ImageRootfs) running `sleep` for the whole benchmark run,
+// started at the first call and killed and reaped at exit; nullptr (with the reason on
+// stderr) when there is no such image or it does not start.
+runtime::Container* SleepingContainer(int64_t which);
 
 // fork + execv + wait; stdout/stderr to /dev/null unless `quiet` is false. Returns the exit status.
 int RunCommand(const std::vector<std::string>& argv, bool quiet = true);

@@ -18,7 +18,9 @@ bin=$(readlink -f bazel-bin)
 debs=${CORRAL_PEERS_DEBS:-/var/cache/corral-peers/debs}
 if ! ls "$debs"/runc_*.deb "$debs"/lxc_*.deb >/dev/null 2>&1; then
   mkdir -p "$debs/partial"
-  apt-get install -y -q --download-only --no-install-recommends -o Dir::Cache::archives="$debs" lxc runc >/dev/null
+  download() { apt-get install -y -q --download-only --no-install-recommends -o Dir::Cache::archives="$debs" lxc runc >/dev/null; }
+  # A machine whose package lists are empty or stale knows no lxc yet: refresh them once.
+  download || { apt-get update -qq && download; }
 fi
 
 work=$(mktemp -d /tmp/corral-bench-XXXXXX)

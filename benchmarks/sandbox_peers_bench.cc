@@ -141,29 +141,8 @@ BENCHMARK(BM_PeerLxcStartTrue)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 // ---- exec into a running container: each side has one container sleeping for the run,
 // stopped at exit (nothing may outlive the run) ----
 
-runtime::Container* LibraryContainer() {
-  static runtime::Container* container = []() -> runtime::Container* {
-    runtime::ContainerSpec spec;
-    spec.name = "peers-attach";
-    spec.rootfs = BusyboxRootfs();
-    spec.command = {"/bin/sleep", "100000"};
-    auto started = runtime::Container::Start(spec);
-    if (!started.ok()) {
-      ::fprintf(stderr, "sandbox_peers_bench: library container: %s\n", std::string(started.status().message()).c_str());
-      return nullptr;
-    }
-    static runtime::Container* owned = new runtime::Container(std::move(*started));
-    ::atexit([] {
-      owned->Signal(SIGKILL).IgnoreError();
-      owned->Wait().IgnoreError();
-    });
-    return owned;
-  }();
-  return container;
-}
-
 void BM_AttachExecTrue(benchmark::State& state) {
-  runtime::Container* container = LibraryContainer();
+  runtime::Container* container = SleepingContainer(0);
   if (container == nullptr) {
     state.SkipWithError("the library container did not start");
     return;
