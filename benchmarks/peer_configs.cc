@@ -31,7 +31,7 @@ std::string Quoted(const std::vector<std::string>& items) {
 }  // namespace
 
 std::string WriteOciBundle(const std::string& dir, const std::string& rootfs, const std::vector<std::string>& args,
-                           bool same_as_corral) {
+                           bool same_as_corral, int64_t userns_host_uid) {
   std::vector<std::string> caps = {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
   std::string seccomp;
   if (same_as_corral) {
@@ -43,6 +43,13 @@ std::string WriteOciBundle(const std::string& dir, const std::string& rootfs, co
       "syscalls": [{"names": [)", Quoted(KnownDeniedSyscalls()), R"(], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]})");
   }
   std::string cap_list = Quoted(caps);
+  std::string user_namespace, id_mappings;
+  if (userns_host_uid >= 0) {
+    user_namespace = R"(, {"type": "user"})";
+    std::string map = absl::StrCat(R"([{"containerID": 0, "hostID": )", userns_host_uid, R"(, "size": 65536}])");
+    id_mappings = absl::StrCat(R"(
+    "uidMappings": )", map, R"(, "gidMappings": )", map, ",");
+  }
   std::string config = absl::StrCat(R"({
   "ociVersion": "1.0.0",
   "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": [)", Quoted(args), R"(],
@@ -60,7 +67,7 @@ std::string WriteOciBundle(const std::string& dir, const std::string& rootfs, co
     {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid","noexec","nodev","ro"]}
   ],
   "linux": {
-    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+    "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"})", user_namespace, R"(],)", id_mappings, R"(
     "maskedPaths": ["/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/sys/firmware","/proc/scsi"],
     "readonlyPaths": ["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"])", seccomp, R"(
   }

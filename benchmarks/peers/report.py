@@ -9,12 +9,17 @@ import sys
 
 # (what is compared, file, corral's benchmark, [(peer's name, file, peer's benchmark)])
 COMPARISONS = [
-    ("start busybox /bin/true, every namespace (corral-run)", "start", "BM_CorralRunTrue/debian:0",
-     [("crun run, corral's seccomp profile and capabilities", "start", "BM_PeerCrunRunTrue/corral_profile:1"),
-      ("crun run, `crun spec` profile (no seccomp, 3 caps)", "start", "BM_PeerCrunRunTrue/corral_profile:0"),
+    ("start busybox /bin/true, every namespace, user namespace and idmapped rootfs (corral-run, the default)",
+     "start", "BM_CorralRunTrue/debian:0/userns:1",
+     [("crun run, corral's seccomp profile and capabilities, user namespace", "start",
+       "BM_PeerCrunRunTrue/corral_profile:1/userns:1")]),
+    ("start busybox /bin/true, every namespace but user (corral-run --privileged)", "start",
+     "BM_CorralRunTrue/debian:0/userns:0",
+     [("crun run, corral's seccomp profile and capabilities", "start", "BM_PeerCrunRunTrue/corral_profile:1/userns:0"),
+      ("crun run, `crun spec` profile (no seccomp, 3 caps)", "start", "BM_PeerCrunRunTrue/corral_profile:0/userns:0"),
       ("unshare + chroot", "start", "BM_PeerUnshareChrootTrue")]),
-    ("start Debian /bin/true (corral-run), against busybox", "start", "BM_CorralRunTrue/debian:1",
-     [("corral-run on busybox", "start", "BM_CorralRunTrue/debian:0")]),
+    ("start Debian /bin/true (corral-run), against busybox", "start", "BM_CorralRunTrue/debian:1/userns:1",
+     [("corral-run on busybox", "start", "BM_CorralRunTrue/debian:0/userns:1")]),
     ("start Debian /bin/true (library), against busybox", "start", "BM_LibraryStartTrue/netns:1/debian:1",
      [("library on busybox", "start", "BM_LibraryStartTrue/netns:1/debian:0")]),
     ("start Debian /bin/true with NAT network (corral-run), against busybox", "dbus", "BM_CorralRunBridgeTrue/debian:1",
