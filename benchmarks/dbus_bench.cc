@@ -199,7 +199,9 @@ BENCHMARK(BM_DbusStopToGone)->Iterations(20)->Apply(Repeated)->Unit(benchmark::k
 
 // systemd-nspawn registering with machined, running /bin/true in its own network namespace:
 // with a veth pair to the host (veth:1, against corral's NAT network) or with only loopback
-// (veth:0, --private-network, against corral without network).
+// (veth:0, --private-network, against corral without network); with userns:1 in a user
+// namespace of its own on an idmapped image (-U --private-users-ownership=map), as corral's
+// unprivileged containers run.
 void BM_PeerNspawnRegisterTrue(benchmark::State& state) {
   std::string nspawn = FindProgram({"/usr/bin/systemd-nspawn"});
   std::string rootfs = "/var/lib/corral/images/busybox/rootfs";
@@ -211,13 +213,23 @@ void BM_PeerNspawnRegisterTrue(benchmark::State& state) {
   static int counter = 0;
   for (auto _ : state) {
     std::string name = absl::StrCat("nspawn-bench-", counter++);
-    if (RunCommand({nspawn, "-q", "--register=yes", network, "-M", name, "-D", rootfs, "/bin/true"}) != 0) {
+    std::vector<std::string> argv = {nspawn, "-q", "--register=yes", network, "-M", name, "-D", rootfs};
+    if (state.range(1) == 1) argv.insert(argv.end(), {"-U", "--private-users-ownership=map"});
+    argv.push_back("/bin/true");
+    if (RunCommand(argv) != 0) {
       state.SkipWithError("systemd-nspawn failed");
       break;
     }
   }
 }
-BENCHMARK(BM_PeerNspawnRegisterTrue)->ArgName("veth")->Arg(1)->Arg(0)->Iterations(20)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeerNspawnRegisterTrue)
+    ->ArgNames({"veth", "userns"})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->Args({0, 0})
+    ->Iterations(20)
+    ->Apply(Repeated)
+    ->Unit(benchmark::kMillisecond);
 
 // Whether the exec benchmarks made their container (main removes it at the end).
 bool& ExecContainerMade() {
