@@ -5,7 +5,11 @@
 # cgroup subtree of ours in every hierarchy. Nothing of the host is remounted; tear-down is
 # killing that PID 1 and one recursive rmdir per hierarchy.
 #
-#   sandbox.sh start STATE_DIR [--bind PATH]...   boot it; binds PATHs at the same place inside
+#   sandbox.sh start STATE_DIR [--unified] [--bind PATH]...
+#                                                  boot it; binds PATHs at the same place inside;
+#                                                  --unified: systemd sees only cgroup2 (a pure
+#                                                  cgroup v2 host, what most users run) instead of
+#                                                  the host's layout
 #   sandbox.sh run STATE_DIR [--] CMD...           CMD inside, as a transient unit; its exit status
 #   sandbox.sh shell STATE_DIR                     a shell inside (nsenter), for debugging
 #   sandbox.sh stop STATE_DIR                      kill it and remove everything it made
@@ -82,6 +86,7 @@ find_pid1() {
 # ---- inside: runs as PID 1 of the new namespaces, sets up the root and becomes systemd ----
 inside() {
   local state=$1; shift
+  local layout=$1; shift
   local top=$state/root
   mkdir -p "$top"
   mount -t tmpfs -o mode=0755 sandbox "$top"
@@ -98,20 +103,27 @@ inside() {
   mount -o remount,bind,ro "$new/proc/sys"
   mount -t sysfs sysfs "$new/sys"
   # Fresh cgroup mounts in the same layout as the host's (hybrid here), rooted at our subtree
-  # because the cgroup namespace was unshared inside it.
-  mount -t tmpfs -o mode=0755 cgroup "$new/sys/fs/cgroup"
+  # because the cgroup namespace was unshared inside it; or, unified, cgroup2 alone on
+  # /sys/fs/cgroup. (On a hybrid host the v2 hierarchy has no controllers of its own, so a
+  # unified sandbox there has no memory or pids limits; device filters, which are BPF
+  # programs, need none.)
   local fstype target options
-  while read -r fstype target options; do
-    mkdir -p "$new$target"
-    if [ "$fstype" = cgroup2 ]; then
-      mount -t cgroup2 cgroup2 "$new$target"
-    else
-      mount -t cgroup -o "$options" cgroup "$new$target"
-    fi
-  done < <(mounts | awk '$1 == "cgroup" || $1 == "cgroup2" {
-             n = split($3, o, ","); keep = ""
-             for (i = 1; i <= n; i++) if (o[i] != "rw" && o[i] != "ro") keep = keep (keep ? "," : "") o[i]
-             print $1, $2, (keep ? keep : "none") }')
+  if [ "$layout" = unified ]; then
+    mount -t cgroup2 cgroup2 "$new/sys/fs/cgroup"
+  else
+    mount -t tmpfs -o mode=0755 cgroup "$new/sys/fs/cgroup"
+    while read -r fstype target options; do
+      mkdir -p "$new$target"
+      if [ "$fstype" = cgroup2 ]; then
+        mount -t cgroup2 cgroup2 "$new$target"
+      else
+        mount -t cgroup -o "$options" cgroup "$new$target"
+      fi
+    done < <(mounts | awk '$1 == "cgroup" || $1 == "cgroup2" {
+               n = split($3, o, ","); keep = ""
+               for (i = 1; i <= n; i++) if (o[i] != "rw" && o[i] != "ro") keep = keep (keep ? "," : "") o[i]
+               print $1, $2, (keep ? keep : "none") }')
+  fi
 
   mount -t tmpfs -o mode=0755,nosuid dev "$new/dev"
   local node
@@ -155,10 +167,11 @@ inside() {
 
 start() {
   local state=$1; shift
-  local binds=()
+  local binds=() layout=host
   while [ $# -gt 0 ]; do
     case $1 in
       --bind) binds+=("$2"); shift 2 ;;
+      --unified) layout=unified; shift ;;
       *) die "unknown option $1" ;;
     esac
   done
@@ -176,7 +189,7 @@ start() {
   (
     for dir in "${dirs[@]}"; do echo "$BASHPID" > "$dir/cgroup.procs"; done
     exec setsid unshare --pid --mount --net --uts --ipc --cgroup --fork --propagation private \
-      "$self" __inside "$state" "${binds[@]}" </dev/null >"$state/console.log" 2>&1
+      "$self" __inside "$state" "$layout" "${binds[@]}" </dev/null >"$state/console.log" 2>&1
   ) &
   echo $! > "$state/launcher"
 
