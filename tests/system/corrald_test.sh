@@ -140,11 +140,17 @@ check_output "and that scope still runs, ghost stays stopped" '^active stopped$'
 sb sh -c 'systemctl stop corral-ghost.scope; corralctl rm ghost'
 
 echo "== out of memory"
-sb busctl -- call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
-check "start a 32M container that allocates without end" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
-check_output "it is OOM-killed and its state says so (stopped, exit 137)" 's "stopped" i 137' \
-  sb sh -c 'for i in $(seq 100); do s=$(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container State); [ "$s" = "s \"stopped\"" ] && break; sleep 0.1; done; echo "$s $(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container ExitStatus)"'
-sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s hog >/dev/null
+# A pure cgroup v2 sandbox on a hybrid host (unified_test.sh) has no memory controller to
+# enforce MemoryMax with: the check cannot run there, and says so instead of passing.
+if sb grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null || sb test -d /sys/fs/cgroup/memory; then
+  sb busctl -- call org.corral1 /org/corral1 org.corral1.Manager CreateContainer 'ssa{sv}' hog busybox 2 Memory t 33554432 Command as 3 sh -c 'exec tail /dev/zero' >/dev/null
+  check "start a 32M container that allocates without end" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StartContainer s hog
+  check_output "it is OOM-killed and its state says so (stopped, exit 137)" 's "stopped" i 137' \
+    sb sh -c 'for i in $(seq 100); do s=$(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container State); [ "$s" = "s \"stopped\"" ] && break; sleep 0.1; done; echo "$s $(busctl get-property org.corral1 /org/corral1/container/hog org.corral1.Container ExitStatus)"'
+  sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s hog >/dev/null
+else
+  echo "skip - OOM kill: this sandbox's cgroup2 has no memory controller"
+fi
 
 echo "== corral@.service"
 sb corralctl create svc --image busybox >/dev/null
