@@ -89,9 +89,10 @@ absl::Status ParseText(absl::string_view text, DeviceSpec* device) {
 
 }  // namespace
 
-absl::Status ValidateDeviceSpecText(absl::string_view text) {
+absl::StatusOr<DeviceSpec> ParseDeviceSpecText(absl::string_view text) {
   DeviceSpec device;
-  return ParseText(text, &device);
+  if (absl::Status parsed = ParseText(text, &device); !parsed.ok()) return parsed;
+  return device;
 }
 
 absl::StatusOr<DeviceSpec> ParseDeviceSpec(absl::string_view text) {

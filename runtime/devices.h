@@ -54,8 +54,8 @@ std::vector<std::pair<std::string, std::string>> SystemdDeviceAllow(const std::v
 absl::StatusOr<DeviceSpec> ParseDeviceSpec(absl::string_view text);
 
 // The text only, without looking at the host (for a stored config, whose device may be
-// absent until the container starts).
-absl::Status ValidateDeviceSpecText(absl::string_view text);
+// absent until the container starts): path and access set, type and numbers left zero.
+absl::StatusOr<DeviceSpec> ParseDeviceSpecText(absl::string_view text);
 
 // "/dev/fuse:rwm": what ParseDeviceSpec reads back.
 std::string FormatDeviceSpec(const DeviceSpec& device);
