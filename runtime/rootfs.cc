@@ -304,7 +304,7 @@ bool ApiMountStep(const RootfsStep& step, ChildRootfs& c) {
   struct statfs fs;
   if (::fstatfs(mounted.get(), &fs) != 0) return Fail(c.error_fd, "fstatfs the new mount", target);
   if (static_cast<int64_t>(fs.f_type) != step.magic) {
-    return FailWith(c.error_fd, EXDEV, "refuse the rootfs: the new mount is not the expected file system at", target);
+    return FailWith(c.error_fd, EXDEV, "refuse the rootfs: wrong file system type (statfs) mounted at", target);
   }
   if (step.keep_as_base) (step.base == RootfsStep::Base::kProc ? c.proc : c.sys).reset(mounted.release());
   return true;
