@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "runtime/devices.h"
 #include "runtime/spec.h"
 
 namespace corral::dbus {
@@ -28,6 +29,19 @@ absl::StatusOr<NetworkMode> ParseNetworkMode(absl::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat("network \"", text, "\" is not none, host or bridge"));
 }
 
+absl::Status ValidateDeviceList(const std::vector<std::string>& devices) {
+  std::vector<runtime::DeviceSpec> specs;
+  for (const std::string& text : devices) {
+    // The text alone: the host is asked when the container starts.
+    ASSIGN_OR_RETURN(runtime::DeviceSpec spec, runtime::ParseDeviceSpecText(text));
+    if (runtime::FormatDeviceSpec(spec) != text) {
+      return absl::InvalidArgumentError(absl::StrCat("device \"", text, "\": not in the form /dev/X:ACCESS (rwm order)"));
+    }
+    specs.push_back(spec);
+  }
+  return runtime::ValidateDevices(specs);
+}
+
 absl::Status ValidateConfig(const ContainerConfig& config) {
   RETURN_IF_ERROR(runtime::ValidateContainerName(config.name));
   if (!config.hostname.empty()) RETURN_IF_ERROR(runtime::ValidateHostname(config.hostname));
@@ -49,6 +63,7 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
     }
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
+  RETURN_IF_ERROR(ValidateDeviceList(config.devices));
   return absl::OkStatus();
 }
 
@@ -69,6 +84,7 @@ std::string FormatConfig(const ContainerConfig& c) {
   for (const std::string& a : c.command) line("command", a);
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
+  for (const std::string& d : c.devices) line("device", d);
   line("created_usec", absl::StrCat(c.created_usec));
   return out;
 }
@@ -113,6 +129,8 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       c.env.push_back(value);
     } else if (key == "boot") {
       c.boot = value == "yes";
+    } else if (key == "device") {
+      c.devices.push_back(value);
     } else if (key == "created_usec") {
       uint64_t v = 0;
       RETURN_IF_ERROR(number_of(&v));

@@ -32,6 +32,9 @@ struct ContainerConfig {
   std::vector<std::string> command;  // empty with boot: /sbin/init
   std::vector<std::string> env;
   bool boot = false;
+  // --device / the Devices option: "/dev/X:ACCESS" (access normalized to rwm order). The host's
+  // node is looked up when the container starts; the text is checked here.
+  std::vector<std::string> devices;
   int64_t created_usec = 0;  // CLOCK_REALTIME
 
   std::string EffectiveHostname() const { return hostname.empty() ? name : hostname; }
@@ -40,6 +43,10 @@ struct ContainerConfig {
 // Checks everything that does not need the file system: the name, hostname, ports (range and
 // overlaps), limits, env entries, and that there is something to run.
 absl::Status ValidateConfig(const ContainerConfig& config);
+
+// Devices entries: "/dev/X:ACCESS" text (runtime::ParseDeviceSpecText), access in rwm order,
+// no path twice and none of the container's own nodes.
+absl::Status ValidateDeviceList(const std::vector<std::string>& devices);
 
 // `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
 std::string FormatConfig(const ContainerConfig& config);

@@ -7,7 +7,12 @@
 //       image: "busybox", "debian" or a directory holding a rootfs.
 //       options: Memory t (bytes), Tasks t, CPUWeight t, Network s (none|host|bridge),
 //                Hostname s, Ports a(sqq) (proto "tcp"|"udp", host port, container port),
-//                Command as, Environment as (K=V), Boot b (run /sbin/init).
+//                Command as, Environment as (K=V), Boot b (run /sbin/init),
+//                Devices as ("/dev/X[:rwm]": the host's character or block device node /dev/X,
+//                bound into the container's /dev and added to its scope's DeviceAllow= with
+//                access r, w and/or m, default rwm; refused unless it is such a node now).
+//       Every container's scope has DevicePolicy=closed: besides Devices, only null, zero,
+//       full, random, urandom, tty, console, ptmx (rwm) and the ptys (char-pts rw) open.
 //   StartContainer(s name)                 replies when running (or with the error)
 //   StopContainer(s name)                  halt signal of the init, SIGKILL after 10 s
 //   StopContainerWithTimeout(s name, u timeout_seconds)

@@ -126,3 +126,28 @@ TEST(SupervisorStateTest, RoundTrip) {
 
 }  // namespace
 }  // namespace corral::dbus
+
+namespace corral::dbus {
+namespace {
+
+TEST(ContainerConfigTest, DevicesArePersistedAndChecked) {
+  ContainerConfig c;
+  c.name = "dev";
+  c.image = "busybox";
+  c.boot = true;
+  c.devices = {"/dev/fuse:rw", "/dev/net/tun:rwm"};
+  ASSERT_TRUE(ValidateConfig(c).ok());
+  std::string text = FormatConfig(c);
+  EXPECT_NE(text.find("device=/dev/fuse:rw\n"), std::string::npos) << text;
+  auto parsed = ParseConfig(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->devices, c.devices);
+  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
+           {"/dev/fuse:wr"}, {"/dev/fuse"}, {"fuse:rw"}, {"/dev/fuse:rw", "/dev/fuse:r"}, {"/dev/null:rwm"}}) {
+    c.devices = bad;
+    EXPECT_FALSE(ValidateConfig(c).ok()) << bad[0];
+  }
+}
+
+}  // namespace
+}  // namespace corral::dbus

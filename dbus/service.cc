@@ -27,6 +27,7 @@
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/attach.h"
+#include "runtime/devices.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 
@@ -191,6 +192,15 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
     int value = 0;
     if ((r = EnterVariant(m, key.c_str(), "b", error)) < 0 || (r = sd_bus_message_read(m, "b", &value)) < 0) return r;
     config->boot = value;
+  } else if (key == "Devices") {
+    // Each "/dev/X[:rwm]" must name a device node of this host now; stored normalized.
+    std::vector<std::string> texts;
+    if ((r = EnterVariant(m, key.c_str(), "as", error)) < 0 || (r = ReadStrv(m, &texts)) < 0) return r;
+    for (const std::string& text : texts) {
+      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpec(text);
+      if (!device.ok()) return SetError(error, kErrorInvalidArgument, absl::StrCat("Devices: ", device.status().message()));
+      config->devices.push_back(runtime::FormatDeviceSpec(*device));
+    }
   } else if (key == "Ports") {
     if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
     if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
@@ -206,7 +216,7 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot)"));
+                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Devices)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -689,6 +699,14 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.memory_max = record->config.memory_bytes;
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
+  {
+    std::vector<runtime::DeviceSpec> devices;
+    for (const std::string& text : record->config.devices) {
+      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpecText(text);
+      if (device.ok()) devices.push_back(*device);  // the stored config was validated on load
+    }
+    scope.device_allow = runtime::SystemdDeviceAllow(devices);
+  }
   self->systemd_->StartScope(scope, [self, name](absl::Status status) {
     auto it = self->running_.find(name);
     if (it == self->running_.end()) return;

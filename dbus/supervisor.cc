@@ -33,6 +33,7 @@
 #include "netcfg/network.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
+#include "runtime/devices.h"
 #include "runtime/phase_timer.h"
 
 namespace corral::dbus {
@@ -194,6 +195,10 @@ absl::Status Supervisor::Start() {
   spec.tty = true;
   spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
   if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  for (const std::string& text : config.devices) {  // the host's node, as it is now
+    ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
+    spec.devices.push_back(device);
+  }
   if (ContainerInit(config) == InitKind::kSystemd) {
     // systemd inside manages its own cgroup tree: the payload leaf, which is the root of the
     // container's cgroup namespace and delegated by the scope, mounted writable where it looks.

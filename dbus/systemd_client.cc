@@ -176,6 +176,20 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
   if (r >= 0 && spec.memory_max) r = sd_bus_message_append(call, "(sv)", "MemoryMax", "t", spec.memory_max);
   if (r >= 0 && spec.tasks_max) r = sd_bus_message_append(call, "(sv)", "TasksMax", "t", spec.tasks_max);
   if (r >= 0 && spec.cpu_weight) r = sd_bus_message_append(call, "(sv)", "CPUWeight", "t", spec.cpu_weight);
+  // Only the listed devices open, in every process of the scope (a node made with mknod, or
+  // shipped in an image, included): systemd attaches the cgroup v2 device program or writes
+  // devices.allow on v1, as systemd-nspawn's scopes have it.
+  if (r >= 0) r = sd_bus_message_append(call, "(sv)", "DevicePolicy", "s", "closed");
+  if (r >= 0) r = sd_bus_message_open_container(call, 'r', "sv");
+  if (r >= 0) r = sd_bus_message_append(call, "s", "DeviceAllow");
+  if (r >= 0) r = sd_bus_message_open_container(call, 'v', "a(ss)");
+  if (r >= 0) r = sd_bus_message_open_container(call, 'a', "(ss)");
+  for (const auto& [node, access] : spec.device_allow) {
+    if (r >= 0) r = sd_bus_message_append(call, "(ss)", node.c_str(), access.c_str());
+  }
+  if (r >= 0) r = sd_bus_message_close_container(call);
+  if (r >= 0) r = sd_bus_message_close_container(call);
+  if (r >= 0) r = sd_bus_message_close_container(call);
   if (r >= 0) r = sd_bus_message_close_container(call);
   if (r >= 0) r = sd_bus_message_append(call, "a(sa(sv))", 0);
   if (r < 0) {

@@ -12,6 +12,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -24,6 +26,10 @@ struct ScopeSpec {
   uint64_t memory_max = 0;  // 0: not set
   uint64_t tasks_max = 0;
   uint64_t cpu_weight = 0;
+  // DevicePolicy=closed with these DeviceAllow= entries (node or "char-pts", access): the
+  // kernel-enforced device allow-list (runtime::SystemdDeviceAllow). Always closed: a scope
+  // of corrald's never gets systemd's default of every device.
+  std::vector<std::pair<std::string, std::string>> device_allow;
 };
 
 class SystemdClient {
@@ -34,7 +40,8 @@ class SystemdClient {
   static absl::StatusOr<std::unique_ptr<SystemdClient>> Create(sd_bus* bus);
   ~SystemdClient();
 
-  // StartTransientUnit of a scope in machine.slice with Delegate=yes and the limits asked for;
+  // StartTransientUnit of a scope in machine.slice with Delegate=yes, DevicePolicy=closed and
+  // the device allow-list and limits asked for;
   // `done` runs once its job is removed: OK when the job's result is "done". When systemd's bus
   // connection was reset meanwhile (its JobRemoved lost), the scope's state decides. A scope of
   // that name still loaded (the emptied scope of the container's last run, which systemd

@@ -5,11 +5,14 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "common/syscalls.h"
 #include "runtime/child_error.h"
+#include "runtime/child_fd.h"
+#include "runtime/devices.h"
 
 namespace corral::runtime {
 
@@ -31,19 +34,29 @@ const std::vector<std::string>& ReadOnlyPaths() {
 
 namespace {
 
-RootfsStep Mount(std::string target, std::string fstype, unsigned long flags, std::string data) {
-  RootfsStep step{Kind::kMount, std::move(target)};
-  step.source = step.fstype = std::move(fstype);
+// statfs magic numbers (linux/magic.h; mqueue's is not exported there).
+constexpr int64_t kProcMagic = 0x9fa0;       // PROC_SUPER_MAGIC
+constexpr int64_t kSysfsMagic = 0x62656572;  // SYSFS_MAGIC
+constexpr int64_t kTmpfsMagic = 0x01021994;  // TMPFS_MAGIC
+constexpr int64_t kDevptsMagic = 0x1cd1;     // DEVPTS_SUPER_MAGIC
+constexpr int64_t kMqueueMagic = 0x19800202; // MQUEUE_MAGIC (ipc/mqueue.c)
+
+RootfsStep ApiMount(std::string target, std::string source, std::string fstype, unsigned long flags,
+                    std::string data, int64_t magic) {
+  RootfsStep step{Kind::kApiMount, std::move(target)};
+  step.source = std::move(source);
+  step.fstype = std::move(fstype);
   step.flags = flags;
   step.data = std::move(data);
+  step.magic = magic;
   return step;
 }
 
-RootfsStep Device(std::string target, unsigned major, unsigned minor) {
+// The container's /dev is nodev: a node created or shipped there does not open. Only these
+// bind mounts of the host's own nodes do, each its own mount with the host /dev's flags.
+RootfsStep Device(std::string target, std::string host_node) {
   RootfsStep step{Kind::kDevice, std::move(target)};
-  step.source = "/" + step.target;  // the host's node, for the bind fallback
-  step.mode = S_IFCHR | 0666;
-  step.device = makedev(major, minor);
+  step.source = std::move(host_node);
   step.target_is_file = true;
   return step;
 }
@@ -59,6 +72,12 @@ std::string Relative(const std::string& path) {
   return start == std::string::npos ? std::string() : path.substr(start);
 }
 
+RootfsStep Beneath(Kind kind, const std::string& path) {
+  RootfsStep step{kind, path};
+  step.base = absl::StartsWith(path, "sys/") ? RootfsStep::Base::kSys : RootfsStep::Base::kProc;
+  return step;
+}
+
 }  // namespace
 
 RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_path) {
@@ -67,37 +86,33 @@ RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_
   std::vector<RootfsStep>& s = plan.steps;
   constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
-  s.push_back(Mount("proc", "proc", kNoSuidDevExec, ""));
-  RootfsStep sys = Mount("sys", "sysfs", kNoSuidDevExec | MS_RDONLY, "");
-  sys.source = "sysfs";
+  RootfsStep proc = ApiMount("proc", "proc", "proc", kNoSuidDevExec, "", kProcMagic);
+  proc.keep_as_base = true;
+  proc.base = RootfsStep::Base::kProc;
+  s.push_back(proc);
+  RootfsStep sys = ApiMount("sys", "sysfs", "sysfs", kNoSuidDevExec | MS_RDONLY, "", kSysfsMagic);
+  sys.keep_as_base = true;
+  sys.base = RootfsStep::Base::kSys;
+  sys.bind_host_sys = true;
   s.push_back(sys);
-  s.push_back(Mount("dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
-  for (auto [name, major, minor] : {std::tuple{"dev/null", 1u, 3u}, {"dev/zero", 1u, 5u}, {"dev/full", 1u, 7u},
-                                    {"dev/random", 1u, 8u}, {"dev/urandom", 1u, 9u}, {"dev/tty", 5u, 0u}}) {
-    s.push_back(Device(name, major, minor));
-  }
-  RootfsStep pts = Mount("dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
-  pts.source = "devpts";
-  s.push_back(pts);
+  s.push_back(ApiMount("dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k",
+                       kTmpfsMagic));
+  for (const DeviceSpec& d : DefaultDevices()) s.push_back(Device(Relative(d.path), d.path));
+  for (const DeviceSpec& d : spec.devices) s.push_back(Device(Relative(d.path), d.path));
+  // devpts is the one mount under /dev that keeps device access: its ptmx and slaves are the
+  // container's terminals.
+  s.push_back(ApiMount("dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620",
+                       kDevptsMagic));
   s.push_back(Symlink("dev/ptmx", "pts/ptmx"));
   s.push_back(Symlink("dev/fd", "/proc/self/fd"));
   s.push_back(Symlink("dev/stdin", "/proc/self/fd/0"));
   s.push_back(Symlink("dev/stdout", "/proc/self/fd/1"));
   s.push_back(Symlink("dev/stderr", "/proc/self/fd/2"));
-  RootfsStep shm = Mount("dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k");
-  shm.source = "shm";
-  s.push_back(shm);
-  RootfsStep mqueue = Mount("dev/mqueue", "mqueue", kNoSuidDevExec, "");
-  mqueue.source = "mqueue";
-  s.push_back(mqueue);
-  if (!console_path.empty()) {
-    RootfsStep console{Kind::kBind, "dev/console"};
-    console.source = console_path;
-    console.target_is_file = true;
-    s.push_back(console);
-  }
-  s.push_back(Mount("run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=65536k"));
-  s.push_back(Mount("tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"));
+  s.push_back(ApiMount("dev/shm", "shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k", kTmpfsMagic));
+  s.push_back(ApiMount("dev/mqueue", "mqueue", "mqueue", kNoSuidDevExec, "", kMqueueMagic));
+  if (!console_path.empty()) s.push_back(Device("dev/console", console_path));
+  s.push_back(ApiMount("run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=65536k", kTmpfsMagic));
+  s.push_back(ApiMount("tmp", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", kTmpfsMagic));
 
   for (const MountSpec& m : spec.mounts) {
     RootfsStep step{m.fstype.empty() ? Kind::kBind : Kind::kMount, Relative(m.target)};
@@ -112,16 +127,8 @@ RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_
     s.push_back(step);
   }
 
-  for (const std::string& path : MaskedPaths()) {
-    RootfsStep step{Kind::kMaskFile, path};
-    step.optional = true;
-    s.push_back(step);
-  }
-  for (const std::string& path : ReadOnlyPaths()) {
-    RootfsStep step{Kind::kReadOnly, path};
-    step.optional = true;
-    s.push_back(step);
-  }
+  for (const std::string& path : MaskedPaths()) s.push_back(Beneath(Kind::kMaskFile, path));
+  for (const std::string& path : ReadOnlyPaths()) s.push_back(Beneath(Kind::kReadOnly, path));
   return plan;
 }
 
@@ -144,16 +151,33 @@ void FdPath(int fd, char (&buf)[32]) {
   buf[n] = '\0';
 }
 
-// Resolves `path` inside the root `root_fd`; symlinks and ".." cannot leave it.
-int OpenInRoot(int root_fd, const char* path, int flags) {
+int Openat2Retrying(int dir_fd, const char* path, int flags, uint64_t resolve) {
   struct open_how how = {};
   how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = resolve;
   int fd;
   do {
-    fd = sys::Openat2(root_fd, path, &how, sizeof(how));
-  } while (fd < 0 && errno == EAGAIN);
+    fd = sys::Openat2(dir_fd, path, &how, sizeof(how));
+  } while (fd < 0 && errno == EAGAIN);  // a concurrent rename elsewhere: just retry
   return fd;
+}
+
+// Resolves `path` inside the root `root_fd`; symlinks and ".." cannot leave it.
+int OpenInRoot(int root_fd, const char* path, int flags) {
+  return Openat2Retrying(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+// The same, following no symlink at all: for the rootfs's own directories (proc, dev/pts, ...),
+// which a previous run may have replaced with links in the writable upper layer.
+int OpenInRootNoSymlinks(int root_fd, const char* path, int flags) {
+  return Openat2Retrying(root_fd, path, flags | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+}
+
+// Resolves `path` beneath the mount root `base_fd` without leaving that mount or following a
+// link: a mask lands on the procfs or sysfs the container was given, whatever the image holds.
+int OpenBeneathMount(int base_fd, const char* path) {
+  return Openat2Retrying(base_fd, path, O_PATH | O_NOFOLLOW,
+                         RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 // Splits "a/b/c" into the parent "a/b" (copied into buf) and returns "c".
@@ -176,6 +200,24 @@ const char* SplitParent(const char* path, char (&parent)[256]) {
   return path + last + 1;
 }
 
+bool Fail(int error_fd, const char* step, const char* path) {
+  ReportChildError(error_fd, step, path, errno);
+  return false;
+}
+
+bool FailWith(int error_fd, int err, const char* step, const char* path) {
+  errno = err;
+  return Fail(error_fd, step, path);
+}
+
+// What the steps share: the rootfs, the fresh proc and sys mount roots, where errors go.
+struct ChildRootfs {
+  int root_fd = -1;
+  int error_fd = -1;
+  ChildFd proc;  // O_PATH fd of the container's procfs root, once mounted
+  ChildFd sys;   // the same for its sysfs (or the read-only bind of the host's)
+};
+
 // Creates the mount point (a directory, or an empty file) if it is missing; resolution of the
 // parent stays inside the root.
 int EnsureMountPoint(int root_fd, const char* target, bool is_file) {
@@ -183,158 +225,205 @@ int EnsureMountPoint(int root_fd, const char* target, bool is_file) {
   if (fd >= 0 || errno != ENOENT) return fd;
   char parent[256];
   const char* leaf = SplitParent(target, parent);
-  int parent_fd = OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY);
-  if (parent_fd < 0) return -1;
-  int rc;
-  if (is_file) {
-    rc = ::mknodat(parent_fd, leaf, S_IFREG | 0644, 0);
-  } else {
-    rc = ::mkdirat(parent_fd, leaf, 0755);
-  }
-  int saved = errno;
-  ::close(parent_fd);
-  if (rc != 0 && saved != EEXIST) {
-    errno = saved;
-    return -1;
-  }
+  ChildFd parent_fd(OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY));
+  if (!parent_fd.valid()) return -1;
+  int rc = is_file ? ::mknodat(parent_fd.get(), leaf, S_IFREG | 0644, 0) : ::mkdirat(parent_fd.get(), leaf, 0755);
+  if (rc != 0 && errno != EEXIST) return -1;
   return OpenInRoot(root_fd, target, O_PATH);
 }
 
-bool Fail(int error_fd, const char* step, const char* path) {
-  ReportChildError(error_fd, step, path, errno);
-  return false;
+// The mount point of an API file system: a real directory (created when missing), reached
+// without any symlink. Anything else there is refused, naming the path.
+int EnsureRealDirectory(const ChildRootfs& c, const char* target) {
+  int fd = OpenInRootNoSymlinks(c.root_fd, target, O_PATH | O_DIRECTORY);
+  if (fd >= 0) return fd;
+  if (errno == ELOOP || errno == ENOTDIR) {
+    Fail(c.error_fd, "refuse the rootfs: not a real directory (a symlink or file) at", target);
+    return -1;
+  }
+  if (errno != ENOENT) {
+    Fail(c.error_fd, "open mount point", target);
+    return -1;
+  }
+  char parent[256];
+  const char* leaf = SplitParent(target, parent);
+  ChildFd parent_fd(OpenInRootNoSymlinks(c.root_fd, parent, O_PATH | O_DIRECTORY));
+  if (!parent_fd.valid()) {
+    Fail(c.error_fd, errno == ELOOP || errno == ENOTDIR ? "refuse the rootfs: not a real directory (a symlink or file) at"
+                                                       : "open mount point's parent",
+         parent);
+    return -1;
+  }
+  if (::mkdirat(parent_fd.get(), leaf, 0755) != 0 && errno != EEXIST) {
+    Fail(c.error_fd, "create mount point", target);
+    return -1;
+  }
+  fd = OpenInRootNoSymlinks(c.root_fd, target, O_PATH | O_DIRECTORY);
+  if (fd < 0) {
+    Fail(c.error_fd, errno == ELOOP || errno == ENOTDIR ? "refuse the rootfs: not a real directory (a symlink or file) at"
+                                                       : "open mount point",
+         target);
+  }
+  return fd;
 }
 
-bool BindReadOnly(const char* proc_path, unsigned long extra_flags) {
-  return ::mount(nullptr, proc_path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | extra_flags, nullptr) == 0;
+// Clones the mount tree at (dir_fd, path) with everything under it, applies `attr` to every
+// mount of the clone, and attaches it on `target_fd`. The clone is never visible before its
+// attributes are set, and no submount keeps the source's flags (crun's do_mount_setattr).
+bool CloneTreeOnto(int dir_fd, const char* path, unsigned path_flags, uint64_t attr, int target_fd) {
+  ChildFd tree(static_cast<int>(::open_tree(dir_fd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | path_flags)));
+  if (!tree.valid()) return false;
+  if (attr != 0) {
+    struct mount_attr set = {};
+    set.attr_set = attr;
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &set, sizeof(set)) != 0) return false;
+  }
+  return ::move_mount(tree.get(), "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0;
 }
 
-bool RunStep(const RootfsStep& step, int root_fd, int error_fd) {
+bool ApiMountStep(const RootfsStep& step, ChildRootfs& c) {
   const char* target = step.target.c_str();
+  ChildFd fd(EnsureRealDirectory(c, target));
+  if (!fd.valid()) return false;  // reported
   char proc_path[32];
+  FdPath(fd.get(), proc_path);
+  int rc = ::mount(step.source.c_str(), proc_path, step.fstype.c_str(), step.flags,
+                   step.data.empty() ? nullptr : step.data.c_str());
+  // sysfs cannot be mounted fresh in a network namespace we do not own (--userns with the
+  // host's network): bind the host's, read-only down to its last submount (the cgroup mounts).
+  if (rc != 0 && (errno == EPERM || errno == EACCES) && step.bind_host_sys) {
+    rc = CloneTreeOnto(AT_FDCWD, "/sys", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                       fd.get())
+             ? 0
+             : -1;
+  }
+  if (rc != 0) return Fail(c.error_fd, "mount", target);
+  // Re-resolve: the fd still names the directory under the new mount.
+  ChildFd mounted(OpenInRootNoSymlinks(c.root_fd, target, O_PATH | O_DIRECTORY));
+  if (!mounted.valid()) return Fail(c.error_fd, "open the new mount", target);
+  struct statfs fs;
+  if (::fstatfs(mounted.get(), &fs) != 0) return Fail(c.error_fd, "fstatfs the new mount", target);
+  if (static_cast<int64_t>(fs.f_type) != step.magic) {
+    return FailWith(c.error_fd, EXDEV, "refuse the rootfs: wrong file system type (statfs) mounted at", target);
+  }
+  if (step.keep_as_base) (step.base == RootfsStep::Base::kProc ? c.proc : c.sys).reset(mounted.release());
+  return true;
+}
+
+bool MountStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  ChildFd fd(EnsureMountPoint(c.root_fd, target, step.target_is_file));
+  if (!fd.valid()) return Fail(c.error_fd, "create mount point", target);
+  char proc_path[32];
+  FdPath(fd.get(), proc_path);
+  if (::mount(step.source.c_str(), proc_path, step.fstype.c_str(), step.flags | MS_NODEV,
+              step.data.empty() ? nullptr : step.data.c_str()) != 0) {
+    return Fail(c.error_fd, "mount", target);
+  }
+  return true;
+}
+
+bool BindStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  ChildFd fd(EnsureMountPoint(c.root_fd, target, step.target_is_file));
+  if (!fd.valid()) return Fail(c.error_fd, "create mount point", target);
+  uint64_t attr = MOUNT_ATTR_NODEV | ((step.flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0);
+  if (!CloneTreeOnto(AT_FDCWD, step.source.c_str(), 0, attr, fd.get())) return Fail(c.error_fd, "bind mount", target);
+  return true;
+}
+
+// mkdir -p of `dir` inside the root, no symlink followed (dev/net for /dev/net/tun).
+int EnsureDirectoriesNoSymlinks(const ChildRootfs& c, char (&dir)[256]) {
+  int fd = OpenInRootNoSymlinks(c.root_fd, dir, O_PATH | O_DIRECTORY);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  char parent[256];
+  const char* leaf = SplitParent(dir, parent);
+  if (parent[0] == '.' && parent[1] == '\0') return -1;
+  ChildFd parent_fd(EnsureDirectoriesNoSymlinks(c, parent));
+  if (!parent_fd.valid()) return -1;
+  if (::mkdirat(parent_fd.get(), leaf, 0755) != 0 && errno != EEXIST) return -1;
+  return OpenInRootNoSymlinks(c.root_fd, dir, O_PATH | O_DIRECTORY);
+}
+
+bool DeviceStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  char parent[256];
+  const char* leaf = SplitParent(target, parent);
+  ChildFd parent_fd(EnsureDirectoriesNoSymlinks(c, parent));
+  if (!parent_fd.valid()) return Fail(c.error_fd, "open device directory", parent);
+  if (::mknodat(parent_fd.get(), leaf, S_IFREG | 0644, 0) != 0 && errno != EEXIST) {
+    return Fail(c.error_fd, "create device mount point", target);
+  }
+  ChildFd node(::openat(parent_fd.get(), leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW));
+  if (!node.valid()) return Fail(c.error_fd, "open device mount point", target);
+  char proc_path[32];
+  FdPath(node.get(), proc_path);
+  if (::mount(step.source.c_str(), proc_path, nullptr, MS_BIND, nullptr) != 0) {
+    return Fail(c.error_fd, "bind device", step.source.c_str());
+  }
+  return true;
+}
+
+bool SymlinkStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  char parent[256];
+  const char* leaf = SplitParent(target, parent);
+  ChildFd parent_fd(OpenInRoot(c.root_fd, parent, O_PATH | O_DIRECTORY));
+  if (!parent_fd.valid()) return Fail(c.error_fd, "open symlink directory", parent);
+  if (::symlinkat(step.source.c_str(), parent_fd.get(), leaf) != 0 && errno != EEXIST) {
+    return Fail(c.error_fd, "symlink", target);
+  }
+  return true;
+}
+
+// Masks and read-only paths, resolved beneath the container's own proc or sys mount. Absent
+// there (ENOENT) means this kernel has no such file; anything else that stops the step stops
+// the start.
+bool BeneathStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  const ChildFd& base = step.base == RootfsStep::Base::kSys ? c.sys : c.proc;
+  if (!base.valid()) return FailWith(c.error_fd, EBADF, "no proc or sys mount to mask beneath for", target);
+  const char* beneath = target;
+  while (*beneath != '\0' && *beneath != '/') ++beneath;  // "proc/kcore" -> "kcore"
+  if (*beneath == '/') ++beneath;
+  ChildFd fd(OpenBeneathMount(base.get(), beneath));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return true;  // nothing to hide on this kernel
+    return Fail(c.error_fd, "open masked path", target);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Fail(c.error_fd, "stat", target);
+  char proc_path[32];
+  FdPath(fd.get(), proc_path);
+  bool ok;
+  if (step.kind == Kind::kReadOnly) {
+    ok = CloneTreeOnto(fd.get(), "", AT_EMPTY_PATH,
+                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, fd.get());
+  } else if (S_ISDIR(st.st_mode)) {
+    ok = ::mount("tmpfs", proc_path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") == 0;
+  } else {
+    ok = ::mount("/dev/null", proc_path, nullptr, MS_BIND, nullptr) == 0;
+  }
+  if (!ok) return Fail(c.error_fd, step.kind == Kind::kReadOnly ? "make read-only" : "mask", target);
+  return true;
+}
+
+bool RunStep(const RootfsStep& step, ChildRootfs& c) {
   switch (step.kind) {
+    case Kind::kApiMount:
+      return ApiMountStep(step, c);
     case Kind::kMount:
-    case Kind::kBind: {
-      int fd = EnsureMountPoint(root_fd, target, step.target_is_file);
-      if (fd < 0) {
-        if (step.optional && errno == ENOENT) return true;
-        return Fail(error_fd, "create mount point", target);
-      }
-      FdPath(fd, proc_path);
-      int rc;
-      if (step.kind == Kind::kBind) {
-        rc = ::mount(step.source.c_str(), proc_path, nullptr, MS_BIND | MS_REC, nullptr);
-        if (rc == 0 && (step.flags & MS_RDONLY)) {
-          // A new mount on the same fd path: re-resolve so the remount hits the bind, not the
-          // directory under it.
-          ::close(fd);
-          fd = OpenInRoot(root_fd, target, O_PATH);
-          if (fd < 0) return Fail(error_fd, "reopen bind mount", target);
-          FdPath(fd, proc_path);
-          rc = BindReadOnly(proc_path, 0) ? 0 : -1;
-        }
-      } else {
-        rc = ::mount(step.source.c_str(), proc_path, step.fstype.c_str(), step.flags,
-                     step.data.empty() ? nullptr : step.data.c_str());
-        // sysfs cannot be mounted fresh in a network namespace we do not own: bind the host's.
-        if (rc != 0 && (errno == EPERM || errno == EACCES) && step.fstype == "sysfs") {
-          rc = ::mount("/sys", proc_path, nullptr, MS_BIND | MS_REC, nullptr);
-          if (rc == 0) {
-            ::close(fd);
-            fd = OpenInRoot(root_fd, target, O_PATH);
-            FdPath(fd, proc_path);
-            rc = BindReadOnly(proc_path, MS_NOSUID | MS_NODEV | MS_NOEXEC) ? 0 : -1;
-          }
-        }
-      }
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
-      if (rc != 0) {
-        if (step.optional && errno == ENOENT) return true;
-        return Fail(error_fd, step.kind == Kind::kBind ? "bind mount" : "mount", target);
-      }
-      return true;
-    }
-    case Kind::kDevice: {
-      char parent[256];
-      const char* leaf = SplitParent(target, parent);
-      int parent_fd = OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY);
-      if (parent_fd < 0) return Fail(error_fd, "open device directory", parent);
-      int rc = ::mknodat(parent_fd, leaf, step.mode, step.device);
-      if (rc == 0) {
-        // mknod applies the umask; devices must be usable by every user.
-        char leaf_path[32];
-        int node = ::openat(parent_fd, leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-        if (node >= 0) {
-          FdPath(node, leaf_path);
-          ::chmod(leaf_path, step.mode & 07777);
-          ::close(node);
-        }
-      } else if (errno == EPERM) {
-        // Inside a user namespace mknod is denied: bind the host's node instead.
-        rc = ::mknodat(parent_fd, leaf, S_IFREG | 0644, 0);
-        int node = rc == 0 ? ::openat(parent_fd, leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW) : -1;
-        if (node >= 0) {
-          FdPath(node, proc_path);
-          rc = ::mount(step.source.c_str(), proc_path, nullptr, MS_BIND, nullptr);
-          ::close(node);
-        } else {
-          rc = -1;
-        }
-      }
-      int saved = errno;
-      ::close(parent_fd);
-      errno = saved;
-      if (rc != 0) return Fail(error_fd, "create device", target);
-      return true;
-    }
-    case Kind::kSymlink: {
-      char parent[256];
-      const char* leaf = SplitParent(target, parent);
-      int parent_fd = OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY);
-      if (parent_fd < 0) return Fail(error_fd, "open symlink directory", parent);
-      int rc = ::symlinkat(step.source.c_str(), parent_fd, leaf);
-      int saved = errno;
-      ::close(parent_fd);
-      errno = saved;
-      if (rc != 0 && errno != EEXIST) return Fail(error_fd, "symlink", target);
-      return true;
-    }
+      return MountStep(step, c);
+    case Kind::kBind:
+      return BindStep(step, c);
+    case Kind::kDevice:
+      return DeviceStep(step, c);
+    case Kind::kSymlink:
+      return SymlinkStep(step, c);
     case Kind::kMaskFile:
     case Kind::kMaskDir:
-    case Kind::kReadOnly: {
-      int fd = OpenInRoot(root_fd, target, O_PATH);
-      if (fd < 0) {
-        if (errno == ENOENT) return true;  // nothing to hide on this kernel
-        return Fail(error_fd, "open masked path", target);
-      }
-      struct stat st;
-      if (::fstat(fd, &st) != 0) {
-        ::close(fd);
-        return Fail(error_fd, "stat", target);
-      }
-      FdPath(fd, proc_path);
-      int rc;
-      if (step.kind == Kind::kReadOnly) {
-        rc = ::mount(proc_path, proc_path, nullptr, MS_BIND | MS_REC, nullptr);
-        if (rc == 0) {
-          ::close(fd);
-          fd = OpenInRoot(root_fd, target, O_PATH);
-          FdPath(fd, proc_path);
-          rc = BindReadOnly(proc_path, MS_NOSUID | MS_NODEV | MS_NOEXEC) ? 0 : -1;
-        }
-      } else if (S_ISDIR(st.st_mode)) {
-        rc = ::mount("tmpfs", proc_path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
-      } else {
-        rc = ::mount("/dev/null", proc_path, nullptr, MS_BIND, nullptr);
-      }
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
-      if (rc != 0) return Fail(error_fd, step.kind == Kind::kReadOnly ? "make read-only" : "mask", target);
-      return true;
-    }
+    case Kind::kReadOnly:
+      return BeneathStep(step, c);
   }
   return true;
 }
@@ -351,18 +440,28 @@ bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd) {
   if (::mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     return Fail(error_fd, "bind rootfs", rootfs);
   }
-  int root_fd = ::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return Fail(error_fd, "open rootfs", rootfs);
-  for (const RootfsStep& step : plan.steps) {
-    if (!RunStep(step, root_fd, error_fd)) {
-      ::close(root_fd);
-      return false;
-    }
+  ChildRootfs c;
+  c.error_fd = error_fd;
+  ChildFd root(::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Fail(error_fd, "open rootfs", rootfs);
+  c.root_fd = root.get();
+  // A device node shipped in the image (or made by an earlier run in its upper layer) does not
+  // open: nodev on the rootfs and everything under it. nosuid stays off: setuid programs
+  // inside a container are legitimate, and only raise privileges within it.
+  struct mount_attr nodev = {};
+  nodev.attr_set = MOUNT_ATTR_NODEV;
+  if (::mount_setattr(root.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &nodev, sizeof(nodev)) != 0) {
+    return Fail(error_fd, "make the rootfs nodev (mount_setattr)", rootfs);
   }
+  for (const RootfsStep& step : plan.steps) {
+    if (!RunStep(step, c)) return false;
+  }
+  c.proc.reset();
+  c.sys.reset();
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the
   // container's tree (the trick runc and crun use; no put_old directory needed).
-  if (::fchdir(root_fd) != 0) return Fail(error_fd, "chdir", rootfs);
-  ::close(root_fd);
+  if (::fchdir(root.get()) != 0) return Fail(error_fd, "chdir", rootfs);
+  root.reset();
   if (sys::PivotRoot(".", ".") != 0) return Fail(error_fd, "pivot_root", rootfs);
   if (::umount2(".", MNT_DETACH) != 0) return Fail(error_fd, "detach old root", "/");
   if (::chdir("/") != 0) return Fail(error_fd, "chdir", "/");

@@ -1,11 +1,13 @@
 // The container's root file system: a plan of mounts, device nodes and links computed in the
 // parent, and the child-side code that carries it out and pivot_roots into it. Every target is
 // resolved inside the rootfs with openat2(RESOLVE_IN_ROOT), so a symlink in an image cannot
-// send a mount outside it.
+// send a mount outside it; API mounts and masks fail closed (see RootfsStep).
 #ifndef CORRAL_RUNTIME_ROOTFS_H_
 #define CORRAL_RUNTIME_ROOTFS_H_
 
 #include <sys/types.h>
+
+#include <cstdint>
 
 #include <string>
 #include <vector>
@@ -17,24 +19,32 @@ namespace corral::runtime {
 // One step of rootfs setup. Paths in `target` are relative to the rootfs ("dev/pts").
 struct RootfsStep {
   enum class Kind {
-    kMount,       // mount(source, target, fstype, flags, data)
-    kBind,        // bind `source` (a host path) onto target; read-only if flags has MS_RDONLY
-    kDevice,      // a character device (mknod, or a bind of the host's node where mknod is denied)
+    // A kernel file system (proc, sysfs, tmpfs, devpts, mqueue) on one of the rootfs's own
+    // directories. The mount point must be a real directory (a symlink or file there is
+    // refused, a missing one created), and after the mount the target must carry `magic`.
+    kApiMount,
+    kMount,       // a caller's file system: mount(source, target, fstype, flags | MS_NODEV, data)
+    kBind,        // recursive bind of host `source`, nodev; read-only throughout if flags has MS_RDONLY
+    kDevice,      // bind the host node `source` onto an empty file at target (/dev itself is nodev)
     kSymlink,     // symlink `source` at target
-    kMaskFile,    // bind /dev/null over target (skipped if missing)
-    kMaskDir,     // read-only empty tmpfs over target (skipped if missing)
-    kReadOnly,    // bind target onto itself and remount read-only (skipped if missing)
+    kMaskFile,    // bind /dev/null over target, beneath the fresh proc or sys mount (`base`)
+    kMaskDir,     // read-only empty tmpfs over target, beneath `base`
+    kReadOnly,    // target beneath `base`, with everything under it, made read-only
   };
+  // What a mask or read-only step is resolved beneath: the mount root of the container's own
+  // procfs or sysfs, never a path of the image.
+  enum class Base { kRootfs, kProc, kSys };
   Kind kind;
   std::string target;
   std::string source;
   std::string fstype;
   std::string data;
   unsigned long flags = 0;
-  mode_t mode = 0;
-  dev_t device = 0;
-  bool target_is_file = false;  // create a file rather than a directory as mount point
-  bool optional = false;        // a missing source or target is not an error
+  Base base = Base::kRootfs;
+  int64_t magic = 0;             // kApiMount: the statfs f_type the mount must have
+  bool bind_host_sys = false;    // kApiMount of sysfs: bind the host's /sys (read-only) if refused
+  bool keep_as_base = false;     // kApiMount: this mount is `base` for the masks after it
+  bool target_is_file = false;   // create a file rather than a directory as mount point
 };
 
 struct RootfsPlan {
@@ -42,18 +52,18 @@ struct RootfsPlan {
   std::vector<RootfsStep> steps;
 };
 
-// Builds the plan: /proc, /sys (read-only), /dev (tmpfs with null, zero, full, random, urandom,
-// tty, console, devpts, ptmx, shm, mqueue), /run and /tmp tmpfs, the caller's extra mounts, and
-// the OCI default masked and read-only paths. `console_path` is the host path of the pty slave
-// to bind on /dev/console, or empty.
+// Builds the plan: /proc, /sys (read-only), /dev (nodev tmpfs with the nodes of
+// DefaultDevices() and spec.devices bound from the host, devpts, ptmx, shm, mqueue), /run and
+// /tmp tmpfs, the caller's extra mounts, and the OCI default masked and read-only paths.
+// `console_path` is the host path of the pty slave to bind on /dev/console, or empty.
 RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_path);
 
 // The OCI runtime-spec defaults that corral masks and makes read-only.
 const std::vector<std::string>& MaskedPaths();
 const std::vector<std::string>& ReadOnlyPaths();
 
-// Child side: makes mounts private, bind-mounts the rootfs on itself, carries out every step,
-// pivot_roots and detaches the old root. On failure writes a ChildError to `error_fd` and
+// Child side: makes mounts private, bind-mounts the rootfs on itself (nodev throughout, setuid
+// left alone), carries out every step, pivot_roots and detaches the old root. On failure writes a ChildError to `error_fd` and
 // returns false. Async-signal-safe: no allocation.
 bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd);
 

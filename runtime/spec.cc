@@ -185,6 +185,7 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
       return FieldError("mounts", absl::StrCat("bind source \"", m.source, "\" is not an absolute path"));
     }
   }
+  if (absl::Status devices = ValidateDevices(spec.devices); !devices.ok()) return FieldError("devices", devices.message());
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "runtime/devices.h"
 
 namespace corral::runtime {
 
@@ -67,6 +68,9 @@ struct ContainerSpec {
   bool seccomp = true;
   bool no_new_privs = true;
   std::vector<MountSpec> mounts;
+  // Host device nodes bound into /dev beyond DefaultDevices() (--device). The allow-list the
+  // kernel enforces is set where the container's cgroup is made (the scope), from the same list.
+  std::vector<DeviceSpec> devices;
   // With CLONE_NEWNET absent from `namespaces` and this set, the container joins this network
   // namespace (an fd from /proc/PID/ns/net or netcfg). Without either, it shares the host's.
   int join_netns_fd = -1;

@@ -27,10 +27,13 @@ void ContainerTest::SetUpTestSuite() {
   auto rootfs = images::BuildBusyboxImage(*temp_dir_);
   ASSERT_TRUE(rootfs.ok()) << rootfs.status();
   rootfs_ = new std::string(*rootfs);
-  auto probe = ReadFile("tests/syscall_probe");
-  ASSERT_TRUE(probe.ok()) << probe.status();
-  ASSERT_TRUE(WriteFileAtomically(*rootfs_ + "/bin/syscall_probe", *probe, 0755).ok());
-  ASSERT_EQ(::chmod((*rootfs_ + "/bin/syscall_probe").c_str(), 0755), 0);
+  for (const char* name : {"syscall_probe", "open_probe"}) {
+    auto probe = ReadFile(std::string("tests/") + name);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    std::string inside = *rootfs_ + "/bin/" + name;
+    ASSERT_TRUE(WriteFileAtomically(inside, *probe, 0755).ok());
+    ASSERT_EQ(::chmod(inside.c_str(), 0755), 0);
+  }
 }
 
 void ContainerTest::TearDownTestSuite() {

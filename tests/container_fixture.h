@@ -1,6 +1,6 @@
 // Test fixture for privileged integration tests: a busybox rootfs built once per test binary
-// in a temp dir (with a static syscall probe in /bin), and helpers to run a container and
-// capture its output. Tests using it skip when not root.
+// in a temp dir (with the static syscall_probe and open_probe in /bin), and helpers to run a
+// container and capture its output. Tests using it skip when not root.
 #ifndef CORRAL_TESTS_CONTAINER_FIXTURE_H_
 #define CORRAL_TESTS_CONTAINER_FIXTURE_H_
 

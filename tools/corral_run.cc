@@ -24,6 +24,7 @@
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
+#include "runtime/devices.h"
 #include "tools/run_options.h"
 
 namespace corral::tools {
@@ -122,8 +123,8 @@ class BridgeRun {
 };
 
 // --memory, --pids, --cpu-weight: corral-run runs itself again under `systemd-run --scope`, in
-// a transient scope corral-run-NAME-PID.scope (machine.slice, Delegate=yes, the limits) that
-// the container inherits. systemd's own tool rather than a bus client here: it keeps
+// a transient scope corral-run-NAME-PID.scope (machine.slice, Delegate=yes, the limits,
+// DevicePolicy=closed with the container's DeviceAllow= list) that the container inherits. systemd's own tool rather than a bus client here: it keeps
 // libsystemd out of every corral-run that asks for no limits, where start-up time matters.
 constexpr char kScopedMarker[] = "CORRAL_RUN_IN_SCOPE";
 
@@ -138,6 +139,11 @@ int ReexecInScope(const RunOptions& options, char** argv) {
   if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});
   if (options.pids) args.insert(args.end(), {"-p", absl::StrCat("TasksMax=", *options.pids)});
   if (options.cpu_weight) args.insert(args.end(), {"-p", absl::StrCat("CPUWeight=", *options.cpu_weight)});
+  // The scope is the container's cgroup: the same device allow-list as corrald's scopes.
+  args.insert(args.end(), {"-p", "DevicePolicy=closed"});
+  for (const auto& [node, access] : runtime::SystemdDeviceAllow(options.spec.devices)) {
+    args.insert(args.end(), {"-p", absl::StrCat("DeviceAllow=", node, " ", access)});
+  }
   args.push_back("--");
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);

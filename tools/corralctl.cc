@@ -38,7 +38,9 @@ constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
 Containers (through corrald, on the system bus):
   create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
          [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
-         [-e K=V]... [-- CMD...]        without CMD the image's init boots
+         [-e K=V]... [--device /dev/X[:rwm]]... [-- CMD...]
+                                        without CMD the image's init boots; --device gives
+                                        it the host's node /dev/X (access r, w, m; default rwm)
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -191,6 +193,11 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   };
   if (!o.spec.command.empty()) strv_option("Command", o.spec.command);
   if (!o.spec.env.empty()) strv_option("Environment", o.spec.env);
+  if (!o.spec.devices.empty()) {
+    std::vector<std::string> devices;
+    for (const runtime::DeviceSpec& d : o.spec.devices) devices.push_back(runtime::FormatDeviceSpec(d));
+    strv_option("Devices", devices);
+  }
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
   sd_bus_message_close_container(m);
   auto reply = CallAndWait(bus, m);

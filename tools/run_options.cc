@@ -32,6 +32,10 @@ Runs one container in the foreground and exits with its command's status (128+si
   --user UID[:GID]      run as this user (numeric)
   --userns HOSTUID:COUNT
                         run in a user namespace mapping 0..COUNT-1 to HOSTUID.. (uid and gid)
+  --device /dev/X[:rwm] give the container the host's device node /dev/X (repeatable): bound into
+                        its /dev and added to its device allow-list with access r (read),
+                        w (write), m (mknod), default rwm. Without it a container may use only
+                        null, zero, full, random, urandom, tty, console, ptmx and its ptys
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text
@@ -64,7 +68,7 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
   runtime::ContainerSpec& spec = options.spec;
   static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
                                                "--memory", "--pids", "--cpu-weight", "-e", "--env",
-                                               "--cwd", "--user", "--userns"};
+                                               "--cwd", "--user", "--userns", "--device"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
     if (opt == "--") {
@@ -148,6 +152,13 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       if (parts.size() == 2) RETURN_IF_ERROR(ParseUint("--user", parts[1], 0, 4294967294u, &gid));
       spec.uid = static_cast<uid_t>(uid);
       spec.gid = static_cast<gid_t>(gid);
+    } else if (opt == "--device") {
+      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpec(v);
+      if (!device.ok()) return absl::InvalidArgumentError(absl::StrCat("--device: ", device.status().message()));
+      spec.devices.push_back(*device);
+      if (absl::Status unique = runtime::ValidateDevices(spec.devices); !unique.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("--device: ", unique.message()));
+      }
     } else if (opt == "--userns") {
       std::vector<std::string> parts = absl::StrSplit(v, ':');
       uint64_t host = 0, count = 0;

@@ -1,6 +1,7 @@
 #include "tools/run_options.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include "gtest/gtest.h"
 
@@ -92,6 +93,50 @@ TEST(RunOptionsTest, BadInputIsAClearError) {
   // The same host port over UDP is a different forward.
   EXPECT_EQ(ErrorOf({"--rootfs", "/r", "-p", "8080:80", "-p", "udp:8080:80", "--", "true"}), "");
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--boot=yes"}).find("takes no value"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace corral::tools
+
+namespace corral::tools {
+namespace {
+
+TEST(RunOptionsTest, DeviceTakesTheHostNodeAndAccess) {
+  // /dev/null is a character device on every host this runs on.
+  auto parsed = ParseRunOptions({"--rootfs", "/r", "--device", "/dev/null:rw", "--device=/dev/zero", "--", "true"});
+  ASSERT_FALSE(parsed.ok());  // both are default nodes already: refused, not silently doubled
+  EXPECT_NE(std::string(parsed.status().message()).find("--device"), std::string::npos);
+  if (::access("/dev/fuse", F_OK) != 0) GTEST_SKIP() << "no /dev/fuse here";
+  parsed = ParseRunOptions({"--rootfs", "/r", "--device", "/dev/fuse:wr", "--", "true"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->spec.devices.size(), 1u);
+  EXPECT_EQ(parsed->spec.devices[0].path, "/dev/fuse");
+  EXPECT_EQ(parsed->spec.devices[0].type, 'c');
+  EXPECT_EQ(parsed->spec.devices[0].major, 10u);
+  EXPECT_EQ(parsed->spec.devices[0].minor, 229u);
+  EXPECT_EQ(parsed->spec.devices[0].access, "rw");
+}
+
+TEST(RunOptionsTest, MalformedDevicesAreOneClearError) {
+  struct Case {
+    const char* spec;
+    const char* says;
+  } cases[] = {
+      {"fuse", "under /dev/"},
+      {"/tmp/x", "under /dev/"},
+      {"/dev/", "under /dev/"},
+      {"/dev/../etc/passwd", "plain"},
+      {"/dev/no-such-node-here", "No such file"},
+      {"/dev/pts", "not a character or block device"},
+      {"/dev/null:rwx", "may only hold r, w and m"},
+      {"/dev/null:rr", "given twice"},
+      {"/dev/null:", "empty access"},
+  };
+  for (const Case& c : cases) {
+    std::string error = ErrorOf({"--rootfs", "/r", "--device", c.spec, "--", "true"});
+    EXPECT_NE(error.find("--device"), std::string::npos) << c.spec << ": " << error;
+    EXPECT_NE(error.find(c.says), std::string::npos) << c.spec << ": " << error;
+  }
 }
 
 }  // namespace

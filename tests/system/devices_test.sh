@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Devices and the rootfs, end to end in a throwaway systemd (tools/sandbox/sandbox.sh): the
+# scope of every corrald container has DevicePolicy=closed and the allow-list, the kernel
+# enforces it (access letters, mknod), --device gives exactly its node, corral-run's own scope
+# (--memory) gets the same policy, an image whose /proc is a symlink is refused, and bad device
+# specs are refused with nothing created. Probes open and close (shell redirections, nothing
+# written). Prints "N passed, N failed" last.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. tests/system/lib.sh
+
+build_corral
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$(mktemp -d /tmp/corral-devtest-XXXXXX)"
+
+check "corralctl image build busybox" sb corralctl image build busybox
+# /dev/fuse: harmless to open, not on the default list; tools/sandbox/sandbox.sh binds the host's.
+dev=/dev/fuse
+check "the sandbox has $dev" sb test -c "$dev"
+
+echo "== the scope's device policy"
+# The container's own processes probe at start (the results in /probe.out): a failed
+# redirection ends a shell, hence the subshells.
+probe="(exec 3<$dev) && echo read-ok; (exec 3<>$dev) && echo OPENED-FOR-WRITING; mknod /tmp/blk b 7 0 && echo MADE-BLOCK-NODE; exec sleep 1000"
+check "create dev1 with --device $dev:r" sb corralctl create dev1 --image busybox --net none --device "$dev:r" -- \
+  sh -c "($probe) >/probe.out 2>&1"
+check_output "the config keeps the device" "^device=$dev:r\$" sb grep '^device=' /var/lib/corral/containers/dev1/config
+check "start dev1" sb corralctl start dev1
+check_output "corral-dev1.scope: DevicePolicy=closed" '^DevicePolicy=closed$' \
+  sb systemctl show corral-dev1.scope -p DevicePolicy
+check_output "corral-dev1.scope: DeviceAllow lists the default nodes, the ptys and $dev r" \
+  "^/dev/console rwm,/dev/full rwm,$dev r,/dev/null rwm,/dev/ptmx rwm,/dev/random rwm,/dev/tty rwm,/dev/urandom rwm,/dev/zero rwm,char-pts rw,\$" \
+  sb sh -c 'systemctl show corral-dev1.scope -p DeviceAllow | sed "s/^DeviceAllow=//" | LC_ALL=C sort | tr "\n" ","'
+sleep 0.5
+check_output "inside, $dev opens for reading (r given)" '^read-ok$' sb corralctl exec dev1 -- grep read-ok /probe.out
+check_output "inside, $dev does not open for writing (the kernel's allow-list: EPERM)" "can.t (open|create) '?$dev'?: Operation not permitted" \
+  sb corralctl exec dev1 -- cat /probe.out
+check_output "inside, mknod of a block device is refused by the allow-list (EPERM)" "mknod: /tmp/blk: Operation not permitted" \
+  sb corralctl exec dev1 -- cat /probe.out
+check_output "none of the forbidden steps succeeded" '^0$' sb corralctl exec dev1 -- grep -c -e OPENED -e MADE /probe.out
+check_output "a char node made in /dev does not open (nodev): /dev/mem's 1:1" 'Permission denied|Operation not permitted' \
+  sb corralctl exec dev1 -- sh -c 'mknod /dev/m c 1 1; exec 3</dev/m && echo OPENED'
+check_output "the container's own nodes work" '^ok$' sb corralctl exec dev1 -- sh -c 'exec 3</dev/null 4>/dev/null 5</dev/urandom && echo ok'
+check_output "and exec -t gets its pty" '/dev/pts/[0-9]+' sb sh -c 'script -qec "corralctl exec -t dev1 -- tty" /dev/null'
+
+check "create dev2 without --device" sb corralctl create dev2 --image busybox --net none -- sleep 1000
+check "start dev2" sb corralctl start dev2
+check_output "without --device there is no /dev/fuse" '^absent$' sb corralctl exec dev2 -- sh -c 'test -e /dev/fuse && echo present || echo absent'
+check_output "and the scope does not allow it" '^DeviceAllow=.*char-pts rw$' sb systemctl show corral-dev2.scope -p DeviceAllow
+sb sh -c 'corralctl stop dev1; corralctl stop dev2; corralctl rm dev1; corralctl rm dev2' >/dev/null
+
+echo "== bad device specs change nothing"
+mgr() { sb gdbus call --system --dest org.corral1 --object-path /org/corral1 --method "org.corral1.Manager.$1" "${@:2}"; }
+check_fails "corralctl create --device without /dev/" 'under /dev/' sb corralctl create bad1 --image busybox --device fuse -- true
+check_fails "corralctl create --device of a node the host lacks" 'No such file' sb corralctl create bad2 --image busybox --device /dev/nonexistent0 -- true
+check_fails "corralctl create --device with bad access" 'may only hold r, w and m' sb corralctl create bad3 --image busybox --device /dev/null:rwx -- true
+check_fails "D-Bus Devices of a directory" 'org.corral1.Error.InvalidArgument: Devices: .*not a character or block device' \
+  mgr CreateContainer bad4 busybox "{'Devices': <['/dev/pts']>, 'Command': <['true']>}"
+check_fails "D-Bus Devices with ..'" 'org.corral1.Error.InvalidArgument: Devices: ' \
+  mgr CreateContainer bad5 busybox "{'Devices': <['/dev/../etc/passwd']>, 'Command': <['true']>}"
+check_output "none of them was created" '^0$' sb sh -c 'ls /var/lib/corral/containers | grep -c "^bad"'
+
+echo "== an image whose /proc is a symlink"
+check "make the image" sb sh -c 'rm -rf /tmp/evil && mkdir /tmp/evil && cp -a /var/lib/corral/images/busybox/rootfs/. /tmp/evil/ &&
+  rm -rf /tmp/evil/proc && ln -s run/p /tmp/evil/proc'
+sb corralctl create evil --image /tmp/evil --net none -- sleep 1000 >/dev/null
+check_fails "corrald refuses to start it, naming /proc" 'not a real directory \(a symlink or file\) at `proc`' sb corralctl start evil
+check_output "and it stays stopped with no scope left" '^stopped 0$' sb sh -c '
+  echo $(busctl get-property org.corral1 /org/corral1/container/evil org.corral1.Container State | cut -d\" -f2) \
+       $(systemctl list-units --no-legend corral-evil.scope | grep -c .)'
+sb corralctl rm evil >/dev/null
+
+echo "== corral-run's own scope (--memory)"
+check "a rootfs for corral-run" sb sh -c 'rm -rf /tmp/crun && mkdir /tmp/crun && cp -a /var/lib/corral/images/busybox/rootfs/. /tmp/crun/'
+check_output "corral-run --memory: $dev reads, does not open for writing (scope's allow-list)" \
+  "^read-ok sh: can.t (open|create) '?$dev'?: Operation not permitted \$" \
+  sb sh -c "corral-run --rootfs /tmp/crun --net none --memory 64M --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
+check_output "corral-run --memory: mknod of a block device refused (EPERM)" 'Operation not permitted' \
+  sb corral-run --rootfs /tmp/crun --net none --memory 64M -- sh -c 'mknod /tmp/blk b 7 0 && echo MADE'
+sb rm -rf /tmp/evil /tmp/crun
+
+echo "== nothing left"
+check_output "no container or scope of corral left" '^0 0$' sb sh -c '
+  echo $(busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2) \
+       $(systemctl list-units --all --no-legend "corral-*.scope" | grep -c .)'
+
+finish
