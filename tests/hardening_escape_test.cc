@@ -66,6 +66,9 @@ const std::map<std::string, std::string>& DefaultProfileAnswers() {
       {"socket_vsock", "EAFNOSUPPORT"},    {"socket_vsock_high_bits", "EAFNOSUPPORT"},
       {"socket_netlink_audit", "EPROTONOSUPPORT"}, {"socket_netlink_route", "ok"},
       {"socket_unix", "ok"},
+      // The 32-bit and x32 entry points are filtered the same.
+      {"unshare_newuser_i386", "EPERM"},   {"unshare_newuser_x32", "EPERM"},
+      {"socket_vsock_i386", "EAFNOSUPPORT"}, {"socketcall_vsock_i386", "EAFNOSUPPORT"},
   };
   return *answers;
 }
@@ -76,6 +79,8 @@ const std::map<std::string, std::string>& BootProfileAnswers() {
     (*a)["clone_newuser"] = "ok";
     (*a)["unshare_newuser"] = "ok";
     (*a)["clone3"] = "ok";
+    (*a)["unshare_newuser_i386"] = "ok";
+    a->erase("unshare_newuser_x32");  // allowed: then the kernel's answer (ENOSYS without x32)
     return a;
   }();
   return *answers;
