@@ -11,10 +11,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "dbus/interface.h"
 #include "dbus/service.h"
+#include "dbus/state_dirs.h"
 
 namespace corral::dbus {
 namespace {
@@ -68,7 +70,14 @@ int Main() {
   r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0) return Fail("attach the bus to the event loop", r);
 
-  absl::StatusOr<std::unique_ptr<Service>> service = Service::Create(event, bus, OptionsFromEnvironment());
+  ServiceOptions options = OptionsFromEnvironment();
+  // Before anything is created in them; also closes the directories an older corral left
+  // world-readable (images with setuid binaries among them).
+  if (absl::Status secured = SecureStateDirectories(options.paths); !secured.ok()) {
+    ::fprintf(stderr, "corrald: securing the state directories: %s\n", std::string(secured.message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<Service>> service = Service::Create(event, bus, std::move(options));
   if (!service.ok()) {
     ::fprintf(stderr, "corrald: %s\n", std::string(service.status().message()).c_str());
     return 1;

@@ -24,14 +24,16 @@
 //   Exec(s name, as command, a{sv} options, h stdin, h stdout, h stderr) -> (i exit_status)
 //       options: Environment as, User s ("UID[:GID]"), Cwd s, Tty b (stdin is a terminal:
 //       make it the controlling one). exit_status: the exit code, or 128 + signal.
-//   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...)
+//   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...);
+//       root only (AccessDenied for others)
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
 // org.corral1.Container, read-only properties (PropertiesChanged on change):
 //   Name s, State s (stopped|starting|running|stopping), Leader u, Unit s, Image s,
 //   Hostname s, Addresses as, plus ExitStatus i (last run; -1 never ran), Network s,
-//   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as,
+//   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as (root
+//   only: empty for other callers and in InterfacesAdded),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).

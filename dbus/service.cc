@@ -116,9 +116,8 @@ int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
   return r;
 }
 
-// Methods that change something are root's (the bus policy lets others only read and list,
-// like machined's); checked here as well so a permissive policy cannot open them up.
-bool RequireRoot(sd_bus_message* m, sd_bus_error* error, int* r) {
+// True when the sender of `m` is root.
+bool CallerIsRoot(sd_bus_message* m) {
   sd_bus_creds* creds = nullptr;
   uid_t euid = 1;
   // dbus-daemon vouches for the uid of the connection (SO_PEERCRED); the euid is only known
@@ -126,9 +125,39 @@ bool RequireRoot(sd_bus_message* m, sd_bus_error* error, int* r) {
   int q = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
   if (q >= 0 && sd_bus_creds_get_euid(creds, &euid) < 0) q = sd_bus_creds_get_uid(creds, &euid);
   sd_bus_creds_unref(creds);
-  if (q >= 0 && euid == 0) return true;
+  return q >= 0 && euid == 0;
+}
+
+// Methods that change something are root's (the bus policy lets others only read and list,
+// like machined's); checked here as well so a permissive policy cannot open them up.
+bool RequireRoot(sd_bus_message* m, sd_bus_error* error, int* r) {
+  if (CallerIsRoot(m)) return true;
   *r = SetError(error, kErrorAccessDenied, "permission denied: only root may change containers");
   return false;
+}
+
+// Whether the property values being written into `reply` may include root-only ones (Command,
+// which may carry secrets such as tokens on a command line). Only in a reply to a root caller's
+// Get or GetAll: not in a signal (InterfacesAdded goes to every listener on the bus).
+bool MayReadPrivateProperties(sd_bus* bus, sd_bus_message* reply) {
+  uint8_t type = 0;
+  if (sd_bus_message_get_type(reply, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_RETURN) return false;
+  sd_bus_message* call = sd_bus_get_current_message(bus);
+  if (call == nullptr) return false;
+  // `corralctl ls` reads every container's properties, one call each: ask the bus for a
+  // sender's uid once, not once per container. A unique name is never reused on a bus, and
+  // the uid behind it never changes. (The private socket has no sender names; its peer is
+  // known from the socket, at no cost.)
+  static std::string* last_sender = new std::string;
+  static bool last_is_root = false;
+  const char* sender = sd_bus_message_get_sender(call);
+  if (sender != nullptr && *last_sender == sender) return last_is_root;
+  bool is_root = CallerIsRoot(call);
+  if (sender != nullptr) {
+    *last_sender = sender;
+    last_is_root = is_root;
+  }
+  return is_root;
 }
 
 // Reads the name argument and checks it is a valid name.
@@ -475,7 +504,7 @@ int Service::EnumerateContainers(sd_bus*, const char*, void* userdata, char*** n
   return 0;
 }
 
-int Service::GetProperty(sd_bus*, const char*, const char*, const char* property, sd_bus_message* reply,
+int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* property, sd_bus_message* reply,
                          void* userdata, sd_bus_error*) {
   const auto* record = static_cast<const ContainerRecord*>(userdata);
   const ContainerConfig& c = record->config;
@@ -493,7 +522,11 @@ int Service::GetProperty(sd_bus*, const char*, const char*, const char* property
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
-  const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : p == "Command" ? &c.command : nullptr;
+  // Command is root's (MayReadPrivateProperties): others read an empty list, not an error, so
+  // GetAll, and with it `corralctl ls` and `info`, keeps working for every user.
+  static const std::vector<std::string> kWithheld;
+  const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : nullptr;
+  if (p == "Command") strings = MayReadPrivateProperties(bus, reply) ? &c.command : &kWithheld;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -614,6 +647,11 @@ int Service::GetContainer(sd_bus_message* m, void* userdata, sd_bus_error* error
 
 int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
+  // Its warnings describe the host's firewall and network configuration: root's to read. (The
+  // bus policy lets everyone call it, so a caller gets this message rather than the bus's.)
+  if (!CallerIsRoot(m)) {
+    return SetError(error, kErrorAccessDenied, "permission denied: only root may check the host configuration");
+  }
   std::vector<std::string> warnings;
   absl::StatusOr<netcfg::NetworkConfig> config = netcfg::LoadNetworkConfig(self->options_.network_config);
   if (!config.ok()) {
@@ -637,7 +675,6 @@ int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error)
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
   sd_bus_message_unref(reply);
-  (void)error;
   return r;
 }
 

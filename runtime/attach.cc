@@ -89,8 +89,6 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
   }
   ASSIGN_OR_RETURN(bool other_userns, InOtherUserNamespace(container_pidfd));
 
-  const SeccompProgram* seccomp = nullptr;
-  if (spec.seccomp) seccomp = spec.seccomp_program != nullptr ? spec.seccomp_program : &DefaultSeccompProgram();
   ExecOptions exec_options;
   exec_options.command = spec.command;
   exec_options.env = spec.env;
@@ -100,7 +98,11 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
   exec_options.tty = spec.controlling_tty;
   exec_options.capabilities = spec.capabilities ? *spec.capabilities : DefaultCapabilities();
   exec_options.no_new_privs = spec.no_new_privs;
-  exec_options.seccomp = seccomp;
+  // The profile follows the capabilities kept (SeccompProgramFor), unless the caller gave one.
+  if (spec.seccomp) {
+    exec_options.seccomp =
+        spec.seccomp_program != nullptr ? spec.seccomp_program : &SeccompProgramFor(exec_options.capabilities);
+  }
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("pipe for the attach report");

@@ -29,7 +29,7 @@ struct AttachSpec {
   // Make stdin the controlling terminal in a new session (with a pty for `exec -t`).
   bool controlling_tty = false;
   bool seccomp = true;
-  // Another program than the default profile (nullptr: DefaultSeccompProgram()).
+  // Another program than the profile for the capabilities kept (nullptr: SeccompProgramFor()).
   const SeccompProgram* seccomp_program = nullptr;
   bool no_new_privs = true;
   // Capabilities kept; empty optional: DefaultCapabilities().

@@ -54,7 +54,10 @@ int ApplyCapabilities(const CapabilityPlan& plan, const char** failed_step) {
     uint32_t word = static_cast<uint32_t>((plan.keep & permitted) >> (32 * i));
     data[i].effective = word;
     data[i].permitted = word;
-    data[i].inheritable = word;
+    // Inheritable stays empty: with it, a non-root process of the container that execs a file
+    // carrying inheritable file capabilities would get them back. Root keeps its set across
+    // execve through the bounding set; nobody else needs it.
+    data[i].inheritable = 0;
   }
   if (::syscall(SYS_capset, &header, data) != 0) {
     *failed_step = "capset";

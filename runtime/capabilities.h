@@ -17,9 +17,9 @@ struct CapabilityPlan {
 // Builds the plan from a list of capability numbers; reads /proc/sys/kernel/cap_last_cap.
 CapabilityPlan MakeCapabilityPlan(const std::vector<int>& keep);
 
-// Drops every capability not in the plan from the bounding set, clears the ambient set and
-// sets permitted/effective/inheritable to the kept ones. Returns 0 or an errno; `failed_step`
-// names what failed. Child side: async-signal-safe.
+// Drops every capability not in the plan from the bounding set, clears the ambient set, sets
+// permitted/effective to the kept ones and empties the inheritable set. Returns 0 or an errno;
+// `failed_step` names what failed. Child side: async-signal-safe.
 int ApplyCapabilities(const CapabilityPlan& plan, const char** failed_step);
 
 // "cap_chown" for CAP_CHOWN, or "cap_<n>".

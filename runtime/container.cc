@@ -138,7 +138,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.tty = spec.tty;
   exec_options.capabilities = spec.capabilities ? *spec.capabilities : DefaultCapabilities();
   exec_options.no_new_privs = spec.no_new_privs;
-  exec_options.seccomp = spec.seccomp ? &DefaultSeccompProgram() : nullptr;
+  exec_options.seccomp = spec.seccomp ? &SeccompProgramFor(exec_options.capabilities) : nullptr;
   plan.exec = MakeExecPlan(exec_options);
   plan.console_fd = pty ? pty->slave.get() : -1;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];

@@ -5,6 +5,7 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <map>
@@ -58,6 +59,28 @@ ExecPlan MakeExecPlan(const ExecOptions& options) {
   return plan;
 }
 
+int SetGroupsInChild(uid_t uid, gid_t gid) {
+  // Always, also for root: whatever started corral (an admin's shell through sudo, a service)
+  // must not lend its supplementary groups (disk, adm, docker, ...) to the container. Root
+  // inside gets none, anyone else their own gid only.
+  // Raw syscalls, not glibc's wrappers: those make every thread of the process change its
+  // credentials (signalling the threads on glibc's list, under its locks), and the list in a
+  // child cloned from a threaded manager names threads of the parent.
+  gid_t groups[1] = {gid};
+  size_t count = uid == 0 ? 0 : 1;
+  if (::syscall(SYS_setgroups, count, groups) == 0) return 0;
+  int err = errno;
+  // In a user namespace whose /proc/PID/setgroups says "deny" (written by an unprivileged
+  // creator) setgroups always fails with EPERM. The groups we hold there are the creator's and
+  // cannot be changed: fine when they already are what we want, refused otherwise, so a
+  // container never runs with groups it was not meant to have.
+  if (err != EPERM) return err;
+  gid_t held[2];
+  long n = ::syscall(SYS_getgroups, 2, held);
+  if (n == 0 || (n == 1 && count == 1 && held[0] == gid)) return 0;
+  return err;
+}
+
 void ResetSignalsInChild() {
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
@@ -73,15 +96,14 @@ void ResetSignalsInChild() {
 void ExecInChild(const ExecPlan& plan, int error_fd) {
   ResetSignalsInChild();
   const char* step = nullptr;
-  if (plan.uid != 0 || plan.gid != 0) {
-    gid_t groups[1] = {plan.gid};
-    if (::setgroups(1, groups) != 0) return ReportChildError(error_fd, "setgroups", "", errno);
-    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return ReportChildError(error_fd, "setresgid", "", errno);
+  if (int err = SetGroupsInChild(plan.uid, plan.gid); err != 0) return ReportChildError(error_fd, "setgroups", "", err);
+  if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) {
+    return ReportChildError(error_fd, "setresgid", "", errno);
   }
   if (int err = ApplyCapabilities(plan.capabilities, &step); err != 0) {
     return ReportChildError(error_fd, step, "", err);
   }
-  if (plan.uid != 0 && ::setresuid(plan.uid, plan.uid, plan.uid) != 0) {
+  if (plan.uid != 0 && ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {  // raw: see SetGroupsInChild
     return ReportChildError(error_fd, "setresuid", "", errno);
   }
   if (::chdir(plan.cwd.c_str()) != 0) return ReportChildError(error_fd, "chdir", plan.cwd.c_str(), errno);

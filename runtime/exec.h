@@ -52,6 +52,11 @@ ExecPlan MakeExecPlan(const ExecOptions& options);
 // `error_fd`. Async-signal-safe.
 void ExecInChild(const ExecPlan& plan, int error_fd);
 
+// Sets the supplementary groups for a process about to become uid/gid: none for root, {gid}
+// for anyone else. Returns 0 or an errno. In a user namespace where setgroups is denied, holding
+// exactly those groups already counts as done. Child side: async-signal-safe.
+int SetGroupsInChild(uid_t uid, gid_t gid);
+
 // Resets every signal disposition to default and unblocks all signals (child side).
 void ResetSignalsInChild();
 

@@ -62,8 +62,8 @@ struct ContainerSpec {
   gid_t gid = 0;
   bool tty = false;
   InitMode init = InitMode::kDirect;
-  // Capabilities kept in the bounding, permitted, effective and inheritable sets. Empty
-  // optional: the default list (DefaultCapabilities()).
+  // Capabilities kept in the bounding, permitted and effective sets (inheritable and ambient
+  // stay empty). Empty optional: the default list (DefaultCapabilities()).
   std::optional<std::vector<int>> capabilities;
   bool seccomp = true;
   bool no_new_privs = true;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ void ContainerTest::SetUpTestSuite() {
   ASSERT_EQ(::chmod(tmpl, 0755), 0);
   auto rootfs = images::BuildBusyboxImage(*temp_dir_);
   ASSERT_TRUE(rootfs.ok()) << rootfs.status();
+  // The image store makes every image directory root's alone (0700); this test image is no
+  // store's, and the user-namespace tests reach their rootfs by path as an unprivileged uid.
+  ASSERT_EQ(::chmod((*temp_dir_ + "/busybox").c_str(), 0711), 0);
   rootfs_ = new std::string(*rootfs);
   for (const char* name : {"syscall_probe", "open_probe"}) {
     auto probe = ReadFile(std::string("tests/") + name);

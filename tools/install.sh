@@ -15,7 +15,20 @@ else
 fi
 
 install -d "$bindir" /etc/systemd/system /usr/share/dbus-1/system-services /usr/share/dbus-1/system.d \
-  /var/lib/corral /run/corral "$prefix/share/doc/corral"
+  "$prefix/share/doc/corral"
+# corral's state is root's: the top directories only traversable (0711), the container, image and
+# run state not even that. Older versions made them 0755, which let any user walk to an image's
+# setuid binaries and run them as root (the moby CVE-2021-41091 class): an upgrade closes them.
+# Only these directories change; the trees of images and containers keep their modes.
+install -d -m 0711 /var/lib/corral /run/corral
+chmod 0711 /var/lib/corral /run/corral
+for dir in /var/lib/corral/containers /var/lib/corral/images /run/corral/containers; do
+  if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi
+done
+for dir in /var/lib/corral/images/*/; do
+  dir=${dir%/}
+  if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi
+done
 install -m 0755 "$bin/dbus/corrald" "$bin/tools/corralctl" "$bin/tools/corral-run" "$bindir/"
 for unit in corrald.service corral@.service; do
   sed "s|@BINDIR@|$bindir|g" "units/$unit" > "/etc/systemd/system/$unit"

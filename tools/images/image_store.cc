@@ -15,6 +15,7 @@
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "common/unique_fd.h"
 #include "runtime/spec.h"
 
 namespace corral::images {
@@ -25,13 +26,36 @@ absl::Status ValidateImageName(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("invalid image name \"", name, "\""));
 }
 
+absl::Status MakePrivateDirectory(const std::string& path, bool tighten_existing) {
+  // Missing parents get 0711: traversable, not listable (what /var/lib/corral itself wants).
+  size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) RETURN_IF_ERROR(MakeDirectories(path.substr(0, slash), 0711));
+  if (::mkdir(path.c_str(), 0700) == 0) return absl::OkStatus();
+  if (errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", path));
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) return ErrnoError(absl::StrCat("open ", path));
+  struct stat st;
+  if (::fstat(dir.get(), &st) != 0) return ErrnoError(absl::StrCat("stat ", path));
+  if (tighten_existing && (st.st_mode & 077) != 0 && ::fchmod(dir.get(), st.st_mode & 07700) != 0) {
+    return ErrnoError(absl::StrCat("chmod 0700 ", path));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> BuildImage(const std::string& images_dir, const std::string& name,
                                        const std::function<absl::Status(const std::string& staging)>& build) {
   RETURN_IF_ERROR(ValidateImageName(name));
   std::string image_dir = absl::StrCat(images_dir, "/", name);
   std::string rootfs = absl::StrCat(image_dir, "/rootfs");
   std::string staging = absl::StrCat(image_dir, "/rootfs.new.", ::getpid());
-  RETURN_IF_ERROR(MakeDirectories(image_dir, 0755));
+  // An image is root's: its tree keeps the image's setuid binaries and modes, and a path
+  // another user could walk to would run them with euid 0 on the host (moby's CVE-2021-41091).
+  // So each image directory is 0700 before the first file of the tree exists (also one an
+  // older corral made 0755), and a store we create is 0700 too. An existing store directory
+  // keeps its mode: it may be one the caller chose (--images-dir); install.sh and corrald
+  // tighten the default one.
+  RETURN_IF_ERROR(MakePrivateDirectory(images_dir, /*tighten_existing=*/false));
+  RETURN_IF_ERROR(MakePrivateDirectory(image_dir, /*tighten_existing=*/true));
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(staging)));
   absl::Status status = MakeDirectories(staging, 0755);
   if (status.ok()) status = build(staging);

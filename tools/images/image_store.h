@@ -16,9 +16,15 @@ namespace corral::images {
 // Image names follow container names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.
 absl::Status ValidateImageName(absl::string_view name);
 
+// Makes `path` a directory only its owner (root) may enter: created 0700, or, with
+// `tighten_existing`, tightened to 0700 when it exists with group or other bits (an image an
+// older corral made). Missing parents are made 0711 (traversable, not listable).
+absl::Status MakePrivateDirectory(const std::string& path, bool tighten_existing);
+
 // Runs `build` on a fresh staging directory IMAGES_DIR/NAME/rootfs.new.PID, then makes it
 // IMAGES_DIR/NAME/rootfs, replacing an older tree. On failure nothing of the new tree is left
-// and the old one stays. Returns the rootfs path.
+// and the old one stays. IMAGES_DIR/NAME is made 0700 first (IMAGES_DIR too when it is
+// created), so no other user reaches the tree, ever. Returns the rootfs path.
 absl::StatusOr<std::string> BuildImage(const std::string& images_dir, const std::string& name,
                                        const std::function<absl::Status(const std::string& staging)>& build);
 
