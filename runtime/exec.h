@@ -52,6 +52,13 @@ ExecPlan MakeExecPlan(const ExecOptions& options);
 // `error_fd`. Async-signal-safe.
 void ExecInChild(const ExecPlan& plan, int error_fd);
 
+// The two halves of ExecInChild, for a process that must itself run restricted before it forks
+// the command (the tiny init). DropPrivilegesInChild: credentials, capabilities,
+// no_new_privs, seccomp; false after writing a ChildError. ExecPreparedInChild: chdir,
+// close-on-exec above 2, execve; returns only on failure, after writing a ChildError.
+bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd);
+void ExecPreparedInChild(const ExecPlan& plan, int error_fd);
+
 // Resets every signal disposition to default and unblocks all signals (child side).
 void ResetSignalsInChild();
 
