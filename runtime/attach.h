@@ -76,6 +76,9 @@ class AttachInProgress {
   // `why` once both are gone (OnReadable returns true, no blocking).
   void Abort(absl::Status why);
   bool done() const { return done_; }
+  // The process's pid once the helper has reported it (it may still be before its execve),
+  // else -1.
+  pid_t process_pid() const { return process_.pidfd ? process_.pid : -1; }
   // The started process (exec done), or what went wrong. Once, after done().
   absl::StatusOr<AttachedProcess> Result();
 
