@@ -35,7 +35,9 @@ static int Fds() {
 
 static int Lease(const char* file, long ms) {
   signal(SIGIO, SIG_IGN);  // the lease-break notice
-  int fd = open(file, O_RDWR | O_CLOEXEC);
+  // Read-only: a write lease does not need a writable fd, and a writable one would make the
+  // exec that follows fail with ETXTBSY until it is closed.
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fcntl(fd, F_SETLEASE, F_WRLCK) != 0) {
     printf("lease %s\n", strerrorname_np(errno));
     return 1;
