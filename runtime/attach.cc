@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -77,6 +78,20 @@ absl::StatusOr<bool> InOtherUserNamespace(pid_t pid) {
   return ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev;
 }
 
+// The host id that id 0 of a user namespace maps to (from its uid_map or gid_map), or -1.
+long HostIdOfRoot(const std::string& map_file) {
+  absl::StatusOr<std::string> map = ReadFile(map_file);
+  if (!map.ok()) return -1;
+  for (absl::string_view line : absl::StrSplit(*map, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    long inside = 0, outside = 0;
+    if (f.size() == 3 && absl::SimpleAtoi(f[0], &inside) && inside == 0 && absl::SimpleAtoi(f[1], &outside)) {
+      return outside;
+    }
+  }
+  return -1;
+}
+
 // Everything the helper and the process need, prepared before the fork (they allocate nothing).
 struct HelperPlan {
   int stdio[3] = {-1, -1, -1};
@@ -86,6 +101,10 @@ struct HelperPlan {
   int v1_joins[kMaxV1Joins] = {};
   int v1_count = 0;
   bool other_userns = false;
+  // The host ids of the container's root, when it has a user namespace: the -t pty's slave is
+  // created as the fsuid/fsgid of whoever opens ptmx, so the helper opens it as these.
+  uid_t pty_owner_uid = static_cast<uid_t>(-1);
+  gid_t pty_owner_gid = static_cast<gid_t>(-1);
   bool allocate_pty = false;
   bool controlling_tty = false;
   ExecPlan exec;
@@ -222,7 +241,13 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
   if (::chdir("/") != 0) Fail(fd, "chdir to the container's root", errno);
   if (plan.allocate_pty) {
     int master = -1, slave = -1;
+    if (plan.pty_owner_uid != static_cast<uid_t>(-1)) {
+      ::setfsgid(plan.pty_owner_gid);
+      ::setfsuid(plan.pty_owner_uid);
+    }
     OpenPtyInside(fd, &master, &slave);
+    ::setfsuid(0);
+    ::setfsgid(0);
     HelperReport report;
     report.kind = kReportPty;
     if (int err = SendWithFd(fd, &report, sizeof(report), master); err != 0) Fail(fd, "pass the pty master", err);
@@ -370,6 +395,11 @@ absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int co
   plan.cgroup_fd = spec.cgroup_fd;
   for (const UniqueFd& join : v1_joins) plan.v1_joins[plan.v1_count++] = join.get();
   plan.other_userns = other_userns;
+  if (other_userns && spec.allocate_pty) {
+    plan.pty_owner_uid = static_cast<uid_t>(HostIdOfRoot(absl::StrCat("/proc/", leader, "/uid_map")));
+    plan.pty_owner_gid = static_cast<gid_t>(HostIdOfRoot(absl::StrCat("/proc/", leader, "/gid_map")));
+    if (plan.pty_owner_gid == static_cast<gid_t>(-1)) plan.pty_owner_uid = static_cast<uid_t>(-1);
+  }
   plan.allocate_pty = spec.allocate_pty;
   plan.controlling_tty = spec.controlling_tty;
   plan.exec = MakeExecPlan(exec_options);

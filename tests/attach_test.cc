@@ -88,6 +88,12 @@ class AttachTest : public ContainerTest {
   }
 };
 
+std::string Readlink(const std::string& path) {
+  char buf[256];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
 // Reads one line from `fd` (blocking).
 std::string ReadLine(int fd) {
   std::string line;
@@ -229,6 +235,39 @@ TEST_F(AttachTest, ThePtyComesFromTheContainersDevpts) {
   for (ssize_t n; (n = ::read(process->pty_master.get(), buf, sizeof(buf))) > 0;) out.append(buf, n);
   EXPECT_EQ(*runtime::WaitAttached(*process), 0);
   EXPECT_THAT(out, ::testing::ContainsRegex("^/dev/pts/[0-9]+\r\ntty 136:[0-9]+\r\n"));
+  Stop(*container);
+}
+
+// With a user namespace of its own (what every container gets by default), the command is the
+// namespace's root (an unprivileged uid on the host), without our supplementary groups, and
+// -t's pty slave belongs to that root too.
+TEST_F(AttachTest, AttachIntoAUserNamespace) {
+  runtime::ContainerSpec spec = BusyboxSpec({"/bin/sleep", "100"});
+  spec.namespaces |= CLONE_NEWUSER;
+  spec.uid_map = {{0, 200000, 65536}};
+  spec.gid_map = {{0, 200000, 65536}};
+  auto container = runtime::Container::Start(spec);
+  ASSERT_TRUE(container.ok()) << container.status();
+  int status = -1;
+  std::string out = AttachOutput(*container, {"/bin/sh", "-c", "id -u; id -g; grep -E '^Groups:' /proc/self/status; readlink /proc/self/ns/user"}, &status);
+  EXPECT_EQ(status, 0) << out;
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  ASSERT_GE(lines.size(), 4u) << out;
+  EXPECT_EQ(lines[0], "0");
+  EXPECT_EQ(lines[1], "0");
+  EXPECT_EQ(absl::StripAsciiWhitespace(lines[2]), "Groups:") << "supplementary groups of ours arrived";
+  EXPECT_EQ(lines[3], Readlink(absl::StrCat("/proc/", container->pid(), "/ns/user")));
+
+  runtime::AttachSpec pty;
+  pty.command = {"/bin/sh", "-c", "stat -c '%u:%g' $(tty); id -u"};
+  pty.allocate_pty = true;
+  auto process = runtime::Attach(container->pidfd(), pty);
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::string tty_out;
+  char buf[256];
+  for (ssize_t n; (n = ::read(process->pty_master.get(), buf, sizeof(buf))) > 0;) tty_out.append(buf, n);
+  EXPECT_EQ(*runtime::WaitAttached(*process), 0);
+  EXPECT_EQ(tty_out, "0:0\r\n0\r\n");
   Stop(*container);
 }
 
