@@ -493,7 +493,9 @@ bool AttachInProgress::OnReadable() {
 void AttachInProgress::Finish(absl::Status status) {
   done_ = true;
   status_ = std::move(status);
-  // The helper has closed its end, so it is exiting: this wait is short.
+  // After EOF the helper has closed its end, so it is exiting: this wait is short. On any
+  // other end it may still be alive: kill it first.
+  if (helper_pidfd_ && !status_.ok()) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
   if (helper_pidfd_) {
     siginfo_t info;
     while (::waitid(P_PIDFD, helper_pidfd_.get(), &info, WEXITED) != 0 && errno == EINTR) {
