@@ -23,7 +23,14 @@
 //   OpenConsole(s name) -> (h master, s pty)
 //   Exec(s name, as command, a{sv} options, h stdin, h stdout, h stderr) -> (i exit_status)
 //       options: Environment as, User s ("UID[:GID]"), Cwd s, Tty b (stdin is a terminal:
-//       make it the controlling one). exit_status: the exit code, or 128 + signal.
+//       make it the controlling one), PtyReceiver h (with Tty: a unix socket of the caller;
+//       corrald allocates a pty inside the container, from its own /dev/pts, makes the slave
+//       the command's stdio and controlling terminal, and sends the master on this socket
+//       (SCM_RIGHTS, one byte) once the command has started; stdin/stdout/stderr are then
+//       ignored). exit_status: the exit code, or 128 + signal. A command that has not started
+//       within 10 s (its execve held back inside the container) is killed and the call fails.
+//       The command never sees corrald: it is forked by a helper that closed every other fd,
+//       is not dumpable, and joined the container's namespaces and cgroups (v1 too) first.
 //   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...);
 //       root only (AccessDenied for others)
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)

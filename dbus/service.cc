@@ -63,21 +63,37 @@ struct Service::Running {
   }
 };
 
+// How long an exec may take to start (the helper entering the container, the command's
+// execve) before it is killed and the call fails: a container can hold an execve back (a
+// write lease on the binary, a FUSE mount), and none of that may hold corrald.
+constexpr uint64_t kExecStartTimeoutUsec = 10 * 1000000;
+
 struct Service::PendingExec {
   Service* service = nullptr;
   sd_bus_message* call = nullptr;
+  // While starting: the attach under way, watched by attach_source, bounded by start_timer.
+  std::unique_ptr<runtime::AttachInProgress> attach;
+  sd_event_source* attach_source = nullptr;
+  sd_event_source* start_timer = nullptr;
+  UniqueFd pty_receiver;  // the caller's socket for the -t pty master (PtyReceiver)
+  // Once started: the command, watched by source until it exits.
   runtime::AttachedProcess process;
   sd_event_source* source = nullptr;
   sd_bus_track* caller = nullptr;  // on the system bus: fires when the caller goes away
   ~PendingExec() {
     service->execs_.erase(this);
     sd_bus_track_unref(caller);
+    sd_event_source_disable_unref(attach_source);
+    sd_event_source_disable_unref(start_timer);
     sd_event_source_disable_unref(source);
     sd_bus_message_unref(call);
   }
   // The caller is gone (Ctrl-C on corralctl, a crash): its command goes too, as a hangup
   // would take it.
-  void CallerGone() { sys::PidfdSendSignal(process.pidfd.get(), SIGKILL, nullptr, 0); }
+  void CallerGone() {
+    if (attach) attach->Abort(absl::CancelledError("the caller went away"));
+    sys::PidfdSendSignal(process.pidfd.get(), SIGKILL, nullptr, 0);
+  }
 };
 
 namespace {
@@ -114,6 +130,29 @@ int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
   int r = sd_bus_reply_method_error(call, &error);
   sd_bus_error_free(&error);
   return r;
+}
+
+// Passes `fd` on `socket` (SCM_RIGHTS, one byte of data) without waiting: a caller that does
+// not read its socket gets an error, not a stuck corrald.
+absl::Status SendFd(int socket, int fd) {
+  char byte = 'p';
+  iovec iov = {&byte, 1};
+  union {
+    cmsghdr header;
+    char buffer[CMSG_SPACE(sizeof(int))];
+  } control = {};
+  msghdr message = {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control.buffer;
+  message.msg_controllen = sizeof(control.buffer);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  if (::sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) return ErrnoError("sendmsg the pty master");
+  return absl::OkStatus();
 }
 
 // True when the sender of `m` is root.
@@ -1020,6 +1059,7 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   if (record == nullptr) return r;
   const std::string& name = record->config.name;
   runtime::AttachSpec spec;
+  UniqueFd pty_receiver;
   if ((r = ReadStrv(m, &spec.command)) < 0) return r;
   if (spec.command.empty()) return SetError(error, kErrorInvalidArgument, "no command given");
   r = ReadOptions(m, [&](const std::string& key) -> int {
@@ -1044,9 +1084,14 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
       int tty = 0;
       if ((q = EnterVariant(m, "Tty", "b", error)) < 0 || (q = sd_bus_message_read(m, "b", &tty)) < 0) return q;
       spec.controlling_tty = tty;
+    } else if (key == "PtyReceiver") {
+      int fd = -1;
+      if ((q = EnterVariant(m, "PtyReceiver", "h", error)) < 0 || (q = sd_bus_message_read(m, "h", &fd)) < 0) return q;
+      pty_receiver.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+      if (!pty_receiver) return StatusError(error, ErrnoError("dup the PtyReceiver socket"));
     } else {
       return SetError(error, kErrorInvalidArgument,
-                      absl::StrCat("unknown option ", key, " (known: Environment, User, Cwd, Tty)"));
+                      absl::StrCat("unknown option ", key, " (known: Environment, User, Cwd, Tty, PtyReceiver)"));
     }
     return sd_bus_message_exit_container(m);
   });
@@ -1057,6 +1102,17 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     }
   }
   if ((r = sd_bus_message_read(m, "hhh", &spec.stdin_fd, &spec.stdout_fd, &spec.stderr_fd)) < 0) return r;
+  if (pty_receiver) {
+    if (!spec.controlling_tty) return SetError(error, kErrorInvalidArgument, "PtyReceiver needs Tty");
+    struct stat st;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (::fstat(pty_receiver.get(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        ::getsockopt(pty_receiver.get(), SOL_SOCKET, SO_DOMAIN, &type, &len) != 0 || type != AF_UNIX) {
+      return SetError(error, kErrorInvalidArgument, "PtyReceiver is not a unix socket");
+    }
+    spec.allocate_pty = true;
+  }
 
   auto it = self->running_.find(name);
   if (record->state != ContainerState::kRunning || it == self->running_.end()) {
@@ -1068,30 +1124,36 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
-  absl::StatusOr<runtime::AttachedProcess> process = runtime::Attach(it->second->leader_pidfd.get(), spec);
-  if (!process.ok()) return StatusError(error, process.status());
+  // Never waits: the helper reports on a socket the loop watches (see PendingExec).
+  absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
+      runtime::AttachInProgress::Start(it->second->leader_pidfd.get(), spec);
+  if (!attach.ok()) return StatusError(error, attach.status());
 
   auto* pending = new PendingExec;
   pending->service = self;
   pending->call = sd_bus_message_ref(m);
-  pending->process = std::move(*process);
+  pending->attach = std::move(*attach);
+  pending->pty_receiver = std::move(pty_receiver);
   r = sd_event_add_io(
-      self->event_, &pending->source, pending->process.pidfd.get(), EPOLLIN,
+      self->event_, &pending->attach_source, pending->attach->fd(), EPOLLIN,
       [](sd_event_source*, int, uint32_t, void* data) -> int {
-        std::unique_ptr<PendingExec> done(static_cast<PendingExec*>(data));
-        absl::StatusOr<int> status = runtime::WaitAttached(done->process);
-        if (status.ok()) {
-          sd_bus_reply_method_return(done->call, "i", *status);
-        } else {
-          ReplyStatusError(done->call, status.status());
-        }
+        static_cast<PendingExec*>(data)->service->ExecReport(static_cast<PendingExec*>(data));
         return 0;
       },
       pending);
+  if (r >= 0) {
+    r = sd_event_add_time_relative(
+        self->event_, &pending->start_timer, CLOCK_MONOTONIC, kExecStartTimeoutUsec, 0,
+        [](sd_event_source*, uint64_t, void* data) -> int {
+          static_cast<PendingExec*>(data)->attach->Abort(absl::DeadlineExceededError(absl::StrCat(
+              "the command did not start within ", kExecStartTimeoutUsec / 1000000,
+              " s (something in the container holds its execve back); it was killed")));
+          return 0;
+        },
+        pending);
+  }
   if (r < 0) {
-    ::kill(pending->process.pid, SIGKILL);
-    runtime::WaitAttached(pending->process).IgnoreError();
-    delete pending;
+    delete pending;  // kills and reaps what started
     return r;
   }
   self->execs_.insert(pending);
@@ -1107,6 +1169,52 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     sd_bus_track_add_sender(pending->caller, m);
   }
   return 1;
+}
+
+void Service::ExecReport(PendingExec* pending) {
+  if (!pending->attach->OnReadable()) return;
+  pending->attach_source = sd_event_source_disable_unref(pending->attach_source);
+  pending->start_timer = sd_event_source_disable_unref(pending->start_timer);
+  absl::StatusOr<runtime::AttachedProcess> process = pending->attach->Result();
+  pending->attach.reset();
+  if (!process.ok()) {
+    ReplyStatusError(pending->call, process.status());
+    delete pending;
+    return;
+  }
+  pending->process = std::move(*process);
+  if (pending->process.pty_master) {
+    // The -t pty's master goes to the caller on its socket; never waiting for it.
+    absl::Status passed = SendFd(pending->pty_receiver.get(), pending->process.pty_master.get());
+    pending->process.pty_master.reset();
+    pending->pty_receiver.reset();
+    if (!passed.ok()) {
+      sys::PidfdSendSignal(pending->process.pidfd.get(), SIGKILL, nullptr, 0);
+      runtime::WaitAttached(pending->process).IgnoreError();
+      ReplyStatusError(pending->call, Annotate(passed, "pass the pty to the caller"));
+      delete pending;
+      return;
+    }
+  }
+  int r = sd_event_add_io(
+      event_, &pending->source, pending->process.pidfd.get(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        std::unique_ptr<PendingExec> done(static_cast<PendingExec*>(data));
+        absl::StatusOr<int> status = runtime::WaitAttached(done->process);
+        if (status.ok()) {
+          sd_bus_reply_method_return(done->call, "i", *status);
+        } else {
+          ReplyStatusError(done->call, status.status());
+        }
+        return 0;
+      },
+      pending);
+  if (r < 0) {
+    sys::PidfdSendSignal(pending->process.pidfd.get(), SIGKILL, nullptr, 0);
+    runtime::WaitAttached(pending->process).IgnoreError();
+    ReplyStatusError(pending->call, ErrnoError(-r, "watch the exec'd command"));
+    delete pending;
+  }
 }
 
 // ---- after a restart ----

@@ -74,6 +74,8 @@ class Service {
   static int GetContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int Exec(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  // The attach of `pending` has news (its report socket is readable).
+  void ExecReport(PendingExec* pending);
   static int CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
                            sd_bus_error* error);

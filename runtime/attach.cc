@@ -2,82 +2,351 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/errors.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
 #include "runtime/child_error.h"
 #include "runtime/clone.h"
-#include "runtime/exec.h"
 #include "runtime/spec.h"
 
 namespace corral::runtime {
 
 namespace {
 
-// True when the process behind `pidfd` is in a different user namespace than we are.
-absl::StatusOr<bool> InOtherUserNamespace(int container_pidfd) {
+// Where the helper keeps what it needs once it has closed everything else.
+constexpr int kReportFd = 3;     // the report socket (SOCK_SEQPACKET), also the process's
+constexpr int kContainerFd = 4;  // the container leader's pidfd
+constexpr int kCgroupFd = 5;     // the payload cgroup2 directory, when given
+// The helper first duplicates the fds it keeps at or above this number, so moving them down to
+// 3..5 never overwrites one not yet moved.
+constexpr int kStagingFd = 6;
+constexpr int kMaxV1Joins = 16;
+
+// The helper's news, told apart from a ChildError (an error of the helper or of the process)
+// by its size on the SOCK_SEQPACKET socket.
+struct HelperReport {
+  int kind = 0;
+  pid_t pid = 0;  // kStarted: the process, in the caller's PID namespace
+};
+constexpr int kReportPty = 1;      // carries the pty master (SCM_RIGHTS)
+constexpr int kReportStarted = 2;  // carries the process's pidfd (SCM_RIGHTS)
+static_assert(sizeof(HelperReport) != sizeof(ChildError));
+
+// The leader's pid in our namespace, from its pidfd's fdinfo.
+absl::StatusOr<pid_t> PidOfPidfd(int pidfd) {
+  absl::StatusOr<std::string> fdinfo = ReadFile(absl::StrCat("/proc/self/fdinfo/", pidfd));
+  if (!fdinfo.ok()) return Annotate(fdinfo.status(), "read the container pidfd's fdinfo");
+  for (absl::string_view line : absl::StrSplit(*fdinfo, '\n')) {
+    long pid = 0;
+    if (absl::ConsumePrefix(&line, "Pid:") && absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &pid) && pid > 0) {
+      return static_cast<pid_t>(pid);
+    }
+  }
+  return absl::NotFoundError("the container is not running (its pidfd has no live process)");
+}
+
+// True when the process `pid` is in a different user namespace than we are.
+absl::StatusOr<bool> InOtherUserNamespace(pid_t pid) {
   struct stat ours, theirs;
   if (::stat("/proc/self/ns/user", &ours) != 0) return ErrnoError("stat /proc/self/ns/user");
-  // The pidfd's pid in our namespace, from its fdinfo, to look at /proc/PID/ns/user.
-  std::string fdinfo = absl::StrCat("/proc/self/fdinfo/", container_pidfd);
-  FILE* f = ::fopen(fdinfo.c_str(), "re");
-  if (f == nullptr) return ErrnoError(absl::StrCat("open ", fdinfo));
-  char line[256];
-  long pid = -1;
-  while (::fgets(line, sizeof(line), f) != nullptr) {
-    if (::sscanf(line, "Pid: %ld", &pid) == 1) break;
-  }
-  ::fclose(f);
-  if (pid <= 0) return absl::NotFoundError("the container is not running (its pidfd has no live process)");
   std::string ns = absl::StrCat("/proc/", pid, "/ns/user");
   if (::stat(ns.c_str(), &theirs) != 0) return ErrnoError(absl::StrCat("stat ", ns));
   return ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev;
 }
 
-struct AttachChildPlan {
-  int container_pidfd;
-  int setns_flags;
-  int stdio[3];
-  bool controlling_tty;
-  int error_fd;
+// The host id that id 0 of a user namespace maps to (from its uid_map or gid_map), or -1.
+long HostIdOfRoot(const std::string& map_file) {
+  absl::StatusOr<std::string> map = ReadFile(map_file);
+  if (!map.ok()) return -1;
+  for (absl::string_view line : absl::StrSplit(*map, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    long inside = 0, outside = 0;
+    if (f.size() == 3 && absl::SimpleAtoi(f[0], &inside) && inside == 0 && absl::SimpleAtoi(f[1], &outside)) {
+      return outside;
+    }
+  }
+  return -1;
+}
+
+// Everything the helper and the process need, prepared before the fork (they allocate nothing).
+struct HelperPlan {
+  int stdio[3] = {-1, -1, -1};
+  int report_fd = -1;
+  int container_pidfd = -1;
+  int cgroup_fd = -1;
+  int v1_joins[kMaxV1Joins] = {};
+  int v1_count = 0;
+  bool other_userns = false;
+  // The host ids of the container's root, when it has a user namespace: the -t pty's slave is
+  // created as the fsuid/fsgid of whoever opens ptmx, so the helper opens it as these.
+  uid_t pty_owner_uid = static_cast<uid_t>(-1);
+  gid_t pty_owner_gid = static_cast<gid_t>(-1);
+  bool allocate_pty = false;
+  bool controlling_tty = false;
   ExecPlan exec;
 };
 
-[[noreturn]] void AttachChildMain(const AttachChildPlan& plan) {
-  // One atomic setns for every namespace (Linux 5.8): no window where we are half inside.
-  // Our PID namespace was chosen by the parent before it cloned us.
-  if (::setns(plan.container_pidfd, plan.setns_flags) != 0) {
-    ReportChildError(plan.error_fd, "setns into the container", "", errno);
-    ::_exit(125);
+// Sends `data` with `fd` attached (SCM_RIGHTS). Child side: no allocation.
+int SendWithFd(int socket, const void* data, size_t size, int fd) {
+  iovec iov = {const_cast<void*>(data), size};
+  union {
+    cmsghdr header;
+    char buffer[CMSG_SPACE(sizeof(int))];
+  } control = {};
+  msghdr message = {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control.buffer;
+  message.msg_controllen = sizeof(control.buffer);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  __builtin_memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return sent == static_cast<ssize_t>(size) ? 0 : errno;
+}
+
+[[noreturn]] void Fail(int fd, const char* step, int err, const char* path = "") {
+  ReportChildError(fd, step, path, err);
+  ::_exit(125);
+}
+
+// In the helper, after it joined the container's mount namespace: a new pty on the container's
+// own devpts. /dev/pts is reached from the container's root without following any symlink (a
+// container controls its /dev/ptmx and /dev/pts), must be a devpts, and ptmx is opened from it
+// without leaving that mount; so nothing but a devpts multiplexer of the container is opened.
+void OpenPtyInside(int fd, int* master_out, int* slave_out) {
+  struct open_how how = {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int pts = sys::Openat2(AT_FDCWD, "/dev/pts", &how, sizeof(how));
+  if (pts < 0) Fail(fd, "open the container's /dev/pts (no symlinks)", errno);
+  struct statfs fs;
+  if (::fstatfs(pts, &fs) != 0) Fail(fd, "fstatfs /dev/pts", errno);
+  if (fs.f_type != DEVPTS_SUPER_MAGIC) Fail(fd, "the container's /dev/pts is not a devpts mount", EXDEV);
+  how = {};
+  how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | RESOLVE_BENEATH;
+  int master = sys::Openat2(pts, "ptmx", &how, sizeof(how));
+  if (master < 0) Fail(fd, "open /dev/pts/ptmx in the container", errno);
+  ::close(pts);
+  struct stat st;
+  if (::fstatfs(master, &fs) != 0 || ::fstat(master, &st) != 0) Fail(fd, "stat /dev/pts/ptmx", errno);
+  if (fs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode) || ::major(st.st_rdev) != 5 || ::minor(st.st_rdev) != 2) {
+    Fail(fd, "the container's /dev/pts/ptmx is not the devpts multiplexer", ENOTTY);
   }
-  for (int target = 0; target < 3; ++target) {
-    if (plan.stdio[target] >= 0 && plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) {
-      ReportChildError(plan.error_fd, "dup2 stdio", "", errno);
-      ::_exit(125);
-    }
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) Fail(fd, "unlock the container pty", errno);
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) Fail(fd, "open the container pty's slave (TIOCGPTPEER)", errno);
+  *master_out = master;
+  *slave_out = slave;
+}
+
+// The visible process, born in the container's PID namespace and payload cgroup: joins the
+// cgroup (and user) namespace, closes what the helper still held, becomes the command.
+[[noreturn]] void ProcessMain(const HelperPlan& plan) {
+  int flags = CLONE_NEWCGROUP | (plan.other_userns ? CLONE_NEWUSER : 0);
+  if (::setns(kContainerFd, flags) != 0) Fail(kReportFd, "setns into the container's cgroup/user namespace", errno);
+  // Joining a user namespace keeps our (host) uid 0, unmapped there: become its root, which
+  // maps to the container's unprivileged range.
+  if (plan.other_userns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
+    Fail(kReportFd, "become root of the container's user namespace", errno);
   }
-  if (plan.controlling_tty) {
+  if (sys::CloseRange(kContainerFd, ~0U, 0) != 0) Fail(kReportFd, "close_range", errno);
+  if (plan.allocate_pty || plan.controlling_tty) {
     ::setsid();
-    if (::ioctl(0, TIOCSCTTY, 0) != 0) {
-      ReportChildError(plan.error_fd, "make the terminal our controlling terminal", "", errno);
-      ::_exit(125);
-    }
+    if (::ioctl(0, TIOCSCTTY, 0) != 0) Fail(kReportFd, "make the terminal our controlling terminal", errno);
   }
-  ExecInChild(plan.exec, plan.error_fd);
+  ExecInChild(plan.exec, kReportFd);
   ::_exit(127);
+}
+
+long CloneProcess(int cgroup_fd, int* pidfd) {
+  struct clone_args args = {};
+  // CLONE_PARENT: the process is the caller's child (not ours: we exit at once), so the
+  // caller waits for it through the pidfd we pass on. exit_signal must be 0 with it; the
+  // kernel takes ours (SIGCHLD).
+  args.flags = CLONE_PARENT | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+  return sys::Clone3(&args, sizeof(args));
+}
+
+// The helper, a fork of the caller in the caller's PID namespace, where the container cannot
+// see it. Never returns.
+[[noreturn]] void HelperMain(const HelperPlan& plan) {
+  int fd = plan.report_fd;
+  // Not dumpable from here on (and the process inherits it until its execve): nobody without
+  // CAP_SYS_PTRACE over the host may open /proc/PID/fd, /proc/PID/root or pidfd_getfd us.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
+  // v1 hierarchies first, while the host's cgroup fs is ours to write: the process inherits
+  // the leader's memory/pids/... cgroups from us.
+  for (int i = 0; i < plan.v1_count; ++i) {
+    if (::write(plan.v1_joins[i], "0", 1) != 1) Fail(fd, "join the container's cgroup in a v1 hierarchy", errno);
+  }
+  // Keep stdio, the report socket, the container pidfd and the cgroup at fixed numbers and
+  // really close everything else the caller had open (CLOEXEC alone would leave it reachable
+  // until execve, which a container can delay).
+  int sources[6] = {plan.stdio[0], plan.stdio[1], plan.stdio[2], plan.report_fd, plan.container_pidfd, plan.cgroup_fd};
+  int staged[6];
+  for (int i = 0; i < 6; ++i) {
+    staged[i] = sources[i] >= 0 ? ::fcntl(sources[i], F_DUPFD, kStagingFd) : -1;
+    if (sources[i] >= 0 && staged[i] < 0) Fail(fd, "dup the fds to keep", errno);
+  }
+  for (int i = 0; i < 6; ++i) {
+    if (staged[i] >= 0 && ::dup2(staged[i], i) < 0) Fail(fd, "dup2 the fds to keep", errno);
+  }
+  fd = kReportFd;
+  if (sys::CloseRange(plan.cgroup_fd >= 0 ? kCgroupFd + 1 : kCgroupFd, ~0U, 0) != 0) Fail(fd, "close_range", errno);
+  // The caller's supplementary groups stay on the host (ExecInChild sets the user's own).
+  if (::setgroups(0, nullptr) != 0) Fail(fd, "setgroups", errno);
+  // Every namespace but PID, cgroup and user: the process is born into PID (it must be a new
+  // process), joins cgroup and user itself (CLONE_INTO_CGROUP is checked against the cgroup
+  // namespace and credentials of the one who clones).
+  if (::setns(kContainerFd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
+    Fail(fd, "setns into the container's mount/net/ipc/uts namespaces", errno);
+  }
+  if (::chdir("/") != 0) Fail(fd, "chdir to the container's root", errno);
+  if (plan.allocate_pty) {
+    int master = -1, slave = -1;
+    if (plan.pty_owner_uid != static_cast<uid_t>(-1)) {
+      ::setfsgid(plan.pty_owner_gid);
+      ::setfsuid(plan.pty_owner_uid);
+    }
+    OpenPtyInside(fd, &master, &slave);
+    ::setfsuid(0);
+    ::setfsgid(0);
+    HelperReport report;
+    report.kind = kReportPty;
+    if (int err = SendWithFd(fd, &report, sizeof(report), master); err != 0) Fail(fd, "pass the pty master", err);
+    ::close(master);
+    for (int target = 0; target < 3; ++target) {
+      if (::dup2(slave, target) < 0) Fail(fd, "dup2 the pty slave", errno);
+    }
+    ::close(slave);
+  }
+  if (::setns(kContainerFd, CLONE_NEWPID) != 0) Fail(fd, "setns into the container's PID namespace", errno);
+  int pidfd = -1;
+  long pid = CloneProcess(plan.cgroup_fd >= 0 ? kCgroupFd : -1, &pidfd);
+  if (pid < 0 && plan.cgroup_fd >= 0 && errno != EAGAIN && errno != ENOMEM) {
+    // No CLONE_INTO_CGROUP here (an older kernel, a cgroup that refuses it): move ourselves
+    // into the payload cgroup, so the process is born there all the same.
+    int procs = ::openat(kCgroupFd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || ::write(procs, "0", 1) != 1) Fail(fd, "join the payload cgroup", errno);
+    ::close(procs);
+    pid = CloneProcess(-1, &pidfd);
+  }
+  if (pid < 0) Fail(fd, "clone3 into the container", errno);
+  if (pid == 0) ProcessMain(plan);
+  HelperReport report;
+  report.kind = kReportStarted;
+  report.pid = static_cast<pid_t>(pid);
+  if (int err = SendWithFd(fd, &report, sizeof(report), pidfd); err != 0) {
+    ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    Fail(fd, "pass the process's pidfd", err);
+  }
+  ::_exit(0);
+}
+
+void KillAndReap(UniqueFd& pidfd) {
+  if (!pidfd) return;
+  sys::PidfdSendSignal(pidfd.get(), SIGKILL, nullptr, 0);
+  siginfo_t info;
+  while (::waitid(P_PIDFD, pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
+  }
+  pidfd.reset();
 }
 
 }  // namespace
 
-absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& spec) {
+absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
+  std::vector<UniqueFd> joins;
+  ASSIGN_OR_RETURN(std::string ours, ReadFile("/proc/self/cgroup"));
+  // "ID:controllers:path"; a pure cgroup2 host has only "0::/...".
+  std::map<std::string, std::string> our_paths;
+  for (absl::string_view line : absl::StrSplit(ours, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (f.size() == 3 && f[0] != "0") our_paths[f[1]] = f[2];
+  }
+  if (our_paths.empty()) return joins;
+  ASSIGN_OR_RETURN(std::string theirs, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  for (absl::string_view line : absl::StrSplit(theirs, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (f.size() != 3 || f[0] == "0" || f[1].empty()) continue;
+    auto our = our_paths.find(f[1]);
+    if (our != our_paths.end() && our->second == f[2]) continue;  // already there
+    if (f[2].find("/..") != std::string::npos || f[2].empty() || f[2][0] != '/') {
+      return absl::FailedPreconditionError(absl::StrCat("the container's v1 cgroup path \"", f[2], "\" is unusable"));
+    }
+    // The mount of this hierarchy: fstype cgroup, super options naming every controller.
+    std::vector<std::string> controllers = absl::StrSplit(f[1], ',');
+    std::string file;
+    for (absl::string_view mount : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+      size_t dash = mount.find(" - ");
+      if (dash == absl::string_view::npos) continue;
+      std::vector<absl::string_view> tail = absl::StrSplit(mount.substr(dash + 3), ' ');
+      std::vector<absl::string_view> head = absl::StrSplit(mount.substr(0, dash), ' ');
+      if (tail.size() < 3 || tail[0] != "cgroup" || head.size() < 5) continue;
+      std::vector<absl::string_view> options = absl::StrSplit(tail[2], ',');
+      bool all = true;
+      for (const std::string& c : controllers) {
+        bool found = false;
+        for (absl::string_view o : options) found |= o == c;
+        all &= found;
+      }
+      if (!all) continue;
+      std::string root(head[3]);
+      std::string relative = f[2];
+      if (root != "/") {
+        if (!absl::StartsWith(relative, root)) continue;
+        relative = relative.substr(root.size());
+      }
+      file = absl::StrCat(head[4], relative == "/" ? "" : relative, "/cgroup.procs");
+      break;
+    }
+    if (file.empty()) continue;  // not mounted here: nothing we could join
+    if (joins.size() == kMaxV1Joins) return absl::ResourceExhaustedError("too many cgroup v1 hierarchies");
+    UniqueFd procs(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs) return ErrnoError(absl::StrCat("open ", file, " to join the container's v1 cgroup"));
+    joins.push_back(std::move(procs));
+  }
+  return joins;
+}
+
+absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int container_pidfd, const AttachSpec& spec) {
   if (spec.command.empty()) return absl::InvalidArgumentError("attach: no command given");
   for (const std::string& kv : spec.env) {
     if (kv.find('=') == std::string::npos || kv[0] == '=') {
@@ -87,7 +356,12 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
   if (spec.cwd.empty() || spec.cwd[0] != '/') {
     return absl::InvalidArgumentError(absl::StrCat("attach: working directory \"", spec.cwd, "\" is not absolute"));
   }
-  ASSIGN_OR_RETURN(bool other_userns, InOtherUserNamespace(container_pidfd));
+  ASSIGN_OR_RETURN(pid_t leader, PidOfPidfd(container_pidfd));
+  ASSIGN_OR_RETURN(bool other_userns, InOtherUserNamespace(leader));
+  std::vector<UniqueFd> v1_joins;
+  if (spec.join_v1_cgroups) {
+    ASSIGN_OR_RETURN(v1_joins, OpenV1CgroupJoins(leader));
+  }
 
   ExecOptions exec_options;
   exec_options.command = spec.command;
@@ -95,7 +369,7 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
   exec_options.cwd = spec.cwd;
   exec_options.uid = spec.uid;
   exec_options.gid = spec.gid;
-  exec_options.tty = spec.controlling_tty;
+  exec_options.tty = spec.controlling_tty || spec.allocate_pty;
   exec_options.capabilities = spec.capabilities ? *spec.capabilities : DefaultCapabilities();
   exec_options.no_new_privs = spec.no_new_privs;
   // The profile follows the capabilities kept (SeccompProgramFor), unless the caller gave one.
@@ -104,50 +378,149 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
         spec.seccomp_program != nullptr ? spec.seccomp_program : &SeccompProgramFor(exec_options.capabilities);
   }
 
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("pipe for the attach report");
-  UniqueFd report_read(pipe_fds[0]);
-  UniqueFd report_write(pipe_fds[1]);
-
-  AttachChildPlan plan{container_pidfd,
-                       CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
-                           (other_userns ? CLONE_NEWUSER : 0),
-                       {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd},
-                       spec.controlling_tty,
-                       report_write.get(),
-                       MakeExecPlan(exec_options)};
-
-  // Children of this thread are born in the container's PID namespace; one fork instead of
-  // nsenter's two. Only this thread's pid_for_children changes, and it is restored below.
-  UniqueFd own_pid_ns(::open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC));
-  if (!own_pid_ns) return ErrnoError("open /proc/thread-self/ns/pid");
-  if (::setns(container_pidfd, CLONE_NEWPID) != 0) return ErrnoError("setns into the container's PID namespace");
-  absl::StatusOr<CloneResult> cloned = CloneWithPidfd(0, spec.cgroup_fd);
-  if (cloned.ok() && cloned->pid == 0) AttachChildMain(plan);
-  if (::setns(own_pid_ns.get(), CLONE_NEWPID) != 0) {
-    // We cannot go on forking in the wrong namespace; this is not expected to happen.
-    absl::Status restore = ErrnoError("restore our PID namespace after attach");
-    if (cloned.ok()) {
-      sys::PidfdSendSignal(cloned->pidfd.get(), SIGKILL, nullptr, 0);
-      ::waitpid(cloned->pid, nullptr, 0);
-    }
-    return restore;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    return ErrnoError("socketpair for the attach report");
   }
-  if (!cloned.ok()) return Annotate(cloned.status(), "fork into the container");
-  report_write.reset();
+  std::unique_ptr<AttachInProgress> attach(new AttachInProgress);
+  attach->report_.reset(pair[0]);
+  UniqueFd child_end(pair[1]);
 
-  AttachedProcess process{cloned->pid, std::move(cloned->pidfd)};
-  ChildError record;
-  ssize_t got;
-  do {
-    got = ::read(report_read.get(), &record, sizeof(record));
-  } while (got < 0 && errno == EINTR);
-  if (got == 0) return process;
-  siginfo_t info;
-  ::waitid(P_PIDFD, process.pidfd.get(), &info, WEXITED);
-  if (got != sizeof(record)) return absl::InternalError("truncated report from the attached process");
-  absl::Status status = ChildErrorToStatus(record);
-  return IsExecFailure(status) ? status : Annotate(status, "attach");
+  HelperPlan plan;
+  if (!spec.allocate_pty) {
+    plan.stdio[0] = spec.stdin_fd;
+    plan.stdio[1] = spec.stdout_fd;
+    plan.stdio[2] = spec.stderr_fd;
+  }
+  plan.report_fd = child_end.get();
+  plan.container_pidfd = container_pidfd;
+  plan.cgroup_fd = spec.cgroup_fd;
+  for (const UniqueFd& join : v1_joins) plan.v1_joins[plan.v1_count++] = join.get();
+  plan.other_userns = other_userns;
+  if (other_userns && spec.allocate_pty) {
+    plan.pty_owner_uid = static_cast<uid_t>(HostIdOfRoot(absl::StrCat("/proc/", leader, "/uid_map")));
+    plan.pty_owner_gid = static_cast<gid_t>(HostIdOfRoot(absl::StrCat("/proc/", leader, "/gid_map")));
+    if (plan.pty_owner_gid == static_cast<gid_t>(-1)) plan.pty_owner_uid = static_cast<uid_t>(-1);
+  }
+  plan.allocate_pty = spec.allocate_pty;
+  plan.controlling_tty = spec.controlling_tty;
+  plan.exec = MakeExecPlan(exec_options);
+
+  ASSIGN_OR_RETURN(CloneResult cloned, CloneWithPidfd(0));
+  if (cloned.pid == 0) HelperMain(plan);
+  attach->helper_pid_ = cloned.pid;
+  attach->helper_pidfd_ = std::move(cloned.pidfd);
+  return attach;
+}
+
+AttachInProgress::~AttachInProgress() {
+  if (!done_) {
+    KillAndReap(process_.pidfd);
+    KillAndReap(helper_pidfd_);
+  } else {
+    KillAndReap(process_.pidfd);  // a result nobody took
+  }
+}
+
+void AttachInProgress::Abort(absl::Status why) {
+  if (done_ || !abort_.ok()) return;
+  abort_ = std::move(why);
+  if (helper_pidfd_) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+  if (process_.pidfd) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
+}
+
+bool AttachInProgress::OnReadable() {
+  if (done_) return true;
+  for (;;) {
+    // Room for the larger record and one byte more, so an oversized one shows as such.
+    alignas(ChildError) char data[sizeof(ChildError) + sizeof(HelperReport) + 1];
+    union {
+      cmsghdr header;
+      char buffer[CMSG_SPACE(sizeof(int))];
+    } control;
+    iovec iov = {data, sizeof(data)};
+    msghdr message = {};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof(control.buffer);
+    ssize_t n = ::recvmsg(report_.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n < 0) {
+      Finish(ErrnoError("read the attach report"));
+      return true;
+    }
+    UniqueFd passed;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        __builtin_memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        passed.reset(fd);
+      }
+    }
+    if (n == 0) {
+      // Every copy of the socket is closed: the helper is gone and the process has exec'd
+      // (close-on-exec) or died.
+      if (!abort_.ok()) {
+        Finish(abort_);
+      } else if (!status_.ok()) {
+        Finish(status_);
+      } else if (!process_.pidfd) {
+        Finish(absl::InternalError("the attach helper ended without a report"));
+      } else {
+        Finish(absl::OkStatus());
+      }
+      return true;
+    }
+    HelperReport report;
+    if (n == sizeof(HelperReport)) __builtin_memcpy(&report, data, sizeof(report));
+    if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
+      process_.pty_master = std::move(passed);
+    } else if (n == sizeof(HelperReport) && report.kind == kReportStarted && passed) {
+      process_.pid = report.pid;
+      process_.pidfd = std::move(passed);
+      if (!abort_.ok()) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
+    } else if (n == sizeof(ChildError)) {
+      ChildError record;
+      __builtin_memcpy(&record, data, sizeof(record));
+      absl::Status status = ChildErrorToStatus(record);
+      if (status_.ok()) status_ = IsExecFailure(status) ? status : Annotate(status, "attach");
+    } else if (status_.ok()) {
+      status_ = absl::InternalError("truncated report from the attach helper");
+    }
+  }
+}
+
+void AttachInProgress::Finish(absl::Status status) {
+  done_ = true;
+  status_ = std::move(status);
+  // After EOF the helper has closed its end, so it is exiting: this wait is short. On any
+  // other end it may still be alive: kill it first.
+  if (helper_pidfd_ && !status_.ok()) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+  if (helper_pidfd_) {
+    siginfo_t info;
+    while (::waitid(P_PIDFD, helper_pidfd_.get(), &info, WEXITED) != 0 && errno == EINTR) {
+    }
+    helper_pidfd_.reset();
+  }
+  if (!status_.ok()) KillAndReap(process_.pidfd);
+  report_.reset();
+}
+
+absl::StatusOr<AttachedProcess> AttachInProgress::Result() {
+  if (!done_) return absl::FailedPreconditionError("the attach is still under way");
+  if (!status_.ok()) return status_;
+  return std::move(process_);
+}
+
+absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& spec) {
+  ASSIGN_OR_RETURN(std::unique_ptr<AttachInProgress> attach, AttachInProgress::Start(container_pidfd, spec));
+  while (!attach->OnReadable()) {
+    pollfd p = {attach->fd(), POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return ErrnoError("poll the attach report");
+  }
+  return attach->Result();
 }
 
 absl::StatusOr<int> WaitAttached(AttachedProcess& process) {

@@ -1,17 +1,20 @@
-// Attaching to a running container: join all of its namespaces through its pidfd
-// (setns(pidfd, ...), Linux 5.8), fork into its PID namespace, apply the same capability
-// and seccomp restrictions, exec. The library form of `corralctl exec`.
+// Attaching to a running container (the library form of `corralctl exec`), in two steps so
+// the container never meets a copy of the caller: a helper forked in the caller's PID
+// namespace keeps only the fds it needs, turns non-dumpable, joins the container's
+// namespaces and cgroups, and only then forks the process that becomes visible inside.
 #ifndef CORRAL_RUNTIME_ATTACH_H_
 #define CORRAL_RUNTIME_ATTACH_H_
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
+#include "runtime/exec.h"
 #include "runtime/seccomp.h"
 
 namespace corral::runtime {
@@ -28,28 +31,81 @@ struct AttachSpec {
   int stderr_fd = -1;
   // Make stdin the controlling terminal in a new session (with a pty for `exec -t`).
   bool controlling_tty = false;
+  // Allocate a pty in the container's own devpts (/dev/pts/ptmx, opened by the helper inside
+  // the container's mount namespace without following symlinks or leaving the mount): its
+  // slave becomes stdio and the controlling terminal, its master comes back in
+  // AttachedProcess::pty_master. The stdio fds above are then ignored.
+  bool allocate_pty = false;
   bool seccomp = true;
   // Another program than the profile for the capabilities kept (nullptr: SeccompProgramFor()).
   const SeccompProgram* seccomp_program = nullptr;
   bool no_new_privs = true;
   // Capabilities kept; empty optional: DefaultCapabilities().
   std::optional<std::vector<int>> capabilities;
-  // When set, the attached process is moved into this cgroup (a cgroup2 directory fd) with
+  // When set, the attached process is born in this cgroup (a cgroup2 directory fd) with
   // CLONE_INTO_CGROUP, so it is accounted with the container.
   int cgroup_fd = -1;
+  // Also join the container's leader in every cgroup v1 hierarchy where it is elsewhere than
+  // the caller (a hybrid host's memory and pids controllers).
+  bool join_v1_cgroups = true;
 };
 
 // A process started inside a container.
 struct AttachedProcess {
   pid_t pid = -1;   // in the caller's PID namespace
   UniqueFd pidfd;
+  UniqueFd pty_master;  // with AttachSpec::allocate_pty
 };
 
-// Starts `spec.command` inside the container whose PID 1 is `container_pidfd`.
+// An attach under way, for an event loop: Start() forks the helper and returns at once; the
+// caller polls fd() for POLLIN and calls OnReadable() until it returns true, then takes
+// Result(). The attached process is the caller's own child (the helper forks it with
+// CLONE_PARENT), so the caller waits for it through its pidfd.
+class AttachInProgress {
+ public:
+  static absl::StatusOr<std::unique_ptr<AttachInProgress>> Start(int container_pidfd, const AttachSpec& spec);
+  ~AttachInProgress();  // kills and reaps whatever did not finish starting
+  AttachInProgress(const AttachInProgress&) = delete;
+  AttachInProgress& operator=(const AttachInProgress&) = delete;
+
+  // The report socket: readable when the helper or the process has news.
+  int fd() const { return report_.get(); }
+  // Reads the news. True when the attach is over (started or failed); then call Result().
+  bool OnReadable();
+  // Kills the helper and the process (a timeout, a caller gone); the attach then ends with
+  // `why` once both are gone (OnReadable returns true, no blocking).
+  void Abort(absl::Status why);
+  bool done() const { return done_; }
+  // The process's pid once the helper has reported it (it may still be before its execve),
+  // else -1.
+  pid_t process_pid() const { return process_.pidfd ? process_.pid : -1; }
+  // The started process (exec done), or what went wrong. Once, after done().
+  absl::StatusOr<AttachedProcess> Result();
+
+ private:
+  AttachInProgress() = default;
+  void Finish(absl::Status status);
+
+  UniqueFd report_;
+  pid_t helper_pid_ = -1;
+  UniqueFd helper_pidfd_;
+  AttachedProcess process_;
+  bool done_ = false;
+  absl::Status status_;
+  absl::Status abort_;  // set by Abort()
+};
+
+// Starts `spec.command` inside the container whose PID 1 is `container_pidfd` and waits until
+// it has exec'd (or failed to).
 absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& spec);
 
 // Waits for an attached process; the exit code, or 128 + signal.
 absl::StatusOr<int> WaitAttached(AttachedProcess& process);
+
+// The cgroup.procs files to write for joining the leader `pid` in every cgroup v1 hierarchy
+// where it sits elsewhere than we do: opened for writing, O_CLOEXEC. Empty on a pure cgroup2
+// host. Exposed for tests.
+absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid);
 
 }  // namespace corral::runtime
 

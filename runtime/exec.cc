@@ -95,6 +95,13 @@ void ResetSignalsInChild() {
 
 void ExecInChild(const ExecPlan& plan, int error_fd) {
   ResetSignalsInChild();
+  if (DropPrivilegesInChild(plan, error_fd)) ExecPreparedInChild(plan, error_fd);
+}
+
+namespace {
+
+// Void with `dropped` set at the end, so each failing step can `return ReportChildError(...)`.
+void DropPrivileges(const ExecPlan& plan, int error_fd, bool* dropped) {
   const char* step = nullptr;
   if (int err = SetGroupsInChild(plan.uid, plan.gid); err != 0) return ReportChildError(error_fd, "setgroups", "", err);
   if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) {
@@ -106,19 +113,31 @@ void ExecInChild(const ExecPlan& plan, int error_fd) {
   if (plan.uid != 0 && ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {  // raw: see SetGroupsInChild
     return ReportChildError(error_fd, "setresuid", "", errno);
   }
-  if (::chdir(plan.cwd.c_str()) != 0) return ReportChildError(error_fd, "chdir", plan.cwd.c_str(), errno);
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return ReportChildError(error_fd, "prctl(PR_SET_NO_NEW_PRIVS)", "", errno);
-  }
-  // Nothing the manager had open may leak into the container. CLOEXEC rather than close, so
-  // error_fd stays usable until execve succeeds and closes it, which the parent sees as EOF.
-  if (sys::CloseRange(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    return ReportChildError(error_fd, "close_range", "", errno);
   }
   if (plan.seccomp) {
     if (int err = InstallSeccompProgram(*plan.seccomp); err != 0) {
       return ReportChildError(error_fd, "install seccomp filter", "", err);
     }
+  }
+  *dropped = true;
+}
+
+}  // namespace
+
+bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd) {
+  bool dropped = false;
+  DropPrivileges(plan, error_fd, &dropped);
+  return dropped;
+}
+
+void ExecPreparedInChild(const ExecPlan& plan, int error_fd) {
+  if (::chdir(plan.cwd.c_str()) != 0) return ReportChildError(error_fd, "chdir", plan.cwd.c_str(), errno);
+  // Nothing the manager had open may leak into the container. CLOEXEC rather than close, so
+  // error_fd stays usable until execve succeeds and closes it, which the parent sees as EOF.
+  if (sys::CloseRange(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    return ReportChildError(error_fd, "close_range", "", errno);
   }
   const char* file = plan.argv[0];
   bool has_slash = false;

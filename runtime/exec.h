@@ -57,6 +57,13 @@ void ExecInChild(const ExecPlan& plan, int error_fd);
 // exactly those groups already counts as done. Child side: async-signal-safe.
 int SetGroupsInChild(uid_t uid, gid_t gid);
 
+// The two halves of ExecInChild, for a process that must itself run restricted before it forks
+// the command (the tiny init). DropPrivilegesInChild: credentials, capabilities,
+// no_new_privs, seccomp; false after writing a ChildError. ExecPreparedInChild: chdir,
+// close-on-exec above 2, execve; returns only on failure, after writing a ChildError.
+bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd);
+void ExecPreparedInChild(const ExecPlan& plan, int error_fd);
+
 // Resets every signal disposition to default and unblocks all signals (child side).
 void ResetSignalsInChild();
 

@@ -8,8 +8,10 @@
 
 namespace corral::runtime {
 
-// Child side, in the container as PID 1: never returns. `error_fd` is handed to the command's
-// process for exec errors and closed here.
+// Child side, in the container as PID 1: never returns. Closes every fd but stdio and
+// `error_fd`, turns non-dumpable and drops to the plan's credentials, capabilities,
+// no_new_privs and seccomp itself before it forks the command. `error_fd` is handed to the
+// command's process for exec errors and closed here.
 [[noreturn]] void RunTinyInit(const ExecPlan& plan, int error_fd);
 
 }  // namespace corral::runtime

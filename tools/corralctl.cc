@@ -25,6 +25,7 @@
 #include "dbus/interface.h"
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/exec_stdio.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -360,8 +361,8 @@ int Console(sd_bus* bus, const std::vector<std::string>& args) {
   return 0;
 }
 
-// exec: the caller's stdio, or a pty relayed to the caller's terminal with -t, passed to
-// corrald as unix fds; the reply carries the command's exit status.
+// exec: pipes or a pty relayed to the caller's stdio (ExecStdio), passed to corrald as unix
+// fds; the reply carries the command's exit status.
 int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   std::vector<std::string> env;
   std::string name, user, cwd;
@@ -394,27 +395,11 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   if (i + 1 >= args.size()) return Usage("exec: no command given: put it after `--`");
   std::vector<std::string> command(args.begin() + static_cast<long>(i) + 1, args.end());
 
-  // With -t the pty comes from the container's own devpts (its /dev/ptmx, reached through the
-  // leader's root), so inside, ttyname() finds /dev/pts/N as `docker exec -t` gives it.
-  UniqueFd master, slave;
-  if (tty) {
-    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(bus, name);
-    if (!properties.ok()) return Fail(properties.status().message());
-    std::string leader;
-    for (const Property& p : *properties) {
-      if (p.name == "Leader") leader = p.text;
-    }
-    if (leader.empty() || leader == "0") return Fail(absl::StrCat("container ", name, " is not running"));
-    std::string ptmx = absl::StrCat("/proc/", leader, "/root/dev/ptmx");
-    master.reset(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK));
-    int unlock = 0;
-    if (!master.valid() || ::ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) {
-      return Fail(absl::StrCat("open a pty in the container (", ptmx, "): ", std::strerror(errno)));
-    }
-    slave.reset(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
-    if (!slave.valid()) return Fail(absl::StrCat("open the container pty's slave: ", std::strerror(errno)));
-    runtime::CopyWindowSize(0, master.get());
-  }
+  // The command gets pipes and ptys made here, never our own stdio (see ExecStdio); with -t
+  // corrald allocates the pty inside the container, so ttyname() there finds /dev/pts/N as
+  // `docker exec -t` gives it, and sends us its master.
+  absl::StatusOr<std::unique_ptr<ExecStdio>> io = ExecStdio::Prepare(tty);
+  if (!io.ok()) return Fail(io.status().message());
   auto call = NewManagerCall(bus, "Exec");
   if (!call.ok()) return Fail(call.status().message());
   sd_bus_message* m = call->get();
@@ -435,25 +420,19 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   }
   if (!user.empty()) sd_bus_message_append(m, "{sv}", "User", "s", user.c_str());
   if (!cwd.empty()) sd_bus_message_append(m, "{sv}", "Cwd", "s", cwd.c_str());
-  if (tty) sd_bus_message_append(m, "{sv}", "Tty", "b", 1);
+  if ((*io)->controlling_tty()) sd_bus_message_append(m, "{sv}", "Tty", "b", 1);
+  if ((*io)->pty_receiver() >= 0) sd_bus_message_append(m, "{sv}", "PtyReceiver", "h", (*io)->pty_receiver());
   sd_bus_message_close_container(m);
-  sd_bus_message_append(m, "hhh", tty ? slave.get() : 0, tty ? slave.get() : 1, tty ? slave.get() : 2);
+  int r = sd_bus_message_append(m, "hhh", (*io)->command_fd(0), (*io)->command_fd(1), (*io)->command_fd(2));
+  if (r < 0) return Fail(ErrorSentence(nullptr, r));
 
-  if (!tty) {
-    auto reply = CallAndWait(bus, m);
-    if (!reply.ok()) return Fail(reply.status().message());
-    int32_t status = kExitFailed;
-    sd_bus_message_read(reply->get(), "i", &status);
-    return status;
-  }
-
-  // With a pty: call asynchronously and relay until the reply comes.
+  // Call asynchronously and relay until the reply comes.
   struct Outcome {
     bool done = false;
     int status = kExitFailed;
     std::string error;
   } outcome;
-  int r = sd_bus_call_async(
+  r = sd_bus_call_async(
       bus, nullptr, m,
       [](sd_bus_message* reply, void* data, sd_bus_error*) -> int {
         auto* out = static_cast<Outcome*>(data);
@@ -470,46 +449,11 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
       },
       &outcome, UINT64_MAX);
   if (r < 0) return Fail(ErrorSentence(nullptr, r));
-  slave.reset();  // corrald has its own copy now (and the message one until it is freed)
-  sigset_t winch;
-  sigemptyset(&winch);
-  sigaddset(&winch, SIGWINCH);
-  sigprocmask(SIG_BLOCK, &winch, nullptr);
-  UniqueFd winch_fd(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
-  runtime::RawTerminal raw(0);
-  bool input_open = true;
-  char buffer[4096];
-  while (!outcome.done) {
-    while (sd_bus_process(bus, nullptr) > 0) {
-    }
-    if (outcome.done) break;
-    pollfd fds[4] = {{sd_bus_get_fd(bus), static_cast<short>(sd_bus_get_events(bus)), 0},
-                     {master.get(), POLLIN, 0},
-                     {input_open ? 0 : -1, POLLIN, 0},
-                     {winch_fd.get(), POLLIN, 0}};
-    if (::poll(fds, 4, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents & POLLIN) {
-      ssize_t n = ::read(master.get(), buffer, sizeof(buffer));
-      if (n > 0) (void)!::write(1, buffer, n);
-    }
-    if (fds[2].revents & (POLLIN | POLLHUP)) {
-      ssize_t n = ::read(0, buffer, sizeof(buffer));
-      if (n > 0) {
-        (void)!::write(master.get(), buffer, n);
-      } else {
-        input_open = false;
-      }
-    }
-    if (fds[3].revents & POLLIN) {
-      signalfd_siginfo info;
-      while (::read(winch_fd.get(), &info, sizeof(info)) == sizeof(info)) {
-      }
-      runtime::CopyWindowSize(0, master.get());
-    }
-  }
-  // What the command wrote last may still be in the pty (non-blocking: the slave may live on
-  // in the call message).
-  for (ssize_t n; (n = ::read(master.get(), buffer, sizeof(buffer))) > 0;) (void)!::write(1, buffer, n);
+  call->reset();  // the message holds copies of the command's fds until it is freed
+  (*io)->CallSent();
+  absl::Status relayed = (*io)->Relay(bus, &outcome.done);
+  io->reset();  // the terminal back to how it was before any message
+  if (!relayed.ok()) return Fail(relayed.message());
   if (!outcome.error.empty()) return Fail(outcome.error);
   return outcome.status;
 }

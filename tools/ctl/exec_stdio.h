@@ -1,0 +1,65 @@
+// The stdio of `corralctl exec`: the command never gets the caller's own terminal or files
+// (a terminal can be read later or fed with TIOCSTI, a file fd reopened through
+// /proc/self/fd with other modes), but pipes and a pty made here, relayed to the caller's.
+#ifndef CORRAL_TOOLS_CTL_EXEC_STDIO_H_
+#define CORRAL_TOOLS_CTL_EXEC_STDIO_H_
+
+#include <systemd/sd-bus.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+#include "runtime/console.h"
+
+namespace corral::tools {
+
+class ExecStdio {
+ public:
+  // container_pty (exec -t): corrald allocates the pty inside the container and sends its
+  // master on pty_receiver(). Otherwise each of our stdio streams that is a terminal is
+  // replaced by the slave of a new pty (as lxc-attach does) and every other one by a pipe.
+  static absl::StatusOr<std::unique_ptr<ExecStdio>> Prepare(bool container_pty);
+  ~ExecStdio();
+
+  // What the call passes as stdin, stdout, stderr.
+  int command_fd(int stream) const { return command_[stream].get(); }
+  // The socket to pass as PtyReceiver, or -1.
+  int pty_receiver() const { return remote_receiver_.get(); }
+  // True when the command's stdin is a pty slave that should become its controlling terminal.
+  bool controlling_tty() const { return controlling_tty_; }
+
+  // Closes our copies of the command's ends (the call message holds its own).
+  void CallSent();
+  // Relays between our stdio and the command's until *done (the call's reply arrived),
+  // processing `bus` meanwhile; then takes what the command wrote last.
+  absl::Status Relay(sd_bus* bus, const bool* done);
+
+ private:
+  ExecStdio() = default;
+  void ReceiveMaster();
+  void PumpInput();
+  void FlushInput();
+  // Copies what is readable on `*from` to `to`; closes `*from` at its end or when `to` is
+  // gone (so the command sees EPIPE, as it would on the caller's pipe).
+  void PumpOutput(UniqueFd* from, int to);
+
+  UniqueFd command_[3];
+  bool controlling_tty_ = false;
+  UniqueFd local_receiver_, remote_receiver_;
+  UniqueFd master_;           // the pty's master (ours or the container's)
+  int master_out_ = 1;        // where the pty's output goes
+  UniqueFd stdin_pipe_;       // our end of the command's stdin pipe
+  UniqueFd stdout_pipe_, stderr_pipe_;
+  bool input_open_ = true;    // our stdin not at EOF yet
+  bool input_to_master_ = false;
+  std::string pending_input_;
+  int tty_fd_ = -1;           // one of our stdio that is a terminal (window size), or -1
+  UniqueFd winch_;
+  std::unique_ptr<runtime::RawTerminal> raw_;
+};
+
+}  // namespace corral::tools
+
+#endif  // CORRAL_TOOLS_CTL_EXEC_STDIO_H_
