@@ -290,5 +290,17 @@ TEST_F(RootfsEscapeTest, CorralRunDeviceOptionAndMalformedSpecs) {
   }
 }
 
+// The rest of the issue's /proc attack: from inside, a nested user namespace with its own pid
+// namespace mounts a fresh procfs, whose /proc/sys would be writable by the host's root. The
+// kernel refuses that mount while the container's own procfs has masks over it ("too
+// revealing"), so masks that are applied are the defence; seccomp (denying CLONE_NEWUSER)
+// may stop it earlier.
+TEST_F(RootfsEscapeTest, NestedUserNamespaceCannotMountAnUnmaskedProc) {
+  RunResult r = Sh("mkdir -p /tmp/p; unshare -U -r -m -p -f sh -c "
+                   "'mount -t proc proc /tmp/p && echo MOUNTED; /bin/open_probe w /tmp/p/sys/kernel/core_pattern'");
+  EXPECT_THAT(r.output, Not(HasSubstr("MOUNTED"))) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("core_pattern ok"))) << r.output;
+}
+
 }  // namespace
 }  // namespace corral::testing
