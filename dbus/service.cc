@@ -221,6 +221,16 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   return sd_bus_message_exit_container(m);
 }
 
+// The scope's DeviceAllow= entries: the default allow-list and the container's Devices.
+std::vector<std::pair<std::string, std::string>> ScopeDeviceAllow(const ContainerConfig& config) {
+  std::vector<runtime::DeviceSpec> devices;
+  for (const std::string& text : config.devices) {
+    absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpecText(text);
+    if (device.ok()) devices.push_back(*device);  // a stored config was validated when loaded
+  }
+  return runtime::SystemdDeviceAllow(devices);
+}
+
 // Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant.
 template <typename ReadOne>
 int ReadOptions(sd_bus_message* m, ReadOne read_one) {
@@ -699,14 +709,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.memory_max = record->config.memory_bytes;
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
-  {
-    std::vector<runtime::DeviceSpec> devices;
-    for (const std::string& text : record->config.devices) {
-      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpecText(text);
-      if (device.ok()) devices.push_back(*device);  // the stored config was validated on load
-    }
-    scope.device_allow = runtime::SystemdDeviceAllow(devices);
-  }
+  scope.device_allow = ScopeDeviceAllow(record->config);
   self->systemd_->StartScope(scope, [self, name](absl::Status status) {
     auto it = self->running_.find(name);
     if (it == self->running_.end()) return;

@@ -124,8 +124,9 @@ class BridgeRun {
 
 // --memory, --pids, --cpu-weight: corral-run runs itself again under `systemd-run --scope`, in
 // a transient scope corral-run-NAME-PID.scope (machine.slice, Delegate=yes, the limits,
-// DevicePolicy=closed with the container's DeviceAllow= list) that the container inherits. systemd's own tool rather than a bus client here: it keeps
-// libsystemd out of every corral-run that asks for no limits, where start-up time matters.
+// DevicePolicy=closed with the container's DeviceAllow= list) that the container inherits.
+// systemd's own tool rather than a bus client here: it keeps libsystemd out of every
+// corral-run that asks for no limits, where start-up time matters.
 constexpr char kScopedMarker[] = "CORRAL_RUN_IN_SCOPE";
 
 int ReexecInScope(const RunOptions& options, char** argv) {
