@@ -309,6 +309,7 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
@@ -503,7 +504,10 @@ int Service::GetProperty(sd_bus*, const char*, const char*, const char* property
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
-  const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : p == "Command" ? &c.command : nullptr;
+  const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses
+                                            : p == "Command"   ? &c.command
+                                            : p == "Devices"   ? &c.devices
+                                                               : nullptr;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {

@@ -26,6 +26,7 @@ probe="(exec 3<$dev) && echo read-ok; (exec 3<>$dev) && echo OPENED-FOR-WRITING;
 check "create dev1 with --device $dev:r" sb corralctl create dev1 --image busybox --net none --device "$dev:r" -- \
   sh -c "($probe) >/probe.out 2>&1"
 check_output "the config keeps the device" "^device=$dev:r\$" sb grep '^device=' /var/lib/corral/containers/dev1/config
+check_output "the Devices property and corralctl info show it" "^Devices: +$dev:r\$" sb corralctl info dev1
 check "start dev1" sb corralctl start dev1
 check_output "corral-dev1.scope: DevicePolicy=closed" '^DevicePolicy=closed$' \
   sb systemctl show corral-dev1.scope -p DevicePolicy
