@@ -280,6 +280,14 @@ TEST_F(RootfsEscapeTest, CorralRunDeviceOptionAndMalformedSpecs) {
                          "/dev/fuse"});
   EXPECT_EQ(ok.exit_status, 0) << ok.output;
   EXPECT_EQ(ok.output, "/dev/fuse ok\n");
+  // Access letters need a device cgroup, which corral-run makes only through a systemd scope:
+  // where there is no systemd, a restricted device is refused rather than silently rwm.
+  if (::access("/run/systemd/system", F_OK) != 0) {
+    CliResult r = RunCli({"--rootfs", rootfs(), "--net", "none", "--device", "/dev/fuse:r", "--", "/bin/echo", "STARTED"});
+    EXPECT_EQ(r.exit_status, 125) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("--device with access other than rwm is enforced by the device cgroup"));
+    EXPECT_THAT(r.output, Not(HasSubstr("STARTED")));
+  }
   for (const char* bad : {"fuse", "/dev/fuse:rwx", "/dev/no-such-device", "/dev/../etc/passwd", "/dev/pts",
                           "/dev/null"}) {
     SCOPED_TRACE(bad);
