@@ -41,6 +41,7 @@
 //   Hostname s, Addresses as, plus ExitStatus i (last run; -1 never ran), Network s,
 //   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as (root
 //   only: empty for other callers and in InterfacesAdded),
+//   Devices as ("/dev/X:ACCESS", as created),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).

@@ -289,6 +289,16 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   return sd_bus_message_exit_container(m);
 }
 
+// The scope's DeviceAllow= entries: the default allow-list and the container's Devices.
+std::vector<std::pair<std::string, std::string>> ScopeDeviceAllow(const ContainerConfig& config) {
+  std::vector<runtime::DeviceSpec> devices;
+  for (const std::string& text : config.devices) {
+    absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpecText(text);
+    if (device.ok()) devices.push_back(*device);  // a stored config was validated when loaded
+  }
+  return runtime::SystemdDeviceAllow(devices);
+}
+
 // Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant.
 template <typename ReadOne>
 int ReadOptions(sd_bus_message* m, ReadOne read_one) {
@@ -367,6 +377,7 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
@@ -566,6 +577,7 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   static const std::vector<std::string> kWithheld;
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : nullptr;
   if (p == "Command") strings = MayReadPrivateProperties(bus, reply) ? &c.command : &kWithheld;
+  if (p == "Devices") strings = &c.devices;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -775,14 +787,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.memory_max = record->config.memory_bytes;
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
-  {
-    std::vector<runtime::DeviceSpec> devices;
-    for (const std::string& text : record->config.devices) {
-      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpecText(text);
-      if (device.ok()) devices.push_back(*device);  // the stored config was validated on load
-    }
-    scope.device_allow = runtime::SystemdDeviceAllow(devices);
-  }
+  scope.device_allow = ScopeDeviceAllow(record->config);
   self->systemd_->StartScope(scope, [self, name](absl::Status status) {
     auto it = self->running_.find(name);
     if (it == self->running_.end()) return;

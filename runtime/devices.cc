@@ -121,7 +121,8 @@ std::string FormatDeviceSpec(const DeviceSpec& device) { return absl::StrCat(dev
 absl::Status ValidateDevices(const std::vector<DeviceSpec>& devices) {
   std::set<std::string> paths;
   for (const DeviceSpec& d : DefaultDevices()) paths.insert(d.path);
-  for (const char* own : {"/dev/console", "/dev/ptmx", "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd"}) {
+  for (const char* own : {"/dev/console", "/dev/ptmx", "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/fd",
+                          "/dev/stdin", "/dev/stdout", "/dev/stderr"}) {
     paths.insert(own);
   }
   for (const DeviceSpec& d : devices) {

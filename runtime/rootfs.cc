@@ -127,7 +127,7 @@ RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_
     s.push_back(step);
   }
 
-  for (const std::string& path : MaskedPaths()) s.push_back(Beneath(Kind::kMaskFile, path));
+  for (const std::string& path : MaskedPaths()) s.push_back(Beneath(Kind::kMask, path));
   for (const std::string& path : ReadOnlyPaths()) s.push_back(Beneath(Kind::kReadOnly, path));
   return plan;
 }
@@ -420,8 +420,7 @@ bool RunStep(const RootfsStep& step, ChildRootfs& c) {
       return DeviceStep(step, c);
     case Kind::kSymlink:
       return SymlinkStep(step, c);
-    case Kind::kMaskFile:
-    case Kind::kMaskDir:
+    case Kind::kMask:
     case Kind::kReadOnly:
       return BeneathStep(step, c);
   }

@@ -27,8 +27,9 @@ struct RootfsStep {
     kBind,        // recursive bind of host `source`, nodev; read-only throughout if flags has MS_RDONLY
     kDevice,      // bind the host node `source` onto an empty file at target (/dev itself is nodev)
     kSymlink,     // symlink `source` at target
-    kMaskFile,    // bind /dev/null over target, beneath the fresh proc or sys mount (`base`)
-    kMaskDir,     // read-only empty tmpfs over target, beneath `base`
+    // Beneath the fresh proc or sys mount (`base`): /dev/null bound over a file, an empty
+    // read-only tmpfs over a directory.
+    kMask,
     kReadOnly,    // target beneath `base`, with everything under it, made read-only
   };
   // What a mask or read-only step is resolved beneath: the mount root of the container's own

@@ -280,6 +280,14 @@ TEST_F(RootfsEscapeTest, CorralRunDeviceOptionAndMalformedSpecs) {
                          "/dev/fuse"});
   EXPECT_EQ(ok.exit_status, 0) << ok.output;
   EXPECT_EQ(ok.output, "/dev/fuse ok\n");
+  // Access letters need a device cgroup, which corral-run makes only through a systemd scope:
+  // where there is no systemd, a restricted device is refused rather than silently rwm.
+  if (::access("/run/systemd/system", F_OK) != 0) {
+    CliResult r = RunCli({"--rootfs", rootfs(), "--net", "none", "--device", "/dev/fuse:r", "--", "/bin/echo", "STARTED"});
+    EXPECT_EQ(r.exit_status, 125) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("--device with access other than rwm is enforced by the device cgroup"));
+    EXPECT_THAT(r.output, Not(HasSubstr("STARTED")));
+  }
   for (const char* bad : {"fuse", "/dev/fuse:rwx", "/dev/no-such-device", "/dev/../etc/passwd", "/dev/pts",
                           "/dev/null"}) {
     SCOPED_TRACE(bad);
@@ -288,6 +296,18 @@ TEST_F(RootfsEscapeTest, CorralRunDeviceOptionAndMalformedSpecs) {
     EXPECT_THAT(r.output, HasSubstr("corral-run: --device: device \""));
     EXPECT_THAT(r.output, Not(HasSubstr("STARTED")));
   }
+}
+
+// The rest of the issue's /proc attack: from inside, a nested user namespace with its own pid
+// namespace mounts a fresh procfs, whose /proc/sys would be writable by the host's root. The
+// kernel refuses that mount while the container's own procfs has masks over it ("too
+// revealing"), so masks that are applied are the defence; seccomp (denying CLONE_NEWUSER)
+// may stop it earlier.
+TEST_F(RootfsEscapeTest, NestedUserNamespaceCannotMountAnUnmaskedProc) {
+  RunResult r = Sh("mkdir -p /tmp/p; unshare -U -r -m -p -f sh -c "
+                   "'mount -t proc proc /tmp/p && echo MOUNTED; /bin/open_probe w /tmp/p/sys/kernel/core_pattern'");
+  EXPECT_THAT(r.output, Not(HasSubstr("MOUNTED"))) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("core_pattern ok"))) << r.output;
 }
 
 }  // namespace

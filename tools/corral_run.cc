@@ -122,14 +122,30 @@ class BridgeRun {
   bool attached_ = false;
 };
 
-// --memory, --pids, --cpu-weight: corral-run runs itself again under `systemd-run --scope`, in
-// a transient scope corral-run-NAME-PID.scope (machine.slice, Delegate=yes, the limits,
-// DevicePolicy=closed with the container's DeviceAllow= list) that the container inherits. systemd's own tool rather than a bus client here: it keeps
-// libsystemd out of every corral-run that asks for no limits, where start-up time matters.
+// --memory, --pids, --cpu-weight, and a --device with access less than rwm: corral-run runs
+// itself again under `systemd-run --scope`, in a transient scope corral-run-NAME-PID.scope
+// (machine.slice, Delegate=yes, the limits, DevicePolicy=closed with the container's
+// DeviceAllow= list) that the container inherits.
+// systemd's own tool rather than a bus client here: it keeps libsystemd out of every
+// corral-run that asks for no limits, where start-up time matters.
 constexpr char kScopedMarker[] = "CORRAL_RUN_IN_SCOPE";
+
+// A --device limited to less than rwm: only a device cgroup enforces the access letters (a
+// bind mount of a node opens for writing even when read-only), and corral-run has a cgroup
+// of its own only in its scope.
+bool HasRestrictedDevice(const RunOptions& options) {
+  for (const runtime::DeviceSpec& d : options.spec.devices) {
+    if (d.access != "rwm") return true;
+  }
+  return false;
+}
 
 int ReexecInScope(const RunOptions& options, char** argv) {
   if (::access("/run/systemd/system", F_OK) != 0) {
+    if (HasRestrictedDevice(options)) {
+      return Fail("--device with access other than rwm is enforced by the device cgroup of a systemd scope, and this "
+                  "system does not run systemd (give the device as rwm, or leave it out)");
+    }
     return Fail("--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not "
                 "run systemd");
   }
@@ -195,7 +211,8 @@ int Main(int argc, char** argv) {
   if (::geteuid() != 0) {
     return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
   }
-  if ((options.memory_bytes || options.pids || options.cpu_weight) && ::getenv(kScopedMarker) == nullptr) {
+  if ((options.memory_bytes || options.pids || options.cpu_weight || HasRestrictedDevice(options)) &&
+      ::getenv(kScopedMarker) == nullptr) {
     return ReexecInScope(options, argv);
   }
   ::unsetenv(kScopedMarker);  // not for the container's environment

@@ -34,8 +34,10 @@ Runs one container in the foreground and exits with its command's status (128+si
                         run in a user namespace mapping 0..COUNT-1 to HOSTUID.. (uid and gid)
   --device /dev/X[:rwm] give the container the host's device node /dev/X (repeatable): bound into
                         its /dev and added to its device allow-list with access r (read),
-                        w (write), m (mknod), default rwm. Without it a container may use only
-                        null, zero, full, random, urandom, tty, console, ptmx and its ptys
+                        w (write), m (mknod), default rwm; less than rwm runs the container in
+                        a systemd scope, whose device cgroup enforces it. Without --device a
+                        container may use only null, zero, full, random, urandom, tty,
+                        console, ptmx and its ptys
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text

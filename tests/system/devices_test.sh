@@ -26,6 +26,7 @@ probe="(exec 3<$dev) && echo read-ok; (exec 3<>$dev) && echo OPENED-FOR-WRITING;
 check "create dev1 with --device $dev:r" sb corralctl create dev1 --image busybox --net none --device "$dev:r" -- \
   sh -c "($probe) >/probe.out 2>&1"
 check_output "the config keeps the device" "^device=$dev:r\$" sb grep '^device=' /var/lib/corral/containers/dev1/config
+check_output "the Devices property and corralctl info show it" "^Devices: +$dev:r\$" sb corralctl info dev1
 check "start dev1" sb corralctl start dev1
 check_output "corral-dev1.scope: DevicePolicy=closed" '^DevicePolicy=closed$' \
   sb systemctl show corral-dev1.scope -p DevicePolicy
@@ -76,6 +77,9 @@ check "a rootfs for corral-run" sb sh -c 'rm -rf /tmp/crun && mkdir /tmp/crun &&
 check_output "corral-run --memory: $dev reads, does not open for writing (scope's allow-list)" \
   "^read-ok sh: can.t (open|create) '?$dev'?: Operation not permitted \$" \
   sb sh -c "corral-run --rootfs /tmp/crun --net none --memory 64M --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
+check_output "corral-run --device $dev:r alone runs in a scope that enforces r" \
+  "^read-ok sh: can.t (open|create) '?$dev'?: Operation not permitted \$" \
+  sb sh -c "corral-run --rootfs /tmp/crun --net none --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
 check_output "corral-run --memory: mknod of a block device refused (EPERM)" 'Operation not permitted' \
   sb corral-run --rootfs /tmp/crun --net none --memory 64M -- sh -c 'mknod /tmp/blk b 7 0 && echo MADE'
 sb rm -rf /tmp/evil /tmp/crun
