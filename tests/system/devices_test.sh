@@ -42,6 +42,12 @@ check_output "inside, mknod of a block device is refused by the allow-list (EPER
 check_output "none of the forbidden steps succeeded" '^0$' sb corralctl exec dev1 -- grep -c -e OPENED -e MADE /probe.out
 check_output "a char node made in /dev does not open (nodev): /dev/mem's 1:1" 'Permission denied|Operation not permitted' \
   sb corralctl exec dev1 -- sh -c 'mknod /dev/m c 1 1; exec 3</dev/m && echo OPENED'
+# An exec'd process is under the same allow-list: on a hybrid host the policy lives in the v1
+# devices hierarchy, which exec joins with the leader.
+check_output "an exec'd process cannot open $dev for writing either (EPERM)" 'Operation not permitted' \
+  sb corralctl exec dev1 -- sh -c "(exec 3<>$dev) && echo OPENED-FOR-WRITING"
+check_output "nor mknod a block device (EPERM)" 'Operation not permitted' \
+  sb corralctl exec dev1 -- sh -c 'mknod /tmp/blk2 b 7 0 && echo MADE-BLOCK-NODE'
 check_output "the container's own nodes work" '^ok$' sb corralctl exec dev1 -- sh -c 'exec 3</dev/null 4>/dev/null 5</dev/urandom && echo ok'
 check_output "and exec -t gets its pty" '/dev/pts/[0-9]+' sb sh -c 'script -qec "corralctl exec -t dev1 -- tty" /dev/null'
 
