@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "runtime/attach.h"
 #include "runtime/capabilities.h"
+#include "runtime/exec.h"
 #include "tests/container_fixture.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -231,6 +232,45 @@ TEST_F(EscapeTest, TheCallersSupplementaryGroupsDoNotReachTheContainer) {
   EXPECT_EQ(StatusFields(attached)["Groups"], "") << attached;
   ASSERT_TRUE(boot.ok()) << boot.status();
   EXPECT_EQ(StatusFields(boot->output)["Groups"], "") << boot->output;
+}
+
+// Runs SetGroupsInChild(0, 0) in a child in a new user namespace whose setgroups is "deny"
+// (as an unprivileged creator would leave it; root inside mapped to us), holding `groups`
+// from before; returns its result (0 or an errno).
+int SetGroupsWhereDenied(const std::vector<gid_t>& groups) {
+  int ready[2], go[2];  // child -> parent: unshared; parent -> child: maps written
+  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
+  if (::pipe2(go, O_CLOEXEC) != 0) return -1;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::close(go[1]);
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::unshare(CLONE_NEWUSER) != 0) ::_exit(200);
+    char c;
+    if (::write(ready[1], "u", 1) != 1 || ::read(go[0], &c, 1) != 1) ::_exit(201);
+    ::_exit(runtime::SetGroupsInChild(0, 0));
+  }
+  ::close(ready[1]);
+  ::close(go[0]);
+  char c;
+  bool ok = ::read(ready[0], &c, 1) == 1;
+  std::string proc = absl::StrCat("/proc/", pid);
+  ok = ok && WriteExistingFile(proc + "/setgroups", "deny").ok() && WriteExistingFile(proc + "/uid_map", "0 0 1\n").ok() &&
+       WriteExistingFile(proc + "/gid_map", "0 0 1\n").ok();
+  if (ok) ok = ::write(go[1], "g", 1) == 1;
+  ::close(ready[0]);
+  ::close(go[1]);  // the child's read ends either way
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!ok) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Where setgroups cannot be called, holding no group already is what root should have; holding
+// one it should not is an error, never silently kept.
+TEST_F(EscapeTest, SetgroupsDeniedInAUserNamespaceIsFineOnlyWhenNothingIsHeld) {
+  EXPECT_EQ(SetGroupsWhereDenied({}), 0);
+  EXPECT_EQ(SetGroupsWhereDenied({4}), EPERM);
 }
 
 // ---- the image store ----

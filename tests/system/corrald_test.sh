@@ -144,6 +144,7 @@ sb sh -c 'd=$(mktemp -d) && chmod 0755 $d && mkdir $d/etc $d/bin && cp /usr/bin/
 suid=/var/lib/corral/images/suid/rootfs/bin/id
 check_output "the image keeps its setuid binary" '^4755 root$' sb stat -c '%a %U' $suid
 check_fails "user nobody cannot run it from the store" 'Permission denied' as_nobody $suid -u
+check_fails "nor list the store (corralctl images says why)" "the image store is root's" as_nobody corralctl images
 # What an older corral left (0755 everywhere): the attack works there, so the check above means
 # something; an upgrade with install.sh shuts it again.
 sb chmod 0755 /var/lib/corral /var/lib/corral/images /var/lib/corral/images/suid

@@ -93,6 +93,9 @@ absl::StatusOr<std::vector<ImageInfo>> ListImages(const std::string& images_dir)
   DIR* dir = ::opendir(images_dir.c_str());
   if (dir == nullptr) {
     if (errno == ENOENT) return images;
+    if (errno == EACCES) {
+      return ErrnoError(EACCES, absl::StrCat("open ", images_dir, " (the image store is root's)"));
+    }
     return ErrnoError(absl::StrCat("open ", images_dir));
   }
   while (dirent* entry = ::readdir(dir)) {
