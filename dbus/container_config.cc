@@ -49,6 +49,9 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
     }
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
+  if (config.privileged && config.uid_base != 0) {
+    return absl::InvalidArgumentError("a privileged container has no user namespace range");
+  }
   return absl::OkStatus();
 }
 
@@ -69,6 +72,8 @@ std::string FormatConfig(const ContainerConfig& c) {
   for (const std::string& a : c.command) line("command", a);
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
+  line("privileged", c.privileged ? "yes" : "no");
+  if (c.uid_base != 0) line("uid_base", absl::StrCat(c.uid_base));
   line("created_usec", absl::StrCat(c.created_usec));
   return out;
 }
@@ -113,6 +118,15 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       c.env.push_back(value);
     } else if (key == "boot") {
       c.boot = value == "yes";
+    } else if (key == "privileged") {
+      c.privileged = value == "yes";
+    } else if (key == "uid_base") {
+      uint64_t v = 0;
+      RETURN_IF_ERROR(number_of(&v));
+      if (v < 65536 || v > UINT32_MAX - 65536) {
+        return absl::InvalidArgumentError(absl::StrCat("config uid_base: ", v, " is not a host id range's start"));
+      }
+      c.uid_base = static_cast<uint32_t>(v);
     } else if (key == "created_usec") {
       uint64_t v = 0;
       RETURN_IF_ERROR(number_of(&v));

@@ -7,7 +7,10 @@
 //       image: "busybox", "debian" or a directory holding a rootfs.
 //       options: Memory t (bytes), Tasks t, CPUWeight t, Network s (none|host|bridge),
 //                Hostname s, Ports a(sqq) (proto "tcp"|"udp", host port, container port),
-//                Command as, Environment as (K=V), Boot b (run /sbin/init).
+//                Command as, Environment as (K=V), Boot b (run /sbin/init),
+//                Privileged b (no user namespace: root inside is the host's root, not
+//                isolated from it; default false: the container gets its own user namespace
+//                and 65536 host uids/gids from the pool, /etc/corral/idmap.conf).
 //   StartContainer(s name)                 replies when running (or with the error)
 //   StopContainer(s name)                  halt signal of the init, SIGKILL after 10 s
 //   StopContainerWithTimeout(s name, u timeout_seconds)
@@ -27,6 +30,8 @@
 //   Name s, State s (stopped|starting|running|stopping), Leader u, Unit s, Image s,
 //   Hostname s, Addresses as, plus ExitStatus i (last run; -1 never ran), Network s,
 //   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as,
+//   Privileged b, UIDRange (uu) (first host uid/gid of the user namespace and how many;
+//   (0, 0) when privileged, or not yet allocated for a container from before user namespaces),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).

@@ -27,6 +27,7 @@
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/attach.h"
+#include "runtime/idmap.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 
@@ -187,10 +188,10 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else if (key == "Command" || key == "Environment") {
     if ((r = EnterVariant(m, key.c_str(), "as", error)) < 0) return r;
     if ((r = ReadStrv(m, key == "Command" ? &config->command : &config->env)) < 0) return r;
-  } else if (key == "Boot") {
+  } else if (key == "Boot" || key == "Privileged") {
     int value = 0;
     if ((r = EnterVariant(m, key.c_str(), "b", error)) < 0 || (r = sd_bus_message_read(m, "b", &value)) < 0) return r;
-    config->boot = value;
+    (key == "Boot" ? config->boot : config->privileged) = value;
   } else if (key == "Ports") {
     if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
     if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
@@ -206,7 +207,7 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot)"));
+                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -288,6 +289,8 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Privileged", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
@@ -482,6 +485,10 @@ int Service::GetProperty(sd_bus*, const char*, const char*, const char* property
   if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
+  if (p == "Privileged") return sd_bus_message_append(reply, "b", static_cast<int>(c.privileged));
+  if (p == "UIDRange") {
+    return sd_bus_message_append(reply, "(uu)", c.uid_base, c.uid_base == 0 ? 0u : runtime::kIdBlockSize);
+  }
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : p == "Command" ? &c.command : nullptr;
   if (strings != nullptr) {
@@ -652,6 +659,11 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
                     absl::StrCat("the scope ", record->unit(), " exists and has processes that are not container ",
                                  name, "'s (left by an earlier corrald?); stop it first: systemctl stop ",
                                  record->unit()));
+  }
+  // A container created before corral gave containers their own uid range gets one now.
+  if (!record->config.privileged && record->config.uid_base == 0) {
+    if (absl::Status ids = self->registry_.EnsureIdRange(record); !ids.ok()) return StatusError(error, ids);
+    self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked =

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,6 +57,14 @@ struct AttachChildPlan {
   // Our PID namespace was chosen by the parent before it cloned us.
   if (::setns(plan.container_pidfd, plan.setns_flags) != 0) {
     ReportChildError(plan.error_fd, "setns into the container", "", errno);
+    ::_exit(125);
+  }
+  // In the container's user namespace we are still the host's root, unmapped there (and would
+  // lose every capability at exec): become the namespace's root, and drop the manager's
+  // supplementary groups, which mean nothing inside.
+  if ((plan.setns_flags & CLONE_NEWUSER) &&
+      (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
+    ReportChildError(plan.error_fd, "become root of the container's user namespace", "", errno);
     ::_exit(125);
   }
   for (int target = 0; target < 3; ++target) {

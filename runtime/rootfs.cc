@@ -5,6 +5,8 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -206,6 +208,18 @@ bool Fail(int error_fd, const char* step, const char* path) {
 }
 
 bool BindReadOnly(const char* proc_path, unsigned long extra_flags) {
+  // A remount sets every per-mount flag anew; in a user namespace the nosuid, nodev, noexec
+  // and atime flags of a bind of a host mount are locked and clearing one is EPERM, so the
+  // mount's current ones are kept (statfs reports them; it allocates nothing).
+  struct statfs fs;
+  if (::statfs(proc_path, &fs) == 0 && (fs.f_flags & 0x0020 /* ST_VALID: f_flags is filled in */)) {
+    if (fs.f_flags & ST_NOSUID) extra_flags |= MS_NOSUID;
+    if (fs.f_flags & ST_NODEV) extra_flags |= MS_NODEV;
+    if (fs.f_flags & ST_NOEXEC) extra_flags |= MS_NOEXEC;
+    if (fs.f_flags & ST_NOATIME) extra_flags |= MS_NOATIME;
+    if (fs.f_flags & ST_NODIRATIME) extra_flags |= MS_NODIRATIME;
+    if (fs.f_flags & ST_RELATIME) extra_flags |= MS_RELATIME;
+  }
   return ::mount(nullptr, proc_path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | extra_flags, nullptr) == 0;
 }
 

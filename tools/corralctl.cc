@@ -38,7 +38,11 @@ constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
 Containers (through corrald, on the system bus):
   create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
          [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
-         [-e K=V]... [-- CMD...]        without CMD the image's init boots
+         [-e K=V]... [--privileged] [-- CMD...]
+                                        without CMD the image's init boots; every container
+                                        has its own user namespace (65536 host uids from the
+                                        pool) unless --privileged: root inside = host root,
+                                        NOT isolated from the host
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -192,6 +196,7 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   if (!o.spec.command.empty()) strv_option("Command", o.spec.command);
   if (!o.spec.env.empty()) strv_option("Environment", o.spec.env);
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
+  if (o.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
   sd_bus_message_close_container(m);
   auto reply = CallAndWait(bus, m);
   if (!reply.ok()) return Fail(reply.status().message());
