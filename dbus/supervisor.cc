@@ -364,12 +364,17 @@ absl::Status Supervisor::PrepareRunDir() {
   // side (before pivot_root), without any power over host-owned directories: run_dir is
   // searchable by its group, the container's root group, and by nobody else (as Docker's
   // userns-remap root is 0710 root:REMAPGID); the directory above it by anyone (0711), its
-  // listing still root's alone.
-  std::string parent = run_dir.substr(0, run_dir.rfind('/'));
-  struct stat st;
-  if (::stat(parent.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", parent));
-  if ((st.st_mode & 0111) != 0111 && ::chmod(parent.c_str(), (st.st_mode & 07777) | 0111) != 0) {
-    return ErrnoError(absl::StrCat("chmod o+x ", parent));
+  // listing still root's alone. The same for the one above it (/run/corral), which corrald may
+  // have made 0700 itself after a reboot emptied /run.
+  std::string parent = run_dir;
+  for (int level = 0; level < 2; ++level) {
+    parent = parent.substr(0, parent.rfind('/'));
+    if (parent.empty()) break;
+    struct stat st;
+    if (::stat(parent.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", parent));
+    if (st.st_uid == 0 && (st.st_mode & 0111) != 0111 && ::chmod(parent.c_str(), (st.st_mode & 07777) | 0111) != 0) {
+      return ErrnoError(absl::StrCat("chmod o+x ", parent));
+    }
   }
   return Annotate(ChmodIfNeeded(run_dir, 0710, 0, base()), "run directory");
 }

@@ -150,10 +150,10 @@ TEST_F(UsernsTest, PrivilegedHasNoUserNamespace) {
 // inside writes is host root's on disk; uid 1000 inside is 1000 on disk.
 TEST_F(UsernsTest, RootfsIsIdmappedBothWays) {
   CliResult r = RunCli(Run({"sh", "-c",
-                            "stat -c '%u:%g' /bin/busybox; touch /by-root; touch /by-user; chown 1000:1001 /by-user; "
-                            "stat -c '%u:%g' /by-root /by-user"}));
+                            "awk '{print $2}' /proc/self/uid_map; stat -c '%u:%g' /bin/busybox; touch /by-root; "
+                            "touch /by-user; chown 1000:1001 /by-user; stat -c '%u:%g' /by-root /by-user"}));
   ASSERT_EQ(r.exit_status, 0) << r.output;
-  EXPECT_EQ(r.output, "0:0\n0:0\n1000:1001\n");
+  EXPECT_EQ(r.output, absl::StrCat(kPoolFirst, "\n0:0\n0:0\n1000:1001\n"));
   struct stat by_root, by_user;
   ASSERT_EQ(::lstat((rootfs() + "/by-root").c_str(), &by_root), 0);
   ASSERT_EQ(::lstat((rootfs() + "/by-user").c_str(), &by_user), 0);
@@ -291,6 +291,29 @@ TEST_F(UsernsTest, UnsearchableRootfsParentIsAClearError) {
   CliResult r = RunCli({"--rootfs", hidden + "/root", "--net", "none", "--", "true"});
   EXPECT_EQ(r.exit_status, 125);
   EXPECT_THAT(r.output, HasSubstr("cannot be searched by the container's root"));
+  EXPECT_EQ(Allocations(), "");
+}
+
+// A file system that cannot be idmapped (overlayfs here, in a mount namespace of the test's
+// own so the host's table is untouched): one clear error naming the step, path and errno, and
+// pointing at --privileged; nothing left in the pool.
+TEST_F(UsernsTest, RootfsThatCannotBeIdmappedIsAClearError) {
+  std::string o = dir_ + "/ovl";
+  ASSERT_TRUE(MakeDirectories(o + "/upper", 0755).ok());
+  ASSERT_TRUE(MakeDirectories(o + "/work", 0755).ok());
+  ASSERT_TRUE(MakeDirectories(o + "/merged", 0755).ok());
+  std::string out = o + "/out";
+  std::string script = absl::StrCat(
+      "unshare -m --propagation private sh -c 'mount -t overlay overlay -o lowerdir=", rootfs(), ",upperdir=", o,
+      "/upper,workdir=", o, "/work ", o, "/merged && exec ", kCorralRun, " --rootfs ", o,
+      "/merged --net none -- true' >", out, " 2>&1; echo \"exit=$?\" >>", out);
+  ASSERT_EQ(std::system(script.c_str()), 0);
+  std::string output = ReadFile(out).value_or("");
+  EXPECT_THAT(output, HasSubstr("mount_setattr MOUNT_ATTR_IDMAP"));
+  EXPECT_THAT(output, HasSubstr(o + "/merged"));
+  EXPECT_THAT(output, HasSubstr("(EINVAL)"));
+  EXPECT_THAT(output, HasSubstr("--privileged"));
+  EXPECT_THAT(output, HasSubstr("exit=125"));
   EXPECT_EQ(Allocations(), "");
 }
 
