@@ -20,6 +20,7 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
+#include "runtime/attach.h"
 #include "runtime/idmap.h"
 #include "tests/container_fixture.h"
 
@@ -315,6 +316,39 @@ TEST_F(UsernsTest, RootfsThatCannotBeIdmappedIsAClearError) {
   EXPECT_THAT(output, HasSubstr("--privileged"));
   EXPECT_THAT(output, HasSubstr("exit=125"));
   EXPECT_EQ(Allocations(), "");
+}
+
+// An attached process (corralctl exec) is root of the container's user namespace, with the
+// container's capabilities there and none of the manager's groups; not the host's root left
+// unmapped (which would lose every capability at exec and still own host-root files).
+TEST_F(UsernsTest, AttachIsRootOfTheContainersUserNamespace) {
+  runtime::ContainerSpec spec = BusyboxSpec({"/bin/sleep", "100"});
+  spec.namespaces |= CLONE_NEWUSER;
+  spec.uid_map = spec.gid_map = {{0, kPoolFirst + 65536 * 10, 65536}};
+  spec.idmap_rootfs = true;
+  auto container = runtime::Container::Start(spec);
+  ASSERT_TRUE(container.ok()) << container.status();
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  runtime::AttachSpec attach;
+  attach.command = {"/bin/sh", "-c",
+                    "echo $(id -u) $(id -g) $(id -G); awk '/^CapEff:/ {print $2}' /proc/self/status; "
+                    "touch /attached; stat -c %u /attached; rm /attached"};
+  attach.stdout_fd = fds[1];
+  attach.stderr_fd = fds[1];
+  auto process = runtime::Attach(container->pidfd(), attach);
+  ::close(fds[1]);
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::string out = ReadAll(fds[0]);
+  ::close(fds[0]);
+  ASSERT_EQ(*runtime::WaitAttached(*process), 0) << out;
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << out;
+  EXPECT_EQ(lines[0], "0 0 0");
+  EXPECT_NE(lines[1], "0000000000000000");  // the defaults, in the container's namespace
+  EXPECT_EQ(lines[2], "0");
+  ASSERT_TRUE(container->Signal(SIGKILL).ok());
+  ASSERT_TRUE(container->Wait().ok());
 }
 
 TEST_F(UsernsTest, ConsoleIsUsableByRootInside) {
