@@ -141,7 +141,17 @@ absl::Status Registry::EnsureIdRange(ContainerRecord* record) {
   ContainerConfig& config = record->config;
   if (config.privileged) return absl::OkStatus();
   ASSIGN_OR_RETURN(runtime::IdPool pool, Pool());
-  if (config.uid_base != 0) return pool.Claim(IdOwner(config.name), config.uid_base);
+  if (config.uid_base != 0) {
+    // The usual case, checked without the lock (the file is only ever replaced whole): the
+    // pool still records the range as this container's. Otherwise it is recorded again, which
+    // fails if someone else holds it now; the container then does not start on shared ids.
+    ASSIGN_OR_RETURN(std::vector<runtime::IdAllocation> allocations, pool.List());
+    for (const runtime::IdAllocation& a : allocations) {
+      if (a.owner == IdOwner(config.name) && a.base == config.uid_base) return absl::OkStatus();
+    }
+    return Annotate(pool.Claim(IdOwner(config.name), config.uid_base),
+                    absl::StrCat("container ", config.name, "'s uid range"));
+  }
   ASSIGN_OR_RETURN(runtime::IdAllocation ids, pool.Allocate(IdOwner(config.name)));
   ContainerConfig updated = config;
   updated.uid_base = ids.base;

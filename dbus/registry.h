@@ -60,10 +60,11 @@ class Registry {
   // and frees its uid range. FailedPrecondition while it is not stopped, NotFound when unknown.
   absl::Status Remove(const std::string& name);
 
-  // For an unprivileged container: makes sure it has a uid range, recorded in the pool and in
-  // its config. A container created before corral had user namespaces gets one now (its
-  // overlay upper layer is then shifted once by the supervisor); one whose range the pool
-  // lost (a wiped state dir) gets it recorded again.
+  // For an unprivileged container, before each start: makes sure it has a uid range, recorded
+  // in the pool as its own and in its config. A container created before corral had user
+  // namespaces gets one now (its overlay upper layer is then shifted once by the supervisor);
+  // one whose range the pool lost (a wiped state dir) gets it recorded again; one whose range
+  // another holds now is refused (FailedPrecondition).
   absl::Status EnsureIdRange(ContainerRecord* record);
 
   // The pool owner key of a container.

@@ -198,6 +198,12 @@ TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) 
   ASSERT_TRUE(WriteFileAtomically(dir_ + "/lib/idmap/allocations", "").ok());
   ASSERT_TRUE(registry.EnsureIdRange(old).ok());
   EXPECT_EQ(Allocations(), "1048576 ctr:old\n");
+  // Someone else holds it now: refused, nothing changed.
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/lib/idmap/allocations", "1048576 ctr:thief\n").ok());
+  absl::Status taken = registry.EnsureIdRange(old);
+  EXPECT_TRUE(absl::IsFailedPrecondition(taken)) << taken;
+  EXPECT_NE(taken.message().find("held by ctr:thief"), std::string::npos) << taken;
+  EXPECT_EQ(Allocations(), "1048576 ctr:thief\n");
 }
 
 }  // namespace

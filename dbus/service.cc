@@ -660,10 +660,12 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
                                  name, "'s (left by an earlier corrald?); stop it first: systemctl stop ",
                                  record->unit()));
   }
-  // A container created before corral gave containers their own uid range gets one now.
-  if (!record->config.privileged && record->config.uid_base == 0) {
+  // The container's uid range is still its own in the pool; one created before corral gave
+  // containers their own range gets one now.
+  if (!record->config.privileged) {
+    const uint32_t before = record->config.uid_base;
     if (absl::Status ids = self->registry_.EnsureIdRange(record); !ids.ok()) return StatusError(error, ids);
-    self->EmitChanged(record, {"UIDRange"});
+    if (record->config.uid_base != before) self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked =

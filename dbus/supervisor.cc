@@ -498,6 +498,7 @@ void Supervisor::Cleanup() {
   ::unlink(launch_.paths.hostname_file().c_str());
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
+  ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
 }
 
 int Supervisor::Run(int go_fd) {
