@@ -48,6 +48,20 @@ check_output "inside, root is root and maps to the range" '^0 +[1-9][0-9]* +6553
 check_output "a service with CAP_SYS_ADMIN cannot open the host's core_pattern through a fresh proc" '^mounted closed$' \
   sb corralctl exec deb -- systemd-run --quiet --wait --pipe sh -c 'unshare -m sh -c "mount -t proc proc /proc && m=mounted;
     (exec 3>>/proc/sys/kernel/core_pattern) 2>/dev/null && echo \$m writable || echo \$m closed"'
+# cgroup v1 (this host is hybrid): an existing hierarchy may be mounted from a cgroup namespace
+# (rooted at the container's own cgroup there, as LXC's unprivileged containers use it), but
+# its files, the scope's limits among them, are the host root's. Privileged, pids.max opens.
+v1_probe='unshare -m sh -c "mkdir -p /run/cg; mount -t cgroup -o pids cgroup /run/cg 2>/dev/null && m=mounted;
+  for f in /run/cg/pids.max /run/cg/cgroup.procs /run/cg/release_agent; do
+    [ -e \$f ] && (exec 3>>\$f) 2>/dev/null && echo \$m writable \$f; done; echo \$m done"'
+check_output "a service's cgroup v1 mount leaves the scope's pids.max, cgroup.procs, release_agent closed" \
+  '^(mounted )?done$' sb corralctl exec deb -- systemd-run --quiet --wait --pipe sh -c "$v1_probe"
+# A fresh sysfs of a new network namespace: privileged, /sys/power/state opens; here the mount
+# is refused (the container's own /sys is read-only) or the file stays closed.
+sysfs_probe='unshare -m -n sh -c "mkdir -p /run/s; mount -t sysfs sysfs /run/s 2>/dev/null && m=mounted;
+  (exec 3>>/run/s/power/state) 2>/dev/null && echo \$m writable || echo \$m closed"'
+check_output "a fresh sysfs of a new network namespace leaves the host's /sys/power/state closed" '^(mounted )?closed$' \
+  sb corralctl exec deb -- systemd-run --quiet --wait --pipe sh -c "$sysfs_probe"
 check_output "its systemd said READY=1 on the notify socket (Ready property)" '^b true$' sb sh -c '
   for i in $(seq 50); do
     r=$(busctl get-property org.corral1 /org/corral1/container/deb org.corral1.Container Ready)
@@ -77,6 +91,10 @@ check_output "control: there the probe opens the host's core_pattern" '^mounted 
   for i in $(seq 100); do corralctl exec debp -- systemctl is-system-running 2>/dev/null | grep -Eq "running|degraded" && break; sleep 0.2; done
   corralctl exec debp -- systemd-run --quiet --wait --pipe sh -c "unshare -m sh -c \"mount -t proc proc /proc && m=mounted;
     (exec 3>>/proc/sys/kernel/core_pattern) 2>/dev/null && echo \\\$m writable || echo \\\$m closed\""'
+check_output "control: there a fresh sysfs opens /sys/power/state" '^mounted writable$' \
+  sb corralctl exec debp -- systemd-run --quiet --wait --pipe sh -c "$sysfs_probe"
+check_output "control: there the cgroup v1 mount opens pids.max" 'mounted writable /run/cg/pids.max' \
+  sb corralctl exec debp -- systemd-run --quiet --wait --pipe sh -c "$v1_probe"
 check_output "corralctl info shows it privileged, without a range" 'Privileged: +true UIDRange: +none' \
   sb sh -c 'corralctl info debp | grep -E "^(Privileged|UIDRange):" | tr "\n" " "'
 sb sh -c 'corralctl stop debp --timeout 20; corralctl rm debp' >/dev/null
