@@ -64,6 +64,9 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
   RETURN_IF_ERROR(ValidateDeviceList(config.devices));
+  if (config.privileged && config.uid_base != 0) {
+    return absl::InvalidArgumentError("a privileged container has no user namespace range");
+  }
   return absl::OkStatus();
 }
 
@@ -85,6 +88,8 @@ std::string FormatConfig(const ContainerConfig& c) {
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
   for (const std::string& d : c.devices) line("device", d);
+  line("privileged", c.privileged ? "yes" : "no");
+  if (c.uid_base != 0) line("uid_base", absl::StrCat(c.uid_base));
   line("created_usec", absl::StrCat(c.created_usec));
   return out;
 }
@@ -131,6 +136,15 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       c.boot = value == "yes";
     } else if (key == "device") {
       c.devices.push_back(value);
+    } else if (key == "privileged") {
+      c.privileged = value == "yes";
+    } else if (key == "uid_base") {
+      uint64_t v = 0;
+      RETURN_IF_ERROR(number_of(&v));
+      if (v < 65536 || v > UINT32_MAX - 65536) {
+        return absl::InvalidArgumentError(absl::StrCat("config uid_base: ", v, " is not a host id range's start"));
+      }
+      c.uid_base = static_cast<uint32_t>(v);
     } else if (key == "created_usec") {
       uint64_t v = 0;
       RETURN_IF_ERROR(number_of(&v));

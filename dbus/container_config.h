@@ -35,6 +35,13 @@ struct ContainerConfig {
   // --device / the Devices option: "/dev/X:ACCESS" (access normalized to rwm order). The host's
   // node is looked up when the container starts; the text is checked here.
   std::vector<std::string> devices;
+  // No user namespace: the container's root is the host's (Privileged b). Not isolated from
+  // host root; only when asked for.
+  bool privileged = false;
+  // First host uid/gid of the container's 65536 (uid and gid 0 inside), allocated from the
+  // pool at create and freed at rm. 0: none yet (privileged, or created before containers had
+  // user namespaces: allocated at the next start, see Registry::EnsureIdRange).
+  uint32_t uid_base = 0;
   int64_t created_usec = 0;  // CLOCK_REALTIME
 
   std::string EffectiveHostname() const { return hostname.empty() ? name : hostname; }

@@ -36,6 +36,7 @@ ServiceOptions OptionsFromEnvironment() {
   }
   if (const char* v = getenv("CORRAL_RUN_DIR")) options.paths.run_root = absl::StrCat(v, "/containers");
   if (const char* v = getenv("CORRAL_NETWORK_CONFIG")) options.network_config = v;
+  if (const char* v = getenv("CORRAL_IDMAP_CONFIG")) options.paths.idmap_config = v;
   return options;
 }
 

@@ -11,6 +11,9 @@
 //                Devices as ("/dev/X[:rwm]": the host's character or block device node /dev/X,
 //                bound into the container's /dev and added to its scope's DeviceAllow= with
 //                access r, w and/or m, default rwm; refused unless it is such a node now).
+//                Privileged b (no user namespace: root inside is the host's root, not
+//                isolated from it; default false: the container gets its own user namespace
+//                and 65536 host uids/gids from the pool, /etc/corral/idmap.conf).
 //       Every container's scope has DevicePolicy=closed: besides Devices, only null, zero,
 //       full, random, urandom, tty, console, ptmx (rwm) and the ptys (char-pts rw) open.
 //   StartContainer(s name)                 replies when running (or with the error)
@@ -40,7 +43,8 @@
 //   Name s, State s (stopped|starting|running|stopping), Leader u, Unit s, Image s,
 //   Hostname s, Addresses as, plus ExitStatus i (last run; -1 never ran), Network s,
 //   Ports a(sqq), Memory t, Tasks t, CPUWeight t (0 = not set), Boot b, Command as (root
-//   only: empty for other callers and in InterfacesAdded),
+//   only: empty for other callers and in InterfacesAdded), Privileged b, UIDRange (uu) (first host uid/gid of the user namespace and how many;
+//   (0, 0) when privileged, or not yet allocated for a container from before user namespaces),
 //   Devices as ("/dev/X:ACCESS", as created),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/files.h"
@@ -45,6 +47,12 @@ absl::Status Registry::Load(std::vector<std::string>* problems) {
     auto record = std::make_unique<ContainerRecord>();
     record->config = std::move(*config);
     record->paths = container_paths;
+    // The config is the record of its range: put it back into a pool state that lost it.
+    if (record->config.uid_base != 0) {
+      absl::StatusOr<runtime::IdPool> pool = Pool();
+      absl::Status claimed = pool.ok() ? pool->Claim(IdOwner(name), record->config.uid_base) : pool.status();
+      if (!claimed.ok()) problems->push_back(absl::StrCat(container_paths.config(), ": ", claimed.message()));
+    }
     containers_[name] = std::move(record);
   }
   ::closedir(dir);
@@ -72,14 +80,29 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
   auto record = std::make_unique<ContainerRecord>();
   record->paths = ContainerPaths::For(paths_.lib_root, paths_.run_root, config.name);
   record->config = std::move(config);
+  // The pool is read (and checked) before anything is made, so a bad pool config or a full
+  // pool leaves nothing.
+  std::optional<runtime::IdPool> pool;
+  if (!record->config.privileged) {
+    ASSIGN_OR_RETURN(pool, Pool());
+  }
   // The directory is the claim: mkdir fails if another corrald made it meanwhile.
   RETURN_IF_ERROR(MakeDirectories(paths_.lib_root, 0700));
   if (::mkdir(record->paths.lib_dir.c_str(), 0700) != 0) {
     return ErrnoError(absl::StrCat("create ", record->paths.lib_dir));
   }
+  if (pool) {
+    absl::StatusOr<runtime::IdAllocation> ids = pool->Allocate(IdOwner(record->config.name));
+    if (!ids.ok()) {
+      RemoveTree(record->paths.lib_dir).IgnoreError();
+      return ids.status();
+    }
+    record->config.uid_base = ids->base;
+  }
   absl::Status written = WriteFileAtomically(record->paths.config(), FormatConfig(record->config), 0600);
   if (!written.ok()) {
     RemoveTree(record->paths.lib_dir).IgnoreError();
+    if (pool) pool->Release(IdOwner(record->config.name)).IgnoreError();
     return written;
   }
   ContainerRecord* result = record.get();
@@ -95,7 +118,49 @@ absl::Status Registry::Remove(const std::string& name) {
   }
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.run_dir)));
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.lib_dir)));
+  // Freed only once its files are gone: a block is never handed on while the old container's
+  // upper layer, owned by it, still exists.
+  if (record->config.uid_base != 0) {
+    absl::StatusOr<runtime::IdPool> pool = Pool();
+    absl::Status released = pool.ok() ? pool->Release(IdOwner(name)) : pool.status();
+    containers_.erase(name);
+    return Annotate(released, absl::StrCat("container ", name, " removed, but its uid range is still recorded"));
+  }
   containers_.erase(name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<runtime::IdPool> Registry::Pool() const {
+  ASSIGN_OR_RETURN(runtime::IdPoolConfig config,
+                   runtime::LoadIdPoolConfig(paths_.idmap_config.empty() ? runtime::IdPoolConfigPath()
+                                                                         : paths_.idmap_config));
+  return runtime::IdPool(std::move(config));
+}
+
+absl::Status Registry::EnsureIdRange(ContainerRecord* record) {
+  ContainerConfig& config = record->config;
+  if (config.privileged) return absl::OkStatus();
+  ASSIGN_OR_RETURN(runtime::IdPool pool, Pool());
+  if (config.uid_base != 0) {
+    // The usual case, checked without the lock (the file is only ever replaced whole): the
+    // pool still records the range as this container's. Otherwise it is recorded again, which
+    // fails if someone else holds it now; the container then does not start on shared ids.
+    ASSIGN_OR_RETURN(std::vector<runtime::IdAllocation> allocations, pool.List());
+    for (const runtime::IdAllocation& a : allocations) {
+      if (a.owner == IdOwner(config.name) && a.base == config.uid_base) return absl::OkStatus();
+    }
+    return Annotate(pool.Claim(IdOwner(config.name), config.uid_base),
+                    absl::StrCat("container ", config.name, "'s uid range"));
+  }
+  ASSIGN_OR_RETURN(runtime::IdAllocation ids, pool.Allocate(IdOwner(config.name)));
+  ContainerConfig updated = config;
+  updated.uid_base = ids.base;
+  absl::Status written = WriteFileAtomically(record->paths.config(), FormatConfig(updated), 0600);
+  if (!written.ok()) {
+    pool.Release(IdOwner(config.name)).IgnoreError();
+    return written;
+  }
+  config = std::move(updated);
   return absl::OkStatus();
 }
 

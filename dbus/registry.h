@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "dbus/container_config.h"
 #include "dbus/supervisor.h"
+#include "runtime/idmap.h"
 
 namespace corral::dbus {
 
@@ -39,6 +40,8 @@ struct RegistryPaths {
   std::string lib_root = "/var/lib/corral/containers";
   std::string run_root = "/run/corral/containers";
   std::string images_root = "/var/lib/corral/images";
+  // The user namespace pool's configuration (runtime/idmap.h); empty: IdPoolConfigPath().
+  std::string idmap_config;
 };
 
 class Registry {
@@ -53,15 +56,27 @@ class Registry {
   // (NotFound), and persists it. Nothing is left behind on failure.
   absl::StatusOr<ContainerRecord*> Create(ContainerConfig config);
 
-  // Forgets a stopped container and removes its directories (config, overlay upper layer).
-  // FailedPrecondition while it is not stopped, NotFound when unknown.
+  // Forgets a stopped container and removes its directories (config, overlay upper layer),
+  // and frees its uid range. FailedPrecondition while it is not stopped, NotFound when unknown.
   absl::Status Remove(const std::string& name);
+
+  // For an unprivileged container, before each start: makes sure it has a uid range, recorded
+  // in the pool as its own and in its config. A container created before corral had user
+  // namespaces gets one now (its overlay upper layer is then shifted once by the supervisor);
+  // one whose range the pool lost (a wiped state dir) gets it recorded again; one whose range
+  // another holds now is refused (FailedPrecondition).
+  absl::Status EnsureIdRange(ContainerRecord* record);
+
+  // The pool owner key of a container.
+  static std::string IdOwner(const std::string& name) { return "ctr:" + name; }
 
   ContainerRecord* Find(const std::string& name);
   std::vector<ContainerRecord*> List();  // by name
   const RegistryPaths& paths() const { return paths_; }
 
  private:
+  absl::StatusOr<runtime::IdPool> Pool() const;
+
   RegistryPaths paths_;
   std::map<std::string, std::unique_ptr<ContainerRecord>> containers_;
 };

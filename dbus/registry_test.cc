@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/files.h"
 #include "gtest/gtest.h"
@@ -18,7 +19,13 @@ class RegistryTest : public ::testing::Test {
     dir_ = tmpl;
     paths_ = {dir_ + "/lib/containers", dir_ + "/run/containers", dir_ + "/lib/images"};
     ASSERT_TRUE(MakeDirectories(paths_.images_root + "/busybox/rootfs", 0755).ok());
+    // A pool of the test's own: two blocks.
+    paths_.idmap_config = dir_ + "/idmap.conf";
+    ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 131072\nstate_dir = " + dir_ +
+                                                             "/lib/idmap\nsubuid =\nsubgid =\n")
+                    .ok());
   }
+  std::string Allocations() { return ReadFile(dir_ + "/lib/idmap/allocations").value_or(""); }
   void TearDown() override { RemoveTree(dir_).IgnoreError(); }
 
   ContainerConfig Busybox(const std::string& name) {
@@ -147,6 +154,75 @@ TEST(ContainerConfigTest, DevicesArePersistedAndChecked) {
     c.devices = bad;
     EXPECT_FALSE(ValidateConfig(c).ok()) << bad[0];
   }
+}
+
+TEST_F(RegistryTest, CreateAllocatesADisjointRangeAndRemoveFreesIt) {
+  Registry registry(paths_);
+  auto a = registry.Create(Busybox("a"));
+  auto b = registry.Create(Busybox("b"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->config.uid_base, 1048576u);
+  EXPECT_EQ((*b)->config.uid_base, 1048576u + 65536);
+  EXPECT_EQ(Allocations(), "1048576 ctr:a\n1114112 ctr:b\n");
+  // Kept in the config: a restarted corrald finds the same range.
+  Registry again(paths_);
+  std::vector<std::string> problems;
+  ASSERT_TRUE(again.Load(&problems).ok());
+  EXPECT_EQ(again.Find("b")->config.uid_base, 1048576u + 65536);
+  // The pool is full: one clear error, nothing created.
+  auto c = registry.Create(Busybox("c"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(c.status())) << c.status();
+  EXPECT_NE(::access((paths_.lib_root + "/c").c_str(), F_OK), 0);
+  EXPECT_EQ(registry.Find("c"), nullptr);
+  // A privileged one needs no range.
+  ContainerConfig p = Busybox("p");
+  p.privileged = true;
+  auto privileged = registry.Create(p);
+  ASSERT_TRUE(privileged.ok()) << privileged.status();
+  EXPECT_EQ((*privileged)->config.uid_base, 0u);
+  ASSERT_TRUE(registry.Remove("a").ok());
+  EXPECT_EQ(Allocations(), "1114112 ctr:b\n");
+  EXPECT_EQ((*registry.Create(Busybox("c")))->config.uid_base, 1048576u);
+}
+
+TEST_F(RegistryTest, BadPoolConfigRefusesCreateLeavingNothing) {
+  ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 1000\n").ok());
+  Registry registry(paths_);
+  auto a = registry.Create(Busybox("a"));
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("multiple of 65536"), std::string::npos) << a.status();
+  EXPECT_NE(::access((paths_.lib_root + "/a").c_str(), F_OK), 0);
+}
+
+TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) {
+  ASSERT_TRUE(MakeDirectories(paths_.lib_root + "/old", 0700).ok());
+  // A config as an older corral wrote it: no privileged, no uid_base.
+  ASSERT_TRUE(WriteFileAtomically(paths_.lib_root + "/old/config",
+                                  "name=old\nimage=busybox\nimage_rootfs=" + paths_.images_root +
+                                      "/busybox/rootfs\nnetwork=none\nboot=yes\n")
+                  .ok());
+  Registry registry(paths_);
+  std::vector<std::string> problems;
+  ASSERT_TRUE(registry.Load(&problems).ok());
+  ContainerRecord* old = registry.Find("old");
+  ASSERT_NE(old, nullptr);
+  EXPECT_FALSE(old->config.privileged);
+  EXPECT_EQ(old->config.uid_base, 0u);
+  ASSERT_TRUE(registry.EnsureIdRange(old).ok());
+  EXPECT_EQ(old->config.uid_base, 1048576u);
+  EXPECT_NE(ReadFile(old->paths.config())->find("uid_base=1048576"), std::string::npos);
+  // Idempotent; and a lost state file gets the range recorded again.
+  ASSERT_TRUE(registry.EnsureIdRange(old).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/lib/idmap/allocations", "").ok());
+  ASSERT_TRUE(registry.EnsureIdRange(old).ok());
+  EXPECT_EQ(Allocations(), "1048576 ctr:old\n");
+  // Someone else holds it now: refused, nothing changed.
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/lib/idmap/allocations", "1048576 ctr:thief\n").ok());
+  absl::Status taken = registry.EnsureIdRange(old);
+  EXPECT_TRUE(absl::IsFailedPrecondition(taken)) << taken;
+  EXPECT_NE(taken.message().find("held by ctr:thief"), std::string::npos) << taken;
+  EXPECT_EQ(Allocations(), "1048576 ctr:thief\n");
 }
 
 }  // namespace

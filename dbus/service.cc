@@ -28,6 +28,7 @@
 #include "netcfg/network.h"
 #include "runtime/attach.h"
 #include "runtime/devices.h"
+#include "runtime/idmap.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 
@@ -256,10 +257,10 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else if (key == "Command" || key == "Environment") {
     if ((r = EnterVariant(m, key.c_str(), "as", error)) < 0) return r;
     if ((r = ReadStrv(m, key == "Command" ? &config->command : &config->env)) < 0) return r;
-  } else if (key == "Boot") {
+  } else if (key == "Boot" || key == "Privileged") {
     int value = 0;
     if ((r = EnterVariant(m, key.c_str(), "b", error)) < 0 || (r = sd_bus_message_read(m, "b", &value)) < 0) return r;
-    config->boot = value;
+    (key == "Boot" ? config->boot : config->privileged) = value;
   } else if (key == "Devices") {
     // Each "/dev/X[:rwm]" must name a device node of this host now; stored normalized.
     std::vector<std::string> texts;
@@ -284,7 +285,7 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Devices)"));
+                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -376,6 +377,8 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Privileged", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
@@ -571,6 +574,10 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
+  if (p == "Privileged") return sd_bus_message_append(reply, "b", static_cast<int>(c.privileged));
+  if (p == "UIDRange") {
+    return sd_bus_message_append(reply, "(uu)", c.uid_base, c.uid_base == 0 ? 0u : runtime::kIdBlockSize);
+  }
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
   // Command is root's (MayReadPrivateProperties): others read an empty list, not an error, so
   // GetAll, and with it `corralctl ls` and `info`, keeps working for every user.
@@ -750,6 +757,13 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
                     absl::StrCat("the scope ", record->unit(), " exists and has processes that are not container ",
                                  name, "'s (left by an earlier corrald?); stop it first: systemctl stop ",
                                  record->unit()));
+  }
+  // The container's uid range is still its own in the pool; one created before corral gave
+  // containers their own range gets one now.
+  if (!record->config.privileged) {
+    const uint32_t before = record->config.uid_base;
+    if (absl::Status ids = self->registry_.EnsureIdRange(record); !ids.ok()) return StatusError(error, ids);
+    if (record->config.uid_base != before) self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked =

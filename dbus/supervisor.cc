@@ -35,6 +35,8 @@
 #include "runtime/container.h"
 #include "runtime/devices.h"
 #include "runtime/phase_timer.h"
+#include "runtime/spec.h"
+#include "runtime/userns.h"
 
 namespace corral::dbus {
 
@@ -106,6 +108,17 @@ absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text) {
 
 namespace {
 
+// Sets owner and mode of `path` unless they are so already.
+absl::Status ChmodIfNeeded(const std::string& path, mode_t mode, uid_t uid, gid_t gid) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", path));
+  if ((st.st_uid != uid || st.st_gid != gid) && ::chown(path.c_str(), uid, gid) != 0) {
+    return ErrnoError(absl::StrCat("chown ", path));
+  }
+  if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", path));
+  return absl::OkStatus();
+}
+
 // ---- the supervisor process ----
 
 // How much console output is kept for the next session to see (a prompt printed while nobody
@@ -121,6 +134,7 @@ class Supervisor {
 
  private:
   absl::Status Prepare();
+  absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
   absl::Status Start();
@@ -131,6 +145,10 @@ class Supervisor {
   void Cleanup();
   void Report(absl::string_view line);
   void Log(absl::string_view message);
+
+  // Whether the container runs in its own user namespace, and the host id of its root.
+  bool userns() const { return !launch_.config.privileged; }
+  uint32_t base() const { return launch_.config.uid_base; }
 
   const SupervisorLaunch& launch_;
   int report_fd_;
@@ -168,6 +186,17 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
   for (const std::string& dir : {supervisor, payload_dir_}) {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", dir));
   }
+  if (userns()) {
+    // Delegated to the container's root, as systemd delegates a cgroup to a Delegate=yes
+    // service's User=: the directory and the files that move processes and enable
+    // controllers below it. The scope's own files (its limits) stay root's.
+    for (const char* entry : {"", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"}) {
+      std::string path = payload_dir_ + entry;
+      if (::chown(path.c_str(), base(), base()) != 0) {
+        return ErrnoError(absl::StrCat("delegate ", path, " to the container's root (host uid ", base(), ")"));
+      }
+    }
+  }
   return Annotate(WriteExistingFile(supervisor + "/cgroup.procs", "0"), "move the supervisor into its leaf");
 }
 
@@ -176,9 +205,44 @@ absl::Status Supervisor::MountRootfs() {
   std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
   for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
-  std::string options = absl::StrCat("lowerdir=", launch_.config.image_rootfs, ",upperdir=", upper, ",workdir=", work);
-  if (::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str()) != 0) {
-    return ErrnoError(absl::StrCat("mount the overlay rootfs at ", rootfs, " (", options, ")"));
+  std::string lower = launch_.config.image_rootfs;
+  std::string idmapped_lower;
+  if (userns()) {
+    // The upper layer belongs to the container's range. A fresh one is empty: only its top is
+    // chowned. One written before the container had a range (corral without user
+    // namespaces) is shifted by the base once, here; its top goes last, so a top owned by the
+    // base means nothing is left to do, and a start costs one stat.
+    struct stat st;
+    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
+    if (st.st_uid != base() || st.st_gid != base()) {
+      RETURN_IF_ERROR(Annotate(runtime::ShiftOwnership(upper, base()),
+                               "give the overlay's upper layer to the container's uid range"));
+      if (::chown(upper.c_str(), base(), base()) != 0) return ErrnoError(absl::StrCat("chown ", upper));
+    }
+    // The image stays unshifted and shared: the overlay's lower layer is an idmapped,
+    // read-only view of it, attached for the overlay mount only (overlay keeps a private
+    // clone of each layer, so the attachment goes right after).
+    ASSIGN_OR_RETURN(UniqueFd ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
+    absl::StatusOr<UniqueFd> tree = runtime::OpenIdmappedTree(lower, ns.get(), /*read_only=*/true);
+    if (!tree.ok()) return Annotate(tree.status(), absl::StrCat("mount the overlay rootfs at ", rootfs));
+    idmapped_lower = paths.run_dir + "/lower";
+    RETURN_IF_ERROR(MakeDirectories(idmapped_lower, 0700));
+    ::umount2(idmapped_lower.c_str(), MNT_DETACH);  // a leftover, as above
+    RETURN_IF_ERROR(runtime::AttachTree(tree->get(), idmapped_lower));
+    lower = idmapped_lower;
+    timer_.Mark("idmapped image");
+  }
+  std::string options = absl::StrCat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
+  int rc = ::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str());
+  int err = errno;
+  if (!idmapped_lower.empty()) ::umount2(idmapped_lower.c_str(), MNT_DETACH);
+  if (rc != 0) {
+    absl::Status status = ErrnoError(err, absl::StrCat("mount the overlay rootfs at ", rootfs, " (", options, ")"));
+    if (!idmapped_lower.empty() && (err == EINVAL || err == EOPNOTSUPP || err == EPERM)) {
+      status = Annotate(status, absl::StrCat("overlay on the idmapped image ", launch_.config.image_rootfs,
+                                             " (needs Linux >= 5.19; a --privileged container does not)"));
+    }
+    return status;
   }
   rootfs_mounted_ = true;
   return absl::OkStatus();
@@ -199,8 +263,17 @@ absl::Status Supervisor::Start() {
     ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
     spec.devices.push_back(device);
   }
-  if (ContainerInit(config) == InitKind::kSystemd) {
-    // systemd inside manages its own cgroup tree: the payload leaf, which is the root of the
+  if (userns()) {
+    // Root inside is the first id of the container's range; its capabilities, whatever they
+    // are, hold only in its own user namespace. The overlay is shifted already (MountRootfs).
+    spec.namespaces |= CLONE_NEWUSER;
+    spec.uid_map = spec.gid_map = runtime::BlockMap(base());
+  }
+  // The capability set follows the configuration, never the image: a booted container gets
+  // what a full init needs (in its own user namespace unless privileged), a command the
+  // defaults. What the image's init is only picks the halt signal (HaltSignal).
+  if (config.boot) {
+    // A booted systemd manages its own cgroup tree: the payload leaf, which is the root of the
     // container's cgroup namespace and delegated by the scope, mounted writable where it looks.
     spec.mounts.push_back({"cgroup2", "/sys/fs/cgroup", "cgroup2", "", false, false});
     spec.capabilities = runtime::BootCapabilities();
@@ -268,6 +341,10 @@ absl::Status Supervisor::ListenForNotify() {
   if (!notify_.valid() || ::bind(notify_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     return ErrnoError(absl::StrCat("bind ", path));
   }
+  // Sending to a socket needs write permission on it: the container's root must own it.
+  if (userns() && ::chown(path.c_str(), base(), base()) != 0) {
+    return ErrnoError(absl::StrCat("chown ", path, " to the container's root"));
+  }
   return absl::OkStatus();
 }
 
@@ -284,8 +361,32 @@ void Supervisor::ReadNotify() {
   }
 }
 
+absl::Status Supervisor::PrepareRunDir() {
+  const std::string& run_dir = launch_.paths.run_dir;
+  RETURN_IF_ERROR(MakeDirectories(run_dir, 0700));
+  if (!userns()) return Annotate(ChmodIfNeeded(run_dir, 0700, 0, 0), "run directory");
+  // The container's root resolves its rootfs and bind sources below run_dir from the host's
+  // side (before pivot_root), without any power over host-owned directories: run_dir is
+  // searchable by its group, the container's root group, and by nobody else (as Docker's
+  // userns-remap root is 0710 root:REMAPGID); the directory above it by anyone (0711), its
+  // listing still root's alone. The same for the one above it (/run/corral), which corrald may
+  // have made 0700 itself after a reboot emptied /run.
+  std::string parent = run_dir;
+  for (int level = 0; level < 2; ++level) {
+    parent = parent.substr(0, parent.rfind('/'));
+    if (parent.empty()) break;
+    struct stat st;
+    if (::stat(parent.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", parent));
+    if (st.st_uid == 0 && (st.st_mode & 0111) != 0111 && ::chmod(parent.c_str(), (st.st_mode & 07777) | 0111) != 0) {
+      return ErrnoError(absl::StrCat("chmod o+x ", parent));
+    }
+  }
+  return Annotate(ChmodIfNeeded(run_dir, 0710, 0, base()), "run directory");
+}
+
 absl::Status Supervisor::Prepare() {
-  RETURN_IF_ERROR(MakeDirectories(launch_.paths.run_dir, 0700));
+  if (userns() && base() == 0) return absl::InternalError("unprivileged container without a uid range");
+  RETURN_IF_ERROR(PrepareRunDir());
   ::unlink(launch_.paths.exit_status().c_str());
   RETURN_IF_ERROR(EnterSupervisorLeaf());
   timer_.Mark("cgroup leaves");
@@ -402,6 +503,7 @@ void Supervisor::Cleanup() {
   ::unlink(launch_.paths.hostname_file().c_str());
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
+  ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
 }
 
 int Supervisor::Run(int go_fd) {

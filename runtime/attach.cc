@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/fsuid.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>

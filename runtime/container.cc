@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/tiny_init.h"
+#include "runtime/userns.h"
 
 namespace corral::runtime {
 
@@ -36,19 +38,39 @@ struct ChildPlan {
   RootfsPlan rootfs;
   ExecPlan exec;
   int sync_fd = -1;      // child's end of the socketpair
+  bool expect_rootfs_tree = false;  // the go carries the idmapped rootfs (spec.idmap_rootfs)
   int console_fd = -1;   // pty slave, or -1
   int stdio[3] = {-1, -1, -1};
 };
 
 [[noreturn]] void ChildMain(const ChildPlan& plan) {
   int fd = plan.sync_fd;
-  // Wait for the parent: id maps written, cgroup or scope placement done, network wired.
+  // Wait for the parent: id maps written, cgroup or scope placement done, network wired. The
+  // go byte may carry the idmapped rootfs as a detached mount (SCM_RIGHTS).
   char go = 0;
-  ssize_t got;
-  do {
-    got = ::read(fd, &go, 1);
-  } while (got < 0 && errno == EINTR);
-  if (got != 1) ::_exit(125);  // the parent gave up on us
+  int rootfs_tree = -1;
+  {
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&go, 1};
+    struct msghdr message = {};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    ssize_t got;
+    do {
+      got = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) ::_exit(125);  // the parent gave up on us
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    if (cmsg != nullptr && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+      __builtin_memcpy(&rootfs_tree, CMSG_DATA(cmsg), sizeof(int));
+    }
+  }
+  if (plan.expect_rootfs_tree && rootfs_tree < 0) {
+    ReportChildError(fd, "receive the idmapped rootfs", "", EBADF);
+    ::_exit(125);
+  }
 
   const ContainerSpec& spec = *plan.spec;
   // In a new user namespace we start as the unmapped host root; become the namespace's root
@@ -93,20 +115,57 @@ struct ChildPlan {
       ::_exit(125);
     }
   }
+  if (rootfs_tree >= 0) {
+    // The idmapped tree goes over the rootfs directory in our own mount namespace only (made
+    // private first: nothing propagates back to the host); SetUpRootfsInChild then binds the
+    // top mount, which is this one.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      ReportChildError(fd, "make mounts private", "/", errno);
+      ::_exit(125);
+    }
+    if (::move_mount(rootfs_tree, "", AT_FDCWD, plan.rootfs.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      ReportChildError(fd, "attach the idmapped rootfs (move_mount)", plan.rootfs.rootfs.c_str(), errno);
+      ::_exit(125);
+    }
+    ::close(rootfs_tree);
+  }
   if (!SetUpRootfsInChild(plan.rootfs, fd)) ::_exit(125);
   if (spec.init == InitMode::kTinyInit) RunTinyInit(plan.exec, fd);
   ExecInChild(plan.exec, fd);
   ::_exit(127);
 }
 
-absl::Status WriteIdMaps(pid_t pid, const ContainerSpec& spec) {
-  auto render = [](const std::vector<IdMapping>& map) {
-    std::string out;
-    for (const IdMapping& m : map) absl::StrAppend(&out, m.container_id, " ", m.host_id, " ", m.count, "\n");
-    return out;
-  };
-  RETURN_IF_ERROR(WriteExistingFile(absl::StrCat("/proc/", pid, "/uid_map"), render(spec.uid_map)));
-  return WriteExistingFile(absl::StrCat("/proc/", pid, "/gid_map"), render(spec.gid_map));
+// The host uid and gid of the container's root (the maps' lines for id 0), or -1.
+std::pair<uid_t, gid_t> HostRoot(const ContainerSpec& spec) {
+  std::pair<uid_t, gid_t> root{static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
+  for (const IdMapping& m : spec.uid_map) {
+    if (m.container_id == 0) root.first = m.host_id;
+  }
+  for (const IdMapping& m : spec.gid_map) {
+    if (m.container_id == 0) root.second = m.host_id;
+  }
+  return root;
+}
+
+// Sends the go byte, with `tree` (>= 0) attached.
+absl::Status SendGo(int socket, int tree) {
+  char go = 1;
+  struct iovec iov = {&go, 1};
+  struct msghdr message = {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (tree >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    __builtin_memcpy(CMSG_DATA(cmsg), &tree, sizeof(int));
+  }
+  if (::sendmsg(socket, &message, MSG_NOSIGNAL) != 1) return ErrnoError("signal the container to start");
+  return absl::OkStatus();
 }
 
 std::vector<std::string> CommandFor(const ContainerSpec& spec) {
@@ -120,9 +179,22 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   RETURN_IF_ERROR(ValidateSpec(spec));
   PhaseTimer* timer = options.timer;
 
+  const bool userns = (spec.namespaces & CLONE_NEWUSER) != 0;
+  const std::pair<uid_t, gid_t> host_root = HostRoot(spec);
+  if (userns && host_root.first != static_cast<uid_t>(-1)) {
+    // The child resolves the rootfs path as the container's root, which has no power over
+    // host-owned directories: a 0700 parent would stop it with a bare EACCES.
+    RETURN_IF_ERROR(Annotate(CheckSearchableBy(spec.rootfs, host_root.first, host_root.second), "spec.rootfs"));
+  }
+
   std::optional<Pty> pty;
   if (spec.tty) {
     ASSIGN_OR_RETURN(pty, OpenPty());
+    // /dev/console is a bind of this slave: the container's root must own it to open it.
+    if (userns && host_root.first != static_cast<uid_t>(-1) &&
+        ::fchown(pty->slave.get(), host_root.first, host_root.second) != 0) {
+      return ErrnoError(absl::StrCat("chown the console ", pty->slave_path, " to the container's root"));
+    }
   }
 
   ChildPlan plan;
@@ -141,6 +213,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.seccomp = spec.seccomp ? &SeccompProgramFor(exec_options.capabilities) : nullptr;
   plan.exec = MakeExecPlan(exec_options);
   plan.console_fd = pty ? pty->slave.get() : -1;
+  plan.expect_rootfs_tree = userns && spec.idmap_rootfs;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
 
   int sync[2];
@@ -161,12 +234,23 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   Container container(cloned.pid, std::move(cloned.pidfd), pty ? std::move(pty->master) : UniqueFd());
   // From here on, an error return destroys `container`, which kills and reaps the child.
-  if (spec.namespaces & CLONE_NEWUSER) RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec), "write id maps"));
+  UniqueFd rootfs_tree;
+  if (userns) {
+    RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec.uid_map, spec.gid_map), "write id maps"));
+    if (timer) timer->Mark("id maps");
+    if (spec.idmap_rootfs) {
+      // The child's own user namespace carries the map: no helper process needed.
+      UniqueFd userns_fd(::open(absl::StrCat("/proc/", container.pid_, "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+      if (!userns_fd.valid()) return ErrnoError("open the container's user namespace");
+      ASSIGN_OR_RETURN(rootfs_tree, OpenIdmappedTree(spec.rootfs, userns_fd.get(), /*read_only=*/false));
+      if (timer) timer->Mark("idmapped rootfs");
+    }
+  }
   if (options.before_setup) {
     RETURN_IF_ERROR(options.before_setup(container.pid_, container.pidfd_.get()));
   }
-  char go = 1;
-  if (::write(parent_end.get(), &go, 1) != 1) return ErrnoError("signal the container to start");
+  RETURN_IF_ERROR(SendGo(parent_end.get(), rootfs_tree.get()));
+  rootfs_tree.reset();
 
   ChildError record;
   ssize_t got;

@@ -148,6 +148,8 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
     }
   } else if (!spec.uid_map.empty() || !spec.gid_map.empty()) {
     return FieldError("uid_map", "id maps need a user namespace (CLONE_NEWUSER)");
+  } else if (spec.idmap_rootfs) {
+    return FieldError("idmap_rootfs", "an idmapped rootfs needs a user namespace (CLONE_NEWUSER)");
   }
   if (spec.join_netns_fd >= 0 && (spec.namespaces & CLONE_NEWNET)) {
     return FieldError("join_netns_fd", "cannot both join a network namespace and create a new one");

@@ -55,6 +55,11 @@ struct ContainerSpec {
   uint64_t namespaces = kDefaultNamespaces;  // CLONE_NEWUSER adds a user namespace (needs maps)
   std::vector<IdMapping> uid_map;
   std::vector<IdMapping> gid_map;
+  // With CLONE_NEWUSER: the rootfs is an idmapped bind of `rootfs` (shifted through uid_map
+  // and gid_map), so an image owned by host root on disk is owned by the container's root
+  // inside, and what the container's root writes lands on disk as host uid 0 again. Made by
+  // the parent once the child's maps are written and handed to the child with its go.
+  bool idmap_rootfs = false;
   std::vector<std::string> command;  // argv; with kBoot empty means /sbin/init
   std::vector<std::string> env;      // KEY=VALUE; PATH, TERM, HOME and container= get defaults
   std::string cwd = "/";

@@ -80,6 +80,9 @@ TEST(SpecTest, EachBadFieldIsNamed) {
   spec.uid_map = {{0, 100000, 10}};
   EXPECT_NE(ErrorOf(spec).find("need a user namespace"), std::string::npos);
   spec = ValidSpec();
+  spec.idmap_rootfs = true;
+  EXPECT_NE(ErrorOf(spec).find("spec.idmap_rootfs"), std::string::npos);
+  spec = ValidSpec();
   spec.mounts.push_back({"/tmp", "relative", "", ""});
   EXPECT_NE(ErrorOf(spec).find("spec.mounts"), std::string::npos);
   spec = ValidSpec();

@@ -25,6 +25,8 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/idmap.h"
+#include "runtime/userns.h"
 #include "tools/run_options.h"
 
 namespace corral::tools {
@@ -174,6 +176,34 @@ int ReexecInScope(const RunOptions& options, char** argv) {
   return Fail(absl::StrCat("run systemd-run for the scope that enforces the limits: ", std::strerror(errno)));
 }
 
+// The run's block of host ids, taken from the pool for this process and given back when the
+// run ends (a corral-run killed with SIGKILL leaves it behind; the next allocation reclaims
+// it, since the owner key names this pid and its start time).
+class IdLease {
+ public:
+  static absl::StatusOr<std::unique_ptr<IdLease>> Take() {
+    ASSIGN_OR_RETURN(runtime::IdPoolConfig config, runtime::LoadIdPoolConfig(runtime::IdPoolConfigPath()));
+    std::unique_ptr<IdLease> lease(new IdLease(std::move(config)));
+    ASSIGN_OR_RETURN(lease->owner_, runtime::RunOwner(::getpid()));
+    ASSIGN_OR_RETURN(runtime::IdAllocation allocation, lease->pool_.Allocate(lease->owner_));
+    lease->base_ = allocation.base;
+    return lease;
+  }
+  ~IdLease() {
+    if (absl::Status released = pool_.Release(owner_); !released.ok()) {
+      std::string line = absl::StrCat("corral-run: ", released.message(), "\n");
+      (void)!::write(2, line.data(), line.size());
+    }
+  }
+  uint32_t base() const { return base_; }
+
+ private:
+  explicit IdLease(runtime::IdPoolConfig config) : pool_(std::move(config)) {}
+  runtime::IdPool pool_;
+  std::string owner_;
+  uint32_t base_ = 0;
+};
+
 absl::Status Supervise(runtime::Container& container, int signal_fd) {
   if (container.console_master() >= 0) {
     runtime::CopyWindowSize(0, container.console_master());
@@ -226,8 +256,22 @@ int Main(int argc, char** argv) {
     case NetMode::kBridge:
       break;
   }
-  // Bad specs are refused before anything of the network is touched.
+  // Bad specs are refused before anything of the pool or the network is touched (the maps are
+  // filled in below; a placeholder stands in for the check).
+  std::unique_ptr<IdLease> ids;
+  const bool pooled = !options.privileged && !options.explicit_userns;
+  if (pooled) {
+    spec.namespaces |= CLONE_NEWUSER;
+    spec.uid_map = spec.gid_map = runtime::BlockMap(runtime::kIdBlockSize);
+    spec.idmap_rootfs = true;
+  }
   if (absl::Status valid = runtime::ValidateSpec(spec); !valid.ok()) return Fail(valid.message());
+  if (pooled) {
+    absl::StatusOr<std::unique_ptr<IdLease>> taken = IdLease::Take();
+    if (!taken.ok()) return Fail(taken.status().message());
+    ids = std::move(*taken);
+    spec.uid_map = spec.gid_map = runtime::BlockMap(ids->base());
+  }
   std::unique_ptr<BridgeRun> bridge;
   if (options.net == NetMode::kBridge) {
     absl::StatusOr<std::unique_ptr<BridgeRun>> prepared = BridgeRun::Prepare(options, spec);

@@ -39,9 +39,13 @@ constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
 Containers (through corrald, on the system bus):
   create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
          [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
-         [-e K=V]... [--device /dev/X[:rwm]]... [-- CMD...]
-                                        without CMD the image's init boots; --device gives
-                                        it the host's node /dev/X (access r, w, m; default rwm)
+         [-e K=V]... [--device /dev/X[:rwm]]... [--privileged] [-- CMD...]
+                                        without CMD the image's init boots; every container
+                                        has its own user namespace (65536 host uids from the
+                                        pool) unless --privileged: root inside = host root,
+                                        NOT isolated from the host
+                                        --device gives it the host's node /dev/X (access
+                                        r, w, m; default rwm)
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -200,6 +204,7 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
     strv_option("Devices", devices);
   }
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
+  if (o.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
   sd_bus_message_close_container(m);
   auto reply = CallAndWait(bus, m);
   if (!reply.ok()) return Fail(reply.status().message());

@@ -30,8 +30,13 @@ Runs one container in the foreground and exits with its command's status (128+si
   -e, --env K=V         set an environment variable (repeatable)
   --cwd DIR             working directory inside (default /)
   --user UID[:GID]      run as this user (numeric)
+  --privileged          no user namespace: root inside IS the host's root, with the kernel's
+                        full power wherever a capability is kept (NOT isolated from the host);
+                        the default runs every container in its own user namespace
   --userns HOSTUID:COUNT
-                        run in a user namespace mapping 0..COUNT-1 to HOSTUID.. (uid and gid)
+                        map 0..COUNT-1 to HOSTUID.. (uid and gid) instead of a block from the
+                        pool (default: 65536 ids from /etc/corral/idmap.conf, or
+                        $CORRAL_IDMAP_CONFIG, 524288 upwards; freed when the run exits)
   --device /dev/X[:rwm] give the container the host's device node /dev/X (repeatable): bound into
                         its /dev and added to its device allow-list with access r (read),
                         w (write), m (mknod), default rwm; less than rwm runs the container in
@@ -41,6 +46,11 @@ Runs one container in the foreground and exits with its command's status (128+si
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text
+
+User namespaces: root inside maps to an unprivileged host uid. DIR is used through an idmapped
+bind mount, so files owned by host root on disk are owned by root inside, and what root inside
+writes to DIR lands on disk owned by host uid 0 (uid N inside: host uid N). Every directory on
+the way to DIR must be searchable by others (0711).
 )";
 }
 
@@ -105,6 +115,8 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       spec.tty = true;
     } else if (opt == "--no-seccomp") {
       spec.seccomp = false;
+    } else if (opt == "--privileged") {
+      options.privileged = true;
     } else if (opt == "--print-phases") {
       options.print_phases = true;
     } else if (opt == "--rootfs" && purpose == OptionsFor::kRun) {
@@ -173,9 +185,17 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       spec.namespaces |= CLONE_NEWUSER;
       spec.uid_map = {map};
       spec.gid_map = {map};
+      spec.idmap_rootfs = true;
+      options.explicit_userns = true;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
     }
+  }
+  if (options.privileged && options.explicit_userns) {
+    return absl::InvalidArgumentError("--privileged and --userns exclude each other");
+  }
+  if (purpose == OptionsFor::kCreate && options.explicit_userns) {
+    return absl::InvalidArgumentError("--userns: corrald gives every container its own range from the pool");
   }
   if (purpose == OptionsFor::kCreate) {
     if (options.image.empty()) return absl::InvalidArgumentError("--image is required (busybox, debian or a directory)");

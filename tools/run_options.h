@@ -27,6 +27,11 @@ struct RunOptions {
   std::optional<uint64_t> cpu_weight;
   std::string image;  // corralctl create: busybox, debian or a directory
   bool named = false;  // --name was given (else spec.name is the default, "corral")
+  // --privileged: no user namespace, the container's root is the host's root (the behaviour
+  // before user namespaces were the default). Otherwise, without --userns, corral-run takes a
+  // block of 65536 host ids from the pool (runtime/idmap.h) for the run.
+  bool privileged = false;
+  bool explicit_userns = false;  // --userns HOSTUID:COUNT was given
   bool show_help = false;
   bool print_phases = false;  // per-phase start timings on stderr
 };

@@ -68,6 +68,23 @@ TEST(RunOptionsTest, UserNamespace) {
   ASSERT_EQ(parsed->spec.uid_map.size(), 1u);
   EXPECT_EQ(parsed->spec.uid_map[0].host_id, 100000u);
   EXPECT_EQ(parsed->spec.uid_map[0].count, 65536u);
+  EXPECT_TRUE(parsed->spec.idmap_rootfs);
+  EXPECT_TRUE(parsed->explicit_userns);
+}
+
+TEST(RunOptionsTest, PrivilegedIsExplicitAndExcludesUserns) {
+  auto plain = ParseRunOptions({"--rootfs", "/r", "--", "true"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->privileged);
+  auto privileged = ParseRunOptions({"--rootfs", "/r", "--privileged", "--", "true"});
+  ASSERT_TRUE(privileged.ok());
+  EXPECT_TRUE(privileged->privileged);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--privileged", "--userns", "100000:65536", "--", "true"}).find("exclude"),
+            std::string::npos);
+  auto create = ParseRunOptions({"--image", "busybox", "--privileged"}, OptionsFor::kCreate);
+  ASSERT_TRUE(create.ok());
+  EXPECT_TRUE(create->privileged);
+  EXPECT_FALSE(ParseRunOptions({"--image", "busybox", "--userns", "100000:65536"}, OptionsFor::kCreate).ok());
 }
 
 TEST(RunOptionsTest, BadInputIsAClearError) {

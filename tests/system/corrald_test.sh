@@ -67,7 +67,7 @@ check_output "the port forward reaches the container" 'served-by-web' \
 check_output "corralctl ls shows web" 'web +running' sb corralctl ls
 # Where the start's time went, in order: corrald's part, the supervisor's breakdown, machined.
 check_output "StartPhases: scope, overlay, network, clone, exec, machined, in order" \
-  '^a\(st\) [0-9]+ "fork supervisor" [0-9]+ "scope" [0-9]+ "cgroup leaves" [0-9]+ "overlay rootfs" [0-9]+ .*"network prepare" [0-9]+ "prepare" [0-9]+ "clone" [0-9]+ "payload cgroup" [0-9]+ "network attach" [0-9]+ "setup and exec" [0-9]+ "state file" [0-9]+ "supervisor report" [0-9]+ "machined registration" [0-9]+$' \
+  '^a\(st\) [0-9]+ "fork supervisor" [0-9]+ "scope" [0-9]+ "cgroup leaves" [0-9]+ ("idmapped image" [0-9]+ )?"overlay rootfs" [0-9]+ .*"network prepare" [0-9]+ "prepare" [0-9]+ "clone" [0-9]+ ("id maps" [0-9]+ )?"payload cgroup" [0-9]+ "network attach" [0-9]+ "setup and exec" [0-9]+ "state file" [0-9]+ "supervisor report" [0-9]+ "machined registration" [0-9]+$' \
   sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container StartPhases
 check_output "corralctl info shows the start phases" '^StartPhases: fork supervisor [0-9.]+ ms, scope [0-9.]+ ms, .*machined registration [0-9.]+ ms$' \
   sb corralctl info web
@@ -155,6 +155,7 @@ check_output "the upgrade made the store root's again" '^711 700 700 $' sb sh -c
 check_fails "and nobody cannot run the setuid binary any more" 'Permission denied' as_nobody $suid -u
 sb rm -rf /var/lib/corral/images/suid
 
+range_before=$(sb corralctl info web | awk '/^UIDRange:/ {print $2}')
 echo "== corrald restarts; the container does not"
 check "systemctl restart corrald" sb systemctl restart corrald
 check_output "after a restart, web is still running with the same leader" "\"web\" \"running\" $leader " \
@@ -163,12 +164,74 @@ check "kill -9 corrald" sb sh -c 'kill -9 $(systemctl show -p MainPID --value co
 check_output "after kill -9, the next call finds web running" "\"web\" \"running\" $leader " \
   sb sh -c 'sleep 1; busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers'
 check_output "exec still works after the restarts" '^alive$' sb corralctl exec web -- echo alive
+check_output "after the restarts, web keeps its uid range" "^UIDRange: +$range_before\$" sb sh -c 'corralctl info web | grep "^UIDRange:"'
+
+
+echo "== user namespaces"
+range=$(sb corralctl info web | awk '/^UIDRange:/ {print $2}')
+first=${range%-*}
+check_output "web has a range of 65536 host uids of its own (corralctl info)" '^[0-9]+ 65536$' \
+  sh -c "echo $first \$(( ${range#*-} - $first + 1 ))"
+check_output "corralctl info: web is not privileged" '^Privileged: +false$' sb corralctl info web
+check_output "web's leader runs as the first uid and gid of its range, seen from the host" "^$first $first\$" \
+  sb awk '/^Uid:/ {u = $2} /^Gid:/ {g = $2} END {print u, g}' "/proc/$leader/status"
+check_output "web's leader is in a user namespace that is not the host's" '^own$' \
+  sb sh -c "[ \$(readlink /proc/$leader/ns/user) != \$(readlink /proc/self/ns/user) ] && echo own"
+check_output "inside, root maps to the range (uid_map)" "^ *0 +$first +65536\$" sb corralctl exec web -- cat /proc/self/uid_map
+check_output "exec runs as root of the container's user namespace, with its capabilities" '^0 0 [0-9a-f]*[1-9a-f][0-9a-f]*$' \
+  sb corralctl exec web -- sh -c 'echo $(id -u) $(id -g) $(awk "/^CapEff:/ {print \$2}" /proc/self/status)'
+check_output "the range is recorded in the pool under /var/lib/corral" "^$first ctr:web\$" sb cat /var/lib/corral/idmap/allocations
+check_output "the payload cgroup is delegated to the container's root" "^$first $first $first $first\$" sb sh -c "
+  d=\$(findmnt -n -t cgroup2 -o TARGET | head -1)\$(awk -F: '\$1 == 0 {print \$3}' /proc/$leader/cgroup)
+  echo \$(stat -c %u \$d \$d/cgroup.procs \$d/cgroup.threads \$d/cgroup.subtree_control)"
+check_output "the upper layer belongs to the range, the image stays root's" "^$first 0\$" \
+  sb sh -c 'echo $(stat -c %u /var/lib/corral/containers/web/upper /var/lib/corral/images/busybox/rootfs/bin/busybox)'
+sb sh -c 'corralctl create other --image busybox --net none -- sleep 1000 && corralctl start other' >/dev/null
+check_output "a second container gets a disjoint range" "^[0-9]+-[0-9]+\$" sb sh -c "
+  r=\$(corralctl info other | awk '/^UIDRange:/ {print \$2}'); o=\${r%-*}
+  [ \$(( o >= $first + 65536 || o + 65536 <= $first )) = 1 ] && echo \$r"
+# The image decides nothing: a boot container from an image whose /sbin/init looks like
+# systemd holds the boot capabilities (CAP_SYS_ADMIN, bit 21) inside its own user namespace
+# only; a command container from it has the defaults.
+# (In the image store: /tmp here is the sandbox's overlay, which cannot be idmapped.)
+f=/var/lib/corral/images/fakesd
+sb sh -c "mkdir -p $f && cp -a /var/lib/corral/images/busybox/rootfs $f/ && mkdir -p $f/rootfs/lib/systemd &&
+  : > $f/rootfs/lib/systemd/systemd && corralctl create booted --image fakesd --net none &&
+  corralctl create cmd --image fakesd --net none -- sleep 1000 && corralctl start booted && corralctl start cmd" >/dev/null
+# caps_of NAME [child]: the leader's effective CAP_SYS_ADMIN, host uid and user namespace;
+# with "child", of the leader's first child (the command under corral's tiny init).
+caps_of() { sb sh -c "p=\$(busctl get-property org.corral1 /org/corral1/container/$1 org.corral1.Container Leader | cut -d' ' -f2)
+  [ -n '${2:-}' ] && p=\$(cut -d' ' -f1 /proc/\$p/task/\$p/children)
+  c=\$(awk '/^CapEff:/ {print \$2}' /proc/\$p/status); u=\$(awk '/^Uid:/ {print \$2}' /proc/\$p/status)
+  [ \$(readlink /proc/\$p/ns/user) = \$(readlink /proc/self/ns/user) ] && ns=host || ns=own
+  echo sysadmin=\$(( 0x\$c >> 21 & 1 )) uid=\$u userns=\$ns"; }
+check_output "boot container: CAP_SYS_ADMIN, as a non-root host uid, in its own user namespace" '^sysadmin=1 uid=[1-9][0-9]* userns=own$' caps_of booted
+check_output "command container from the same image: no CAP_SYS_ADMIN, own user namespace" '^sysadmin=0 uid=[1-9][0-9]* userns=own$' caps_of cmd child
+sb sh -c 'corralctl create priv --image busybox --net none --privileged -- sleep 1000 && corralctl start priv' >/dev/null
+check_output "--privileged: shown in info, no range" 'Privileged: +true UIDRange: +none' \
+  sb sh -c 'corralctl info priv | grep -E "^(Privileged|UIDRange):" | tr "\n" " "'
+check_output "--privileged: the command runs as host root in the host's user namespace" '^sysadmin=0 uid=0 userns=host$' caps_of priv child
+sb sh -c "for c in other booted cmd priv; do corralctl stop \$c; corralctl rm \$c; done; rm -rf $f" >/dev/null
+check_output "rm frees the ranges (only web's is left)" "^$first ctr:web\$" sb cat /var/lib/corral/idmap/allocations
+# A container from before user namespaces (its config names no range; its upper layer written
+# as host root) gets a range at its next start, and its upper layer is shifted once.
+sb sh -c 'corralctl create legacy --image busybox --net none --privileged -- sleep 1000 && corralctl start legacy &&
+  corralctl exec legacy -- sh -c "touch /by-root && touch /by-user && chown 1000:1000 /by-user" && corralctl stop legacy &&
+  sed -i "/^privileged=/d" /var/lib/corral/containers/legacy/config && systemctl restart corrald' >/dev/null
+check "the old container starts" sb corralctl start legacy
+check_output "it got a range, its upper layer is shifted on disk and root's and uid 1000's inside" \
+  '^[0-9]+-[0-9]+ ok 0:0 1000:1000$' sb sh -c '
+  r=$(corralctl info legacy | awk "/^UIDRange:/ {print \$2}"); b=${r%-*}; u=/var/lib/corral/containers/legacy/upper
+  [ "$(stat -c %u:%g $u $u/by-root $u/by-user | tr "\n" " ")" = "$b:$b $b:$b $((b + 1000)):$((b + 1000)) " ] && s=ok || s=bad
+  echo $r $s $(corralctl exec legacy -- stat -c %u:%g /by-root /by-user)'
+sb sh -c 'corralctl stop legacy; corralctl rm legacy' >/dev/null
 
 echo "== stop, remove"
 check "StopContainer web" sb busctl call --timeout=30 org.corral1 /org/corral1 org.corral1.Manager StopContainer s web
 check_output "web is stopped" 's "stopped"' sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container State
 check_output "the scope is gone" '^(inactive|failed)$' sb sh -c 'systemctl is-active corral-web.scope; true'
 check "RemoveContainer web" sb busctl call org.corral1 /org/corral1 org.corral1.Manager RemoveContainer s web
+check_output "and its uid range is free again" '^free$' sb sh -c '! grep -q "ctr:web" /var/lib/corral/idmap/allocations && echo free'
 
 echo "== stop and start again at once"
 # The emptied scope of the last run is still loaded for a moment after a stop; a start right

@@ -146,6 +146,10 @@ absl::StatusOr<std::vector<Property>> ContainerProperties(sd_bus* bus, const std
       sd_bus_message_exit_container(reply);
       p.is_list = true;
       p.text = absl::StrJoin(p.list, ", ");
+    } else if (signature == "(uu)") {  // UIDRange: first host id, count
+      uint32_t first = 0, count = 0;
+      sd_bus_message_read(reply, "(uu)", &first, &count);
+      p.text = count == 0 ? "none" : absl::StrCat(first, "-", uint64_t{first} + count - 1);
     } else if (signature == "a(st)") {  // StartPhases: (phase, microseconds)
       sd_bus_message_enter_container(reply, 'a', "(st)");
       const char* phase = nullptr;

@@ -101,6 +101,15 @@ inside() {
   mount --bind "$new/proc/sys" "$new/proc/sys"
   mount --bind "$new/proc/sys/net" "$new/proc/sys/net"
   mount -o remount,bind,ro "$new/proc/sys"
+  # A second proc instance with nothing mounted over it, in a root-only directory nothing
+  # looks at: the kernel lets a user namespace mount a fresh proc only where one is fully
+  # visible already (nothing over a non-empty directory of it), and the binds above cover
+  # /proc/sys. Containers run in their own user namespaces by default and mount their own proc;
+  # on a normal host /proc itself is unobstructed.
+  mkdir -p "$new/run/sandbox-host"
+  chmod 0700 "$new/run/sandbox-host"
+  mkdir -p "$new/run/sandbox-host/proc"
+  mount -t proc proc "$new/run/sandbox-host/proc"
   mount -t sysfs sysfs "$new/sys"
   # Fresh cgroup mounts in the same layout as the host's (hybrid here), rooted at our subtree
   # because the cgroup namespace was unshared inside it; or, unified, cgroup2 alone on
