@@ -208,3 +208,30 @@ TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) 
 
 }  // namespace
 }  // namespace corral::dbus
+
+namespace corral::dbus {
+namespace {
+
+TEST(ContainerConfigTest, PrivilegedAndUidBaseRoundTripAndAreChecked) {
+  ContainerConfig c;
+  c.name = "x";
+  c.image = "busybox";
+  c.boot = true;
+  c.uid_base = 524288;
+  auto parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->uid_base, 524288u);
+  EXPECT_FALSE(parsed->privileged);
+  c.uid_base = 0;
+  c.privileged = true;
+  parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->privileged);
+  EXPECT_EQ(FormatConfig(c).find("uid_base"), std::string::npos);
+  // A privileged container with a range, or a range on the host's own ids, is refused.
+  EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nprivileged=yes\nuid_base=524288\n").ok());
+  EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nuid_base=1000\n").ok());
+}
+
+}  // namespace
+}  // namespace corral::dbus
