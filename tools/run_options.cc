@@ -37,14 +37,14 @@ Runs one container in the foreground and exits with its command's status (128+si
                         map 0..COUNT-1 to HOSTUID.. (uid and gid) instead of a block from the
                         pool (default: 65536 ids from /etc/corral/idmap.conf, or
                         $CORRAL_IDMAP_CONFIG, 524288 upwards; freed when the run exits)
+  --no-seccomp          do not install the default seccomp filter
+  --print-phases        print per-phase start timings to stderr
+  -h, --help            this text
 
 User namespaces: root inside maps to an unprivileged host uid. DIR is used through an idmapped
 bind mount, so files owned by host root on disk are owned by root inside, and what root inside
 writes to DIR lands on disk owned by host uid 0 (uid N inside: host uid N). Every directory on
 the way to DIR must be searchable by others (0711).
-  --no-seccomp          do not install the default seccomp filter
-  --print-phases        print per-phase start timings to stderr
-  -h, --help            this text
 )";
 }
 
