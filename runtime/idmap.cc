@@ -318,9 +318,11 @@ absl::Status IdPool::Claim(const std::string& owner, uint32_t base) {
   RETURN_IF_ERROR(MakeDirectories(config_.state_dir, 0700));
   ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
+  for (const IdAllocation& a : allocations) {
+    if (a.owner == owner && a.base == base) return absl::OkStatus();  // the usual case
+  }
   std::set<std::string> reclaimable = ReclaimableRuns(allocations);
   for (const IdAllocation& a : allocations) {
-    if (a.owner == owner && a.base == base) return absl::OkStatus();
     if (Overlaps(base, uint64_t{base} + kIdBlockSize, a.base, uint64_t{a.base} + kIdBlockSize) &&
         !reclaimable.count(a.owner)) {
       return absl::FailedPreconditionError(absl::StrCat("host ids ", RangeText(base, uint64_t{base} + kIdBlockSize),
