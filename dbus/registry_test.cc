@@ -176,6 +176,13 @@ TEST_F(RegistryTest, BadPoolConfigRefusesCreateLeavingNothing) {
   EXPECT_NE(::access((paths_.lib_root + "/a").c_str(), F_OK), 0);
 }
 
+TEST_F(RegistryTest, CheckConfigNamesABadPool) {
+  ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 1000\n").ok());
+  std::vector<std::string> warnings = Registry(paths_).CheckUserNamespaces();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("user namespace pool: "), std::string::npos) << warnings[0];
+}
+
 TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) {
   ASSERT_TRUE(MakeDirectories(paths_.lib_root + "/old", 0700).ok());
   // A config as an older corral wrote it: no privileged, no uid_base.
