@@ -95,7 +95,7 @@ class UsernsTest : public ContainerTest {
     WritePool(4);
   }
   void TearDown() override {
-    ::unsetenv("CORRAL_IDMAP_CONFIG");
+    RestoreIdPool();
     if (!dir_.empty()) RemoveTree(dir_).IgnoreError();
     ContainerTest::TearDown();
   }
