@@ -76,7 +76,13 @@ std::string ImageRootfs(int64_t which) {
 
 const std::string& BusyboxRootfs() {
   static const std::string* rootfs = [] {
-    char tmpl[] = "/tmp/corral-bench.XXXXXX";
+    // $TMPDIR when set: in the test sandbox /tmp is an overlay, which cannot be idmapped, and
+    // corral-run's rootfs is an idmapped bind by default.
+    const char* tmpdir = ::getenv("TMPDIR");
+    std::string pattern = absl::StrCat(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", "/corral-bench.XXXXXX");
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    char* tmpl = buffer.data();
     if (::mkdtemp(tmpl) == nullptr) ::abort();
     ::chmod(tmpl, 0755);
     temp_dir = new std::string(tmpl);

@@ -24,6 +24,9 @@ if ! ls "$debs"/runc_*.deb "$debs"/lxc_*.deb >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d /tmp/corral-bench-XXXXXX)
+# The benchmark's busybox rootfs goes here (TMPDIR below): a host directory, which can be
+# idmapped (the sandbox's /tmp is an overlay), searchable by corral-run's unprivileged root.
+chmod 0711 "$work"
 state=$work/sandbox
 trap 'tools/sandbox/sandbox.sh stop "$state"; rm -rf "$work"' EXIT
 . tools/sandbox/corral_sandbox.sh
@@ -40,4 +43,4 @@ sb sh -c "printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /
           systemctl mask -q lxc-net.service lxc.service lxc-monitord.service"
 # Repetitions of all benchmarks in a random order, so a burst of load elsewhere on this shared
 # machine lands on corral and its peers alike rather than on whichever ran then.
-sb "$bin/benchmarks/sandbox_peers_bench" --benchmark_enable_random_interleaving=true "$@"
+sb env TMPDIR="$work" "$bin/benchmarks/sandbox_peers_bench" --benchmark_enable_random_interleaving=true "$@"

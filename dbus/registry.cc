@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "runtime/spec.h"
+#include "runtime/userns.h"
 
 namespace corral::dbus {
 
@@ -135,6 +136,27 @@ absl::StatusOr<runtime::IdPool> Registry::Pool() const {
                    runtime::LoadIdPoolConfig(paths_.idmap_config.empty() ? runtime::IdPoolConfigPath()
                                                                          : paths_.idmap_config));
   return runtime::IdPool(std::move(config));
+}
+
+std::vector<std::string> Registry::CheckUserNamespaces() const {
+  std::vector<std::string> warnings;
+  absl::StatusOr<runtime::IdPool> pool = Pool();
+  if (!pool.ok()) {
+    warnings.push_back(absl::StrCat("user namespace pool: ", pool.status().message()));
+    return warnings;
+  }
+  struct stat st;
+  if (::stat(paths_.images_root.c_str(), &st) != 0) return warnings;  // no image yet
+  // What a start does to an image, on the store itself (the detached mount goes with its fd).
+  const uint32_t base = pool->config().ranges.front().first;
+  absl::StatusOr<UniqueFd> ns = runtime::MakeUserNamespace(runtime::BlockMap(base), runtime::BlockMap(base));
+  absl::StatusOr<UniqueFd> tree =
+      ns.ok() ? runtime::OpenIdmappedTree(paths_.images_root, ns->get(), /*read_only=*/true) : ns.status();
+  if (!tree.ok()) {
+    warnings.push_back(absl::StrCat("containers in user namespaces (the default) cannot start on the image store: ",
+                                    tree.status().message()));
+  }
+  return warnings;
 }
 
 absl::Status Registry::EnsureIdRange(ContainerRecord* record) {

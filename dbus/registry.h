@@ -67,6 +67,10 @@ class Registry {
   // another holds now is refused (FailedPrecondition).
   absl::Status EnsureIdRange(ContainerRecord* record);
 
+  // Problems with user namespaces on this host, as sentences: a pool configuration that does
+  // not load, an image store that cannot be idmapped (its file system or the kernel).
+  std::vector<std::string> CheckUserNamespaces() const;
+
   // The pool owner key of a container.
   static std::string IdOwner(const std::string& name) { return "ctr:" + name; }
 

@@ -195,6 +195,13 @@ TEST_F(RegistryTest, BadPoolConfigRefusesCreateLeavingNothing) {
   EXPECT_NE(::access((paths_.lib_root + "/a").c_str(), F_OK), 0);
 }
 
+TEST_F(RegistryTest, CheckConfigNamesABadPool) {
+  ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 1000\n").ok());
+  std::vector<std::string> warnings = Registry(paths_).CheckUserNamespaces();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("user namespace pool: "), std::string::npos) << warnings[0];
+}
+
 TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) {
   ASSERT_TRUE(MakeDirectories(paths_.lib_root + "/old", 0700).ok());
   // A config as an older corral wrote it: no privileged, no uid_base.
@@ -223,6 +230,33 @@ TEST_F(RegistryTest, ContainerFromBeforeUserNamespacesGetsARangeAtItsNextStart) 
   EXPECT_TRUE(absl::IsFailedPrecondition(taken)) << taken;
   EXPECT_NE(taken.message().find("held by ctr:thief"), std::string::npos) << taken;
   EXPECT_EQ(Allocations(), "1048576 ctr:thief\n");
+}
+
+}  // namespace
+}  // namespace corral::dbus
+
+namespace corral::dbus {
+namespace {
+
+TEST(ContainerConfigTest, PrivilegedAndUidBaseRoundTripAndAreChecked) {
+  ContainerConfig c;
+  c.name = "x";
+  c.image = "busybox";
+  c.boot = true;
+  c.uid_base = 524288;
+  auto parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->uid_base, 524288u);
+  EXPECT_FALSE(parsed->privileged);
+  c.uid_base = 0;
+  c.privileged = true;
+  parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->privileged);
+  EXPECT_EQ(FormatConfig(c).find("uid_base"), std::string::npos);
+  // A privileged container with a range, or a range on the host's own ids, is refused.
+  EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nprivileged=yes\nuid_base=524288\n").ok());
+  EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nuid_base=1000\n").ok());
 }
 
 }  // namespace

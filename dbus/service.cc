@@ -724,6 +724,7 @@ int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error)
       warnings.push_back(absl::StrCat("cannot inspect the host firewall: ", firewall.status().message()));
     }
   }
+  for (std::string& w : self->registry_.CheckUserNamespaces()) warnings.push_back(std::move(w));
   sd_bus_message* reply = nullptr;
   int r = sd_bus_message_new_method_return(m, &reply);
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");

@@ -5,7 +5,9 @@
 //
 // What it does, in order: waits for corrald's go (sent once systemd has put it into the scope),
 // makes the `supervisor` and `payload` leaves in the scope's cgroup2 directory and moves itself
-// into the first, mounts the overlay rootfs, claims and wires the network, starts the
+// into the first (the second delegated to the container's root unless it is privileged), mounts
+// the overlay rootfs (on an idmapped view of the image, for a container in its own user
+// namespace), claims and wires the network, starts the
 // container (moved into `payload` before it unshares its cgroup namespace, so that leaf is the
 // root of its cgroup namespace), writes the state file and reports "ok". Then it serves the
 // console (a proxy pty per session, the output ring-buffered while nobody is attached) until
@@ -83,8 +85,9 @@ absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid);
 
 // What PID 1 of a container is: its command (under corral's tiny init, or itself with Boot
 // and a command), or the image's /sbin/init, told by where that points: busybox, systemd, or
-// something else. Decides how it is asked to stop and, for systemd, what it is given to run a
-// whole system (dbus/supervisor.cc).
+// something else. Decides only how it is asked to stop: what a container is given (boot
+// capabilities, a writable cgroup2, the notify socket) follows its configuration (Boot,
+// Privileged), never what its image contains.
 enum class InitKind { kCommand, kBusybox, kSystemd, kOther };
 InitKind ContainerInit(const ContainerConfig& config);
 

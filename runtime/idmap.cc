@@ -1,5 +1,6 @@
 #include "runtime/idmap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -80,6 +82,51 @@ absl::StatusOr<std::string> StartTime(pid_t pid) {
   // fields[0] is field 3 (state); starttime is field 22.
   if (fields.size() < 20) return absl::DataLossError(absl::StrCat("/proc/", pid, "/stat: too few fields"));
   return std::string(fields[19]);
+}
+
+// The corral-run owners among `allocations` whose blocks may be taken back: the corral-run is
+// gone (or its pid is another process by now) and no process runs as a uid of the block. A
+// corral-run killed with SIGKILL can leave its container running, reparented: its block stays
+// in use until the container's last process is gone. The scan of /proc happens only when a
+// dead corral-run owner is found at all.
+std::set<std::string> ReclaimableRuns(const std::vector<IdAllocation>& allocations) {
+  std::set<std::string> dead;
+  for (const IdAllocation& a : allocations) {
+    if (IsStaleRunOwner(a.owner)) dead.insert(a.owner);
+  }
+  if (dead.empty()) return dead;
+  std::vector<uid_t> uids;
+  if (DIR* proc = ::opendir("/proc")) {
+    while (dirent* entry = ::readdir(proc)) {
+      pid_t pid = 0;
+      if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+      absl::StatusOr<std::string> status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+      if (!status.ok()) continue;  // exited meanwhile
+      // A zombie runs nothing (and a container's PID 1 left unreaped by a careless init must
+      // not hold the block for ever).
+      if (absl::StrContains(*status, "\nState:\tZ")) continue;
+      size_t at = status->find("\nUid:");
+      if (at == std::string::npos) continue;
+      std::vector<absl::string_view> fields =
+          absl::StrSplit(absl::string_view(*status).substr(at + 5, status->find('\n', at + 1) - at - 5), '\t',
+                         absl::SkipWhitespace());
+      for (absl::string_view f : fields) {
+        uid_t uid = 0;
+        if (absl::SimpleAtoi(f, &uid)) uids.push_back(uid);
+      }
+    }
+    ::closedir(proc);
+  }
+  for (const IdAllocation& a : allocations) {
+    if (!dead.count(a.owner)) continue;
+    for (uid_t uid : uids) {
+      if (uid >= a.base && uint64_t{uid} < uint64_t{a.base} + kIdBlockSize) {
+        dead.erase(a.owner);  // its container still runs
+        break;
+      }
+    }
+  }
+  return dead;
 }
 
 }  // namespace
@@ -224,8 +271,9 @@ absl::StatusOr<IdAllocation> IdPool::Allocate(const std::string& owner) {
   ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
   size_t before = allocations.size();
+  std::set<std::string> reclaimable = ReclaimableRuns(allocations);
   allocations.erase(std::remove_if(allocations.begin(), allocations.end(),
-                                   [](const IdAllocation& a) { return IsStaleRunOwner(a.owner); }),
+                                   [&](const IdAllocation& a) { return reclaimable.count(a.owner) > 0; }),
                     allocations.end());
   for (const IdAllocation& a : allocations) {
     if (a.owner == owner) {
@@ -271,16 +319,19 @@ absl::Status IdPool::Claim(const std::string& owner, uint32_t base) {
   ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
   for (const IdAllocation& a : allocations) {
-    if (a.owner == owner && a.base == base) return absl::OkStatus();
+    if (a.owner == owner && a.base == base) return absl::OkStatus();  // the usual case
+  }
+  std::set<std::string> reclaimable = ReclaimableRuns(allocations);
+  for (const IdAllocation& a : allocations) {
     if (Overlaps(base, uint64_t{base} + kIdBlockSize, a.base, uint64_t{a.base} + kIdBlockSize) &&
-        !IsStaleRunOwner(a.owner)) {
+        !reclaimable.count(a.owner)) {
       return absl::FailedPreconditionError(absl::StrCat("host ids ", RangeText(base, uint64_t{base} + kIdBlockSize),
                                                         " of ", owner, " are held by ", a.owner, " (", AllocationsPath(),
                                                         ")"));
     }
   }
   allocations.erase(std::remove_if(allocations.begin(), allocations.end(),
-                                   [&](const IdAllocation& a) { return a.owner == owner || IsStaleRunOwner(a.owner); }),
+                                   [&](const IdAllocation& a) { return a.owner == owner || reclaimable.count(a.owner); }),
                     allocations.end());
   allocations.push_back({base, owner});
   return WriteFileAtomically(AllocationsPath(), FormatAllocations(allocations), 0600, kAllocationDurability);

@@ -72,7 +72,8 @@ class IdPool {
   explicit IdPool(IdPoolConfig config) : config_(std::move(config)) {}
 
   // Gives `owner` a block: the one it has already, else the lowest free one. Blocks of
-  // corral-runs that have exited are reclaimed first. ResourceExhausted, changing nothing,
+  // corral-runs that have exited, and whose containers have too (no process runs as one of
+  // the block's uids), are reclaimed first. ResourceExhausted, changing nothing,
   // when the pool is full.
   absl::StatusOr<IdAllocation> Allocate(const std::string& owner);
   // Records that `owner` holds the block at `base` (a config that already names its range,

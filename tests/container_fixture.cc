@@ -16,6 +16,7 @@ namespace corral::testing {
 
 std::string* ContainerTest::temp_dir_ = nullptr;
 std::string* ContainerTest::rootfs_ = nullptr;
+std::string* ContainerTest::idmap_config_ = nullptr;
 
 void ContainerTest::SetUpTestSuite() {
   if (::geteuid() != 0) return;
@@ -31,6 +32,14 @@ void ContainerTest::SetUpTestSuite() {
   // store's, and the user-namespace tests reach their rootfs by path as an unprivileged uid.
   ASSERT_EQ(::chmod((*temp_dir_ + "/busybox").c_str(), 0711), 0);
   rootfs_ = new std::string(*rootfs);
+  // corral-run takes every container's uids from a pool recorded under /var/lib/corral unless
+  // told otherwise: every test binary gets a pool of its own here (a test may point
+  // CORRAL_IDMAP_CONFIG elsewhere and put this one back with RestoreIdPool()).
+  idmap_config_ = new std::string(*temp_dir_ + "/idmap.conf");
+  ASSERT_TRUE(WriteFileAtomically(*idmap_config_, "range = 4194304 4194304\nstate_dir = " + *temp_dir_ +
+                                                      "/idmap\nsubuid =\nsubgid =\n")
+                  .ok());
+  if (::getenv("CORRAL_IDMAP_CONFIG") == nullptr) ::setenv("CORRAL_IDMAP_CONFIG", idmap_config_->c_str(), 1);
   for (const char* name : {"syscall_probe", "open_probe"}) {
     auto probe = ReadFile(std::string("tests/") + name);
     ASSERT_TRUE(probe.ok()) << probe.status();
@@ -40,7 +49,18 @@ void ContainerTest::SetUpTestSuite() {
   }
 }
 
+void ContainerTest::RestoreIdPool() {
+  if (idmap_config_ != nullptr) ::setenv("CORRAL_IDMAP_CONFIG", idmap_config_->c_str(), 1);
+}
+
 void ContainerTest::TearDownTestSuite() {
+  if (idmap_config_ != nullptr) {
+    if (const char* v = ::getenv("CORRAL_IDMAP_CONFIG"); v != nullptr && *idmap_config_ == v) {
+      ::unsetenv("CORRAL_IDMAP_CONFIG");
+    }
+    delete idmap_config_;
+    idmap_config_ = nullptr;
+  }
   if (temp_dir_ != nullptr) {
     EXPECT_TRUE(RemoveTree(*temp_dir_).ok());
     delete temp_dir_;

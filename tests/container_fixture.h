@@ -33,6 +33,11 @@ class ContainerTest : public ::testing::Test {
   // Runs `sh -c script` in a default busybox container.
   RunResult Sh(const std::string& script);
 
+  // Points CORRAL_IDMAP_CONFIG back at the test binary's own uid pool (set for the whole
+  // binary by SetUpTestSuite, so no corral-run a test starts touches the host's
+  // /var/lib/corral), after a test pointed it at another.
+  static void RestoreIdPool();
+
   static const std::string& rootfs() { return *rootfs_; }
   static const std::string& temp_dir() { return *temp_dir_; }
 
@@ -42,6 +47,7 @@ class ContainerTest : public ::testing::Test {
  private:
   static std::string* temp_dir_;
   static std::string* rootfs_;
+  static std::string* idmap_config_;
 };
 
 // This process's mount table, one "mountpoint fstype" per line.

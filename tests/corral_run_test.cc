@@ -98,7 +98,7 @@ class CorralRunTest : public ContainerTest {
 
   void TearDown() override {
     ::unsetenv("CORRAL_NETWORK_CONFIG");
-    ::unsetenv("CORRAL_IDMAP_CONFIG");
+    RestoreIdPool();
     world_.reset();  // the host, outside and container namespaces go with it
     if (!net_dir_.empty()) RemoveTree(net_dir_).IgnoreError();
     ContainerTest::TearDown();

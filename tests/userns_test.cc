@@ -3,6 +3,7 @@
 // attacks from inside that only host root could carry out (each fails with --privileged).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,7 +95,7 @@ class UsernsTest : public ContainerTest {
     WritePool(4);
   }
   void TearDown() override {
-    ::unsetenv("CORRAL_IDMAP_CONFIG");
+    RestoreIdPool();
     if (!dir_.empty()) RemoveTree(dir_).IgnoreError();
     ContainerTest::TearDown();
   }
@@ -292,6 +293,38 @@ TEST_F(UsernsTest, StaleBlockOfADeadRunIsReclaimed) {
   CliResult r = RunCli(Run({"cat", "/proc/self/uid_map"}));
   ASSERT_EQ(r.exit_status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(absl::StrCat(kPoolFirst)));
+  EXPECT_EQ(Allocations(), "");
+}
+
+// A corral-run killed with SIGKILL leaves its container running (reparented): its block is
+// not handed to the next run while any process runs as one of its uids; once the container is
+// gone, it is reclaimed.
+TEST_F(UsernsTest, BlockOfAKilledRunIsKeptWhileItsContainerRuns) {
+  WritePool(2);
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);  // the orphaned container comes to us
+  int fd = -1;
+  pid_t cli = StartCli(Run({"sleep", "30"}), &fd);
+  pid_t container = 0;
+  for (int i = 0; i < 100 && container == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::string children = ReadFile(absl::StrCat("/proc/", cli, "/task/", cli, "/children")).value_or("");
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(children), &container)) container = 0;
+    if (container != 0 && StatusLine(container, "Uid:").find(absl::StrCat(kPoolFirst)) == std::string::npos) {
+      container = 0;  // not in its user namespace yet
+    }
+  }
+  ASSERT_NE(container, 0);
+  ::kill(cli, SIGKILL);
+  EXPECT_EQ(::waitpid(cli, nullptr, 0), cli);
+  ::close(fd);  // the container still holds its end
+  EXPECT_THAT(Allocations(), HasSubstr(absl::StrCat(kPoolFirst, " run:", cli, ":")));
+  CliResult second = RunCli(Run({"cat", "/proc/self/uid_map"}));
+  EXPECT_THAT(second.output, HasSubstr(absl::StrCat(kPoolFirst + 65536))) << second.output;
+  ::kill(container, SIGKILL);
+  EXPECT_EQ(::waitpid(container, nullptr, 0), container);
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+  CliResult third = RunCli(Run({"cat", "/proc/self/uid_map"}));
+  EXPECT_THAT(third.output, HasSubstr(absl::StrCat(kPoolFirst, " "))) << third.output;
   EXPECT_EQ(Allocations(), "");
 }
 

@@ -42,7 +42,9 @@ Runs one container in the foreground and exits with its command's status (128+si
                         w (write), m (mknod), default rwm; less than rwm runs the container in
                         a systemd scope, whose device cgroup enforces it. Without --device a
                         container may use only null, zero, full, random, urandom, tty,
-                        console, ptmx and its ptys
+                        console, ptmx and its ptys. Unprivileged, the node keeps its host
+                        owner and mode (root inside is not the host's root): a node only host
+                        root may open (0600) needs --privileged
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text

@@ -20,6 +20,9 @@ json() { echo "--benchmark_out=$out/$1.json --benchmark_out_format=json --benchm
 
 echo "== a Debian image with systemd for every suite (debootstrap)"
 images=$(mktemp -d /tmp/corral-peers-XXXXXX)
+# Searchable by others: corral-run's container root (an unprivileged host uid in its own user
+# namespace) resolves its --rootfs from the host's side.
+chmod 0711 "$images"
 trap 'rm -rf "$images"' EXIT
 bazel-bin/tools/corralctl --images-dir "$images" image build debian >/dev/null
 export CORRAL_BENCH_DEBIAN_ROOTFS=$images/debian/rootfs

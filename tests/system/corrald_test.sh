@@ -173,6 +173,8 @@ first=${range%-*}
 check_output "web has a range of 65536 host uids of its own (corralctl info)" '^[0-9]+ 65536$' \
   sh -c "echo $first \$(( ${range#*-} - $first + 1 ))"
 check_output "corralctl info: web is not privileged" '^Privileged: +false$' sb corralctl info web
+check_output "checkconfig finds no user namespace problem (the pool loads, the image store can be idmapped)" '^0$' \
+  sb sh -c 'corralctl checkconfig | grep -c "user namespace"'
 check_output "web's leader runs as the first uid and gid of its range, seen from the host" "^$first $first\$" \
   sb awk '/^Uid:/ {u = $2} /^Gid:/ {g = $2} END {print u, g}' "/proc/$leader/status"
 check_output "web's leader is in a user namespace that is not the host's" '^own$' \
