@@ -75,6 +75,7 @@ absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid) {
   ASSIGN_OR_RETURN(ProcStatus status, ParseProcStatus(status_text));
   ProcessInfo info;
   info.host_pid = pid;
+  info.comm = stat.comm;
   info.container_pid = status.innermost_pid;
   absl::StatusOr<std::string> uid_map = ReadFile(dir + "/uid_map");
   info.uid = uid_map.ok() ? UidInside(*uid_map, status.uid) : status.uid;

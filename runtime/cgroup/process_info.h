@@ -54,6 +54,7 @@ struct ProcessInfo {
   uint64_t cpu_usec = 0;    // user + system
   uint64_t rss_bytes = 0;
   std::string command;      // the command line, or "[COMM]" when it has none
+  std::string comm;         // the kernel's short name (/proc/PID/comm)
 };
 // NotFound when the process is gone.
 absl::StatusOr<ProcessInfo> ReadProcessInfo(pid_t pid);
