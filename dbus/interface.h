@@ -44,6 +44,7 @@
 //       (unified|hybrid). Read from the scope's payload leaf on cgroup2 (the whole scope
 //       where the leaf lacks a controller's files), and from the scope's v1 cgroups on a
 //       hybrid host, which also hold the supervisor: there pids_current counts it too.
+//       A figure no hierarchy accounts (no memory controller in cgroup2, say) reads 0.
 //       Read on the Manager, like every other call that takes a name: one policy line.
 //   Top(s name) -> (a(uuutts) processes)    a running container's processes: host pid,
 //       pid inside (the last NSpid), uid inside (through its uid_map), CPU time in us
