@@ -1,6 +1,7 @@
 #include "runtime/cgroup/cgroup.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -296,6 +297,21 @@ CgroupStats Cgroup::Stats() const {
   stats.io_read_bytes = bytes.read;
   stats.io_write_bytes = bytes.write;
   return stats;
+}
+
+absl::StatusOr<UniqueFd> Cgroup::OpenDirectory() const {
+  if (unified_.dir.empty()) return absl::FailedPreconditionError("no cgroup2 directory");
+  UniqueFd fd(::open(unified_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(absl::StrCat("open ", unified_.dir));
+  return fd;
+}
+
+absl::StatusOr<bool> Cgroup::Populated() const {
+  if (unified_.dir.empty()) return absl::FailedPreconditionError("no cgroup2 directory");
+  ASSIGN_OR_RETURN(std::string events, ReadFile(unified_.dir + "/cgroup.events"));
+  std::optional<uint64_t> populated = FindKeyedValue(events, "populated");
+  if (!populated) return absl::InternalError(absl::StrCat(unified_.dir, "/cgroup.events: no populated line"));
+  return *populated != 0;
 }
 
 absl::StatusOr<std::vector<pid_t>> Cgroup::Processes() const {

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/unique_fd.h"
 
 namespace corral::runtime {
 
@@ -111,6 +112,11 @@ class Cgroup {
   std::string V1Directory(const std::string& controller) const;
   // "unified" (cgroup2 only), "hybrid" (cgroup2 and v1 controllers) or "legacy".
   std::string Layout() const;
+
+  // The cgroup2 directory, opened for CLONE_INTO_CGROUP (clone3's cgroup fd).
+  absl::StatusOr<UniqueFd> OpenDirectory() const;
+  // Whether a process is in the cgroup2 directory or below (cgroup.events "populated 1").
+  absl::StatusOr<bool> Populated() const;
 
   // Reads every figure; those no hierarchy has are zero.
   CgroupStats Stats() const;

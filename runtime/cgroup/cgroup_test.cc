@@ -241,6 +241,20 @@ TEST_F(FakeTree, HybridCpuacctWhenCgroup2HasNoCpuStat) {
   EXPECT_EQ(stats.memory_limit, 0u);  // no memory controller anywhere: no limit
 }
 
+TEST_F(FakeTree, PopulatedAndTheDirectoryFd) {
+  Put(absl::StrCat("unified/", kScope, "/cgroup.events"), "populated 1\nfrozen 0\n");
+  absl::StatusOr<Cgroup> cgroup = Cgroup::FromTexts(Mountinfo(false), absl::StrCat("0::/", kScope, "\n"));
+  ASSERT_TRUE(cgroup.ok());
+  absl::StatusOr<bool> populated = cgroup->Populated();
+  ASSERT_TRUE(populated.ok()) << populated.status();
+  EXPECT_TRUE(*populated);
+  Put(absl::StrCat("unified/", kScope, "/cgroup.events"), "populated 0\nfrozen 0\n");
+  EXPECT_FALSE(*cgroup->Populated());
+  absl::StatusOr<UniqueFd> fd = cgroup->OpenDirectory();
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  EXPECT_TRUE(fd->valid());
+}
+
 TEST_F(FakeTree, ReadsNeverClimbAboveTheScope) {
   Put("unified/machine.slice/memory.current", "999999999\n");
   Put(absl::StrCat("unified/", kScope, "/payload/cgroup.procs"), "10\n");
