@@ -148,6 +148,12 @@ TEST_F(BridgeNetworkTest, ContainerReachesTheOutsideThroughMasquerade) {
   ASSERT_TRUE(eth0.ok());
   EXPECT_EQ((*inside->Addresses(*eth0))[0].ToString(), "10.77.0.2/16");
 
+  absl::StatusOr<netcfg::Rtnl> host = netcfg::Rtnl::OpenIn(world_->host_netns());
+  ASSERT_TRUE(host.ok()) << host.status();
+  absl::StatusOr<netcfg::LinkCounters> before = host->Counters("ve-web");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(absl::IsNotFound(host->Counters("ve-nosuch").status()));
+
   absl::StatusOr<UniqueFd> server = NetWorld::ListenIn(world_->outside_netns(), kOutsideAddress, 9000);
   ASSERT_TRUE(server.ok()) << server.status();
   absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(netns.get(), kOutsideAddress, 9000, "hello");
@@ -157,6 +163,15 @@ TEST_F(BridgeNetworkTest, ContainerReachesTheOutsideThroughMasquerade) {
   ASSERT_TRUE(peer.ok()) << peer.status();
   EXPECT_EQ(FormatIpv4(*peer), FormatIpv4(kHostUplinkAddress)) << "the outside sees the host, not 10.77.0.2";
   EXPECT_EQ(payload, "hello");
+
+  // The host end counts the connection: what the container sent arrives on it (rx), the
+  // answers leave through it (tx). At least a SYN, the data and a FIN went each way.
+  absl::StatusOr<netcfg::LinkCounters> after = host->Counters("ve-web");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->rx_packets, before->rx_packets + 3);
+  EXPECT_GE(after->rx_bytes, before->rx_bytes + 3 * 40 + 5);
+  EXPECT_GE(after->tx_packets, before->tx_packets + 2);
+  EXPECT_GT(after->tx_bytes, before->tx_bytes);
 
   // DNS and hosts files for the container.
   std::string resolv = *ReadFile(web->resolv_conf_path);

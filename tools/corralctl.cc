@@ -26,6 +26,7 @@
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
 #include "tools/ctl/exec_stdio.h"
+#include "tools/ctl/stats.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -52,6 +53,11 @@ Containers (through corrald, on the system bus):
                                         runs CMD inside; exits with its status
   console NAME                          the container's console; Ctrl-a q detaches
   checkconfig                           host problems that would break containers
+  stats [NAME...] [--json] [--watch]    CPU, memory, pids, network and block I/O of running
+                                        containers (all without NAME); --watch redraws each
+                                        second until Ctrl-C (exit 0)
+  top NAME [--json]                     the container's processes: pid inside and on the
+                                        host, uid, CPU time, RSS, command
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
@@ -481,8 +487,8 @@ int Main(int argc, char** argv) {
   if (verb == "images") return Images(images_dir);
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
-  static const char* kContainerVerbs[] = {"create", "start", "stop", "kill", "rm", "ls",
-                                          "info",   "exec",  "console", "checkconfig"};
+  static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
+                                          "info",   "exec",  "console", "checkconfig", "stats", "top"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -500,6 +506,8 @@ int Main(int argc, char** argv) {
   if (verb == "info") return Info(b, rest);
   if (verb == "exec") return Exec(b, rest);
   if (verb == "console") return Console(b, rest);
+  if (verb == "stats") return StatsCommand(b, rest);
+  if (verb == "top") return TopCommand(b, rest);
   return CheckConfig(b);
 }
 
