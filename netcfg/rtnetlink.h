@@ -53,6 +53,8 @@ class Rtnl {
   // ---- immediate queries ----
   // The index of the named link, NotFound when there is none.
   absl::StatusOr<int> LinkIndex(const std::string& name);
+  // The names of the links enslaved to `master_index` (a bridge's ports).
+  absl::StatusOr<std::vector<std::string>> LinksOf(int master_index);
   // The link's IPv4 addresses (with prefixes).
   absl::StatusOr<std::vector<Ipv4Interface>> Addresses(int index);
 

@@ -48,6 +48,7 @@ std::string ErrorSentence(const sd_bus_error* error, int r) {
     }
     return absl::StrCat(error->message ? error->message : "", " (", error->name, ")");
   }
+  if (r == -ETIMEDOUT) return "corrald did not answer in time";
   return std::strerror(r < 0 ? -r : r);
 }
 
@@ -59,10 +60,21 @@ absl::StatusOr<MessagePtr> NewManagerCall(sd_bus* bus, const char* method) {
   return MessagePtr(call);
 }
 
-absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call) {
+uint64_t CallTimeoutUsec(sd_bus_message* call) {
+  constexpr uint64_t kSecond = 1000000;
+  const char* member = sd_bus_message_get_member(call);
+  absl::string_view method = member != nullptr ? member : "";
+  // Exec's reply is the command's exit status: it takes as long as the command.
+  if (method == "Exec") return UINT64_MAX;
+  if (method == "StartContainer") return 300 * kSecond;  // a boot, machined, a cold disk
+  if (method == "StopContainer" || method == "StopContainerWithTimeout") return 120 * kSecond;
+  return 30 * kSecond;
+}
+
+absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call, uint64_t timeout_usec) {
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  int r = sd_bus_call(bus, call, UINT64_MAX, &error, &reply);
+  int r = sd_bus_call(bus, call, timeout_usec != 0 ? timeout_usec : CallTimeoutUsec(call), &error, &reply);
   if (r < 0) {
     std::string sentence = ErrorSentence(&error, r);
     bool denied = sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, dbus::kErrorAccessDenied);
