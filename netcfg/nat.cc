@@ -193,9 +193,13 @@ absl::StatusOr<std::vector<MapForward>> ParseMapForwards(absl::string_view text)
 absl::StatusOr<std::vector<MapForward>> ListMapForwards(Nftables& nft) {
   ASSIGN_OR_RETURN(bool have_table, NatTableExists());
   if (!have_table) return std::vector<MapForward>{};
-  ASSIGN_OR_RETURN(std::string text, nft.Query(absl::StrCat("list map ip ", kNatTable, " tcp_forwards\nlist map ip ",
-                                                            kNatTable, " udp_forwards\n"),
-                                               "list the port forward maps"));
+  // One map per command: libnftables fails a buffer that lists two maps.
+  std::string text;
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    ASSIGN_OR_RETURN(std::string map, nft.Query(absl::StrCat("list map ip ", kNatTable, " ", ProtocolName(p), "_forwards\n"),
+                                                "list the port forward maps"));
+    text += map;
+  }
   return ParseMapForwards(text);
 }
 
