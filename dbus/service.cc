@@ -884,7 +884,9 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
   // A supervisor that did not exit cleanly left its forwards (and maybe its veth) behind.
   bool clean = reaped && info.si_code == CLD_EXITED && info.si_status == 0;
-  if (!clean && record->config.network == NetworkMode::kBridge) ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
+  if (!clean && record->config.network == NetworkMode::kBridge) {
+    ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
+  }
 }
 
 void Service::ReclaimNetwork(const char* why) {
