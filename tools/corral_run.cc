@@ -113,6 +113,10 @@ class BridgeRun {
       Fail(absl::StrCat("warning: reclaiming the network of dead runs: ", reclaimed.status().message()));
       return;
     }
+    // Leases and forwards only: a veth or run directory alone may just be an earlier run's
+    // that the kernel or its teardown is still removing, not worth a line on the terminal.
+    reclaimed->links.clear();
+    reclaimed->run_dirs.clear();
     for (const std::string& line : reclaimed->Describe()) Fail(absl::StrCat("reclaimed: ", line));
   }
 
