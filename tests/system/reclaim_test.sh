@@ -102,6 +102,14 @@ check_fails "CreateContainer with Hostname hé answers InvalidArgument at once" 
   timeout 10 tools/sandbox/sandbox.sh run "$sandbox_state" -- gdbus call --system --timeout 5 --dest org.corral1 \
   --object-path /org/corral1 --method org.corral1.Manager.CreateContainer h1 busybox "{'Hostname': <'hé'>}"
 
+echo "== a deaf corrald cannot hang corralctl"
+corrald_pid=$(sb systemctl show -p MainPID --value corrald)
+sb kill -STOP "$corrald_pid"
+check_fails "corralctl ls against a stopped corrald gives up (CORRALCTL_TIMEOUT=2)" 'did not answer in time' \
+  sb env CORRALCTL_TIMEOUT=2 timeout 20 corralctl ls
+sb kill -CONT "$corrald_pid"
+check "and corrald answers again once it runs" sb corralctl ls
+
 echo "== cleanup"
 sb sh -c 'for c in x0 x3 x4; do corralctl stop $c; corralctl rm $c; done' >/dev/null 2>&1
 check_output "no lease, forward or veth is left" '^corral-leases 1 end 0 0 0$' sb sh -c "

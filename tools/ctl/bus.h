@@ -37,7 +37,8 @@ std::string ErrorSentence(const sd_bus_error* error, int r);
 absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call, uint64_t timeout_usec = 0);
 
 // How long a call may take by its method: 30 s; a start 5 min, a stop 2 min; Exec, which
-// answers when the command ends, without limit.
+// answers when the command ends, without limit. $CORRALCTL_TIMEOUT (seconds) sets it for every
+// call but Exec. `call` may be null: the connection's own handshake.
 uint64_t CallTimeoutUsec(sd_bus_message* call);
 
 // A new method call to org.corral1.Manager.
