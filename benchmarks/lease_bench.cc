@@ -24,7 +24,9 @@ void BM_LeasesFileWrite(benchmark::State& state) {
   Durability durability = state.range(0) != 0 ? Durability::kCrashSafe : Durability::kProcessCrashSafe;
   std::string dir = TempDir();
   std::vector<netcfg::Lease> leases;
-  for (uint32_t i = 0; i < 50; ++i) leases.push_back({absl::StrCat("c", i), 0x0a4d0002 + i, absl::StrCat("ve-c", i), {}});
+  for (uint32_t i = 0; i < 50; ++i) {
+    leases.push_back({absl::StrCat("c", i), 0x0a4d0002 + i, absl::StrCat("ve-c", i), {}});
+  }
   std::string text = netcfg::FormatLeases(leases);
   for (auto _ : state) {
     if (!WriteFileAtomically(dir + "/leases", text, 0644, durability).ok()) state.SkipWithError("write failed");

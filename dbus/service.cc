@@ -574,7 +574,9 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
                                                                      /*find_stray_forwards=*/true})
                                          : network.status();
     // The next reconciliation pass (corrald's start) frees what could not be freed now.
-    if (!released.ok()) ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
+    if (!released.ok()) {
+      ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
+    }
   }
   sd_bus_emit_object_removed(self->bus_, path.c_str());
   absl::Status removed = self->registry_.Remove(name);
@@ -909,7 +911,9 @@ void Service::ReclaimNetwork(const char* why) {
               std::string(reclaimed.status().message()).c_str());
     return;
   }
-  for (const std::string& line : reclaimed->Describe()) ::fprintf(stderr, "corrald: reclaimed %s: %s\n", why, line.c_str());
+  for (const std::string& line : reclaimed->Describe()) {
+    ::fprintf(stderr, "corrald: reclaimed %s: %s\n", why, line.c_str());
+  }
 }
 
 // ---- stop, kill ----

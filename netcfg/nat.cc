@@ -196,8 +196,9 @@ absl::StatusOr<std::vector<MapForward>> ListMapForwards(Nftables& nft) {
   // One map per command: libnftables fails a buffer that lists two maps.
   std::string text;
   for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
-    ASSIGN_OR_RETURN(std::string map, nft.Query(absl::StrCat("list map ip ", kNatTable, " ", ProtocolName(p), "_forwards\n"),
-                                                "list the port forward maps"));
+    ASSIGN_OR_RETURN(std::string map,
+                     nft.Query(absl::StrCat("list map ip ", kNatTable, " ", ProtocolName(p), "_forwards\n"),
+                               "list the port forward maps"));
     text += map;
   }
   return ParseMapForwards(text);

@@ -246,7 +246,9 @@ bool BridgeNetwork::Reclaimed::empty() const {
 
 std::vector<std::string> BridgeNetwork::Reclaimed::Describe() const {
   std::vector<std::string> lines;
-  for (const Lease& l : freed) lines.push_back(absl::StrCat("freed the lease of ", l.container, " (", FormatIpv4(l.address), ")"));
+  for (const Lease& l : freed) {
+    lines.push_back(absl::StrCat("freed the lease of ", l.container, " (", FormatIpv4(l.address), ")"));
+  }
   for (const Lease& l : ports_cleared) {
     lines.push_back(absl::StrCat("cleared the forwards of stopped ", l.container, " (", FormatIpv4(l.address), ")"));
   }

@@ -442,8 +442,8 @@ TEST_F(BridgeNetworkTest, ReclaimFreesWhatBelongsToNoLivingContainer) {
       net_->Attach("next", "n", next_ns.get(), {*ParsePortForward("8081:80"), *ParsePortForward("8082:80")});
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_TRUE(ForwardReaches(*world_, next_ns.get(), 8082));
-  absl::StatusOr<BridgeNetwork::Reclaimed> again =
-      net_->Reclaim([](const netcfg::Lease& l, bool) { return l.container == "stopped" ? Fate::kKeepAddress : Fate::kKeep; }, {});
+  absl::StatusOr<BridgeNetwork::Reclaimed> again = net_->Reclaim(
+      [](const netcfg::Lease& l, bool) { return l.container == "stopped" ? Fate::kKeepAddress : Fate::kKeep; }, {});
   ASSERT_TRUE(again.ok()) << again.status();
   // (A veth whose namespace went may still be on its way out: links are not compared.)
   EXPECT_TRUE(again->freed.empty() && again->ports_cleared.empty() && again->forwards.empty())
