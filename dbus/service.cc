@@ -24,9 +24,11 @@
 #include "common/status_macros.h"
 #include "common/syscalls.h"
 #include "dbus/container_stats.h"
+#include "common/utf8.h"
 #include "dbus/interface.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
+#include "netcfg/owner.h"
 #include "runtime/attach.h"
 #include "runtime/devices.h"
 #include "runtime/phase_timer.h"
@@ -102,7 +104,9 @@ namespace {
 // ---- errors ----
 
 int SetError(sd_bus_error* error, const char* name, absl::string_view message) {
-  return sd_bus_error_set(error, name, std::string(message).c_str());
+  // sd-bus refuses to send a message that is not valid UTF-8, and the caller would get no
+  // reply at all: whatever got quoted into the text, it is made valid here.
+  return sd_bus_error_set(error, name, ValidUtf8(message).c_str());
 }
 
 // A Status from the registry or the runtime, as the contract's error.
@@ -397,6 +401,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
   RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
   for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  service->ReclaimNetwork("at start");
   return service;
 }
 
@@ -658,12 +663,18 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
   std::string path = self->PathOf(name);
-  // Its address goes with it (the network keeps a lease while a stopped container exists).
+  // Its address goes with it (the network keeps a lease while a stopped container exists), and
+  // every forward still pointing at that address (an unclean end leaves them).
   if (record->config.network == NetworkMode::kBridge) {
     absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
-    if (network_config.ok()) {
-      netcfg::LeaseStore leases(network_config->state_dir, network_config->gateway);
-      leases.Release(name).IgnoreError();
+    absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
+        network_config.ok() ? netcfg::BridgeNetwork::Open(*network_config) : network_config.status();
+    absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/true,
+                                                                     /*find_stray_forwards=*/true})
+                                         : network.status();
+    // The next reconciliation pass (corrald's start) frees what could not be freed now.
+    if (!released.ok()) {
+      ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
     }
   }
   sd_bus_emit_object_removed(self->bus_, path.c_str());
@@ -1051,6 +1062,36 @@ void Service::OnSupervisorExit(const std::string& name) {
   ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
   if (was_running && !absl::StrContains(name, '_')) systemd_->UnregisterMachine(name);
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
+  // A supervisor that did not exit cleanly left its forwards (and maybe its veth) behind.
+  bool clean = reaped && info.si_code == CLD_EXITED && info.si_status == 0;
+  if (!clean && record->config.network == NetworkMode::kBridge) {
+    ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
+  }
+}
+
+void Service::ReclaimNetwork(const char* why) {
+  absl::StatusOr<netcfg::NetworkConfig> config = netcfg::LoadNetworkConfig(options_.network_config);
+  absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
+      config.ok() ? netcfg::BridgeNetwork::Open(*config) : config.status();
+  // A container this corrald runs (or starts) keeps everything; one it knows that does not run
+  // keeps its address; a name it does not know keeps nothing unless a live process holds its
+  // claim (a corral-run, or a supervisor this corrald has not adopted).
+  auto judge = [this](const netcfg::Lease& lease, bool claimed) {
+    using Fate = netcfg::BridgeNetwork::LeaseFate;
+    if (claimed || running_.count(lease.container)) return Fate::kKeep;
+    if (registry_.Find(lease.container) != nullptr) return Fate::kKeepAddress;
+    return netcfg::RunLeaseLiveness(lease.container) == netcfg::RunLiveness::kAlive ? Fate::kKeep : Fate::kFree;
+  };
+  absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
+      network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
+  if (!reclaimed.ok()) {
+    ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
+              std::string(reclaimed.status().message()).c_str());
+    return;
+  }
+  for (const std::string& line : reclaimed->Describe()) {
+    ::fprintf(stderr, "corrald: reclaimed %s: %s\n", why, line.c_str());
+  }
 }
 
 // ---- stop, kill ----

@@ -97,6 +97,9 @@ class Service {
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
+  // The bridge network's reconciliation pass (netcfg BridgeNetwork::Reclaim) judged by what
+  // this corrald knows; what it frees goes to the journal, prefixed by `why`.
+  void ReclaimNetwork(const char* why);
   static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
   // Whether systemd's scope `unit` exists with processes in it (its cgroup is populated).
   bool ScopeHasProcesses(const std::string& unit);

@@ -64,6 +64,8 @@ class Rtnl {
   absl::StatusOr<int> LinkIndex(const std::string& name);
   // The named link's counters; NotFound when there is no such link.
   absl::StatusOr<LinkCounters> Counters(const std::string& name);
+  // The names of the links enslaved to `master_index` (a bridge's ports).
+  absl::StatusOr<std::vector<std::string>> LinksOf(int master_index);
   // The link's IPv4 addresses (with prefixes).
   absl::StatusOr<std::vector<Ipv4Interface>> Addresses(int index);
 

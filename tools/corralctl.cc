@@ -224,7 +224,8 @@ int Stop(sd_bus* bus, const std::vector<std::string>& args) {
   auto call = NewManagerCall(bus, "StopContainerWithTimeout");
   if (!call.ok()) return Fail(call.status().message());
   sd_bus_message_append(call->get(), "su", args[0].c_str(), timeout);
-  auto reply = CallAndWait(bus, call->get());
+  // Its own wait, then the kill and the scope's end.
+  auto reply = CallAndWait(bus, call->get(), (uint64_t{timeout} + 60) * 1000000);
   return reply.ok() ? 0 : Fail(reply.status().message());
 }
 
