@@ -52,8 +52,20 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path));
   }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  if (durability == Durability::kCrashSafe) {
+    // The rename is only durable once the directory is: without this fsync a power cut can
+    // bring back the old file, or none, although the new one's data was on disk.
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd) return ErrnoError(absl::StrCat("open ", dir, " to fsync it"));
+    if (::fsync(dir_fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WriteExistingFile(const std::string& path, absl::string_view contents) {

@@ -36,6 +36,24 @@
 //       is not dumpable, and joined the container's namespaces and cgroups (v1 too) first.
 //   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...);
 //       root only (AccessDenied for others)
+//   GetStats(s name) -> (a{sv} stats)       a running container's use (NotRunning otherwise);
+//       every user may call it (the figures are no secret, as ListContainers). Keys, all t
+//       but cgroup_layout: memory_current, memory_peak, memory_limit (bytes; 0 = no limit,
+//       the least of the payload's and its ancestors'), cpu_usage_usec (ever), pids_current,
+//       pids_limit (0 = none), io_read_bytes, io_write_bytes, net_rx_bytes, net_tx_bytes,
+//       net_rx_packets, net_tx_packets (as the container sees it: received = what the host end
+//       of its veth sent, IFLA_STATS64; 0 off the bridge), timestamp_usec (CLOCK_MONOTONIC
+//       when read: CPU % = delta cpu_usage_usec / delta timestamp_usec), cgroup_layout s
+//       (unified|hybrid). Read from the scope's payload leaf on cgroup2 (the whole scope
+//       where the leaf lacks a controller's files), and from the scope's v1 cgroups on a
+//       hybrid host, which also hold the supervisor: there pids_current counts it too.
+//       A figure no hierarchy accounts (no memory controller in cgroup2, say) reads 0.
+//       Read on the Manager, like every other call that takes a name: one policy line.
+//   Top(s name) -> (a(uuutts) processes)    a running container's processes: host pid,
+//       pid inside (the last NSpid), uid inside (through its uid_map), CPU time in us
+//       (user + system), RSS bytes, command line; every process of the payload subtree
+//       (cgroup.procs, recursively). Every user may call it; the command line is root's
+//       (like Command): others get the kernel's short name as "[comm]".
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface

@@ -23,9 +23,12 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/container_stats.h"
+#include "common/utf8.h"
 #include "dbus/interface.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
+#include "netcfg/owner.h"
 #include "runtime/attach.h"
 #include "runtime/devices.h"
 #include "runtime/idmap.h"
@@ -102,7 +105,9 @@ namespace {
 // ---- errors ----
 
 int SetError(sd_bus_error* error, const char* name, absl::string_view message) {
-  return sd_bus_error_set(error, name, std::string(message).c_str());
+  // sd-bus refuses to send a message that is not valid UTF-8, and the caller would get no
+  // reply at all: whatever got quoted into the text, it is made valid here.
+  return sd_bus_error_set(error, name, ValidUtf8(message).c_str());
 }
 
 // A Status from the registry or the runtime, as the contract's error.
@@ -355,6 +360,10 @@ const sd_bus_vtable Service::kManagerVtable[] = {
                              "i", SD_BUS_PARAM(exit_status), Service::Exec, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("CheckConfig", "", , "as", SD_BUS_PARAM(warnings), Service::CheckConfig,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("GetStats", "s", SD_BUS_PARAM(name), "a{sv}", SD_BUS_PARAM(stats), Service::GetStats,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Top", "s", SD_BUS_PARAM(name), "a(uuutts)", SD_BUS_PARAM(processes), Service::Top,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
@@ -395,6 +404,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
   RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
   for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  service->ReclaimNetwork("at start");
   return service;
 }
 
@@ -660,12 +670,18 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
   std::string path = self->PathOf(name);
-  // Its address goes with it (the network keeps a lease while a stopped container exists).
+  // Its address goes with it (the network keeps a lease while a stopped container exists), and
+  // every forward still pointing at that address (an unclean end leaves them).
   if (record->config.network == NetworkMode::kBridge) {
     absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
-    if (network_config.ok()) {
-      netcfg::LeaseStore leases(network_config->state_dir, network_config->gateway);
-      leases.Release(name).IgnoreError();
+    absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
+        network_config.ok() ? netcfg::BridgeNetwork::Open(*network_config) : network_config.status();
+    absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/true,
+                                                                     /*find_stray_forwards=*/true})
+                                         : network.status();
+    // The next reconciliation pass (corrald's start) frees what could not be freed now.
+    if (!released.ok()) {
+      ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
     }
   }
   sd_bus_emit_object_removed(self->bus_, path.c_str());
@@ -730,6 +746,80 @@ int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error)
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
   for (const std::string& w : warnings) {
     if (r >= 0) r = sd_bus_message_append(reply, "s", w.c_str());
+  }
+  if (r >= 0) r = sd_bus_message_close_container(reply);
+  if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+  sd_bus_message_unref(reply);
+  return r;
+}
+
+// ---- stats and top ----
+
+// The running container `m` names, for a method every user may call (the figures are not
+// secret: `ps` and /sys/fs/cgroup show them too); nullptr with *r set otherwise.
+ContainerRecord* Service::RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request) {
+  std::string name;
+  if (!ReadName(m, error, r, &name)) return nullptr;
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) {
+    *r = SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  } else if (record->state != ContainerState::kRunning || record->leader <= 0) {
+    *r = SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
+    return nullptr;
+  } else {
+    *request = {name, record->unit(), record->leader, record->config.network == NetworkMode::kBridge,
+                options_.network_config};
+  }
+  return record;
+}
+
+// A container whose init exited while it was being read has stopped: NotRunning, not Failed.
+int Service::StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error) {
+  if (::kill(request.leader, 0) != 0 && errno == ESRCH) {
+    return SetError(error, kErrorNotRunning, absl::StrCat("container ", request.name, " is not running"));
+  }
+  return SetError(error, kErrorFailed, status.message());
+}
+
+int Service::GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  StatsRequest request;
+  if (self->RunningTarget(m, error, &r, &request) == nullptr) return r;
+  absl::StatusOr<std::vector<StatsEntry>> stats = ReadContainerStats(request);
+  if (!stats.ok()) return self->StatsError(request, stats.status(), error);
+  sd_bus_message* reply = nullptr;
+  r = sd_bus_message_new_method_return(m, &reply);
+  if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "{sv}");
+  for (const StatsEntry& entry : *stats) {
+    if (r < 0) break;
+    r = entry.is_text ? sd_bus_message_append(reply, "{sv}", entry.key.c_str(), "s", entry.text.c_str())
+                      : sd_bus_message_append(reply, "{sv}", entry.key.c_str(), "t", entry.number);
+  }
+  if (r >= 0) r = sd_bus_message_close_container(reply);
+  if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+  sd_bus_message_unref(reply);
+  return r;
+}
+
+int Service::Top(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  auto* self = static_cast<Service*>(userdata);
+  int r = 0;
+  StatsRequest request;
+  if (self->RunningTarget(m, error, &r, &request) == nullptr) return r;
+  absl::StatusOr<std::vector<runtime::ProcessInfo>> processes = ReadContainerProcesses(request);
+  if (!processes.ok()) return self->StatsError(request, processes.status(), error);
+  // Command lines may carry secrets (as the Command property may): root's to read. Others get
+  // the short name the kernel keeps, "[sleep]".
+  const bool full = CallerIsRoot(m);
+  sd_bus_message* reply = nullptr;
+  r = sd_bus_message_new_method_return(m, &reply);
+  if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(uuutts)");
+  for (const runtime::ProcessInfo& p : *processes) {
+    if (r < 0) break;
+    r = sd_bus_message_append(reply, "(uuutts)", static_cast<uint32_t>(p.host_pid), static_cast<uint32_t>(p.container_pid),
+                              static_cast<uint32_t>(p.uid), p.cpu_usec, p.rss_bytes,
+                              (full ? p.command : absl::StrCat("[", p.comm, "]")).c_str());
   }
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
@@ -987,6 +1077,36 @@ void Service::OnSupervisorExit(const std::string& name) {
   ::umount2(record->paths.rootfs().c_str(), MNT_DETACH);
   if (was_running && !absl::StrContains(name, '_')) systemd_->UnregisterMachine(name);
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
+  // A supervisor that did not exit cleanly left its forwards (and maybe its veth) behind.
+  bool clean = reaped && info.si_code == CLD_EXITED && info.si_status == 0;
+  if (!clean && record->config.network == NetworkMode::kBridge) {
+    ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
+  }
+}
+
+void Service::ReclaimNetwork(const char* why) {
+  absl::StatusOr<netcfg::NetworkConfig> config = netcfg::LoadNetworkConfig(options_.network_config);
+  absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
+      config.ok() ? netcfg::BridgeNetwork::Open(*config) : config.status();
+  // A container this corrald runs (or starts) keeps everything; one it knows that does not run
+  // keeps its address; a name it does not know keeps nothing unless a live process holds its
+  // claim (a corral-run, or a supervisor this corrald has not adopted).
+  auto judge = [this](const netcfg::Lease& lease, bool claimed) {
+    using Fate = netcfg::BridgeNetwork::LeaseFate;
+    if (claimed || running_.count(lease.container)) return Fate::kKeep;
+    if (registry_.Find(lease.container) != nullptr) return Fate::kKeepAddress;
+    return netcfg::RunLeaseLiveness(lease.container) == netcfg::RunLiveness::kAlive ? Fate::kKeep : Fate::kFree;
+  };
+  absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
+      network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
+  if (!reclaimed.ok()) {
+    ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
+              std::string(reclaimed.status().message()).c_str());
+    return;
+  }
+  for (const std::string& line : reclaimed->Describe()) {
+    ::fprintf(stderr, "corrald: reclaimed %s: %s\n", why, line.c_str());
+  }
 }
 
 // ---- stop, kill ----

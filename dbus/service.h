@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
+#include "dbus/container_stats.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
 
@@ -77,6 +78,11 @@ class Service {
   // The attach of `pending` has news (its report socket is readable).
   void ExecReport(PendingExec* pending);
   static int CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  // GetStats and Top (dbus/container_stats.h does the reading), open to every caller.
+  static int GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int Top(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error);
+  ContainerRecord* RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
                            sd_bus_error* error);
   static int EnumerateContainers(sd_bus* bus, const char* prefix, void* userdata, char*** nodes, sd_bus_error* error);
@@ -91,6 +97,9 @@ class Service {
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
+  // The bridge network's reconciliation pass (netcfg BridgeNetwork::Reclaim) judged by what
+  // this corrald knows; what it frees goes to the journal, prefixed by `why`.
+  void ReclaimNetwork(const char* why);
   static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
   // Whether systemd's scope `unit` exists with processes in it (its cgroup is populated).
   bool ScopeHasProcesses(const std::string& unit);

@@ -173,6 +173,13 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
                               "Description", "s", spec.description.c_str(), "CollectMode", "s",
                               "inactive-or-failed", "PIDs", "au", 1, static_cast<uint32_t>(spec.pid));
   }
+  // Accounting of every figure `corralctl stats` shows, whatever the host's defaults (as
+  // Docker's systemd driver asks): on a hybrid host this is what gives the scope its own
+  // cpuacct and blkio cgroups instead of leaving it in the root's, which count the whole host.
+  if (r >= 0) {
+    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)", "MemoryAccounting", "b", 1, "TasksAccounting", "b", 1,
+                              "CPUAccounting", "b", 1, "IOAccounting", "b", 1);
+  }
   if (r >= 0 && spec.memory_max) r = sd_bus_message_append(call, "(sv)", "MemoryMax", "t", spec.memory_max);
   if (r >= 0 && spec.tasks_max) r = sd_bus_message_append(call, "(sv)", "TasksMax", "t", spec.tasks_max);
   if (r >= 0 && spec.cpu_weight) r = sd_bus_message_append(call, "(sv)", "CPUWeight", "t", spec.cpu_weight);

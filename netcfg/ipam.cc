@@ -7,6 +7,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -17,11 +21,12 @@
 
 namespace corral::netcfg {
 
-// The lock and the atomic rename keep the leases right however processes crash. An fsync
-// would only protect the last update against a power cut, after which no container runs
-// anyway and the worst outcome is that one gets a different address next time; it would cost
-// two fsyncs (about 0.6 ms) on every start and stop.
-constexpr Durability kLeaseDurability = Durability::kProcessCrashSafe;
+// The lock and the atomic rename keep the leases right however processes crash; the fsyncs
+// (file, then directory) keep them right across a power cut too. Without them a power cut
+// can leave an empty or an old leases file while containers start again with the addresses
+// they had: the next container would be given an address in use.
+constexpr Durability kLeaseDurability = Durability::kCrashSafe;
+constexpr absl::string_view kLeasesHeader = "corral-leases 1";
 namespace {
 
 // Holds an exclusive flock for as long as it lives.
@@ -57,34 +62,63 @@ std::string HostInterfaceName(const std::string& container, int salt) {
 }
 
 std::string FormatLeases(const std::vector<Lease>& leases) {
-  std::string out;
+  std::string out = absl::StrCat(kLeasesHeader, "\n");
   for (const Lease& l : leases) {
     std::vector<std::string> ports;
     for (const PortForward& p : l.ports) ports.push_back(ToString(p));
     absl::StrAppend(&out, l.container, " ", FormatIpv4(l.address), " ", l.host_interface, " ",
                     ports.empty() ? "-" : absl::StrJoin(ports, ","), "\n");
   }
+  absl::StrAppend(&out, "end ", leases.size(), "\n");
   return out;
 }
 
 absl::StatusOr<std::vector<Lease>> ParseLeases(absl::string_view text) {
+  if (absl::StripAsciiWhitespace(text).empty()) {
+    return absl::DataLossError(absl::StrCat("leases file is empty; it always holds at least \"", kLeasesHeader,
+                                            "\" and \"end 0\" (truncated, or lost to a crash?)"));
+  }
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  // The earlier format had lease lines only; its files are read as they are.
+  bool versioned = lines.front() == kLeasesHeader;
+  size_t first = versioned ? 1 : 0;
+  size_t last = lines.size();
+  if (versioned) {
+    absl::string_view end_line = lines.back();
+    size_t count = 0;
+    if (lines.size() < 2 || !absl::ConsumePrefix(&end_line, "end ") || !absl::SimpleAtoi(end_line, &count) ||
+        !absl::EndsWith(text, "\n")) {
+      return absl::DataLossError("leases file is cut short: its last line is not \"end COUNT\"");
+    }
+    last = lines.size() - 1;
+    if (count != last - first) {
+      return absl::DataLossError(absl::StrCat("leases file says it has ", count, " leases and has ", last - first));
+    }
+  }
   std::vector<Lease> leases;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    ++line_number;
+  for (size_t i = first; i < last; ++i) {
+    absl::string_view line = lines[i];
+    size_t line_number = i + 1;
     std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields.size() != 4) {
-      return absl::DataLossError(absl::StrCat("leases line ", line_number, ": \"", line, "\" has ", fields.size(),
-                                              " fields, want 4"));
+      return absl::DataLossError(absl::StrCat("leases line ", line_number, ": \"", absl::CHexEscape(line), "\" has ",
+                                              fields.size(), " fields, want 4"));
     }
     Lease lease;
     lease.container = std::string(fields[0]);
-    ASSIGN_OR_RETURN(lease.address, ParseIpv4(fields[1]));
+    absl::StatusOr<uint32_t> address = ParseIpv4(fields[1]);
+    if (!address.ok()) {
+      return absl::DataLossError(absl::StrCat("leases line ", line_number, ": ", address.status().message()));
+    }
+    lease.address = *address;
     lease.host_interface = std::string(fields[2]);
     if (fields[3] != "-") {
       for (absl::string_view p : absl::StrSplit(fields[3], ',')) {
-        ASSIGN_OR_RETURN(PortForward forward, ParsePortForward(p));
-        lease.ports.push_back(forward);
+        absl::StatusOr<PortForward> forward = ParsePortForward(p);
+        if (!forward.ok()) {
+          return absl::DataLossError(absl::StrCat("leases line ", line_number, ": ", forward.status().message()));
+        }
+        lease.ports.push_back(*forward);
       }
     }
     leases.push_back(std::move(lease));
@@ -104,8 +138,29 @@ absl::StatusOr<std::vector<Lease>> LeaseStore::List() const {
     return text.status();
   }
   absl::StatusOr<std::vector<Lease>> leases = ParseLeases(*text);
-  if (!leases.ok()) return Annotate(leases.status(), LeasesPath());
+  if (!leases.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        LeasesPath(), ": ", leases.status().message(),
+        "; no address is handed out until it is mended (restore it, or remove it once no container on the bridge "
+        "runs)"));
+  }
   return leases;
+}
+
+absl::Status LeaseStore::Write(const std::vector<Lease>& leases) const {
+  return WriteFileAtomically(LeasesPath(), FormatLeases(leases), 0644, kLeaseDurability);
+}
+
+absl::Status LeaseStore::Update(const std::function<absl::StatusOr<bool>(std::vector<Lease>&)>& change) {
+  if (::access(dir_.c_str(), F_OK) != 0) {
+    std::vector<Lease> none;
+    return change(none).status();  // nothing was ever leased
+  }
+  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(std::vector<Lease> leases, List());
+  ASSIGN_OR_RETURN(bool changed, change(leases));
+  if (!changed) return absl::OkStatus();
+  return Write(leases);
 }
 
 absl::StatusOr<LeaseStore::Acquired> LeaseStore::Acquire(const std::string& container,
@@ -159,7 +214,7 @@ absl::StatusOr<LeaseStore::Acquired> LeaseStore::Acquire(const std::string& cont
   }
   mine->ports = ports;
   result.lease = *mine;
-  RETURN_IF_ERROR(WriteFileAtomically(LeasesPath(), FormatLeases(leases), 0644, kLeaseDurability));
+  RETURN_IF_ERROR(Write(leases));
   return result;
 }
 
@@ -172,23 +227,22 @@ absl::StatusOr<std::optional<Lease>> LeaseStore::Release(const std::string& cont
 }
 
 absl::StatusOr<std::optional<Lease>> LeaseStore::Change(const std::string& container, bool drop) {
-  if (::access(dir_.c_str(), F_OK) != 0) return std::nullopt;  // nothing was ever leased
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
-  ASSIGN_OR_RETURN(std::vector<Lease> leases, List());
-  for (auto it = leases.begin(); it != leases.end(); ++it) {
-    if (it->container != container) continue;
-    std::optional<Lease> before = *it;
-    if (drop) {
-      leases.erase(it);
-    } else if (!it->ports.empty()) {
+  std::optional<Lease> before;
+  RETURN_IF_ERROR(Update([&](std::vector<Lease>& leases) -> absl::StatusOr<bool> {
+    for (auto it = leases.begin(); it != leases.end(); ++it) {
+      if (it->container != container) continue;
+      before = *it;
+      if (drop) {
+        leases.erase(it);
+        return true;
+      }
+      if (it->ports.empty()) return false;  // nothing to write
       it->ports.clear();
-    } else {
-      return before;  // nothing to write
+      return true;
     }
-    RETURN_IF_ERROR(WriteFileAtomically(LeasesPath(), FormatLeases(leases), 0644, kLeaseDurability));
-    return before;
-  }
-  return std::nullopt;
+    return false;
+  }));
+  return before;
 }
 
 }  // namespace corral::netcfg

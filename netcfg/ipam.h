@@ -7,6 +7,7 @@
 #define CORRAL_NETCFG_IPAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,13 +51,23 @@ class LeaseStore {
   // Forgets the lease (a removed container). Returns it as it was, or nullopt.
   absl::StatusOr<std::optional<Lease>> Release(const std::string& container);
 
+  // Every lease. A leases file that does not parse (empty, cut short, garbage) is a DataLoss
+  // error naming the file: treating it as empty would hand running containers' addresses out
+  // again, so nothing is allocated until it is mended.
   absl::StatusOr<std::vector<Lease>> List() const;
+
+  // Runs `change` on the leases under the lock; when it returns true they are written back
+  // (durably). The lock is held throughout, so `change` may also remove what the leases
+  // describe (nft elements) and no other process can allocate in between. An error from
+  // `change` writes nothing.
+  absl::Status Update(const std::function<absl::StatusOr<bool>(std::vector<Lease>&)>& change);
 
   const std::string& dir() const { return dir_; }
 
  private:
   std::string LeasesPath() const;
   std::string LockPath() const;
+  absl::Status Write(const std::vector<Lease>& leases) const;
   // Under the lock: clears the container's forwards, or drops its lease, and writes back.
   absl::StatusOr<std::optional<Lease>> Change(const std::string& container, bool drop);
 
@@ -64,8 +75,10 @@ class LeaseStore {
   Ipv4Interface gateway_;
 };
 
-// The file format, exposed for tests: one line per lease,
-// "NAME ADDRESS HOSTIF PORTS" with PORTS "tcp:8080:80,udp:53:53" or "-".
+// The file format, exposed for tests: a header line "corral-leases 1", one line per lease,
+// "NAME ADDRESS HOSTIF PORTS" with PORTS "tcp:8080:80,udp:53:53" or "-", and a last line
+// "end COUNT". Header and end line make an emptied, truncated or cut file a parse error rather
+// than fewer leases. Files of the earlier format (lease lines only, no header) are still read.
 std::string FormatLeases(const std::vector<Lease>& leases);
 absl::StatusOr<std::vector<Lease>> ParseLeases(absl::string_view text);
 

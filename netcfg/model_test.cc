@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
@@ -16,6 +17,8 @@
 #include "netcfg/ipam.h"
 #include "netcfg/ipv4.h"
 #include "netcfg/nat.h"
+#include "netcfg/network.h"
+#include "netcfg/owner.h"
 #include "netcfg/ports.h"
 
 namespace corral::netcfg {
@@ -109,12 +112,36 @@ TEST(Ipam, FileFormatRoundTrips) {
   std::vector<Lease> leases = {{"web", 0x0a4d0002, "ve-web", {*ParsePortForward("8080:80")}},
                                {"db", 0x0a4d0003, "ve-db", {}}};
   std::string text = FormatLeases(leases);
-  EXPECT_EQ(text, "web 10.77.0.2 ve-web tcp:8080:80\ndb 10.77.0.3 ve-db -\n");
+  EXPECT_EQ(text, "corral-leases 1\nweb 10.77.0.2 ve-web tcp:8080:80\ndb 10.77.0.3 ve-db -\nend 2\n");
   absl::StatusOr<std::vector<Lease>> back = ParseLeases(text);
   ASSERT_TRUE(back.ok());
   ASSERT_EQ(back->size(), 2u);
   EXPECT_EQ((*back)[0].ports, leases[0].ports);
   EXPECT_THAT(ParseLeases("web 10.77.0.2\n").status().message(), HasSubstr("want 4"));
+  EXPECT_EQ(FormatLeases({}), "corral-leases 1\nend 0\n");
+  EXPECT_TRUE(ParseLeases(FormatLeases({}))->empty());
+  // The earlier format (lease lines only) is still read.
+  absl::StatusOr<std::vector<Lease>> legacy = ParseLeases("web 10.77.0.2 ve-web tcp:8080:80\n");
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(legacy->size(), 1u);
+}
+
+TEST(Ipam, BrokenFilesAreErrorsNotFewerLeases) {
+  std::string good = FormatLeases({{"web", 0x0a4d0002, "ve-web", {}}, {"db", 0x0a4d0003, "ve-db", {}}});
+  std::vector<std::string> broken = {
+      "",                                           // emptied (a truncation, a crash before the fsyncs)
+      "\n\n",                                       // blank
+      good.substr(0, good.size() - 5),              // cut mid-way: no end line
+      good.substr(0, good.find("db ")),             // cut at a line boundary
+      "corral-leases 1\nweb 10.77.0.2 ve-web -\nend 2\n",  // fewer than it says
+      "corral-leases 1\nweb 10.77.0.2 ve-web -\nend 1\nextra 10.77.0.9 ve-x -\n",
+      "corral-leases 1\n\xff\xfe garbage\nend 1\n",
+      "corral-leases 1\nweb 10.77.0.999 ve-web -\nend 1\n",
+  };
+  for (const std::string& text : broken) {
+    absl::StatusOr<std::vector<Lease>> parsed = ParseLeases(text);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss) << absl::CHexEscape(text);
+  }
 }
 
 class LeaseStoreTest : public ::testing::Test {
@@ -205,6 +232,164 @@ TEST_F(LeaseStoreTest, ConcurrentProcessesNeverShareAnAddress) {
   }
   EXPECT_EQ(addresses.size(), static_cast<size_t>(kProcesses));
   EXPECT_EQ(interfaces.size(), static_cast<size_t>(kProcesses));
+}
+
+TEST_F(LeaseStoreTest, BrokenLeasesFileRefusesToAllocate) {
+  LeaseStore store(dir_, *ParseIpv4Interface("10.77.0.1/16"));
+  ASSERT_TRUE(store.Acquire("web", {}).ok());
+  ASSERT_TRUE(store.Acquire("db", {}).ok());
+  for (const std::string& text : {std::string(""), std::string("\x01\x02 not a lease file\n")}) {
+    ASSERT_TRUE(WriteFileAtomically(dir_ + "/leases", text).ok());
+    // An emptied file read as "no leases" would give web's 10.77.0.2 to the next container.
+    absl::StatusOr<LeaseStore::Acquired> next = store.Acquire("next", {});
+    ASSERT_FALSE(next.ok());
+    EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(next.status().message(), HasSubstr(dir_ + "/leases"));
+    EXPECT_THAT(next.status().message(), HasSubstr("no address is handed out"));
+    EXPECT_FALSE(store.Release("web").ok());
+    EXPECT_EQ(*ReadFile(dir_ + "/leases"), text);  // left as it was, for whoever mends it
+  }
+}
+
+TEST_F(LeaseStoreTest, UpdateWritesOnlyWhenAskedAndNothingOnError) {
+  LeaseStore store(dir_, *ParseIpv4Interface("10.77.0.1/16"));
+  ASSERT_TRUE(store.Acquire("web", {*ParsePortForward("8080:80")}).ok());
+  std::string before = *ReadFile(dir_ + "/leases");
+  absl::Status failed = store.Update([](std::vector<Lease>& leases) -> absl::StatusOr<bool> {
+    leases.clear();
+    return absl::InternalError("nft failed");
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(*ReadFile(dir_ + "/leases"), before);
+  ASSERT_TRUE(store.Update([](std::vector<Lease>& leases) -> absl::StatusOr<bool> {
+                 leases.clear();
+                 return true;
+               }).ok());
+  EXPECT_TRUE(store.List()->empty());
+}
+
+TEST(Owner, StartTimeSurvivesOddCommandNames) {
+  // Field 22; the command name "a) (b c" has spaces and parens.
+  std::string stat = "4242 (a) (b c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+  EXPECT_EQ(*ParseStatStartTime(stat), 987654u);
+  EXPECT_FALSE(ParseStatStartTime("4242 (x) S 1").ok());
+  absl::StatusOr<ProcessIdentity> self = IdentifyProcess(::getpid());
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_GT(self->start_time, 0u);
+  EXPECT_EQ(self->boot.size(), 8u);
+}
+
+TEST(Owner, RunLeaseNamesIdentifyOneProcessOfOneBoot) {
+  ProcessIdentity self = *IdentifyProcess(::getpid());
+  std::string name = RunLeaseName(self);
+  EXPECT_EQ(ParseRunLeaseName(name), self);
+  EXPECT_EQ(RunLeaseLiveness(name), RunLiveness::kAlive);
+  for (const char* other : {"web", "run-123", "run-1-2", "run-x-2-abcdef01", "run-1-2-ABCDEF01", "run-1-2-abc"}) {
+    EXPECT_FALSE(ParseRunLeaseName(other).has_value()) << other;
+    EXPECT_EQ(RunLeaseLiveness(other), RunLiveness::kNotARun) << other;
+  }
+  // The same pid started at another time (a recycled pid), or in another boot: not this run.
+  ProcessIdentity recycled = self;
+  recycled.start_time += 1;
+  EXPECT_EQ(RunLeaseLiveness(RunLeaseName(recycled)), RunLiveness::kDead);
+  ProcessIdentity other_boot = self;
+  other_boot.boot = self.boot == "00000000" ? "11111111" : "00000000";
+  EXPECT_EQ(RunLeaseLiveness(RunLeaseName(other_boot)), RunLiveness::kDead);
+  // A process that has exited.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ProcessIdentity dead = self;
+  dead.pid = child;
+  absl::StatusOr<ProcessIdentity> child_identity = IdentifyProcess(child);
+  if (child_identity.ok()) dead = *child_identity;
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(RunLeaseLiveness(RunLeaseName(dead)), RunLiveness::kDead);
+}
+
+TEST(Owner, HeldClaimsComeFromProcNetUnix) {
+  std::string text =
+      "Num       RefCount Protocol Flags    Type St Inode Path\n"
+      "0000000000000000: 00000002 00000000 00010000 0001 01 25939 /run/systemd/private\n"
+      "0000000000000000: 00000002 00000000 00000000 0001 01 31337 @corral/network/web\n"
+      "0000000000000000: 00000002 00000000 00000000 0001 01 31338 @corral/network/run-7-8-abcdef01\n"
+      "0000000000000000: 00000003 00000000 00000000 0001 03 31339\n"
+      "0000000000000000: 00000002 00000000 00000000 0001 01 31340 @other/corral/network/x\n";
+  EXPECT_EQ(ParseHeldNetworkClaims(text), (std::set<std::string>{"web", "run-7-8-abcdef01"}));
+}
+
+TEST(Nat, ReadsMapElementsAsNftListsThem) {
+  // `nft list map` output, wrapped as nft wraps long element lists.
+  std::string text =
+      "table ip corral {\n\tmap tcp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { 8081 : 10.77.0.2 . 80, 8082 : 10.77.0.3 . 80,\n\t\t\t     8083 : 10.77.0.4 . 8000 }\n"
+      "\t}\n}\ntable ip corral {\n\tmap udp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+      "\t}\n}\n";
+  absl::StatusOr<std::vector<MapForward>> parsed = ParseMapForwards(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 3u);
+  EXPECT_EQ((*parsed)[2], (MapForward{Protocol::kTcp, 8083, 0x0a4d0004, 8000}));
+  EXPECT_EQ(ToString((*parsed)[0]), "tcp/8081 -> 10.77.0.2:80");
+  std::string udp =
+      "table ip corral {\n\tmap tcp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n\t}\n}\n"
+      "table ip corral {\n\tmap udp_forwards {\n\t\ttype inet_service : ipv4_addr . inet_service\n"
+      "\t\telements = { 53 : 10.77.0.9 . 5353 }\n\t}\n}\n";
+  parsed = ParseMapForwards(udp);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, (std::vector<MapForward>{{Protocol::kUdp, 53, 0x0a4d0009, 5353}}));
+  EXPECT_FALSE(ParseMapForwards("map tcp_forwards {\n elements = { 80 : nonsense }\n }\n").ok());
+}
+
+TEST(Reclaim, JudgesLeasesAndFindsWhatBelongsToNobody) {
+  using Fate = BridgeNetwork::LeaseFate;
+  std::vector<Lease> leases = {
+      {"running", 0x0a4d0002, "ve-running", {*ParsePortForward("8080:80")}},
+      {"stopped", 0x0a4d0003, "ve-stopped", {*ParsePortForward("8081:80")}},  // an unclean end
+      {"gone", 0x0a4d0004, "ve-gone", {*ParsePortForward("8082:80")}},
+      {"claimed", 0x0a4d0005, "ve-claimed", {}},
+  };
+  std::set<std::string> claims = {"claimed"};
+  JudgedLeases judged = JudgeLeases(leases, claims, [](const Lease& l, bool claimed) {
+    if (claimed || l.container == "running") return Fate::kKeep;
+    return l.container == "stopped" ? Fate::kKeepAddress : Fate::kFree;
+  });
+  EXPECT_EQ(judged.running, (std::set<std::string>{"running", "claimed"}));
+  ASSERT_EQ(judged.kept.size(), 3u);
+  EXPECT_TRUE(judged.kept[1].ports.empty());  // stopped keeps 10.77.0.3, not its forward
+  EXPECT_EQ(judged.kept[1].address, 0x0a4d0003u);
+  ASSERT_EQ(judged.freed.size(), 1u);
+  EXPECT_EQ(judged.freed[0].container, "gone");
+  ASSERT_EQ(judged.ports_cleared.size(), 1u);
+
+  std::vector<MapForward> elements = {
+      {Protocol::kTcp, 8080, 0x0a4d0002, 80},  // running's own: stays
+      {Protocol::kTcp, 8081, 0x0a4d0003, 80},  // stopped's
+      {Protocol::kTcp, 8082, 0x0a4d0004, 80},  // gone's
+      {Protocol::kTcp, 9000, 0x0a4d0009, 80},  // to an address nobody leases
+      {Protocol::kUdp, 8080, 0x0a4d0002, 80},  // running's address, but not a forward it asked for
+      {Protocol::kTcp, 8080, 0x0a4d0002, 81},
+  };
+  std::vector<MapForward> stale = StaleForwards(judged, elements);
+  EXPECT_EQ(stale, (std::vector<MapForward>(elements.begin() + 1, elements.end())));
+  EXPECT_EQ(StaleLinks(judged, {"ve-running", "ve-claimed", "ve-stopped", "ve-gone", "ve-x", "uplink0"}),
+            (std::vector<std::string>{"ve-stopped", "ve-gone", "ve-x"}));
+  EXPECT_EQ(StaleRunDirs(judged, {".", "..", "running", "stopped", "gone", "claimed"}),
+            (std::vector<std::string>{"stopped", "gone"}));
+}
+
+TEST(Reclaim, CorralRunFreesOnlyDeadRunsAndKeepsOthersAddresses) {
+  using Fate = BridgeNetwork::LeaseFate;
+  ProcessIdentity self = *IdentifyProcess(::getpid());
+  ProcessIdentity dead = self;
+  dead.start_time += 1;
+  EXPECT_EQ(JudgeLeaseForRun({RunLeaseName(self), 1, "", {}}, false), Fate::kKeep);
+  EXPECT_EQ(JudgeLeaseForRun({RunLeaseName(dead), 1, "", {}}, false), Fate::kFree);
+  EXPECT_EQ(JudgeLeaseForRun({RunLeaseName(dead), 1, "", {}}, true), Fate::kKeep);  // a live claim wins
+  EXPECT_EQ(JudgeLeaseForRun({"web", 1, "", {}}, true), Fate::kKeep);
+  // corrald's stopped container (or a named run that died): the address is not corral-run's
+  // to free, the forwards go.
+  EXPECT_EQ(JudgeLeaseForRun({"web", 1, "", {}}, false), Fate::kKeepAddress);
 }
 
 TEST(Dns, ResolvConfDropsLoopbackServers) {

@@ -6,6 +6,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -13,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
 #include "common/errors.h"
+#include "common/status_macros.h"
 
 namespace corral::netcfg {
 
@@ -132,6 +135,88 @@ absl::Status RemovePortForwards(Nftables& nft, const std::vector<PortForward>& f
     }
   }
   return absl::OkStatus();
+}
+
+std::string ToString(const MapForward& f) {
+  return absl::StrCat(ProtocolName(f.protocol), "/", f.host_port, " -> ", FormatIpv4(f.address), ":", f.container_port);
+}
+
+absl::StatusOr<std::vector<MapForward>> ParseMapForwards(absl::string_view text) {
+  std::vector<MapForward> found;
+  size_t pos = 0;
+  for (;;) {
+    size_t map = text.find("map ", pos);
+    if (map == absl::string_view::npos) break;
+    size_t name_end = text.find_first_of(" {", map + 4);
+    if (name_end == absl::string_view::npos) break;
+    absl::string_view name = text.substr(map + 4, name_end - map - 4);
+    pos = name_end;
+    Protocol protocol;
+    if (name == absl::StrCat(ProtocolName(Protocol::kTcp), "_forwards")) {
+      protocol = Protocol::kTcp;
+    } else if (name == absl::StrCat(ProtocolName(Protocol::kUdp), "_forwards")) {
+      protocol = Protocol::kUdp;
+    } else {
+      continue;
+    }
+    // A map without elements has no "elements" line: the next one found may be another map's.
+    size_t next_map = text.find("map ", pos);
+    size_t elements = text.find("elements = {", pos);
+    if (elements == absl::string_view::npos || elements > next_map) continue;
+    size_t open = elements + strlen("elements = {");
+    size_t close = text.find('}', open);
+    if (close == absl::string_view::npos) return absl::InternalError("nft map listing: unterminated elements");
+    pos = close + 1;
+    for (absl::string_view item : absl::StrSplit(text.substr(open, close - open), ',', absl::SkipWhitespace())) {
+      // "8080 : 10.77.0.2 . 80"
+      std::vector<absl::string_view> words = absl::StrSplit(item, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+      MapForward f;
+      f.protocol = protocol;
+      absl::StatusOr<uint32_t> address = words.size() == 5 ? ParseIpv4(words[2]) : absl::InvalidArgumentError("");
+      uint32_t host_port = 0;
+      uint32_t container_port = 0;
+      if (words.size() != 5 || words[1] != ":" || words[3] != "." || !address.ok() ||
+          !absl::SimpleAtoi(words[0], &host_port) || !absl::SimpleAtoi(words[4], &container_port) ||
+          host_port > 65535 || container_port > 65535) {
+        return absl::InternalError(absl::StrCat("nft map listing: cannot read element \"",
+                                                absl::StripAsciiWhitespace(item), "\" of ", name));
+      }
+      f.host_port = static_cast<uint16_t>(host_port);
+      f.address = *address;
+      f.container_port = static_cast<uint16_t>(container_port);
+      found.push_back(f);
+    }
+  }
+  return found;
+}
+
+absl::StatusOr<std::vector<MapForward>> ListMapForwards(Nftables& nft) {
+  ASSIGN_OR_RETURN(bool have_table, NatTableExists());
+  if (!have_table) return std::vector<MapForward>{};
+  // One map per command: libnftables fails a buffer that lists two maps.
+  std::string text;
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    ASSIGN_OR_RETURN(std::string map,
+                     nft.Query(absl::StrCat("list map ip ", kNatTable, " ", ProtocolName(p), "_forwards\n"),
+                               "list the port forward maps"));
+    text += map;
+  }
+  return ParseMapForwards(text);
+}
+
+absl::Status DeleteMapForwards(Nftables& nft, const std::vector<MapForward>& forwards) {
+  std::string commands;
+  for (Protocol p : {Protocol::kTcp, Protocol::kUdp}) {
+    std::vector<std::string> keys;
+    for (const MapForward& f : forwards) {
+      if (f.protocol == p) keys.push_back(absl::StrCat(f.host_port));
+    }
+    if (keys.empty()) continue;
+    absl::StrAppend(&commands, "delete element ip ", kNatTable, " ", ProtocolName(p), "_forwards { ",
+                    absl::StrJoin(keys, ", "), " }\n");
+  }
+  if (commands.empty()) return absl::OkStatus();
+  return nft.Run(commands, "remove port forwards");
 }
 
 std::vector<std::string> FindForwardDroppingChains(absl::string_view text) {

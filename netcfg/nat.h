@@ -30,6 +30,24 @@ absl::Status AddPortForwards(Nftables& nft, uint32_t container_address, const st
 // Removes forwards; ones already gone are fine.
 absl::Status RemovePortForwards(Nftables& nft, const std::vector<PortForward>& forwards);
 
+// One element of the forward maps as the kernel has it: host port -> address . port.
+struct MapForward {
+  Protocol protocol = Protocol::kTcp;
+  uint16_t host_port = 0;
+  uint32_t address = 0;
+  uint16_t container_port = 0;
+  bool operator==(const MapForward&) const = default;
+};
+// "tcp/8080 -> 10.77.0.2:80", for logs and reports.
+std::string ToString(const MapForward& forward);
+
+// Every element of both forward maps (none when the table is missing).
+absl::StatusOr<std::vector<MapForward>> ListMapForwards(Nftables& nft);
+// The same from `nft list map` output, for tests.
+absl::StatusOr<std::vector<MapForward>> ParseMapForwards(absl::string_view list_map_output);
+// Deletes the elements in one transaction: all of them or, on error, none.
+absl::Status DeleteMapForwards(Nftables& nft, const std::vector<MapForward>& forwards);
+
 // Forward-hook chains of other tables whose policy is drop ("table ip filter chain FORWARD"),
 // which would drop the containers' traffic whatever corral's table accepts (Docker does this).
 absl::StatusOr<std::vector<std::string>> ForwardDroppingChains(Nftables& nft);

@@ -1,5 +1,6 @@
 #include "netcfg/network.h"
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,9 +9,13 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <set>
+#include <tuple>
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/files.h"
@@ -18,6 +23,7 @@
 #include "common/unique_fd.h"
 #include "netcfg/dns.h"
 #include "netcfg/nat.h"
+#include "netcfg/owner.h"
 
 namespace corral::netcfg {
 namespace {
@@ -158,9 +164,12 @@ absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& contai
 
   absl::Status status;
   if (acquired.previous.has_value() && !acquired.previous->ports.empty()) {
-    // Forwards of an earlier run that did not get to clean up.
-    absl::StatusOr<Nftables*> nft_or = nft();
-    status = nft_or.ok() ? RemovePortForwards(**nft_or, acquired.previous->ports) : nft_or.status();
+    // Forwards of an earlier run that did not get to clean up: whatever points at the address,
+    // under the lock so no reclaim pass deletes in between.
+    status = leases_.Update([&](std::vector<Lease>&) -> absl::StatusOr<bool> {
+      RETURN_IF_ERROR(RemoveForwardsTo(network.address.address).status());
+      return false;
+    });
   }
   bool links_made = false;
   if (status.ok()) {
@@ -181,29 +190,197 @@ absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& contai
     rtnl_.Commit().IgnoreError();
   }
   RemoveTree(absl::StrCat(config_.run_dir, "/", container)).IgnoreError();
-  if (acquired.previous.has_value()) {
-    leases_.ClearPorts(container).IgnoreError();
-  } else {
-    leases_.Release(container).IgnoreError();
-  }
+  // Forwards may have gone in before a later step failed: they go with the lease.
+  ReleaseLease(container, /*keep_address=*/acquired.previous.has_value(), /*find_stray_forwards=*/false)
+      .IgnoreError();
   return Annotate(status, absl::StrCat("connect container ", container, " to bridge ", config_.bridge));
+}
+
+absl::StatusOr<std::vector<MapForward>> BridgeNetwork::RemoveForwardsTo(uint32_t address) {
+  ASSIGN_OR_RETURN(Nftables * nft, this->nft());
+  ASSIGN_OR_RETURN(std::vector<MapForward> all, ListMapForwards(*nft));
+  std::vector<MapForward> mine;
+  for (const MapForward& f : all) {
+    if (f.address == address) mine.push_back(f);
+  }
+  RETURN_IF_ERROR(DeleteMapForwards(*nft, mine));
+  return mine;
+}
+
+absl::StatusOr<std::optional<Lease>> BridgeNetwork::ReleaseLease(const std::string& container, bool keep_address,
+                                                                  bool find_stray_forwards) {
+  std::optional<Lease> before;
+  RETURN_IF_ERROR(leases_.Update([&](std::vector<Lease>& leases) -> absl::StatusOr<bool> {
+    auto it = std::find_if(leases.begin(), leases.end(), [&](const Lease& l) { return l.container == container; });
+    if (it == leases.end()) return false;
+    before = *it;
+    // Forwards first: should that fail, the lease still says they are there, for the next try.
+    if (!it->ports.empty() || find_stray_forwards) RETURN_IF_ERROR(RemoveForwardsTo(it->address).status());
+    if (!keep_address) {
+      leases.erase(it);
+      return true;
+    }
+    if (it->ports.empty()) return false;
+    it->ports.clear();
+    return true;
+  }));
+  return before;
 }
 
 absl::Status BridgeNetwork::Detach(const std::string& container, const DetachOptions& options) {
   absl::StatusOr<std::optional<Lease>> lease =
-      options.keep_address ? leases_.ClearPorts(container) : leases_.Release(container);
-  if (!lease.ok()) return lease.status();
+      ReleaseLease(container, options.keep_address, options.find_stray_forwards);
+  if (!lease.ok()) return Annotate(lease.status(), absl::StrCat("disconnect container ", container));
   absl::Status status;
-  if (lease->has_value() && !(*lease)->ports.empty()) {
-    absl::StatusOr<Nftables*> nft_or = nft();
-    status.Update(nft_or.ok() ? RemovePortForwards(**nft_or, (*lease)->ports) : nft_or.status());
-  }
   if (options.delete_link) {
     rtnl_.DeleteLink(lease->has_value() ? (*lease)->host_interface : HostInterfaceName(container));
     status.Update(IgnoreNotFound(rtnl_.Commit()));
   }
   status.Update(IgnoreNotFound(RemoveTree(absl::StrCat(config_.run_dir, "/", container))));
   return Annotate(status, absl::StrCat("disconnect container ", container));
+}
+
+bool BridgeNetwork::Reclaimed::empty() const {
+  return freed.empty() && ports_cleared.empty() && forwards.empty() && links.empty() && run_dirs.empty();
+}
+
+std::vector<std::string> BridgeNetwork::Reclaimed::Describe() const {
+  std::vector<std::string> lines;
+  for (const Lease& l : freed) {
+    lines.push_back(absl::StrCat("freed the lease of ", l.container, " (", FormatIpv4(l.address), ")"));
+  }
+  for (const Lease& l : ports_cleared) {
+    lines.push_back(absl::StrCat("cleared the forwards of stopped ", l.container, " (", FormatIpv4(l.address), ")"));
+  }
+  for (const MapForward& f : forwards) lines.push_back(absl::StrCat("deleted the forward ", ToString(f)));
+  for (const std::string& link : links) lines.push_back(absl::StrCat("deleted the host link ", link));
+  for (const std::string& dir : run_dirs) lines.push_back(absl::StrCat("deleted ", dir));
+  return lines;
+}
+
+JudgedLeases JudgeLeases(std::vector<Lease> leases, const std::set<std::string>& claims,
+                         const BridgeNetwork::LeaseJudge& judge) {
+  using LeaseFate = BridgeNetwork::LeaseFate;
+  JudgedLeases judged;
+  for (Lease& lease : leases) {
+    switch (judge(lease, claims.count(lease.container) > 0)) {
+      case LeaseFate::kKeep:
+        judged.running.insert(lease.container);
+        judged.kept.push_back(std::move(lease));
+        break;
+      case LeaseFate::kKeepAddress:
+        if (!lease.ports.empty()) {
+          judged.ports_cleared.push_back(lease);
+          lease.ports.clear();
+        }
+        judged.kept.push_back(std::move(lease));
+        break;
+      case LeaseFate::kFree:
+        judged.freed.push_back(std::move(lease));
+        break;
+    }
+  }
+  return judged;
+}
+
+std::vector<MapForward> StaleForwards(const JudgedLeases& judged, const std::vector<MapForward>& elements) {
+  // An element stays only as the very forward a running container's lease records.
+  std::set<std::tuple<Protocol, uint16_t, uint32_t, uint16_t>> wanted;
+  for (const Lease& l : judged.kept) {
+    if (!judged.running.count(l.container)) continue;
+    for (const PortForward& p : l.ports) wanted.insert({p.protocol, p.host_port, l.address, p.container_port});
+  }
+  std::vector<MapForward> stale;
+  for (const MapForward& f : elements) {
+    if (!wanted.count({f.protocol, f.host_port, f.address, f.container_port})) stale.push_back(f);
+  }
+  return stale;
+}
+
+std::vector<std::string> StaleLinks(const JudgedLeases& judged, const std::vector<std::string>& bridge_ports) {
+  std::set<std::string> wanted;
+  for (const Lease& l : judged.kept) {
+    if (judged.running.count(l.container)) wanted.insert(l.host_interface);
+  }
+  std::vector<std::string> stale;
+  // Only corral's own naming: a port somebody else put on the bridge is theirs.
+  for (const std::string& link : bridge_ports) {
+    if (absl::StartsWith(link, "ve-") && !wanted.count(link)) stale.push_back(link);
+  }
+  return stale;
+}
+
+std::vector<std::string> StaleRunDirs(const JudgedLeases& judged, const std::vector<std::string>& names) {
+  std::vector<std::string> stale;
+  for (const std::string& name : names) {
+    if (name != "." && name != ".." && !judged.running.count(name)) stale.push_back(name);
+  }
+  return stale;
+}
+
+absl::StatusOr<BridgeNetwork::Reclaimed> BridgeNetwork::Reclaim(const LeaseJudge& judge,
+                                                                 const ReclaimOptions& options) {
+  Reclaimed reclaimed;
+  RETURN_IF_ERROR(leases_.Update([&](std::vector<Lease>& leases) -> absl::StatusOr<bool> {
+    // Claims are read after the leases: a lease in the file was taken by a process that
+    // claimed the name before, so if that process lives its claim is seen here.
+    ASSIGN_OR_RETURN(std::set<std::string> claims, HeldNetworkClaims());
+    JudgedLeases judged = JudgeLeases(std::move(leases), claims, judge);
+    bool had_forwards = !judged.ports_cleared.empty();
+    for (const Lease& l : judged.freed) had_forwards |= !l.ports.empty();
+    if (options.scan_forwards || had_forwards) {
+      ASSIGN_OR_RETURN(bool have_table, NatTableExists());
+      if (have_table) {
+        ASSIGN_OR_RETURN(Nftables * nft, this->nft());
+        ASSIGN_OR_RETURN(std::vector<MapForward> all, ListMapForwards(*nft));
+        std::vector<MapForward> stale = StaleForwards(judged, all);
+        RETURN_IF_ERROR(DeleteMapForwards(*nft, stale));
+        reclaimed.forwards = std::move(stale);
+      }
+    }
+    // Host ends of veths on the bridge: only a running container's own. Under the lock too: a
+    // container that leases after this pass read the leases makes its veth after it.
+    absl::StatusOr<int> bridge = rtnl_.LinkIndex(config_.bridge);
+    if (bridge.ok()) {
+      ASSIGN_OR_RETURN(std::vector<std::string> ports, rtnl_.LinksOf(*bridge));
+      for (const std::string& link : StaleLinks(judged, ports)) {
+        rtnl_.DeleteLink(link);
+        // Gone already (its namespace went meanwhile) is as good.
+        if (IgnoreNotFound(rtnl_.Commit()).ok()) reclaimed.links.push_back(link);
+      }
+    } else if (!absl::IsNotFound(bridge.status())) {
+      return bridge.status();
+    }
+    // resolv.conf and hosts of containers that do not run.
+    if (DIR* dir = ::opendir(config_.run_dir.c_str()); dir != nullptr) {
+      std::vector<std::string> names;
+      while (struct dirent* entry = ::readdir(dir)) names.emplace_back(entry->d_name);
+      ::closedir(dir);
+      for (const std::string& name : StaleRunDirs(judged, names)) {
+        std::string path = absl::StrCat(config_.run_dir, "/", name);
+        if (RemoveTree(path).ok()) reclaimed.run_dirs.push_back(path);
+      }
+    }
+    reclaimed.freed = judged.freed;
+    reclaimed.ports_cleared = judged.ports_cleared;
+    leases = std::move(judged.kept);
+    return !reclaimed.freed.empty() || !reclaimed.ports_cleared.empty();
+  }));
+  return reclaimed;
+}
+
+BridgeNetwork::LeaseFate JudgeLeaseForRun(const Lease& lease, bool claimed) {
+  if (claimed) return BridgeNetwork::LeaseFate::kKeep;
+  switch (RunLeaseLiveness(lease.container)) {
+    case RunLiveness::kAlive:
+      return BridgeNetwork::LeaseFate::kKeep;
+    case RunLiveness::kDead:
+      return BridgeNetwork::LeaseFate::kFree;
+    case RunLiveness::kNotARun:
+      break;
+  }
+  // corrald's (or a named corral-run's): not ours to free, and not running.
+  return BridgeNetwork::LeaseFate::kKeepAddress;
 }
 
 absl::StatusOr<std::vector<std::string>> BridgeNetwork::CheckHostFirewall() {
@@ -236,7 +413,7 @@ absl::StatusOr<UniqueFd> ClaimContainerNetwork(const std::string& container) {
   if (!fd.valid()) return ErrnoError("socket(AF_UNIX) for the container's network claim");
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  std::string name = absl::StrCat("corral/network/", container);
+  std::string name = NetworkClaimName(container);
   if (name.size() + 1 > sizeof(address.sun_path)) return absl::InvalidArgumentError("container name too long");
   // sun_path[0] stays NUL: the abstract namespace.
   std::memcpy(address.sun_path + 1, name.data(), name.size());

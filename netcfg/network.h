@@ -6,7 +6,9 @@
 #ifndef CORRAL_NETCFG_NETWORK_H_
 #define CORRAL_NETCFG_NETWORK_H_
 
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "common/unique_fd.h"
 #include "netcfg/config.h"
 #include "netcfg/ipam.h"
+#include "netcfg/nat.h"
 #include "netcfg/nftables.h"
 #include "netcfg/ports.h"
 #include "netcfg/rtnetlink.h"
@@ -55,10 +58,46 @@ class BridgeNetwork {
     // gone or about to go (its last process exited): the kernel then removes the pair itself,
     // in the background, which keeps the stop path fast.
     bool delete_link = false;
+    // Look for forwards to the container's address even when its lease records none (rm:
+    // an unclean end may have lost track of them). Costs loading libnftables.
+    bool find_stray_forwards = false;
   };
-  // Removes the container's forwards, files and (unless keep_address) its lease. Tolerates
-  // pieces already gone, so it also cleans up after a crash.
+  // Removes the container's forwards, files and (unless keep_address) its lease. Every
+  // forward pointing at its address goes, in one nft transaction, under the leases lock and
+  // before the lease changes: a lease is never freed while a forward still sends traffic to
+  // its address. Tolerates pieces already gone, so it also cleans up after a crash.
   absl::Status Detach(const std::string& container, const DetachOptions& options);
+
+  // What a reconciliation pass decides for one lease.
+  enum class LeaseFate {
+    kKeep,         // its container runs: lease, forwards and veth stay
+    kKeepAddress,  // its container exists but does not run: the address stays, forwards go
+    kFree,         // nobody owns it: everything goes
+  };
+  // Decides a lease's fate; `claimed` says whether a live process holds the container's
+  // network claim (ClaimContainerNetwork), read after the leases under the leases lock.
+  using LeaseJudge = std::function<LeaseFate(const Lease& lease, bool claimed)>;
+  struct ReclaimOptions {
+    // List the forward maps even when no lease being freed had forwards, to find elements
+    // whose lease is gone altogether. Costs loading libnftables.
+    bool scan_forwards = true;
+  };
+  struct Reclaimed {
+    std::vector<Lease> freed;           // leases dropped
+    std::vector<Lease> ports_cleared;   // leases that kept their address and lost their forwards
+    std::vector<MapForward> forwards;   // map elements deleted
+    std::vector<std::string> links;     // host veths deleted
+    std::vector<std::string> run_dirs;  // volatile per-container directories deleted
+    bool empty() const;
+    // One line per item freed ("freed lease run-1-2-ab 10.77.0.2", "deleted forward ...").
+    std::vector<std::string> Describe() const;
+  };
+  // One pass under the leases lock: each lease judged; freed leases dropped, leases of
+  // stopped containers kept without forwards; then every map element whose target is not a
+  // kept lease's own forward deleted (one transaction), every ve-* port of the bridge that is
+  // not a kept lease's host interface deleted, and every run directory of no kept lease.
+  // Reports what it freed. On error (a broken leases file, nft failing) nothing is written.
+  absl::StatusOr<Reclaimed> Reclaim(const LeaseJudge& judge, const ReclaimOptions& options);
 
   // Warnings about the host's firewall that would break containers' traffic, for
   // `corralctl checkconfig` and start errors: forward chains of other tables that drop.
@@ -80,6 +119,12 @@ class BridgeNetwork {
   absl::StatusOr<Nftables*> nft();
   absl::Status WriteDnsFiles(ContainerNetwork& network, const std::string& hostname);
   absl::Status AttachLinks(const ContainerNetwork& network, int netns_fd);
+  // Under the leases lock: the forwards to the container's address (when it has any, or
+  // always with `find_stray_forwards`), then its lease is dropped or loses its forwards.
+  absl::StatusOr<std::optional<Lease>> ReleaseLease(const std::string& container, bool keep_address,
+                                                    bool find_stray_forwards);
+  // Deletes every element of the forward maps that points at `address` (one transaction).
+  absl::StatusOr<std::vector<MapForward>> RemoveForwardsTo(uint32_t address);
 
   NetworkConfig config_;
   Rtnl rtnl_;  // in the host's namespace
@@ -94,6 +139,26 @@ class BridgeNetwork {
 // leaves nothing on disk. Abstract names are per network namespace, which is exactly the
 // scope of a bridge. AlreadyExists when another process holds it.
 absl::StatusOr<UniqueFd> ClaimContainerNetwork(const std::string& container);
+
+// The pure steps of BridgeNetwork::Reclaim, for tests. JudgeLeases sorts the leases by their
+// fate (leases of kKeepAddress lose their ports in `kept`); the others pick, from what the
+// kernel has, what belongs to no running container.
+struct JudgedLeases {
+  std::vector<Lease> kept;       // what the leases file keeps
+  std::set<std::string> running; // names of kKeep leases
+  std::vector<Lease> freed;
+  std::vector<Lease> ports_cleared;
+};
+JudgedLeases JudgeLeases(std::vector<Lease> leases, const std::set<std::string>& claims,
+                         const BridgeNetwork::LeaseJudge& judge);
+std::vector<MapForward> StaleForwards(const JudgedLeases& judged, const std::vector<MapForward>& elements);
+std::vector<std::string> StaleLinks(const JudgedLeases& judged, const std::vector<std::string>& bridge_ports);
+std::vector<std::string> StaleRunDirs(const JudgedLeases& judged, const std::vector<std::string>& names);
+
+// The judge corral-run uses at its start: an unnamed corral-run's lease lives as long as that
+// process (pid, start time, boot); any other lease is left to its owner (corrald keeps the
+// address of a stopped container), only its forwards go when nobody holds its claim.
+BridgeNetwork::LeaseFate JudgeLeaseForRun(const Lease& lease, bool claimed);
 
 // Checks that no host process has bound `forward`'s port on the host's addresses (a forward
 // would silently shadow it).

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace corral::netcfg {
@@ -213,7 +214,8 @@ absl::Status Rtnl::SendAndCollect(std::vector<char>* replies_out) {
   }
   absl::Status first_error;
   size_t answered = 0;
-  std::vector<char> buffer(MNL_SOCKET_BUFFER_SIZE);
+  // A link's answer with its statistics and attributes can exceed MNL_SOCKET_BUFFER_SIZE (a page).
+  std::vector<char> buffer(32768);
   while (answered < steps.size()) {
     ssize_t n = mnl_socket_recvfrom(socket_, buffer.data(), buffer.size());
     if (n < 0) {
@@ -269,6 +271,79 @@ absl::StatusOr<int> Rtnl::LinkIndex(const std::string& name) {
   if (replies.size() < NLMSG_LENGTH(sizeof(ifinfomsg))) return absl::InternalError(absl::StrCat("find link ", name, ": no answer"));
   const auto* reply = reinterpret_cast<const nlmsghdr*>(replies.data());
   return static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(reply))->ifi_index;
+}
+
+absl::StatusOr<LinkCounters> Rtnl::Counters(const std::string& name) {
+  nlmsghdr* nlh = NewMessage(RTM_GETLINK, 0, absl::StrCat("read the counters of link ", name));
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  Seal(&queue_, nlh);
+  std::vector<char> replies;
+  absl::Status status = SendAndCollect(&replies);
+  if (absl::IsNotFound(status)) return absl::NotFoundError(absl::StrCat("no link named ", name));
+  if (!status.ok()) return status;
+  int len = static_cast<int>(replies.size());
+  const auto* reply = reinterpret_cast<const nlmsghdr*>(replies.data());
+  if (!mnl_nlmsg_ok(reply, len) || reply->nlmsg_type != RTM_NEWLINK) {
+    return absl::InternalError(absl::StrCat("read the counters of link ", name, ": no answer"));
+  }
+  struct Found {
+    LinkCounters counters;
+    bool seen = false;
+  } found;
+  mnl_attr_parse(
+      reply, sizeof(ifinfomsg),
+      [](const nlattr* attr, void* data) -> int {
+        auto* f = static_cast<Found*>(data);
+        if (mnl_attr_get_type(attr) == IFLA_STATS64 && mnl_attr_get_payload_len(attr) >= sizeof(rtnl_link_stats64)) {
+          rtnl_link_stats64 stats;  // copied: the attribute is only 4-byte aligned
+          std::memcpy(&stats, mnl_attr_get_payload(attr), sizeof(stats));
+          f->counters = {stats.rx_bytes, stats.tx_bytes, stats.rx_packets, stats.tx_packets};
+          f->seen = true;
+        }
+        return MNL_CB_OK;
+      },
+      &found);
+  if (!found.seen) return absl::InternalError(absl::StrCat("read the counters of link ", name, ": no IFLA_STATS64"));
+  return found.counters;
+}
+
+absl::StatusOr<std::vector<std::string>> Rtnl::LinksOf(int master_index) {
+  nlmsghdr* nlh = NewMessage(RTM_GETLINK, NLM_F_DUMP, absl::StrCat("list the links of bridge ", master_index));
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master_index));  // the kernel filters the dump
+  Seal(&queue_, nlh);
+  std::vector<char> replies;
+  RETURN_IF_ERROR(SendAndCollect(&replies));
+  struct Found {
+    std::string name;
+    int master = 0;
+  };
+  std::vector<std::string> names;
+  int len = static_cast<int>(replies.size());
+  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(replies.data()); mnl_nlmsg_ok(m, len);
+       m = mnl_nlmsg_next(m, &len)) {
+    if (m->nlmsg_type != RTM_NEWLINK) continue;
+    Found found;
+    mnl_attr_parse(
+        m, sizeof(ifinfomsg),
+        [](const nlattr* attr, void* data) -> int {
+          auto* f = static_cast<Found*>(data);
+          if (mnl_attr_get_type(attr) == IFLA_IFNAME && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
+            f->name = mnl_attr_get_str(attr);
+          } else if (mnl_attr_get_type(attr) == IFLA_MASTER && mnl_attr_get_payload_len(attr) == 4) {
+            f->master = static_cast<int>(mnl_attr_get_u32(attr));
+          }
+          return MNL_CB_OK;
+        },
+        &found);
+    // Checked here as well: a kernel that ignores the filter dumps every link.
+    if (found.master == master_index && !found.name.empty()) names.push_back(found.name);
+  }
+  return names;
 }
 
 absl::StatusOr<std::vector<Ipv4Interface>> Rtnl::Addresses(int index) {

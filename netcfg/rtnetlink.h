@@ -27,6 +27,15 @@ struct VethSpec {
   uint32_t mtu = 1500;
 };
 
+// A link's traffic counters (IFLA_STATS64), as the link itself counts them: for the host end
+// of a container's veth, rx is what the container sent and tx what it received.
+struct LinkCounters {
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+};
+
 class Rtnl {
  public:
   // An rtnetlink socket in the calling thread's network namespace.
@@ -53,6 +62,10 @@ class Rtnl {
   // ---- immediate queries ----
   // The index of the named link, NotFound when there is none.
   absl::StatusOr<int> LinkIndex(const std::string& name);
+  // The named link's counters; NotFound when there is no such link.
+  absl::StatusOr<LinkCounters> Counters(const std::string& name);
+  // The names of the links enslaved to `master_index` (a bridge's ports).
+  absl::StatusOr<std::vector<std::string>> LinksOf(int master_index);
   // The link's IPv4 addresses (with prefixes).
   absl::StatusOr<std::vector<Ipv4Interface>> Addresses(int index);
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -28,10 +29,12 @@ std::vector<int> BootCapabilities() {
   return caps;
 }
 
+// Names and characters are quoted escaped (absl::CHexEscape): a byte of a multi-byte UTF-8
+// character alone is not valid UTF-8, and sd-bus sends no reply carrying it.
 absl::Status ValidateContainerName(absl::string_view name) {
   auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid container name \"", name, "\": ", why,
+        absl::StrCat("invalid container name \"", absl::CHexEscape(name), "\": ", why,
                      " (allowed: a letter or digit, then up to 63 letters, digits, '_', '.' or '-')"));
   };
   if (name.empty()) return invalid("it is empty");
@@ -39,7 +42,7 @@ absl::Status ValidateContainerName(absl::string_view name) {
   if (!absl::ascii_isalnum(static_cast<unsigned char>(name[0]))) return invalid("it must start with a letter or digit");
   for (char c : name) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
-      return invalid(absl::StrCat("it contains '", absl::string_view(&c, 1), "'"));
+      return invalid(absl::StrCat("it contains '", absl::CHexEscape(absl::string_view(&c, 1)), "'"));
     }
   }
   return absl::OkStatus();
@@ -47,7 +50,7 @@ absl::Status ValidateContainerName(absl::string_view name) {
 
 absl::Status ValidateHostname(absl::string_view hostname) {
   auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid hostname \"", hostname, "\": ", why));
+    return absl::InvalidArgumentError(absl::StrCat("invalid hostname \"", absl::CHexEscape(hostname), "\": ", why));
   };
   if (hostname.empty()) return invalid("it is empty");
   if (hostname.size() > 64) return invalid("it is longer than 64 characters");
@@ -63,7 +66,7 @@ absl::Status ValidateHostname(absl::string_view hostname) {
     }
     char c = hostname[i];
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
-      return invalid(absl::StrCat("it contains '", absl::string_view(&c, 1), "'"));
+      return invalid(absl::StrCat("it contains '", absl::CHexEscape(absl::string_view(&c, 1)), "'"));
     }
   }
   return absl::OkStatus();

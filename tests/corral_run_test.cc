@@ -2,9 +2,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -13,6 +15,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
@@ -303,6 +307,113 @@ TEST_F(CorralRunTest, OneNameRunsOnceAndTwoContainersTalk) {
   EXPECT_EQ(b.exit_status, 0) << b.output;
   EXPECT_THAT(b.output, HasSubstr("from-a"));
   ::close(fds[0]);
+}
+
+// The pids of `pid`'s children (all its threads').
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> children;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), ec)) {
+    absl::StatusOr<std::string> text = ReadFile(task.path().string() + "/children");
+    if (!text.ok()) continue;
+    for (absl::string_view word : absl::StrSplit(*text, ' ', absl::SkipEmpty())) {
+      pid_t child = 0;
+      if (absl::SimpleAtoi(word, &child)) children.push_back(child);
+    }
+  }
+  return children;
+}
+
+TEST_F(CorralRunTest, KilledRunsLeaseAndForwardAreReclaimedByTheNextRun) {
+  // The container of a corral-run killed with SIGKILL outlives it (nothing ties them yet); as
+  // a subreaper the test gets it as its child, to end and reap it afterwards.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  pid_t first = ::fork();
+  ASSERT_GE(first, 0);
+  if (first == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    const char* argv[] = {kCorralRun, "--rootfs", rootfs().c_str(), "-p", "8080:80", "--", "sleep", "100", nullptr};
+    ::execv(kCorralRun, const_cast<char**>(argv));
+    ::_exit(98);
+  }
+  ::close(out[1]);
+  // Up once its lease lists the forward.
+  std::string lease_name;
+  for (int i = 0; i < 500 && lease_name.empty(); ++i) {
+    absl::StatusOr<std::string> text = ReadFile(net_dir_ + "/state/leases");
+    absl::StatusOr<std::vector<netcfg::Lease>> leases =
+        text.ok() ? netcfg::ParseLeases(*text) : absl::StatusOr<std::vector<netcfg::Lease>>(text.status());
+    if (leases.ok() && !leases->empty() && !(*leases)[0].ports.empty()) lease_name = (*leases)[0].container;
+    if (lease_name.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // And once its command runs: a container child killed before its exec still holds
+  // corral-run's descriptors (its network claim among them) for a moment.
+  std::vector<pid_t> container;  // the container's init, corral-run's child
+  bool command_runs = false;
+  for (int i = 0; i < 500 && !command_runs; ++i) {
+    container = ChildrenOf(first);
+    std::vector<pid_t> tree = container;
+    for (size_t j = 0; j < tree.size() && !command_runs; ++j) {
+      absl::StatusOr<std::string> cmdline = ReadFile(absl::StrCat("/proc/", tree[j], "/cmdline"));
+      command_runs = cmdline.ok() && *cmdline == std::string("sleep\0" "100\0", 10);
+      for (pid_t grandchild : ChildrenOf(tree[j])) tree.push_back(grandchild);
+    }
+    if (!command_runs) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(first, SIGKILL);
+  ::waitpid(first, nullptr, 0);
+  ::close(out[0]);
+  auto end_container = [&] {
+    for (pid_t pid : container) {
+      ::kill(pid, SIGKILL);  // its PID namespace's init: the rest goes with it
+      ::waitpid(pid, nullptr, 0);
+    }
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  };
+  if (!command_runs) end_container();
+  ASSERT_TRUE(command_runs) << "the first run's command never ran";
+  if (lease_name.empty()) end_container();
+  ASSERT_FALSE(lease_name.empty()) << "the first run never got its lease";
+  // Named by pid, start time and boot, not "run-PID" alone.
+  EXPECT_TRUE(absl::StartsWith(lease_name, absl::StrCat("run-", first, "-"))) << lease_name;
+  EXPECT_EQ(std::count(lease_name.begin(), lease_name.end(), '-'), 3) << lease_name;
+
+  // The next run may forward 8080 (not "already forwarded to container run-..."), says what it
+  // reclaimed, and the traffic reaches it.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread run([&] {
+    CliResult r = RunCli({"--rootfs", rootfs(), "-p", "8080:80", "--", "sh", "-c",
+                          "echo served-by-second | nc -l -p 80 -w 5"});
+    std::string status = std::to_string(r.exit_status) + " " + r.output;
+    (void)!::write(fds[1], status.data(), status.size());
+    ::close(fds[1]);
+  });
+  std::string got;
+  for (int attempt = 0; attempt < 100 && got.empty(); ++attempt) {
+    absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080);
+    if (client.ok()) {
+      char buffer[64];
+      pollfd p{client->get(), POLLIN, 0};
+      ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client->get(), buffer, sizeof(buffer), 0) : -1;
+      if (n > 0) got.assign(buffer, n);
+    }
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  run.join();
+  std::string status = ReadAll(fds[0]);
+  ::close(fds[0]);
+  end_container();
+  EXPECT_EQ(got, "served-by-second\n");
+  EXPECT_TRUE(absl::StartsWith(status, "0 ")) << status;
+  EXPECT_THAT(status, HasSubstr(absl::StrCat("reclaimed: freed the lease of ", lease_name)));
+  EXPECT_THAT(status, HasSubstr("reclaimed: deleted the forward tcp/8080 -> 10.99.0.2:80"));
+  absl::StatusOr<std::string> leases = ReadFile(net_dir_ + "/state/leases");
+  ASSERT_TRUE(leases.ok());
+  EXPECT_THAT(*leases, ::testing::Not(HasSubstr("run-"))) << *leases;
 }
 
 TEST_F(CorralRunTest, HelpWorks) {

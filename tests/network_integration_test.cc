@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "gmock/gmock.h"
@@ -148,6 +150,12 @@ TEST_F(BridgeNetworkTest, ContainerReachesTheOutsideThroughMasquerade) {
   ASSERT_TRUE(eth0.ok());
   EXPECT_EQ((*inside->Addresses(*eth0))[0].ToString(), "10.77.0.2/16");
 
+  absl::StatusOr<netcfg::Rtnl> host = netcfg::Rtnl::OpenIn(world_->host_netns());
+  ASSERT_TRUE(host.ok()) << host.status();
+  absl::StatusOr<netcfg::LinkCounters> before = host->Counters("ve-web");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(absl::IsNotFound(host->Counters("ve-nosuch").status()));
+
   absl::StatusOr<UniqueFd> server = NetWorld::ListenIn(world_->outside_netns(), kOutsideAddress, 9000);
   ASSERT_TRUE(server.ok()) << server.status();
   absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(netns.get(), kOutsideAddress, 9000, "hello");
@@ -157,6 +165,15 @@ TEST_F(BridgeNetworkTest, ContainerReachesTheOutsideThroughMasquerade) {
   ASSERT_TRUE(peer.ok()) << peer.status();
   EXPECT_EQ(FormatIpv4(*peer), FormatIpv4(kHostUplinkAddress)) << "the outside sees the host, not 10.77.0.2";
   EXPECT_EQ(payload, "hello");
+
+  // The host end counts the connection: what the container sent arrives on it (rx), the
+  // answers leave through it (tx). At least a SYN, the data and a FIN went each way.
+  absl::StatusOr<netcfg::LinkCounters> after = host->Counters("ve-web");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(after->rx_packets, before->rx_packets + 3);
+  EXPECT_GE(after->rx_bytes, before->rx_bytes + 3 * 40 + 5);
+  EXPECT_GE(after->tx_packets, before->tx_packets + 2);
+  EXPECT_GT(after->tx_bytes, before->tx_bytes);
 
   // DNS and hosts files for the container.
   std::string resolv = *ReadFile(web->resolv_conf_path);
@@ -209,7 +226,10 @@ TEST_F(BridgeNetworkTest, HostPortInUseIsRefusedAndLeavesNothing) {
   EXPECT_THAT(api.status().message(), HasSubstr("forwarded twice"));
 
   // None of it left anything of "api" behind.
-  for (const netcfg::Lease& lease : *net_->leases().List()) EXPECT_NE(lease.container, "api");
+  // (The list in a variable: a range-for over *List() would read a destroyed temporary.)
+  absl::StatusOr<std::vector<netcfg::Lease>> leases = net_->leases().List();
+  ASSERT_TRUE(leases.ok()) << leases.status();
+  for (const netcfg::Lease& lease : *leases) EXPECT_NE(lease.container, "api");
   EXPECT_FALSE(HostLinkExists("ve-api"));
   EXPECT_NE(::access((config_.run_dir + "/api").c_str(), F_OK), 0);
   absl::StatusOr<netcfg::Rtnl> inside = netcfg::Rtnl::OpenIn(api_netns.get());
@@ -314,6 +334,152 @@ TEST_F(BridgeNetworkTest, TeardownLeavesNoLinkLeaseRuleOrTable) {
   // Detaching what is already gone is fine (a second stop, a crash cleanup).
   absl::Status again = net_->Detach("c1", {.delete_link = true});
   EXPECT_TRUE(again.ok()) << again;
+}
+
+// True when the host's port 8080 reaches a server listening on port 80 in `netns`.
+bool ForwardReaches(NetWorld& world, int netns, uint16_t host_port) {
+  absl::StatusOr<UniqueFd> server = NetWorld::ListenIn(netns, 0, 80);
+  if (!server.ok()) return false;
+  absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world.outside_netns(), kHostUplinkAddress, host_port, "x");
+  return client.ok() && NetWorld::AcceptPeer(server->get()).ok();
+}
+
+TEST_F(BridgeNetworkTest, RemovingAVanishedContainerFreesItsForwardsForTheNext) {
+  // "web" ends uncleanly (its supervisor killed): no Detach, its namespace gone, its lease
+  // still listing tcp/8080 and the map still sending 8080 to its address.
+  UniqueFd web_netns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> web = net_->Attach("web", "web", web_netns.get(), {*ParsePortForward("8080:80")});
+  ASSERT_TRUE(web.ok()) << web.status();
+  web_netns.reset();
+  // And "db" lost track of its forward (its lease no longer lists it, the element is there).
+  UniqueFd db_netns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> db = net_->Attach("db", "db", db_netns.get(), {*ParsePortForward("8081:80")});
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(net_->leases().ClearPorts("db").ok());
+  db_netns.reset();
+  const std::string web_address = FormatIpv4(web->address.address);
+  const std::string db_address = FormatIpv4(db->address.address);
+  ASSERT_THAT(NftList("map ip corral tcp_forwards"), HasSubstr(web_address));
+
+  // rm of each (corrald's RemoveContainer): lease and every element pointing at it go.
+  ASSERT_OK(net_->Detach("web", {.delete_link = true, .find_stray_forwards = true}));
+  ASSERT_OK(net_->Detach("db", {.delete_link = true, .find_stray_forwards = true}));
+  std::string map = NftList("map ip corral tcp_forwards");
+  EXPECT_THAT(map, ::testing::Not(HasSubstr(web_address)));
+  EXPECT_THAT(map, ::testing::Not(HasSubstr(db_address)));
+  EXPECT_TRUE(net_->leases().List()->empty());
+
+  // The next container gets web's address (freed) and may forward 8080 again; the traffic is
+  // its own because it asked for it.
+  UniqueFd api_netns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> api = net_->Attach("api", "api", api_netns.get(), {*ParsePortForward("8080:80")});
+  ASSERT_TRUE(api.ok()) << api.status();
+  EXPECT_EQ(api->address.address, web->address.address);
+  EXPECT_TRUE(ForwardReaches(*world_, api_netns.get(), 8080));
+  // A container given db's old address without asking for 8081 receives nothing on it.
+  UniqueFd quiet_netns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> quiet = net_->Attach("quiet", "quiet", quiet_netns.get(), {});
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  EXPECT_EQ(quiet->address.address, db->address.address);
+  EXPECT_FALSE(ForwardReaches(*world_, quiet_netns.get(), 8081));
+}
+
+TEST_F(BridgeNetworkTest, ReclaimFreesWhatBelongsToNoLivingContainer) {
+  using Fate = BridgeNetwork::LeaseFate;
+  // "running" runs; "stopped" ended uncleanly but exists; "gone" is known to nobody, its
+  // namespace (and so its veth) still alive; "held" has a live claim; a stray element points
+  // at an address no lease has.
+  UniqueFd running_ns = NewContainerNetns();
+  UniqueFd stopped_ns = NewContainerNetns();
+  UniqueFd gone_ns = NewContainerNetns();
+  UniqueFd held_ns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> running =
+      net_->Attach("running", "r", running_ns.get(), {*ParsePortForward("8080:80")});
+  absl::StatusOr<ContainerNetwork> stopped =
+      net_->Attach("stopped", "s", stopped_ns.get(), {*ParsePortForward("8081:80")});
+  absl::StatusOr<ContainerNetwork> gone = net_->Attach("gone", "g", gone_ns.get(), {*ParsePortForward("8082:80")});
+  absl::StatusOr<ContainerNetwork> held = net_->Attach("held", "h", held_ns.get(), {*ParsePortForward("8083:80")});
+  ASSERT_TRUE(running.ok() && stopped.ok() && gone.ok() && held.ok());
+  absl::StatusOr<UniqueFd> claim = netcfg::ClaimContainerNetwork("held");
+  ASSERT_TRUE(claim.ok()) << claim.status();
+  stopped_ns.reset();
+  absl::StatusOr<std::unique_ptr<netcfg::Nftables>> nft = netcfg::Nftables::Open();
+  ASSERT_TRUE(nft.ok());
+  ASSERT_OK((*nft)->Run("add element ip corral udp_forwards { 5353 : 10.77.0.200 . 53 }\n", "stray element"));
+  ASSERT_OK(MakeDirectories(config_.run_dir + "/leftover"));
+
+  std::vector<std::pair<std::string, bool>> asked;
+  absl::StatusOr<BridgeNetwork::Reclaimed> reclaimed = net_->Reclaim(
+      [&](const netcfg::Lease& lease, bool claimed) {
+        asked.emplace_back(lease.container, claimed);
+        if (lease.container == "running" || claimed) return Fate::kKeep;
+        return lease.container == "stopped" ? Fate::kKeepAddress : Fate::kFree;
+      },
+      {});
+  ASSERT_TRUE(reclaimed.ok()) << reclaimed.status();
+  EXPECT_THAT(asked, ::testing::UnorderedElementsAre(std::pair<std::string, bool>{"running", false},
+                                                     std::pair<std::string, bool>{"stopped", false},
+                                                     std::pair<std::string, bool>{"gone", false},
+                                                     std::pair<std::string, bool>{"held", true}));
+  ASSERT_EQ(reclaimed->freed.size(), 1u);
+  EXPECT_EQ(reclaimed->freed[0].container, "gone");
+  ASSERT_EQ(reclaimed->ports_cleared.size(), 1u);
+  EXPECT_EQ(reclaimed->ports_cleared[0].container, "stopped");
+  EXPECT_EQ(reclaimed->forwards.size(), 3u);  // stopped's, gone's, the stray one
+  EXPECT_THAT(reclaimed->links, ::testing::Contains(gone->host_interface));
+  EXPECT_THAT(reclaimed->Describe(), ::testing::Contains("freed the lease of gone (10.77.0.4)"));
+
+  std::string map = NftList("table ip corral");
+  EXPECT_THAT(map, HasSubstr("8080 : 10.77.0.2 . 80"));
+  EXPECT_THAT(map, HasSubstr("8083 : 10.77.0.5 . 80"));
+  EXPECT_THAT(map, ::testing::Not(HasSubstr("8081")));
+  EXPECT_THAT(map, ::testing::Not(HasSubstr("8082")));
+  EXPECT_THAT(map, ::testing::Not(HasSubstr("5353")));
+  EXPECT_FALSE(HostLinkExists(gone->host_interface));
+  EXPECT_TRUE(HostLinkExists(running->host_interface));
+  EXPECT_TRUE(HostLinkExists(held->host_interface));
+  EXPECT_FALSE(std::filesystem::exists(config_.run_dir + "/leftover"));
+  EXPECT_FALSE(std::filesystem::exists(config_.run_dir + "/gone"));
+  EXPECT_TRUE(std::filesystem::exists(config_.run_dir + "/running"));
+  std::map<std::string, netcfg::Lease> leases;
+  absl::StatusOr<std::vector<netcfg::Lease>> listed = net_->leases().List();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const netcfg::Lease& l : *listed) leases[l.container] = l;
+  ASSERT_EQ(leases.size(), 3u);
+  EXPECT_TRUE(leases["stopped"].ports.empty());
+  EXPECT_EQ(leases["stopped"].address, stopped->address.address);  // a stopped container keeps its address
+  EXPECT_EQ(leases["running"].ports.size(), 1u);
+  EXPECT_TRUE(ForwardReaches(*world_, running_ns.get(), 8080));  // untouched
+
+  // The freed ports can be forwarded again; a second pass finds nothing more.
+  UniqueFd next_ns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> next =
+      net_->Attach("next", "n", next_ns.get(), {*ParsePortForward("8081:80"), *ParsePortForward("8082:80")});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(ForwardReaches(*world_, next_ns.get(), 8082));
+  absl::StatusOr<BridgeNetwork::Reclaimed> again = net_->Reclaim(
+      [](const netcfg::Lease& l, bool) { return l.container == "stopped" ? Fate::kKeepAddress : Fate::kKeep; }, {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  // (A veth whose namespace went may still be on its way out: links are not compared.)
+  EXPECT_TRUE(again->freed.empty() && again->ports_cleared.empty() && again->forwards.empty())
+      << absl::StrJoin(again->Describe(), "\n");
+}
+
+TEST_F(BridgeNetworkTest, BrokenLeasesFileStopsAllocationAndReclaimChangesNothing) {
+  UniqueFd web_ns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> web = net_->Attach("web", "web", web_ns.get(), {*ParsePortForward("8080:80")});
+  ASSERT_TRUE(web.ok()) << web.status();
+  ASSERT_OK(WriteFileAtomically(config_.state_dir + "/leases", ""));  // emptied
+  UniqueFd next_ns = NewContainerNetns();
+  absl::StatusOr<ContainerNetwork> next = net_->Attach("next", "next", next_ns.get(), {});
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss) << next.status();
+  EXPECT_THAT(next.status().message(), HasSubstr(config_.state_dir + "/leases"));
+  absl::StatusOr<BridgeNetwork::Reclaimed> reclaimed =
+      net_->Reclaim([](const netcfg::Lease&, bool) { return BridgeNetwork::LeaseFate::kFree; }, {});
+  EXPECT_FALSE(reclaimed.ok());
+  // web's forward and veth are untouched: nothing is judged from a file that cannot be read.
+  EXPECT_TRUE(ForwardReaches(*world_, web_ns.get(), 8080));
+  EXPECT_TRUE(HostLinkExists(web->host_interface));
 }
 
 TEST_F(BridgeNetworkTest, TwoHundredContainersAtOnceAllReachTheOutside) {

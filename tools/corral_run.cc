@@ -21,6 +21,7 @@
 #include "common/unique_fd.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
+#include "netcfg/owner.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
@@ -82,18 +83,44 @@ class BridgeRun {
     ASSIGN_OR_RETURN(netcfg::NetworkConfig config,
                      netcfg::LoadNetworkConfig(path != nullptr && *path != '\0' ? path : netcfg::kDefaultNetworkConfigPath));
     std::unique_ptr<BridgeRun> run(new BridgeRun());
-    // Without --name every run is its own container, as with `docker run`.
-    run->container_ = options.named ? spec.name : absl::StrCat("run-", ::getpid());
+    // Without --name every run is its own container, as with `docker run`, named after this
+    // process so that its lease outlives nothing: pid, start time and boot id together (a
+    // recycled pid or a reboot cannot pass for it).
+    if (options.named) {
+      run->container_ = spec.name;
+    } else {
+      ASSIGN_OR_RETURN(netcfg::ProcessIdentity self, netcfg::IdentifyProcess(::getpid()));
+      run->container_ = netcfg::RunLeaseName(self);
+    }
     run->hostname_ = !spec.hostname.empty() ? spec.hostname : spec.name;
     run->ports_ = options.ports;
     ASSIGN_OR_RETURN(run->claim_, netcfg::ClaimContainerNetwork(run->container_));
     ASSIGN_OR_RETURN(run->network_, netcfg::BridgeNetwork::Open(std::move(config)));
     RETURN_IF_ERROR(run->network_->EnsureHost());
+    run->ReclaimDeadRuns(!options.ports.empty());
     spec.mounts.push_back(
         {run->network_->ResolvConfPath(run->container_), "/etc/resolv.conf", "", "", true, /*source_is_file=*/true});
     spec.mounts.push_back(
         {run->network_->HostsPath(run->container_), "/etc/hosts", "", "", true, /*source_is_file=*/true});
     return run;
+  }
+
+  // What corral-runs killed before their teardown left (their leases, forwards, veths), freed
+  // before this one allocates; said on stderr. A failure is only a warning: the start goes on
+  // and fails itself if the leases cannot be read. With forwards of its own to add, libnftables
+  // is loaded anyway and the maps are checked too.
+  void ReclaimDeadRuns(bool scan_forwards) {
+    absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
+        network_->Reclaim(netcfg::JudgeLeaseForRun, {/*scan_forwards=*/scan_forwards});
+    if (!reclaimed.ok()) {
+      Fail(absl::StrCat("warning: reclaiming the network of dead runs: ", reclaimed.status().message()));
+      return;
+    }
+    // Leases and forwards only: a veth or run directory alone may just be an earlier run's
+    // that the kernel or its teardown is still removing, not worth a line on the terminal.
+    reclaimed->links.clear();
+    reclaimed->run_dirs.clear();
+    for (const std::string& line : reclaimed->Describe()) Fail(absl::StrCat("reclaimed: ", line));
   }
 
   // The runtime's parent hook.

@@ -26,6 +26,7 @@
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
 #include "tools/ctl/exec_stdio.h"
+#include "tools/ctl/stats.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -56,6 +57,11 @@ Containers (through corrald, on the system bus):
                                         runs CMD inside; exits with its status
   console NAME                          the container's console; Ctrl-a q detaches
   checkconfig                           host problems that would break containers
+  stats [NAME...] [--json] [--watch]    CPU, memory, pids, network and block I/O of running
+                                        containers (all without NAME); --watch redraws each
+                                        second until Ctrl-C (exit 0)
+  top NAME [--json]                     the container's processes: pid inside and on the
+                                        host, uid, CPU time, RSS, command
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
@@ -223,7 +229,8 @@ int Stop(sd_bus* bus, const std::vector<std::string>& args) {
   auto call = NewManagerCall(bus, "StopContainerWithTimeout");
   if (!call.ok()) return Fail(call.status().message());
   sd_bus_message_append(call->get(), "su", args[0].c_str(), timeout);
-  auto reply = CallAndWait(bus, call->get());
+  // Its own wait, then the kill and the scope's end.
+  auto reply = CallAndWait(bus, call->get(), (uint64_t{timeout} + 60) * 1000000);
   return reply.ok() ? 0 : Fail(reply.status().message());
 }
 
@@ -486,8 +493,8 @@ int Main(int argc, char** argv) {
   if (verb == "images") return Images(images_dir);
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
-  static const char* kContainerVerbs[] = {"create", "start", "stop", "kill", "rm", "ls",
-                                          "info",   "exec",  "console", "checkconfig"};
+  static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
+                                          "info",   "exec",  "console", "checkconfig", "stats", "top"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -505,6 +512,8 @@ int Main(int argc, char** argv) {
   if (verb == "info") return Info(b, rest);
   if (verb == "exec") return Exec(b, rest);
   if (verb == "console") return Console(b, rest);
+  if (verb == "stats") return StatsCommand(b, rest);
+  if (verb == "top") return TopCommand(b, rest);
   return CheckConfig(b);
 }
 

@@ -44,6 +44,19 @@ read -r owner_after _ peak < <(bus_stats org.freedesktop.systemd1)
 check_output "systemd kept its bus connection" "^$owner\$" echo "$owner_after"
 # Without the bound, systemd queues a job (and a match rule) for nearly every start at once.
 check "systemd's match rules stayed within corrald's 64 jobs of its usual $base (peak $peak)" test "$peak" -le $((base + 64 + 4))
+
+echo "== stats of $count running containers"
+# `corralctl stats --json` (ListContainers and one GetStats each) against a shell loop that
+# only cats each container's memory, CPU and pids files (one cat per container), medians of 3.
+timed_ms() { sb sh -c 'for r in 1 2 3; do s=$(date +%s%N); '"$1"' >/dev/null; e=$(date +%s%N); echo $(((e - s) / 1000000)); done' | sort -n | sed -n 2p; }
+cat_loop='for i in $(seq '"$count"'); do u=$(ls -d /sys/fs/cgroup/unified 2>/dev/null || echo /sys/fs/cgroup)/machine.slice/corral-scale-$i.scope;
+  if [ -d /sys/fs/cgroup/memory ]; then cat /sys/fs/cgroup/memory/machine.slice/corral-scale-$i.scope/memory.usage_in_bytes $u/payload/cpu.stat /sys/fs/cgroup/pids/machine.slice/corral-scale-$i.scope/pids.current;
+  else cat $u/payload/cpu.stat $u/cgroup.procs $u/cgroup.events; fi; done'
+stats_ms=$(timed_ms 'corralctl stats --json')
+cat_ms=$(timed_ms "$cat_loop")
+echo "# stats --json of $count: ${stats_ms} ms; the cat loop: ${cat_ms} ms (medians of 3)"
+check_output "stats --json lists all $count" "^$count\$" sb sh -c 'corralctl stats --json | grep -o "\"pids_current\"" | wc -l'
+check "stats --json of $count containers within 3x the cat loop (${stats_ms} ms vs ${cat_ms} ms)" test "${stats_ms:-999999}" -le $((3 * ${cat_ms:-0}))
 stop_all $count
 check_output "all stopped" "^0 0 $count$" states
 

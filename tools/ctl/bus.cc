@@ -1,12 +1,15 @@
 #include "tools/ctl/bus.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +19,34 @@ namespace corral::tools {
 
 constexpr char kPrivateSocket[] = "/run/corral/private";
 
+namespace {
+
+uint64_t NowUsec() {
+  timespec now;
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+}
+
+// Finishes the connection's handshake within `timeout_usec`. sd-bus would otherwise wait for
+// it without limit in the first call (a stopped corrald still has its socket accept into the
+// backlog, and never answers the AUTH).
+int WaitUntilReady(sd_bus* bus, uint64_t timeout_usec) {
+  uint64_t deadline = NowUsec() + timeout_usec;
+  for (;;) {
+    int r = sd_bus_is_ready(bus);
+    if (r != 0) return r;
+    r = sd_bus_process(bus, nullptr);
+    if (r < 0) return r;
+    if (r > 0) continue;
+    uint64_t now = NowUsec();
+    if (now >= deadline) return -ETIMEDOUT;
+    r = sd_bus_wait(bus, deadline - now);
+    if (r < 0 && r != -EINTR) return r;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<BusPtr> ConnectToCorrald() {
   sd_bus* bus = nullptr;
   if (::geteuid() == 0 && ::access(kPrivateSocket, F_OK) == 0) {
@@ -23,6 +54,14 @@ absl::StatusOr<BusPtr> ConnectToCorrald() {
     if (r >= 0) r = sd_bus_set_address(bus, absl::StrCat("unix:path=", kPrivateSocket).c_str());
     if (r >= 0) r = sd_bus_negotiate_fds(bus, 1);
     if (r >= 0) r = sd_bus_start(bus);
+    uint64_t timeout = CallTimeoutUsec(nullptr);
+    if (r >= 0) r = WaitUntilReady(bus, timeout);
+    if (r == -ETIMEDOUT) {
+      sd_bus_unref(bus);
+      return absl::DeadlineExceededError(
+          absl::StrCat("corrald did not answer in time (no handshake on ", kPrivateSocket, " in ", timeout / 1000000,
+                       " s)"));
+    }
     if (r >= 0) return BusPtr(bus);
     sd_bus_unref(bus);  // a socket left by a corrald that is gone: go through the bus
     bus = nullptr;
@@ -48,6 +87,7 @@ std::string ErrorSentence(const sd_bus_error* error, int r) {
     }
     return absl::StrCat(error->message ? error->message : "", " (", error->name, ")");
   }
+  if (r == -ETIMEDOUT) return "corrald did not answer in time";
   return std::strerror(r < 0 ? -r : r);
 }
 
@@ -59,10 +99,26 @@ absl::StatusOr<MessagePtr> NewManagerCall(sd_bus* bus, const char* method) {
   return MessagePtr(call);
 }
 
-absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call) {
+uint64_t CallTimeoutUsec(sd_bus_message* call) {
+  constexpr uint64_t kSecond = 1000000;
+  const char* member = call != nullptr ? sd_bus_message_get_member(call) : nullptr;
+  absl::string_view method = member != nullptr ? member : "";
+  // Exec's reply is the command's exit status: it takes as long as the command.
+  if (method == "Exec") return UINT64_MAX;
+  const char* override_seconds = std::getenv("CORRALCTL_TIMEOUT");
+  uint64_t seconds = 0;
+  if (override_seconds != nullptr && absl::SimpleAtoi(override_seconds, &seconds) && seconds > 0) {
+    return seconds * kSecond;
+  }
+  if (method == "StartContainer") return 300 * kSecond;  // a boot, machined, a cold disk
+  if (method == "StopContainer" || method == "StopContainerWithTimeout") return 120 * kSecond;
+  return 30 * kSecond;
+}
+
+absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call, uint64_t timeout_usec) {
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  int r = sd_bus_call(bus, call, UINT64_MAX, &error, &reply);
+  int r = sd_bus_call(bus, call, timeout_usec != 0 ? timeout_usec : CallTimeoutUsec(call), &error, &reply);
   if (r < 0) {
     std::string sentence = ErrorSentence(&error, r);
     bool denied = sd_bus_error_has_names(&error, SD_BUS_ERROR_ACCESS_DENIED, dbus::kErrorAccessDenied);

@@ -32,8 +32,14 @@ absl::StatusOr<BusPtr> ConnectToCorrald();
 // (no service, access denied by policy, timeout) get one here.
 std::string ErrorSentence(const sd_bus_error* error, int r);
 
-// Sends `call` and waits (no timeout: starts and execs take as long as they take).
-absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call);
+// Sends `call` and waits at most `timeout_usec` (0: CallTimeoutUsec), so a corrald that does
+// not answer cannot hang corralctl for ever.
+absl::StatusOr<MessagePtr> CallAndWait(sd_bus* bus, sd_bus_message* call, uint64_t timeout_usec = 0);
+
+// How long a call may take by its method: 30 s; a start 5 min, a stop 2 min; Exec, which
+// answers when the command ends, without limit. $CORRALCTL_TIMEOUT (seconds) sets it for every
+// call but Exec. `call` may be null: the connection's own handshake.
+uint64_t CallTimeoutUsec(sd_bus_message* call);
 
 // A new method call to org.corral1.Manager.
 absl::StatusOr<MessagePtr> NewManagerCall(sd_bus* bus, const char* method);
