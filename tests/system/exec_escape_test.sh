@@ -35,6 +35,10 @@ check_output "stdin's EOF and the exit status pass through" '^ *3 status=5 $' \
 check_output "a large output arrives whole" '^1048576$' sb sh -c 'corralctl exec web -- head -c 1048576 /dev/zero | wc -c'
 check_output "the command is in the container's payload cgroup" '^0::/$' sb corralctl exec web -- cat /proc/self/cgroup
 
+# A process the command leaves behind keeps writing to the pipe (and the reader is slow, as a
+# terminal is): corralctl must still see the command's end and return, not relay forever.
+check_output "a descendant flooding stdout does not hold corralctl after the command's exit" '^status=0$' \
+  sb bash -c 'timeout 20 corralctl exec web -- sh -c "yes flood & exit 0" | { sleep 1; while read -r l; do :; done; }; echo "status=${PIPESTATUS[0]}"'
 echo "== terminals"
 # In script's pty: our terminal, then the command's. A new pty, not ours (TIOCSTI or reading
 # later would reach the caller's shell).
