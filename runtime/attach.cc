@@ -55,6 +55,7 @@ struct HelperReport {
 constexpr int kReportPty = 1;      // carries the pty master (SCM_RIGHTS)
 constexpr int kReportStarted = 2;  // carries the process's pidfd (SCM_RIGHTS)
 static_assert(sizeof(HelperReport) != sizeof(ChildError));
+constexpr int kMaxReportRecords = 3;  // a pty, the start, one error
 
 // The leader's pid in our namespace, from its pidfd's fdinfo.
 absl::StatusOr<pid_t> PidOfPidfd(int pidfd) {
@@ -427,6 +428,10 @@ void AttachInProgress::Abort(absl::Status why) {
   abort_ = std::move(why);
   if (helper_pidfd_) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
   if (process_.pidfd) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
+  // EOF ends the attach; whoever may hold a copy of the process's end (pidfd_getfd by a
+  // container with CAP_SYS_PTRACE over it) must not delay it: shut our end, so what is queued
+  // is still read and then recvmsg says 0, and their sends fail.
+  if (report_) ::shutdown(report_.get(), SHUT_RDWR);
 }
 
 bool AttachInProgress::OnReadable() {
@@ -471,6 +476,14 @@ bool AttachInProgress::OnReadable() {
       } else {
         Finish(absl::OkStatus());
       }
+      return true;
+    }
+    // The helper and the process send at most a pty, a start and one error between them. More
+    // comes from someone else holding the process's end: end the attach (it kills both) rather
+    // than read on, which a sender faster than us would keep doing for ever.
+    if (++records_ > kMaxReportRecords) {
+      Finish(absl::InternalError("attach: more records on the report socket than the helper sends "
+                                 "(something in the container holds it); the command was killed"));
       return true;
     }
     HelperReport report;

@@ -93,6 +93,7 @@ class AttachInProgress {
   bool done_ = false;
   absl::Status status_;
   absl::Status abort_;  // set by Abort()
+  int records_ = 0;     // read from report_
 };
 
 // Starts `spec.command` inside the container whose PID 1 is `container_pidfd` and waits until

@@ -10,12 +10,15 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -209,6 +212,76 @@ TEST_F(AttachTest, AbortKillsAnExecHeldBack) {
   ASSERT_FALSE(process.ok());
   EXPECT_EQ(process.status().code(), absl::StatusCode::kDeadlineExceeded);
   Stop(*container);
+}
+
+// A container that can reach the held-back process's report socket (CAP_SYS_PTRACE over it:
+// a privileged container, or a boot container in its own user namespace in the instant between
+// the new image's mm and close-on-exec) takes a copy with pidfd_getfd, as the test does here.
+// Holding it must not keep the attach from ending once aborted (the timeout), and records it
+// writes must not be taken as the helper's beyond what the helper ever sends.
+class StolenReportTest : public AttachTest {
+ protected:
+  // Starts an attach held back by a lease and returns the copy of its report socket.
+  void StartHeldBack() {
+    auto container = StartWithOutput(
+        BusyboxSpec({"/bin/sh", "-c", "/bin/attach_probe lease /bin/lease-target 1500; exec sleep 100"}), &output_);
+    ASSERT_TRUE(container.ok()) << container.status();
+    container_ = std::make_unique<runtime::Container>(std::move(*container));
+    ASSERT_EQ(ReadLine(output_.get()), "leased");
+    runtime::AttachSpec spec;
+    spec.command = {"/bin/lease-target", "fds"};
+    auto attach = runtime::AttachInProgress::Start(container_->pidfd(), spec);
+    ASSERT_TRUE(attach.ok()) << attach.status();
+    attach_ = std::move(*attach);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_FALSE(attach_->OnReadable());
+    ASSERT_GT(attach_->process_pid(), 0);
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, attach_->process_pid(), 0)));
+    ASSERT_TRUE(pidfd.valid());
+    stolen_.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), 3, 0)));
+    ASSERT_TRUE(stolen_.valid()) << "pidfd_getfd: " << errno;
+  }
+  // Polls the attach until it ends; false when it is still under way after `ms`.
+  bool EndsWithin(int ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!attach_->OnReadable()) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      pollfd p = {attach_->fd(), POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, left) <= 0) return false;
+    }
+    return true;
+  }
+  void TearDown() override {
+    attach_.reset();
+    stolen_.reset();
+    if (container_) Stop(*container_);
+    AttachTest::TearDown();
+  }
+  UniqueFd output_, stolen_;
+  std::unique_ptr<runtime::Container> container_;
+  std::unique_ptr<runtime::AttachInProgress> attach_;
+};
+
+TEST_F(StolenReportTest, AHeldCopyDoesNotKeepAnAbortedAttachAlive) {
+  StartHeldBack();
+  attach_->Abort(absl::DeadlineExceededError("did not start in time"));
+  ASSERT_TRUE(EndsWithin(3000)) << "the attach never ended: a copy of its report socket outside kept it";
+  auto process = attach_->Result();
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(StolenReportTest, RecordsFromSomeoneElseEndTheAttach) {
+  StartHeldBack();
+  for (int i = 0; i < 8; ++i) {
+    char junk[7] = "forged";
+    ASSERT_EQ(::send(stolen_.get(), junk, sizeof(junk), MSG_DONTWAIT), static_cast<ssize_t>(sizeof(junk)));
+  }
+  ASSERT_TRUE(EndsWithin(3000)) << "forged records were taken for the helper's, and the attach went on";
+  auto process = attach_->Result();
+  ASSERT_FALSE(process.ok());
+  EXPECT_THAT(std::string(process.status().message()), HasSubstr("report"));
 }
 
 TEST_F(AttachTest, ThePtyComesFromTheContainersDevpts) {
