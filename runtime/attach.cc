@@ -191,17 +191,13 @@ void OpenPtyInside(int fd, int* master_out, int* slave_out) {
   ::_exit(127);
 }
 
-long CloneProcess(int cgroup_fd, int* pidfd) {
+long CloneProcess(int* pidfd) {
   struct clone_args args = {};
   // CLONE_PARENT: the process is the caller's child (not ours: we exit at once), so the
   // caller waits for it through the pidfd we pass on. exit_signal must be 0 with it; the
   // kernel takes ours (SIGCHLD).
   args.flags = CLONE_PARENT | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  if (cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
-  }
   return sys::Clone3(&args, sizeof(args));
 }
 
@@ -234,8 +230,8 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
   // The caller's supplementary groups stay on the host (ExecInChild sets the user's own).
   if (::setgroups(0, nullptr) != 0) Fail(fd, "setgroups", errno);
   // Every namespace but PID, cgroup and user: the process is born into PID (it must be a new
-  // process), joins cgroup and user itself (CLONE_INTO_CGROUP is checked against the cgroup
-  // namespace and credentials of the one who clones).
+  // process), joins cgroup and user itself (our move into the payload cgroup is checked
+  // against the cgroup namespace and credentials of the host).
   if (::setns(kContainerFd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     Fail(fd, "setns into the container's mount/net/ipc/uts namespaces", errno);
   }
@@ -259,16 +255,20 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
     ::close(slave);
   }
   if (::setns(kContainerFd, CLONE_NEWPID) != 0) Fail(fd, "setns into the container's PID namespace", errno);
-  int pidfd = -1;
-  long pid = CloneProcess(plan.cgroup_fd >= 0 ? kCgroupFd : -1, &pidfd);
-  if (pid < 0 && plan.cgroup_fd >= 0 && errno != EAGAIN && errno != ENOMEM) {
-    // No CLONE_INTO_CGROUP here (an older kernel, a cgroup that refuses it): move ourselves
-    // into the payload cgroup, so the process is born there all the same.
+  if (plan.cgroup_fd >= 0) {
+    // We move into the payload cgroup and close its fd before the clone, so the process is born
+    // there without it. Not CLONE_INTO_CGROUP: the process would be born holding that
+    // directory of the host's cgroup fs (whose ".." leads to the host's /, runc's
+    // CVE-2024-21626) in the container's PID namespace, until its close_range, or for as long
+    // as the container likes when it has frozen that cgroup (cgroup.freeze). Frozen here, we
+    // are outside its PID namespace, and the start timeout kills us.
     int procs = ::openat(kCgroupFd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (procs < 0 || ::write(procs, "0", 1) != 1) Fail(fd, "join the payload cgroup", errno);
     ::close(procs);
-    pid = CloneProcess(-1, &pidfd);
+    ::close(kCgroupFd);
   }
+  int pidfd = -1;
+  long pid = CloneProcess(&pidfd);
   if (pid < 0) Fail(fd, "clone3 into the container", errno);
   if (pid == 0) ProcessMain(plan);
   HelperReport report;
