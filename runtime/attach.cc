@@ -281,11 +281,20 @@ long CloneProcess(int* pidfd) {
   ::_exit(0);
 }
 
+// Kills the process of `pidfd` and reaps it once it has ended, waiting at most kReapWaitMs: a
+// process a container keeps from ending (in a cgroup v1 freezer it froze, which SIGKILL does not
+// thaw) is left unreaped rather than holding the caller's event loop.
+constexpr int kReapWaitMs = 500;
 void KillAndReap(UniqueFd& pidfd) {
   if (!pidfd) return;
   sys::PidfdSendSignal(pidfd.get(), SIGKILL, nullptr, 0);
+  pollfd ended = {pidfd.get(), POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&ended, 1, kReapWaitMs);
+  } while (ready < 0 && errno == EINTR);
   siginfo_t info;
-  while (::waitid(P_PIDFD, pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
+  while (ready > 0 && ::waitid(P_PIDFD, pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
   }
   pidfd.reset();
 }
@@ -508,9 +517,10 @@ bool AttachInProgress::OnReadable() {
 void AttachInProgress::Finish(absl::Status status) {
   done_ = true;
   status_ = std::move(status);
-  // After EOF the helper has closed its end, so it is exiting: this wait is short. On any
-  // other end it may still be alive: kill it first.
-  if (helper_pidfd_ && !status_.ok()) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+  // After EOF without an abort the helper has closed its end, so it is exiting: this wait is
+  // short. On any other end (an abort shuts the socket, so EOF says nothing of the helper) it
+  // may still be alive: kill it, and wait a bounded time.
+  if (!status_.ok()) KillAndReap(helper_pidfd_);
   if (helper_pidfd_) {
     siginfo_t info;
     while (::waitid(P_PIDFD, helper_pidfd_.get(), &info, WEXITED) != 0 && errno == EINTR) {
