@@ -56,6 +56,7 @@ struct HelperReport {
 constexpr int kReportPty = 1;      // carries the pty master (SCM_RIGHTS)
 constexpr int kReportStarted = 2;  // carries the process's pidfd (SCM_RIGHTS)
 static_assert(sizeof(HelperReport) != sizeof(ChildError));
+constexpr int kMaxReportRecords = 3;  // a pty, the start, one error
 
 // The leader's pid in our namespace, from its pidfd's fdinfo.
 absl::StatusOr<pid_t> PidOfPidfd(int pidfd) {
@@ -191,17 +192,13 @@ void OpenPtyInside(int fd, int* master_out, int* slave_out) {
   ::_exit(127);
 }
 
-long CloneProcess(int cgroup_fd, int* pidfd) {
+long CloneProcess(int* pidfd) {
   struct clone_args args = {};
   // CLONE_PARENT: the process is the caller's child (not ours: we exit at once), so the
   // caller waits for it through the pidfd we pass on. exit_signal must be 0 with it; the
   // kernel takes ours (SIGCHLD).
   args.flags = CLONE_PARENT | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  if (cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
-  }
   return sys::Clone3(&args, sizeof(args));
 }
 
@@ -234,8 +231,8 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
   // The caller's supplementary groups stay on the host (ExecInChild sets the user's own).
   if (::setgroups(0, nullptr) != 0) Fail(fd, "setgroups", errno);
   // Every namespace but PID, cgroup and user: the process is born into PID (it must be a new
-  // process), joins cgroup and user itself (CLONE_INTO_CGROUP is checked against the cgroup
-  // namespace and credentials of the one who clones).
+  // process), joins cgroup and user itself (our move into the payload cgroup is checked
+  // against the cgroup namespace and credentials of the host).
   if (::setns(kContainerFd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
     Fail(fd, "setns into the container's mount/net/ipc/uts namespaces", errno);
   }
@@ -259,16 +256,20 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
     ::close(slave);
   }
   if (::setns(kContainerFd, CLONE_NEWPID) != 0) Fail(fd, "setns into the container's PID namespace", errno);
-  int pidfd = -1;
-  long pid = CloneProcess(plan.cgroup_fd >= 0 ? kCgroupFd : -1, &pidfd);
-  if (pid < 0 && plan.cgroup_fd >= 0 && errno != EAGAIN && errno != ENOMEM) {
-    // No CLONE_INTO_CGROUP here (an older kernel, a cgroup that refuses it): move ourselves
-    // into the payload cgroup, so the process is born there all the same.
+  if (plan.cgroup_fd >= 0) {
+    // We move into the payload cgroup and close its fd before the clone, so the process is born
+    // there without it. Not CLONE_INTO_CGROUP: the process would be born holding that
+    // directory of the host's cgroup fs (whose ".." leads to the host's /, runc's
+    // CVE-2024-21626) in the container's PID namespace, until its close_range, or for as long
+    // as the container likes when it has frozen that cgroup (cgroup.freeze). Frozen here, we
+    // are outside its PID namespace, and the start timeout kills us.
     int procs = ::openat(kCgroupFd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
     if (procs < 0 || ::write(procs, "0", 1) != 1) Fail(fd, "join the payload cgroup", errno);
     ::close(procs);
-    pid = CloneProcess(-1, &pidfd);
+    ::close(kCgroupFd);
   }
+  int pidfd = -1;
+  long pid = CloneProcess(&pidfd);
   if (pid < 0) Fail(fd, "clone3 into the container", errno);
   if (pid == 0) ProcessMain(plan);
   HelperReport report;
@@ -281,11 +282,20 @@ long CloneProcess(int cgroup_fd, int* pidfd) {
   ::_exit(0);
 }
 
+// Kills the process of `pidfd` and reaps it once it has ended, waiting at most kReapWaitMs: a
+// process a container keeps from ending (in a cgroup v1 freezer it froze, which SIGKILL does not
+// thaw) is left unreaped rather than holding the caller's event loop.
+constexpr int kReapWaitMs = 500;
 void KillAndReap(UniqueFd& pidfd) {
   if (!pidfd) return;
   sys::PidfdSendSignal(pidfd.get(), SIGKILL, nullptr, 0);
+  pollfd ended = {pidfd.get(), POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&ended, 1, kReapWaitMs);
+  } while (ready < 0 && errno == EINTR);
   siginfo_t info;
-  while (::waitid(P_PIDFD, pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
+  while (ready > 0 && ::waitid(P_PIDFD, pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
   }
   pidfd.reset();
 }
@@ -428,6 +438,10 @@ void AttachInProgress::Abort(absl::Status why) {
   abort_ = std::move(why);
   if (helper_pidfd_) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
   if (process_.pidfd) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
+  // EOF ends the attach; whoever may hold a copy of the process's end (pidfd_getfd by a
+  // container with CAP_SYS_PTRACE over it) must not delay it: shut our end, so what is queued
+  // is still read and then recvmsg says 0, and their sends fail.
+  if (report_) ::shutdown(report_.get(), SHUT_RDWR);
 }
 
 bool AttachInProgress::OnReadable() {
@@ -474,6 +488,14 @@ bool AttachInProgress::OnReadable() {
       }
       return true;
     }
+    // The helper and the process send at most a pty, a start and one error between them. More
+    // comes from someone else holding the process's end: end the attach (it kills both) rather
+    // than read on, which a sender faster than us would keep doing for ever.
+    if (++records_ > kMaxReportRecords) {
+      Finish(absl::InternalError("attach: more records on the report socket than the helper sends "
+                                 "(something in the container holds it); the command was killed"));
+      return true;
+    }
     HelperReport report;
     if (n == sizeof(HelperReport)) __builtin_memcpy(&report, data, sizeof(report));
     if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
@@ -496,9 +518,10 @@ bool AttachInProgress::OnReadable() {
 void AttachInProgress::Finish(absl::Status status) {
   done_ = true;
   status_ = std::move(status);
-  // After EOF the helper has closed its end, so it is exiting: this wait is short. On any
-  // other end it may still be alive: kill it first.
-  if (helper_pidfd_ && !status_.ok()) sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+  // After EOF without an abort the helper has closed its end, so it is exiting: this wait is
+  // short. On any other end (an abort shuts the socket, so EOF says nothing of the helper) it
+  // may still be alive: kill it, and wait a bounded time.
+  if (!status_.ok()) KillAndReap(helper_pidfd_);
   if (helper_pidfd_) {
     siginfo_t info;
     while (::waitid(P_PIDFD, helper_pidfd_.get(), &info, WEXITED) != 0 && errno == EINTR) {

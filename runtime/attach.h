@@ -42,8 +42,8 @@ struct AttachSpec {
   bool no_new_privs = true;
   // Capabilities kept; empty optional: DefaultCapabilities().
   std::optional<std::vector<int>> capabilities;
-  // When set, the attached process is born in this cgroup (a cgroup2 directory fd) with
-  // CLONE_INTO_CGROUP, so it is accounted with the container.
+  // When set, the attached process is born in this cgroup (a cgroup2 directory fd; the helper
+  // moves there first and closes it), so it is accounted with the container.
   int cgroup_fd = -1;
   // Also join the container's leader in every cgroup v1 hierarchy where it is elsewhere than
   // the caller (a hybrid host's memory and pids controllers).
@@ -93,6 +93,7 @@ class AttachInProgress {
   bool done_ = false;
   absl::Status status_;
   absl::Status abort_;  // set by Abort()
+  int records_ = 0;     // read from report_
 };
 
 // Starts `spec.command` inside the container whose PID 1 is `container_pidfd` and waits until

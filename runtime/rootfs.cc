@@ -269,6 +269,9 @@ int EnsureRealDirectory(const ChildRootfs& c, const char* target) {
   return fd;
 }
 
+// A bind of a host device node (the container's nodes, /dev/null over a masked file).
+constexpr uint64_t kDeviceBindAttr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+
 // Clones the mount tree at (dir_fd, path) with everything under it, applies `attr` to every
 // mount of the clone, and attaches it on `target_fd`. The clone is never visible before its
 // attributes are set, and no submount keeps the source's flags (crun's do_mount_setattr).
@@ -358,9 +361,10 @@ bool DeviceStep(const RootfsStep& step, ChildRootfs& c) {
   }
   ChildFd node(::openat(parent_fd.get(), leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW));
   if (!node.valid()) return Fail(c.error_fd, "open device mount point", target);
-  char proc_path[32];
-  FdPath(node.get(), proc_path);
-  if (::mount(step.source.c_str(), proc_path, nullptr, MS_BIND, nullptr) != 0) {
+  // Read-only: the node is the host's own inode, and container root (CAP_CHOWN, CAP_FOWNER)
+  // would otherwise chmod or chown it on the host. A device still opens for writing on a
+  // read-only mount; only its metadata is frozen.
+  if (!CloneTreeOnto(AT_FDCWD, step.source.c_str(), 0, kDeviceBindAttr, node.get())) {
     return Fail(c.error_fd, "bind device", step.source.c_str());
   }
   return true;
@@ -404,7 +408,7 @@ bool BeneathStep(const RootfsStep& step, ChildRootfs& c) {
   } else if (S_ISDIR(st.st_mode)) {
     ok = ::mount("tmpfs", proc_path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") == 0;
   } else {
-    ok = ::mount("/dev/null", proc_path, nullptr, MS_BIND, nullptr) == 0;
+    ok = CloneTreeOnto(AT_FDCWD, "/dev/null", 0, kDeviceBindAttr, fd.get());  // the host's node: read-only
   }
   if (!ok) return Fail(c.error_fd, step.kind == Kind::kReadOnly ? "make read-only" : "mask", target);
   return true;

@@ -4,18 +4,24 @@
 // the tiny init's restrictions.
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -211,6 +217,76 @@ TEST_F(AttachTest, AbortKillsAnExecHeldBack) {
   Stop(*container);
 }
 
+// A container that can reach the held-back process's report socket (CAP_SYS_PTRACE over it:
+// a privileged container, or a boot container in its own user namespace in the instant between
+// the new image's mm and close-on-exec) takes a copy with pidfd_getfd, as the test does here.
+// Holding it must not keep the attach from ending once aborted (the timeout), and records it
+// writes must not be taken as the helper's beyond what the helper ever sends.
+class StolenReportTest : public AttachTest {
+ protected:
+  // Starts an attach held back by a lease and returns the copy of its report socket.
+  void StartHeldBack() {
+    auto container = StartWithOutput(
+        BusyboxSpec({"/bin/sh", "-c", "/bin/attach_probe lease /bin/lease-target 1500; exec sleep 100"}), &output_);
+    ASSERT_TRUE(container.ok()) << container.status();
+    container_ = std::make_unique<runtime::Container>(std::move(*container));
+    ASSERT_EQ(ReadLine(output_.get()), "leased");
+    runtime::AttachSpec spec;
+    spec.command = {"/bin/lease-target", "fds"};
+    auto attach = runtime::AttachInProgress::Start(container_->pidfd(), spec);
+    ASSERT_TRUE(attach.ok()) << attach.status();
+    attach_ = std::move(*attach);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_FALSE(attach_->OnReadable());
+    ASSERT_GT(attach_->process_pid(), 0);
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, attach_->process_pid(), 0)));
+    ASSERT_TRUE(pidfd.valid());
+    stolen_.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), 3, 0)));
+    ASSERT_TRUE(stolen_.valid()) << "pidfd_getfd: " << errno;
+  }
+  // Polls the attach until it ends; false when it is still under way after `ms`.
+  bool EndsWithin(int ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!attach_->OnReadable()) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      pollfd p = {attach_->fd(), POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, left) <= 0) return false;
+    }
+    return true;
+  }
+  void TearDown() override {
+    attach_.reset();
+    stolen_.reset();
+    if (container_) Stop(*container_);
+    AttachTest::TearDown();
+  }
+  UniqueFd output_, stolen_;
+  std::unique_ptr<runtime::Container> container_;
+  std::unique_ptr<runtime::AttachInProgress> attach_;
+};
+
+TEST_F(StolenReportTest, AHeldCopyDoesNotKeepAnAbortedAttachAlive) {
+  StartHeldBack();
+  attach_->Abort(absl::DeadlineExceededError("did not start in time"));
+  ASSERT_TRUE(EndsWithin(3000)) << "the attach never ended: a copy of its report socket outside kept it";
+  auto process = attach_->Result();
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(StolenReportTest, RecordsFromSomeoneElseEndTheAttach) {
+  StartHeldBack();
+  for (int i = 0; i < 8; ++i) {
+    char junk[7] = "forged";
+    ASSERT_EQ(::send(stolen_.get(), junk, sizeof(junk), MSG_DONTWAIT), static_cast<ssize_t>(sizeof(junk)));
+  }
+  ASSERT_TRUE(EndsWithin(3000)) << "forged records were taken for the helper's, and the attach went on";
+  auto process = attach_->Result();
+  ASSERT_FALSE(process.ok());
+  EXPECT_THAT(std::string(process.status().message()), HasSubstr("report"));
+}
+
 TEST_F(AttachTest, ThePtyComesFromTheContainersDevpts) {
   auto container = runtime::Container::Start(BusyboxSpec({"/bin/sleep", "100"}));
   ASSERT_TRUE(container.ok()) << container.status();
@@ -341,6 +417,56 @@ TEST_F(AttachTest, TheCommandJoinsTheLeadersV1Cgroups) {
 
 // The tiny init is a process of the container like any other: the container's capabilities,
 // its seccomp filter and no_new_privs, and none of the manager's fds.
+// corral-run gives the container its own stdio, which may be the caller's terminal (the
+// admin's shell's). The container's first process starts a session of its own, so that
+// terminal is not its controlling one: TIOCSTI (typing into the admin's shell, which reads the
+// terminal once corral-run is done) is refused, and /dev/tty opens nothing. The control: the
+// caller, whose controlling terminal it is, can push input (where the kernel allows TIOCSTI).
+TEST_F(AttachTest, AContainerCannotTypeIntoTheCallersTerminal) {
+  auto legacy = ReadFile("/proc/sys/dev/tty/legacy_tiocsti");
+  if (legacy.ok() && absl::StripAsciiWhitespace(*legacy) != "1") GTEST_SKIP() << "TIOCSTI is off on this kernel";
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  std::string slave_name = ::ptsname(master.get());
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The admin's shell: a session whose controlling terminal is the pty, running corral.
+    ::setsid();
+    int slave = ::open(slave_name.c_str(), O_RDWR);
+    if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) != 0) ::_exit(2);
+    char c = '+';
+    if (::ioctl(slave, TIOCSTI, &c) != 0) ::_exit(3);  // the control
+    runtime::StartOptions options;
+    options.stdio[0] = slave;
+    options.stdio[1] = write_end.get();
+    options.stdio[2] = write_end.get();
+    auto container = runtime::Container::Start(BusyboxSpec({"/bin/attach_probe", "tiocsti"}), options);
+    if (!container.ok()) ::_exit(4);
+    ::_exit(container->Wait().ok() ? 0 : 5);
+  }
+  write_end.reset();
+  std::string out = ReadAll(read_end.get());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << ": " << out;
+  EXPECT_EQ(out, "tiocsti EPERM\n/dev/tty ENXIO\n");
+  // What the terminal's reader would get next: the control's '+' only.
+  struct termios raw = {};
+  UniqueFd slave(::open(slave_name.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(slave.valid());
+  ASSERT_EQ(::tcgetattr(slave.get(), &raw), 0);
+  ::cfmakeraw(&raw);
+  ASSERT_EQ(::tcsetattr(slave.get(), TCSANOW, &raw), 0);
+  char queued[16] = {};
+  ssize_t n = ::read(slave.get(), queued, sizeof(queued));
+  EXPECT_EQ(std::string(queued, n > 0 ? static_cast<size_t>(n) : 0), "+");
+}
+
 TEST_F(AttachTest, TheTinyInitRunsRestricted) {
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", "grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/1/status; exec sleep 100"});
   spec.init = runtime::InitMode::kTinyInit;

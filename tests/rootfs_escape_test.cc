@@ -253,6 +253,41 @@ TEST_F(RootfsEscapeTest, MknodInAUserNamespaceIsRefused) {
   EXPECT_EQ(r->output, "mknod /dev/made EPERM\n");
 }
 
+// The device nodes are the host's own inodes: container root (CAP_CHOWN, CAP_FOWNER) must not
+// change their owner or mode on the host (chmod 0 /dev/null would break every host service,
+// chmod 0666 of a --device node opens it to every host user). Here the host's /dev/full is, in
+// a private mount namespace, a node of our own on a tmpfs, so the attack changes nothing real.
+// The binds are read-only (metadata), and the nodes still open for writing.
+TEST_F(RootfsEscapeTest, ContainerRootCannotChangeTheHostsDeviceNodes) {
+  std::string dir = temp_dir() + "/own-dev";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  std::string node = dir + "/full";
+  runtime::ContainerSpec spec =
+      BusyboxSpec({"/bin/sh", "-c",
+                   "cat /proc/self/mountinfo; chmod 0600 /dev/full 2>&1 || echo chmod-refused; "
+                   "chown 65534 /dev/full 2>&1 || echo chown-refused; /bin/open_probe w /dev/full /dev/null"});
+  std::string mode_after;
+  std::string out = RunInPrivateMountNamespace(spec, [&] {
+    return ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") == 0 &&
+           ::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0 && ::chmod(node.c_str(), 0666) == 0 &&
+           ::mount(node.c_str(), "/dev/full", nullptr, MS_BIND, nullptr) == 0;
+  });
+  ::rmdir(dir.c_str());
+  ASSERT_FALSE(absl::StartsWith(out, "ERROR")) << out;
+  std::map<std::string, std::string> options = MountOptions(out);
+  for (const runtime::DeviceSpec& d : runtime::DefaultDevices()) {
+    ASSERT_TRUE(options.count(d.path)) << d.path << " is not a mount of its own:\n" << out;
+    EXPECT_TRUE(absl::StartsWith(options[d.path], "ro,")) << d.path << " is bound writable: " << options[d.path];
+  }
+  // A masked file is /dev/null bound over it: the host's /dev/null, read-only too.
+  for (const char* masked : {"/proc/keys", "/proc/timer_list", "/proc/kcore"}) {
+    if (options.count(masked)) EXPECT_TRUE(absl::StartsWith(options[masked], "ro,")) << masked << ": " << options[masked];
+  }
+  EXPECT_THAT(out, HasSubstr("chmod-refused\n"));
+  EXPECT_THAT(out, HasSubstr("chown-refused\n"));
+  EXPECT_THAT(out, HasSubstr("/dev/full ok\n/dev/null ok\n"));
+}
+
 // --device gives exactly that node: without it /dev/fuse is not there (and a node made for it
 // would not open), with it the host's node opens.
 TEST_F(RootfsEscapeTest, DeviceOptionMakesExactlyThatNodeUsable) {

@@ -6,6 +6,9 @@
 //                                 (ok when a /proc/PID/fd/N link opens, /proc/PID/root and
 //                                 cwd resolve)
 //   attach_probe ttyid            "tty MAJOR:MINOR" of stdin when it is a terminal, else "notty"
+//   attach_probe tiocsti          pushes one '#' into stdin's input queue (TIOCSTI, what a
+//                                 process does to type into its terminal's shell), then opens
+//                                 /dev/tty: "tiocsti ERRNO|ok" and "/dev/tty ERRNO|ok"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -106,11 +110,21 @@ static int TtyId() {
   return 0;
 }
 
+static int Tiocsti() {
+  char c = '#';
+  int rc = ioctl(0, TIOCSTI, &c);
+  printf("tiocsti %s\n", rc == 0 ? "ok" : strerrorname_np(errno));
+  int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  printf("/dev/tty %s\n", tty >= 0 ? "ok" : strerrorname_np(errno));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "fds") == 0) return Fds();
   if (argc == 4 && strcmp(argv[1], "lease") == 0) return Lease(argv[2], atol(argv[3]));
   if (argc == 2 && strcmp(argv[1], "scan") == 0) return Scan();
   if (argc == 2 && strcmp(argv[1], "ttyid") == 0) return TtyId();
-  fprintf(stderr, "usage: attach_probe fds|lease FILE MS|scan|ttyid\n");
+  if (argc == 2 && strcmp(argv[1], "tiocsti") == 0) return Tiocsti();
+  fprintf(stderr, "usage: attach_probe fds|lease FILE MS|scan|ttyid|tiocsti\n");
   return 2;
 }

@@ -35,6 +35,10 @@ check_output "stdin's EOF and the exit status pass through" '^ *3 status=5 $' \
 check_output "a large output arrives whole" '^1048576$' sb sh -c 'corralctl exec web -- head -c 1048576 /dev/zero | wc -c'
 check_output "the command is in the container's payload cgroup" '^0::/$' sb corralctl exec web -- cat /proc/self/cgroup
 
+# A process the command leaves behind keeps writing to the pipe (and the reader is slow, as a
+# terminal is): corralctl must still see the command's end and return, not relay forever.
+check_output "a descendant flooding stdout does not hold corralctl after the command's exit" '^status=0$' \
+  sb bash -c 'timeout 20 corralctl exec web -- sh -c "yes flood & exit 0" | { sleep 1; while read -r l; do :; done; }; echo "status=${PIPESTATUS[0]}"'
 echo "== terminals"
 # In script's pty: our terminal, then the command's. A new pty, not ours (TIOCSTI or reading
 # later would reach the caller's shell).
@@ -73,6 +77,38 @@ check_output "the held-back process is visible in the container" '^held-back: [0
 check_output "its fds, root and cwd are not reachable from the container" \
   '^held-back: [0-9]+ corrald fd=E[A-Z]+ root=E[A-Z]+ cwd=E[A-Z]+$' echo "$held"
 check_output "once the lease is gone the exec runs, with fds 0-2 only" '^held exec: fds 0 1 2$' echo "$held"
+
+echo "== an exec into a frozen payload cgroup"
+# A container that may write its own cgroup.freeze (a boot container is real root with a
+# writable cgroup2 until it has a user namespace) freezes its payload cgroup: a process born
+# there stops before its first instruction, with whatever fds it was born with, for as long as
+# the container likes; with CAP_SYS_PTRACE (boot) it then opens /proc/PID/fd/N. None of them
+# may be a directory of the host (the payload cgroup's, whose ".." leads to the host's /: runc
+# CVE-2024-21626). Here the test freezes it from outside, as the container would from inside.
+leader=$(sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container Leader | awk '{print $2}')
+payload=$(sb sh -c 'c=$(sed -n "s/^0:://p" /proc/'"$leader"'/cgroup); for r in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+  [ -e "$r$c/cgroup.freeze" ] && { echo "$r$c"; break; }; done')
+if [ -n "$payload" ]; then
+  frozen=$(sb sh -c "
+    echo 1 > $payload/cgroup.freeze
+    corralctl exec web -- /bin/true & sleep 1
+    for p in \$(cat $payload/cgroup.procs); do
+      # Only what the container can see: processes of its PID namespace.
+      [ \"\$(readlink /proc/\$p/ns/pid)\" = \"\$(readlink /proc/$leader/ns/pid)\" ] || { echo \"pid \$p: not in the container's PID namespace\"; continue; }
+      for f in /proc/\$p/fd/*; do [ -d \"\$f\" ] && echo \"pid \$p holds directory \$(readlink \$f)\"; done
+    done
+    echo 0 > $payload/cgroup.freeze; wait; echo exec=\$?" 2>&1)
+  check_output "the exec was caught by the freeze" 'not in the container|holds directory' echo "$frozen"
+  if echo "$frozen" | grep -q 'holds directory'; then
+    not_ok "no process of the container's PID namespace in the frozen payload holds a directory"
+    echo "$frozen" | sed 's/^/    /'
+  else
+    ok "no process of the container's PID namespace in the frozen payload holds a directory"
+  fi
+  check_output "once thawed, the exec goes on" '^exec=0$' echo "$frozen"
+else
+  echo "skip - no cgroup.freeze for the payload cgroup here"
+fi
 
 echo "== cgroup v1"
 # Only meaningful where the leader sits in other v1 cgroups than corrald (a hybrid systemd, as the

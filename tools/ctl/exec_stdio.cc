@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -181,10 +184,10 @@ void ExecStdio::PumpInput() {
   FlushInput();
 }
 
-void ExecStdio::PumpOutput(UniqueFd* from, int to) {
+void ExecStdio::PumpOutput(UniqueFd* from, int to, size_t budget) {
   char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(from->get(), buffer, sizeof(buffer));
+  while (budget > 0) {
+    ssize_t n = ::read(from->get(), buffer, std::min(sizeof(buffer), budget));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     // EOF, or EIO from a pty master whose slaves are all closed.
@@ -192,6 +195,7 @@ void ExecStdio::PumpOutput(UniqueFd* from, int to) {
       from->reset();
       return;
     }
+    budget -= static_cast<size_t>(n);
   }
 }
 
@@ -251,10 +255,14 @@ absl::Status ExecStdio::Relay(sd_bus* bus, const bool* done) {
   }
   // The command has exited: what it wrote is in the pipes and the pty already (a write that
   // did not fit would have kept it from exiting). Whatever descendants write later is not ours
-  // to wait for.
-  if (master_) PumpOutput(&master_, master_out_);
-  if (stdout_pipe_) PumpOutput(&stdout_pipe_, 1);
-  if (stderr_pipe_) PumpOutput(&stderr_pipe_, 2);
+  // to wait for: only what is buffered now (FIONREAD) is copied, so a process left behind that
+  // keeps writing cannot hold us.
+  for (auto [from, to] : {std::pair{&master_, master_out_}, {&stdout_pipe_, 1}, {&stderr_pipe_, 2}}) {
+    int buffered = 0;
+    if (*from && ::ioctl(from->get(), FIONREAD, &buffered) == 0 && buffered > 0) {
+      PumpOutput(from, to, static_cast<size_t>(buffered));
+    }
+  }
   return absl::OkStatus();
 }
 

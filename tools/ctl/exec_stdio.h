@@ -41,9 +41,11 @@ class ExecStdio {
   void ReceiveMaster();
   void PumpInput();
   void FlushInput();
-  // Copies what is readable on `*from` to `to`; closes `*from` at its end or when `to` is
-  // gone (so the command sees EPIPE, as it would on the caller's pipe).
-  void PumpOutput(UniqueFd* from, int to);
+  // Copies what is readable on `*from` to `to`, at most `budget` bytes (a container that keeps
+  // writing must not keep us from the bus and our stdin); closes `*from` at its end or when
+  // `to` is gone (so the command sees EPIPE, as it would on the caller's pipe).
+  void PumpOutput(UniqueFd* from, int to, size_t budget = kPumpBudget);
+  static constexpr size_t kPumpBudget = 256 * 1024;
 
   UniqueFd command_[3];
   bool controlling_tty_ = false;
