@@ -48,9 +48,11 @@ absl::Status EnsureDirectoryAtMost(const std::string& path, mode_t mode) {
 absl::Status SecureStateDirectories(const RegistryPaths& paths) {
   std::set<std::string> traversable = {Parent(paths.lib_root), Parent(paths.images_root), Parent(paths.run_root)};
   for (const std::string& dir : traversable) RETURN_IF_ERROR(EnsureDirectoryAtMost(dir, 0711));
-  for (const std::string& dir : {paths.lib_root, paths.images_root, paths.run_root}) {
-    RETURN_IF_ERROR(EnsureDirectoryAtMost(dir, 0700));
-  }
+  for (const std::string& dir : {paths.lib_root, paths.images_root}) RETURN_IF_ERROR(EnsureDirectoryAtMost(dir, 0700));
+  // The root of an unprivileged container resolves its rootfs and bind sources below its own
+  // run directory from the host's side: the directory above those is searchable (0711), each
+  // container's is 0710 root:BASE (the supervisor's PrepareRunDir), so nobody else gets in.
+  RETURN_IF_ERROR(EnsureDirectoryAtMost(paths.run_root, 0711));
   // Images an older corral made 0755; the store's own 0700 already shuts them, this keeps
   // each one shut should the store ever be opened again.
   UniqueFd images(::open(paths.images_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

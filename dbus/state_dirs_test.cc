@@ -37,7 +37,7 @@ TEST_F(StateDirsTest, FreshDirectoriesAreTraversableOrPrivate) {
   EXPECT_EQ(ModeOf(dir_ + "/run"), 0711u);
   EXPECT_EQ(ModeOf(paths_.lib_root), 0700u);
   EXPECT_EQ(ModeOf(paths_.images_root), 0700u);
-  EXPECT_EQ(ModeOf(paths_.run_root), 0700u);
+  EXPECT_EQ(ModeOf(paths_.run_root), 0711u);  // each container's own is 0710 root:BASE
 }
 
 // What an older corral (and install.sh's `install -d`) left: everything 0755.

@@ -16,15 +16,17 @@ fi
 
 install -d "$bindir" /etc/systemd/system /usr/share/dbus-1/system-services /usr/share/dbus-1/system.d \
   "$prefix/share/doc/corral"
-# corral's state is root's: the top directories only traversable (0711), the container, image and
-# run state not even that. Older versions made them 0755, which let any user walk to an image's
+# corral's state is root's: the top directories only traversable (0711), the container and image
+# state not even that; /run/corral/containers stays traversable, since the root of an
+# unprivileged container resolves its own run directory (0710 root:BASE) from the host's side. Older versions made them 0755, which let any user walk to an image's
 # setuid binaries and run them as root (the moby CVE-2021-41091 class): an upgrade closes them.
 # Only these directories change; the trees of images and containers keep their modes.
 install -d -m 0711 /var/lib/corral /run/corral
 chmod 0711 /var/lib/corral /run/corral
-for dir in /var/lib/corral/containers /var/lib/corral/images /run/corral/containers; do
+for dir in /var/lib/corral/containers /var/lib/corral/images; do
   if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi
 done
+if [ -d /run/corral/containers ] && [ ! -L /run/corral/containers ]; then chmod 0711 /run/corral/containers; fi
 for dir in /var/lib/corral/images/*/; do
   dir=${dir%/}
   if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi

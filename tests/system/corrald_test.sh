@@ -111,8 +111,8 @@ check_output "a non-root user can run corralctl ls (over the system bus)" 'web +
 check_fails "a non-root user cannot exec" 'permission denied' as_nobody corralctl exec web -- true
 
 echo "== root-only state and properties"
-check_output "state directories: /var/lib/corral and /run/corral 0711, containers, images, run state 0700" \
-  '^711 700 700 700 711 700 $' sb sh -c 'for d in /var/lib/corral /var/lib/corral/containers /var/lib/corral/images \
+check_output "state directories: /var/lib/corral, /run/corral and its containers/ 0711, containers, images 0700" \
+  '^711 700 700 700 711 711 $' sb sh -c 'for d in /var/lib/corral /var/lib/corral/containers /var/lib/corral/images \
     /var/lib/corral/images/busybox /run/corral /run/corral/containers; do printf "%s " $(stat -c %a $d); done'
 check_fails "nobody cannot reach a running container's rootfs" 'Permission denied' \
   as_nobody ls /run/corral/containers/web/rootfs/bin

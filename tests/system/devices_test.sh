@@ -23,7 +23,9 @@ echo "== the scope's device policy"
 # The container's own processes probe at start (the results in /probe.out): a failed
 # redirection ends a shell, hence the subshells.
 probe="(exec 3<$dev) && echo read-ok; (exec 3<>$dev) && echo OPENED-FOR-WRITING; mknod /tmp/blk b 7 0 && echo MADE-BLOCK-NODE; exec sleep 1000"
-check "create dev1 with --device $dev:r" sb corralctl create dev1 --image busybox --net none --device "$dev:r" -- \
+# dev1 is privileged (root inside is the host's, so the node's 0600 mode does not stop it): only
+# the scope's device allow-list stands between it and the node, which is what this part tests.
+check "create dev1 (privileged) with --device $dev:r" sb corralctl create dev1 --image busybox --net none --privileged --device "$dev:r" -- \
   sh -c "($probe) >/probe.out 2>&1"
 check_output "the config keeps the device" "^device=$dev:r\$" sb grep '^device=' /var/lib/corral/containers/dev1/config
 check_output "the Devices property and corralctl info show it" "^Devices: +$dev:r\$" sb corralctl info dev1
@@ -68,10 +70,14 @@ check_fails "D-Bus Devices with ..'" 'org.corral1.Error.InvalidArgument: Devices
   mgr CreateContainer bad5 busybox "{'Devices': <['/dev/../etc/passwd']>, 'Command': <['true']>}"
 check_output "none of them was created" '^0$' sb sh -c 'ls /var/lib/corral/containers | grep -c "^bad"'
 
+# Image trees for the checks below live on /var/lib/corral, the sandbox's tmpfs: an unprivileged
+# container's rootfs is an idmapped mount, which the sandbox's overlay root (/tmp) cannot be.
+evil=/var/lib/corral/test-evil
+crun=/var/lib/corral/test-crun
 echo "== an image whose /proc is a symlink"
-check "make the image" sb sh -c 'rm -rf /tmp/evil && mkdir /tmp/evil && cp -a /var/lib/corral/images/busybox/rootfs/. /tmp/evil/ &&
-  rm -rf /tmp/evil/proc && ln -s run/p /tmp/evil/proc'
-sb corralctl create evil --image /tmp/evil --net none -- sleep 1000 >/dev/null
+check "make the image" sb sh -c "rm -rf $evil && mkdir $evil && cp -a /var/lib/corral/images/busybox/rootfs/. $evil/ &&
+  rm -rf $evil/proc && ln -s run/p $evil/proc"
+sb corralctl create evil --image $evil --net none -- sleep 1000 >/dev/null
 check_fails "corrald refuses to start it, naming /proc" 'not a real directory \(a symlink or file\) at `proc`' sb corralctl start evil
 check_output "and it stays stopped with no scope left" '^stopped 0$' sb sh -c '
   echo $(busctl get-property org.corral1 /org/corral1/container/evil org.corral1.Container State | cut -d\" -f2) \
@@ -79,16 +85,23 @@ check_output "and it stays stopped with no scope left" '^stopped 0$' sb sh -c '
 sb corralctl rm evil >/dev/null
 
 echo "== corral-run's own scope (--memory)"
-check "a rootfs for corral-run" sb sh -c 'rm -rf /tmp/crun && mkdir /tmp/crun && cp -a /var/lib/corral/images/busybox/rootfs/. /tmp/crun/'
+check "a rootfs for corral-run" sb sh -c "rm -rf $crun && mkdir $crun && cp -a /var/lib/corral/images/busybox/rootfs/. $crun/"
 check_output "corral-run --memory: $dev reads, does not open for writing (scope's allow-list)" \
   "^read-ok sh: can.t (open|create) '?$dev'?: Operation not permitted \$" \
-  sb sh -c "corral-run --rootfs /tmp/crun --net none --memory 64M --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
+  sb sh -c "corral-run --rootfs $crun --net none --privileged --memory 64M --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
 check_output "corral-run --device $dev:r alone runs in a scope that enforces r" \
   "^read-ok sh: can.t (open|create) '?$dev'?: Operation not permitted \$" \
-  sb sh -c "corral-run --rootfs /tmp/crun --net none --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
+  sb sh -c "corral-run --rootfs $crun --net none --privileged --device $dev:r -- sh -c '(exec 3<$dev) && echo read-ok; (exec 4<>$dev) && echo OPENED' 2>&1 | tr '\n' ' '"
 check_output "corral-run --memory: mknod of a block device refused (EPERM)" 'Operation not permitted' \
-  sb corral-run --rootfs /tmp/crun --net none --memory 64M -- sh -c 'mknod /tmp/blk b 7 0 && echo MADE'
-sb rm -rf /tmp/evil /tmp/crun
+  sb corral-run --rootfs $crun --net none --privileged --memory 64M -- sh -c 'mknod /tmp/blk b 7 0 && echo MADE'
+check_output "unprivileged (the default), mknod of a block device is refused too (user namespace)" 'Operation not permitted' \
+  sb corral-run --rootfs $crun --net none -- sh -c 'mknod /tmp/blk b 7 0 && echo MADE'
+# Unprivileged, a --device node keeps its host owner and mode: one only host root may open
+# (0600, as this VM's /dev/fuse) stays closed to root inside; one open to all (Debian's 0666) opens.
+if [ "$(sb stat -c %a "$dev")" = 600 ]; then want='Permission denied'; else want='^OPENED$'; fi
+check_output "unprivileged, --device $dev keeps the host node's mode ($(sb stat -c %a "$dev"))" "$want" \
+  sb corral-run --rootfs $crun --net none --device $dev -- sh -c "(exec 3<>$dev) && echo OPENED"
+sb rm -rf $evil $crun
 
 echo "== nothing left"
 check_output "no container or scope of corral left" '^0 0$' sb sh -c '
