@@ -92,6 +92,10 @@ const std::string& BusyboxRootfs() {
       ::fprintf(stderr, "cannot build busybox rootfs: %s\n", std::string(built.status().message()).c_str());
       ::abort();
     }
+    // The store makes each image root's alone (0700); an unprivileged container's root, and
+    // crun's with a user namespace, must pass through it to the rootfs: searchable, not listable.
+    std::string image_dir = built->substr(0, built->rfind('/'));
+    ::chmod(image_dir.c_str(), 0711);
     return new std::string(*built);
   }();
   return *rootfs;
