@@ -145,7 +145,7 @@ if sb test -w "$freezer/cgroup.procs"; then
     c=\$(cat /proc/\$p/cgroup 2>/dev/null)
     [ \"\$(echo \"\$c\" | grep -E '^[0-9]+:(memory|pids|devices):' | sort)\" = '$v1_leader' ] && printf 'same-v1 '
     echo \"\$c\" | grep -q ':freezer:/corral-frozen' || printf 'not-frozen '
-    wait; echo exec=\$?"
+    wait \$!; echo exec=\$?"
   echo "# v1: the leader is in $(echo $v1_leader)"
   sb sh -c "echo THAWED > $freezer/corral-frozen/freezer.state; echo $leader > $freezer/cgroup.procs; rmdir $freezer/corral-frozen"
 else
