@@ -1329,8 +1329,7 @@ void Service::ExecReport(PendingExec* pending) {
     pending->process.pty_master.reset();
     pending->pty_receiver.reset();
     if (!passed.ok()) {
-      sys::PidfdSendSignal(pending->process.pidfd.get(), SIGKILL, nullptr, 0);
-      runtime::WaitAttached(pending->process).IgnoreError();
+      runtime::KillAndReapAttached(pending->process);  // bounded: never stalls the loop
       ReplyStatusError(pending->call, Annotate(passed, "pass the pty to the caller"));
       delete pending;
       return;
@@ -1350,8 +1349,7 @@ void Service::ExecReport(PendingExec* pending) {
       },
       pending);
   if (r < 0) {
-    sys::PidfdSendSignal(pending->process.pidfd.get(), SIGKILL, nullptr, 0);
-    runtime::WaitAttached(pending->process).IgnoreError();
+    runtime::KillAndReapAttached(pending->process);
     ReplyStatusError(pending->call, ErrnoError(-r, "watch the exec'd command"));
     delete pending;
   }

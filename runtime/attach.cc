@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -183,6 +184,9 @@ void OpenPtyInside(int fd, int* master_out, int* slave_out) {
   if (plan.other_userns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
     Fail(kReportFd, "become root of the container's user namespace", errno);
   }
+  // That credential change reset dumpability to fs.suid_dumpable (1 on some hosts), and the
+  // container's root is now our uid: not dumpable again until the execve.
+  if (plan.other_userns && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(kReportFd, "prctl(PR_SET_DUMPABLE, 0)", errno);
   if (sys::CloseRange(kContainerFd, ~0U, 0) != 0) Fail(kReportFd, "close_range", errno);
   if (plan.allocate_pty || plan.controlling_tty) {
     ::setsid();
@@ -210,7 +214,8 @@ long CloneProcess(int* pidfd) {
   // CAP_SYS_PTRACE over the host may open /proc/PID/fd, /proc/PID/root or pidfd_getfd us.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
   // v1 hierarchies first, while the host's cgroup fs is ours to write: the process inherits
-  // the leader's memory/pids/... cgroups from us.
+  // the leader's memory/pids/devices/... cgroups from us (never its freezer: see
+  // JoinableV1Hierarchy).
   for (int i = 0; i < plan.v1_count; ++i) {
     if (::write(plan.v1_joins[i], "0", 1) != 1) Fail(fd, "join the container's cgroup in a v1 hierarchy", errno);
   }
@@ -246,6 +251,8 @@ long CloneProcess(int* pidfd) {
     OpenPtyInside(fd, &master, &slave);
     ::setfsuid(0);
     ::setfsgid(0);
+    // An fsuid change resets dumpability to fs.suid_dumpable: not dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
     HelperReport report;
     report.kind = kReportPty;
     if (int err = SendWithFd(fd, &report, sizeof(report), master); err != 0) Fail(fd, "pass the pty master", err);
@@ -300,7 +307,24 @@ void KillAndReap(UniqueFd& pidfd) {
   pidfd.reset();
 }
 
+// The v1 hierarchies an exec'd process shares with the leader: those that account for it and
+// limit it (memory, pids, CPU, I/O, and devices, where a hybrid host's scope keeps its
+// DevicePolicy), and systemd's own. Never freezer: a container that is host root can freeze
+// its leader's freezer cgroup, and a helper joining it there would stop, frozen, in the host's
+// PID namespace and ignoring SIGKILL. Nor any other hierarchy we do not know; a hierarchy with
+// several controllers is joined only when each of them is one of these.
+bool JoinableV1Hierarchy(absl::string_view controllers) {
+  static constexpr absl::string_view kJoinable[] = {"memory", "pids",   "cpu",     "cpuacct",     "cpuset",
+                                                    "blkio",  "io",     "hugetlb", "devices", "name=systemd"};
+  for (absl::string_view c : absl::StrSplit(controllers, ',')) {
+    if (std::find(std::begin(kJoinable), std::end(kJoinable), c) == std::end(kJoinable)) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+void KillAndReapAttached(AttachedProcess& process) { KillAndReap(process.pidfd); }
 
 absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
   std::vector<UniqueFd> joins;
@@ -316,7 +340,7 @@ absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
   ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
   for (absl::string_view line : absl::StrSplit(theirs, '\n', absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
-    if (f.size() != 3 || f[0] == "0" || f[1].empty()) continue;
+    if (f.size() != 3 || f[0] == "0" || f[1].empty() || !JoinableV1Hierarchy(f[1])) continue;
     auto our = our_paths.find(f[1]);
     if (our != our_paths.end() && our->second == f[2]) continue;  // already there
     if (f[2].find("/..") != std::string::npos || f[2].empty() || f[2][0] != '/') {

@@ -103,8 +103,14 @@ absl::StatusOr<AttachedProcess> Attach(int container_pidfd, const AttachSpec& sp
 // Waits for an attached process; the exit code, or 128 + signal.
 absl::StatusOr<int> WaitAttached(AttachedProcess& process);
 
-// The cgroup.procs files to write for joining the leader `pid` in every cgroup v1 hierarchy
-// where it sits elsewhere than we do: opened for writing, O_CLOEXEC. Empty on a pure cgroup2
+// Kills an attached process and reaps it, waiting at most 0.5 s: one a container keeps from
+// ending (in a v1 freezer cgroup it froze, where SIGKILL waits) is left unreaped rather than
+// holding the caller's event loop. Closes the pidfd.
+void KillAndReapAttached(AttachedProcess& process);
+
+// The cgroup.procs files to write for joining the leader `pid` in each cgroup v1 hierarchy that
+// accounts for or limits it (memory, pids, CPU, I/O, devices; never freezer) where it sits
+// elsewhere than we do: opened for writing, O_CLOEXEC. Empty on a pure cgroup2
 // host. Exposed for tests.
 absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid);
 

@@ -113,6 +113,10 @@ void DropPrivileges(const ExecPlan& plan, int error_fd, bool* dropped) {
   if (plan.uid != 0 && ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {  // raw: see SetGroupsInChild
     return ReportChildError(error_fd, "setresuid", "", errno);
   }
+  // A change of euid/egid (setresgid, setresuid) resets dumpability to fs.suid_dumpable, which
+  // a host may set to 1: what runs here until its execve is still a copy of the manager (the
+  // tiny init for ever), so it must stay out of reach of the container's ptrace and /proc.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return ReportChildError(error_fd, "prctl(PR_SET_DUMPABLE, 0)", "", errno);
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return ReportChildError(error_fd, "prctl(PR_SET_NO_NEW_PRIVS)", "", errno);
   }

@@ -59,7 +59,8 @@ int SetGroupsInChild(uid_t uid, gid_t gid);
 
 // The two halves of ExecInChild, for a process that must itself run restricted before it forks
 // the command (the tiny init). DropPrivilegesInChild: credentials, capabilities,
-// no_new_privs, seccomp; false after writing a ChildError. ExecPreparedInChild: chdir,
+// no_new_privs, seccomp, and not dumpable whatever fs.suid_dumpable made of the credential
+// change; false after writing a ChildError. ExecPreparedInChild: chdir,
 // close-on-exec above 2, execve; returns only on failure, after writing a ChildError.
 bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd);
 void ExecPreparedInChild(const ExecPlan& plan, int error_fd);

@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,6 +37,7 @@
 #include "runtime/attach.h"
 #include "runtime/capabilities.h"
 #include "runtime/container.h"
+#include "runtime/exec.h"
 #include "runtime/spec.h"
 #include "tests/container_fixture.h"
 
@@ -465,6 +467,36 @@ TEST_F(AttachTest, AContainerCannotTypeIntoTheCallersTerminal) {
   char queued[16] = {};
   ssize_t n = ::read(slave.get(), queued, sizeof(queued));
   EXPECT_EQ(std::string(queued, n > 0 ? static_cast<size_t>(n) : 0), "+");
+}
+
+// A credential change (setresuid to the command's user, or to the root of a user namespace)
+// sets dumpability to fs.suid_dumpable, and a host may set that to 1: the attach's process and
+// the tiny init, copies of the manager until their execve (the init for ever), would then be
+// open to the container's ptrace and /proc/PID/fd. This host keeps suid_dumpable at 0, which we
+// must not change, so the child stands for such a host by turning dumpable on just before the
+// drop (to uid 0: no credential change that would reset it here): the drop must end with the
+// process not dumpable.
+TEST(DropPrivilegesTest, LeavesTheProcessNotDumpable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  runtime::ExecOptions options;
+  options.command = {"/bin/true"};
+  options.capabilities = runtime::DefaultCapabilities();
+  options.no_new_privs = false;
+  runtime::ExecPlan plan = runtime::MakeExecPlan(options);
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) ::_exit(2);
+    if (!runtime::DropPrivilegesInChild(plan, write_end.get())) ::_exit(3);
+    ::_exit(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 1);
+  }
+  write_end.reset();
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: dumpable after the drop; 2: setup; 3: the drop failed";
 }
 
 TEST_F(AttachTest, TheTinyInitRunsRestricted) {

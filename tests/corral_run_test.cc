@@ -3,7 +3,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,8 +21,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/files.h"
+#include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "netcfg/ipam.h"
 #include "netcfg/ipv4.h"
@@ -414,6 +421,85 @@ TEST_F(CorralRunTest, KilledRunsLeaseAndForwardAreReclaimedByTheNextRun) {
   absl::StatusOr<std::string> leases = ReadFile(net_dir_ + "/state/leases");
   ASSERT_TRUE(leases.ok());
   EXPECT_THAT(*leases, ::testing::Not(HasSubstr("run-"))) << *leases;
+}
+
+// Without -t, corral-run run from a terminal (an admin's shell) must not hand that terminal to
+// the container, whose processes could change its modes or stay behind reading it: stdin and
+// stdout inside are a pty of corral-run's (another device than the caller's), input typed on
+// the caller's terminal arrives once (no second echo) with its end, output comes back, and the
+// exit status is kept.
+TEST_F(CorralRunTest, ACallersTerminalIsRelayedNotHandedOver) {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  std::string slave_name = ::ptsname(master.get());
+  struct stat outer;
+  ASSERT_EQ(::stat(slave_name.c_str(), &outer), 0);
+  std::string outer_dev = absl::StrFormat("%x:%x", major(outer.st_rdev), minor(outer.st_rdev));
+  std::vector<std::string> args = {kCorralRun, "--rootfs", rootfs(), "--net", "none", "--", "sh", "-c",
+                                   "stat -L -c %t:%T /proc/self/fd/0 /proc/self/fd/1; read l; echo got:$l; cat; "
+                                   "echo eof; stty -echo -icanon; exit 7"};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The admin's shell: a session on the terminal, corral-run in the foreground.
+    ::setsid();
+    int slave = ::open(slave_name.c_str(), O_RDWR);
+    if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) != 0) ::_exit(96);
+    for (int i = 0; i < 3; ++i) ::dup2(slave, i);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(kCorralRun, argv.data());
+    ::_exit(98);
+  }
+  // Typed ahead: the terminal holds it until corral-run reads it.
+  const char input[] = "hello\nabc\n\x04";
+  ASSERT_EQ(::write(master.get(), input, sizeof(input) - 1), static_cast<ssize_t>(sizeof(input) - 1));
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int status = 0;
+  bool exited = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p = {master.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char buffer[4096];
+      ssize_t n = ::read(master.get(), buffer, sizeof(buffer));
+      if (n > 0) out.append(buffer, static_cast<size_t>(n));
+    }
+    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+    if (exited && ::poll(&p, 1, 0) == 0) break;
+    if (exited && (p.revents & POLLHUP)) break;
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << out;
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 7) << out;
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    lines.emplace_back(absl::StripSuffix(line, "\r"));
+  }
+  // The caller's terminal echoes the two lines; the rest is the container's.
+  std::vector<std::string> inner;
+  for (const std::string& line : lines) {
+    if (line.find(':') != std::string::npos && line != "got:hello") inner.push_back(line);
+  }
+  ASSERT_EQ(inner.size(), 2u) << out;
+  for (const std::string& dev : inner) {
+    EXPECT_NE(dev, outer_dev) << "the container holds the caller's terminal: " << out;
+    EXPECT_TRUE(absl::StartsWith(dev, "88:")) << dev;  // a pty (major 136 = 0x88)
+  }
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "hello"), 1) << out;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "got:hello"), 1) << out;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "abc"), 2) << out;  // the echo, then cat's
+  EXPECT_EQ(lines.back(), "eof") << out;
+  // The container's stty changed its own pty, not the caller's terminal.
+  struct termios attrs;
+  ASSERT_EQ(::tcgetattr(master.get(), &attrs), 0);
+  EXPECT_EQ(attrs.c_lflag & (ECHO | ICANON), static_cast<tcflag_t>(ECHO | ICANON));
 }
 
 TEST_F(CorralRunTest, HelpWorks) {

@@ -5,9 +5,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -57,13 +61,15 @@ absl::StatusOr<UniqueFd> BlockForwardedSignals() {
   return fd;
 }
 
-// Reads pending signals and passes them on to the container.
-void ForwardSignals(int signal_fd, runtime::Container& container) {
+// Reads pending signals and passes them on to the container; a window size change goes to
+// `pty` (the console's or the relay's master, from the terminal `tty`).
+void ForwardSignals(int signal_fd, runtime::Container& container, int tty = 0, int pty = -1) {
   struct signalfd_siginfo info;
   while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
     int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGWINCH) {
       if (container.console_master() >= 0) runtime::CopyWindowSize(0, container.console_master());
+      if (pty >= 0) runtime::CopyWindowSize(tty, pty);
       continue;
     }
     container.Signal(sig).IgnoreError();  // it may be exiting already
@@ -231,7 +237,143 @@ class IdLease {
   uint32_t base_ = 0;
 };
 
-absl::Status Supervise(runtime::Container& container, int signal_fd) {
+// Without -t, a terminal among our stdio (the admin's, most often) is never handed to the
+// container: a process of it could change that terminal's modes and line discipline, or stay
+// behind reading it once we are gone (TIOCSTI is the kernel's to refuse). Each of stdin,
+// stdout and stderr that is a terminal becomes the slave of a fresh pty of ours, which we relay;
+// pipes and files are given as they are. The caller's terminal keeps its own mode (cooked,
+// usually): its line discipline edits lines and makes Ctrl-C our SIGINT, forwarded to the
+// container. Our pty passes bytes through (no echo, signals or output processing: the caller's
+// terminal does those) but stays canonical, so the caller's end of input can be passed on as EOF.
+class TerminalRelay {
+ public:
+  // Null when none of 0, 1, 2 is a terminal. Points `start`'s stdio at the slave.
+  static absl::StatusOr<std::unique_ptr<TerminalRelay>> Prepare(runtime::StartOptions& start) {
+    bool tty[3];
+    int tty_fd = -1;
+    for (int i = 2; i >= 0; --i) {
+      tty[i] = ::isatty(i) == 1;
+      if (tty[i]) tty_fd = i;
+    }
+    if (tty_fd < 0) return nullptr;
+    std::unique_ptr<TerminalRelay> relay(new TerminalRelay);
+    ASSIGN_OR_RETURN(runtime::Pty pty, runtime::OpenPty());
+    struct termios attrs;
+    if (::tcgetattr(pty.slave.get(), &attrs) != 0) return ErrnoError("tcgetattr the container's pty");
+    attrs.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK | ECHONL | ISIG | IEXTEN);
+    attrs.c_lflag |= ICANON;
+    attrs.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+    attrs.c_cc[VERASE] = attrs.c_cc[VKILL] = _POSIX_VDISABLE;
+    if (::tcsetattr(pty.slave.get(), TCSANOW, &attrs) != 0) return ErrnoError("tcsetattr the container's pty");
+    relay->eof_ = static_cast<char>(attrs.c_cc[VEOF]);
+    runtime::CopyWindowSize(tty_fd, pty.master.get());
+    int flags = ::fcntl(pty.master.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(pty.master.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+      return ErrnoError("make the pty master non-blocking");
+    }
+    relay->master_ = std::move(pty.master);
+    relay->slave_ = std::move(pty.slave);
+    relay->tty_fd_ = tty_fd;
+    relay->input_open_ = tty[0];
+    relay->out_fd_ = tty[1] ? 1 : tty[2] ? 2 : 0;
+    for (int i = 0; i < 3; ++i) {
+      if (tty[i]) start.stdio[i] = relay->slave_.get();
+    }
+    return relay;
+  }
+
+  // The container has the slave now: ours goes, so the master reads EIO once all its are gone.
+  void Started() { slave_.reset(); }
+
+  // Relays until the container's PID 1 has exited, forwarding signals meanwhile; then copies
+  // only what is buffered (a process left behind that keeps writing cannot hold us).
+  absl::Status Run(runtime::Container& container, int signal_fd) {
+    for (;;) {
+      struct pollfd fds[4] = {{container.pidfd(), POLLIN, 0}, {signal_fd, POLLIN, 0}, {-1, 0, 0}, {-1, 0, 0}};
+      if (master_) fds[2] = {master_.get(), static_cast<short>(POLLIN | (pending_.empty() ? 0 : POLLOUT)), 0};
+      if (master_ && input_open_ && pending_.empty()) fds[3] = {0, POLLIN, 0};
+      if (::poll(fds, 4, -1) < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError("poll");
+      }
+      if (fds[1].revents & POLLIN) ForwardSignals(signal_fd, container, tty_fd_, master_.get());
+      if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) PumpOutput(SIZE_MAX);
+      if (master_ && !pending_.empty() && (fds[2].revents & POLLOUT)) FlushInput();
+      if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) PumpInput();
+      if (fds[0].revents & POLLIN) break;
+    }
+    int buffered = 0;
+    if (master_ && ::ioctl(master_.get(), FIONREAD, &buffered) == 0 && buffered > 0) {
+      PumpOutput(static_cast<size_t>(buffered));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  TerminalRelay() = default;
+
+  // The caller's terminal gives a line at a time, or what was typed before Ctrl-D (no newline
+  // at the end), or nothing at its end of input: the last two are pushed through our canonical
+  // pty with its EOF character, as the caller's terminal did.
+  void PumpInput() {
+    char buffer[4096];
+    ssize_t n = ::read(0, buffer, sizeof(buffer));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      input_open_ = false;
+      pending_.push_back(eof_);
+    } else {
+      pending_.append(buffer, static_cast<size_t>(n));
+      if (buffer[n - 1] != '\n') pending_.push_back(eof_);
+    }
+    FlushInput();
+  }
+
+  void FlushInput() {
+    while (!pending_.empty()) {
+      ssize_t n = ::write(master_.get(), pending_.data(), pending_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0) {  // the pty is gone: nothing more to give it
+        pending_.clear();
+        input_open_ = false;
+        return;
+      }
+      pending_.erase(0, static_cast<size_t>(n));
+    }
+  }
+
+  void PumpOutput(size_t budget) {
+    char buffer[16384];
+    while (budget > 0) {
+      ssize_t n = ::read(master_.get(), buffer, std::min(sizeof(buffer), budget));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0) {  // EIO: every slave is closed
+        master_.reset();
+        return;
+      }
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = ::write(out_fd_, buffer + done, static_cast<size_t>(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;  // our terminal is gone: the container's output has nowhere to go
+        done += w;
+      }
+      budget -= static_cast<size_t>(n);
+    }
+  }
+
+  UniqueFd master_;
+  UniqueFd slave_;
+  int tty_fd_ = 0;
+  int out_fd_ = 1;
+  bool input_open_ = false;
+  char eof_ = 4;
+  std::string pending_;
+};
+
+absl::Status Supervise(runtime::Container& container, int signal_fd, TerminalRelay* relay) {
+  if (relay != nullptr) return relay->Run(container, signal_fd);
   if (container.console_master() >= 0) {
     runtime::CopyWindowSize(0, container.console_master());
     runtime::RawTerminal raw(0);
@@ -319,7 +461,14 @@ int Main(int argc, char** argv) {
       return attached;
     };
   }
+  std::unique_ptr<TerminalRelay> relay;
+  if (!spec.tty) {
+    absl::StatusOr<std::unique_ptr<TerminalRelay>> prepared = TerminalRelay::Prepare(start);
+    if (!prepared.ok()) return Fail(prepared.status().message());
+    relay = std::move(*prepared);
+  }
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
+  if (relay != nullptr) relay->Started();
   if (options.print_phases) {
     for (const auto& [phase, ns] : timer.phases()) {
       ::fprintf(stderr, "corral-run: phase %-16s %8.3f ms\n", phase.c_str(), static_cast<double>(ns) / 1e6);
@@ -333,7 +482,7 @@ int Main(int argc, char** argv) {
     }
     return Fail(status.message());
   }
-  if (absl::Status supervised = Supervise(*container, signal_fd->get()); !supervised.ok()) {
+  if (absl::Status supervised = Supervise(*container, signal_fd->get(), relay.get()); !supervised.ok()) {
     container->Signal(SIGKILL).IgnoreError();
     Fail(supervised.message());
   }

@@ -13,6 +13,9 @@ namespace corral::tools {
 std::string RunUsage() {
   return R"(usage: corral-run --rootfs DIR [options] -- CMD [ARGS...]
 Runs one container in the foreground and exits with its command's status (128+signal if killed).
+A foreground tool, like unshare: the container gets corral-run's stdin, stdout and stderr when
+they are pipes or files; a terminal among them is never handed over (the container gets a
+fresh pty, relayed to it), so nothing inside can change its modes or keep reading it.
 
   --rootfs DIR          root file system of the container (required)
   --name N              container name (default: corral)

@@ -128,6 +128,30 @@ else
   echo "skip - the leader shares corrald's v1 memory/pids cgroups here (tests/attach_test covers v1 on a hybrid host)"
 fi
 
+echo "== cgroup v1 freezer"
+# A container that is host root (privileged) can freeze its leader's v1 freezer cgroup (SIGKILL
+# waits there): the helper, in the host's PID namespace, must not join it and stop frozen. The
+# leader is put in a freezer cgroup of its own (as such a container would), frozen; an exec
+# still runs, and in the leader's memory, pids and devices cgroups but not that freezer one.
+freezer=/sys/fs/cgroup/freezer
+if sb test -w "$freezer/cgroup.procs"; then
+  sb sh -c "mkdir -p $freezer/corral-frozen && echo $leader > $freezer/corral-frozen/cgroup.procs && echo FROZEN > $freezer/corral-frozen/freezer.state"
+  v1_leader=$(sb grep -E '^[0-9]+:(memory|pids|devices):' "/proc/$leader/cgroup" | sort)
+  check_output "an exec runs while the leader's v1 freezer cgroup is frozen, in its memory/pids/devices cgroups, not that freezer one" \
+    '^started same-v1 not-frozen exec=0$' sb sh -c "
+    timeout 20 corralctl exec web -- sleep 2.71828 &
+    for i in \$(seq 50); do p=\$(pgrep -x -f 'sleep 2.71828' | head -1); [ -n \"\$p\" ] && break; sleep 0.1; done
+    [ -n \"\$p\" ] && printf 'started '
+    c=\$(cat /proc/\$p/cgroup 2>/dev/null)
+    [ \"\$(echo \"\$c\" | grep -E '^[0-9]+:(memory|pids|devices):' | sort)\" = '$v1_leader' ] && printf 'same-v1 '
+    echo \"\$c\" | grep -q ':freezer:/corral-frozen' || printf 'not-frozen '
+    wait \$!; echo exec=\$?"
+  echo "# v1: the leader is in $(echo $v1_leader)"
+  sb sh -c "echo THAWED > $freezer/corral-frozen/freezer.state; echo $leader > $freezer/cgroup.procs; rmdir $freezer/corral-frozen"
+else
+  echo "skip - no writable cgroup v1 freezer hierarchy here"
+fi
+
 echo "== cleanup"
 check "stop and remove web" sb sh -c 'corralctl stop web && corralctl rm web'
 finish
