@@ -676,7 +676,10 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
     absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
     absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
         network_config.ok() ? netcfg::BridgeNetwork::Open(*network_config) : network_config.status();
-    absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/true,
+    // The veth is not deleted here: a stopped container's went with its network namespace (the
+    // kernel's netns cleanup, which a synchronous RTM_DELLINK would only wait for in corrald's
+    // loop), and one an unclean end left is reclaimed by the next pass.
+    absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/false,
                                                                      /*find_stray_forwards=*/true})
                                          : network.status();
     // The next reconciliation pass (corrald's start) frees what could not be freed now.

@@ -61,7 +61,8 @@ check "x3 takes -p 8080:80" sb corralctl start x3
 a3=$(address x3)
 check_output "the map forwards 8080 to x3 ($a3) only" "elements = \{ 8080 : $a3 \. 80 \}" forwards
 check_output "no veth is left on the bridge but x0's and x3's" '^2$' \
-  sb sh -c 'ip -o link show master corral0 | grep -c " ve-"'
+  sb sh -c 'for i in $(seq 30); do [ "$(ip -o link show master corral0 | grep -c " ve-")" -le 2 ] && break; sleep 0.1; done
+    ip -o link show master corral0 | grep -c " ve-"'
 
 echo "== corrald's start frees what belongs to no container it knows"
 # A lease and a forward of a name nobody knows (a container of an earlier install, a crash).
@@ -112,6 +113,9 @@ check "and corrald answers again once it runs" sb corralctl ls
 
 echo "== cleanup"
 sb sh -c 'for c in x0 x3 x4; do corralctl stop $c; corralctl rm $c; done' >/dev/null 2>&1
+# A stopped container's veth goes with its network namespace, in the kernel's own time (rm does
+# not wait for it): give that a moment.
 check_output "no lease, forward or veth is left" '^corral-leases 1 end 0 0 0$' sb sh -c "
+  for i in \$(seq 30); do ip -o link show master corral0 | grep -q ' ve-' || break; sleep 0.1; done
   echo \$(cat $leases) \$(nft list map ip corral tcp_forwards | grep -c elements) \$(ip -o link show master corral0 | grep -c ' ve-')"
 finish
