@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/fd_passing.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -138,26 +139,11 @@ int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
   return r;
 }
 
-// Passes `fd` on `socket` (SCM_RIGHTS, one byte of data) without waiting: a caller that does
-// not read its socket gets an error, not a stuck corrald.
+// Passes `fd` on `socket` (one byte of data) without waiting: a caller that does not read its
+// socket gets an error, not a stuck corrald.
 absl::Status SendFd(int socket, int fd) {
   char byte = 'p';
-  iovec iov = {&byte, 1};
-  union {
-    cmsghdr header;
-    char buffer[CMSG_SPACE(sizeof(int))];
-  } control = {};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.buffer;
-  message.msg_controllen = sizeof(control.buffer);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  if (::sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) return ErrnoError("sendmsg the pty master");
+  if (int err = SendWithFd(socket, &byte, 1, fd, MSG_DONTWAIT); err != 0) return ErrnoError(err, "sendmsg the pty master");
   return absl::OkStatus();
 }
 

@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/fd_passing.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -423,20 +424,7 @@ void Supervisor::AcceptConsoleClient() {
     ::cfmakeraw(&raw);
     ::tcsetattr(proxy->slave.get(), TCSANOW, &raw);
   }
-  int master = proxy->master.get();
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{const_cast<char*>(proxy->slave_path.data()), proxy->slave_path.size()};
-  msghdr message{};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-  if (::sendmsg(client.get(), &message, MSG_NOSIGNAL) < 0) return;
+  if (SendWithFd(client.get(), proxy->slave_path.data(), proxy->slave_path.size(), proxy->master.get()) != 0) return;
   // A new session replaces the old one: its client sees the pty hang up.
   session_ = std::move(proxy->slave);
   if (!ring_.empty()) (void)!::write(session_.get(), ring_.data(), ring_.size());

@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/fd_passing.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -113,29 +114,6 @@ struct HelperPlan {
   ExecPlan exec;
 };
 
-// Sends `data` with `fd` attached (SCM_RIGHTS). Child side: no allocation.
-int SendWithFd(int socket, const void* data, size_t size, int fd) {
-  iovec iov = {const_cast<void*>(data), size};
-  union {
-    cmsghdr header;
-    char buffer[CMSG_SPACE(sizeof(int))];
-  } control = {};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.buffer;
-  message.msg_controllen = sizeof(control.buffer);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  __builtin_memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  return sent == static_cast<ssize_t>(size) ? 0 : errno;
-}
 
 [[noreturn]] void Fail(int fd, const char* step, int err, const char* path = "") {
   ReportChildError(fd, step, path, err);

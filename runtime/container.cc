@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/fd_passing.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -150,21 +151,7 @@ std::pair<uid_t, gid_t> HostRoot(const ContainerSpec& spec) {
 // Sends the go byte, with `tree` (>= 0) attached.
 absl::Status SendGo(int socket, int tree) {
   char go = 1;
-  struct iovec iov = {&go, 1};
-  struct msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (tree >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    __builtin_memcpy(CMSG_DATA(cmsg), &tree, sizeof(int));
-  }
-  if (::sendmsg(socket, &message, MSG_NOSIGNAL) != 1) return ErrnoError("signal the container to start");
+  if (int err = SendWithFd(socket, &go, 1, tree); err != 0) return ErrnoError(err, "signal the container to start");
   return absl::OkStatus();
 }
 
