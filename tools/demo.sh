@@ -62,13 +62,18 @@ sb corralctl rm web
 sb corralctl ls
 
 step "corral-run: one container in the foreground, no daemon (like lxc-execute)"
-rootfs=/var/lib/corral/images/busybox/rootfs
+# The image store is root's alone (0700); an unprivileged container's root resolves its rootfs
+# from the host's side, so corral-run gets a copy in a directory others may pass through.
+rootfs=/var/lib/corral/demo-rootfs
+sb sh -c "rm -rf $rootfs && cp -a /var/lib/corral/images/busybox/rootfs $rootfs"
 sb corral-run --rootfs "$rootfs" --net none --name demo --hostname demo-box -- /bin/sh -c '
   echo "hostname: $(hostname); its processes (the shell is PID 1):"; ps
+  echo "root inside is an unprivileged host uid (uid_map: $(cat /proc/self/uid_map | tr -s " "))"
   grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status
   echo "network: $(ls /sys/class/net | tr "\n" " ")(loopback only with --net none)"'
 sb sh -c "corral-run --rootfs $rootfs --net none -- sh -c 'exit 7'; echo \"exit status: \$?\""
 sb corral-run --rootfs "$rootfs" --net none --print-phases -- /bin/true
+sb rm -rf "$rootfs"
 
 echo
 echo "demo done"
