@@ -21,8 +21,18 @@ check_output "commands run as units of the sandbox's systemd" '^0::/system.slice
   timeout 30 $sandbox run "$state" -- grep '^0::' /proc/self/cgroup
 check_output "machined activates" 'No machines|MACHINE' timeout 30 $sandbox run "$state" -- machinectl list
 check_output "it has its own network namespace (only lo)" '^lo$' timeout 30 $sandbox run "$state" -- ls /sys/class/net
+# Opened for writing and closed again, never written: a regression must fail this check, not
+# change a sysctl (EROFS on the read-only bind).
 check_output "the host's kernel sysctls are read-only in it, its own network's are not" '^ro rw$' \
-  timeout 30 $sandbox run "$state" -- sh -c 'echo $( (cat /proc/sys/kernel/hostname > /proc/sys/kernel/hostname) 2>/dev/null && echo rw || echo ro) $(echo 0 > /proc/sys/net/ipv4/ip_forward && echo rw || echo ro)'
+  timeout 30 $sandbox run "$state" -- python3 -c '
+import os
+def mode(path):
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        return "rw"
+    except OSError:
+        return "ro"
+print(mode("/proc/sys/kernel/hostname"), mode("/proc/sys/net/ipv4/ip_forward"))'
 check_output "the host's PID 1 is not in it" '^1 systemd$' timeout 30 $sandbox run "$state" -- sh -c 'echo 1 $(cat /proc/1/comm)'
 
 subtree=$(tr '\n' ' ' < "$state/cgroups" 2>/dev/null)
