@@ -141,4 +141,41 @@ std::vector<std::string> CurrentMounts() {
   return mounts;
 }
 
+pid_t StartCli(const std::vector<std::string>& args, int* output_fd, const CliOptions& options) {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    if (options.as_uid >= 0 && (::setgid(options.as_uid) != 0 || ::setuid(options.as_uid) != 0)) ::_exit(99);
+    std::vector<char*> argv = {const_cast<char*>(options.binary)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(options.binary, argv.data());
+    ::_exit(98);
+  }
+  ::close(fds[1]);
+  *output_fd = fds[0];
+  return pid;
+}
+
+CliResult FinishCli(pid_t pid, int output_fd) {
+  CliResult result;
+  result.output = ReadAll(output_fd);
+  ::close(output_fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+CliResult RunCli(const std::vector<std::string>& args, const CliOptions& options) {
+  int fd = -1;
+  pid_t pid = StartCli(args, &fd, options);
+  return FinishCli(pid, fd);
+}
+
 }  // namespace corral::testing

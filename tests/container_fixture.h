@@ -4,6 +4,8 @@
 #ifndef CORRAL_TESTS_CONTAINER_FIXTURE_H_
 #define CORRAL_TESTS_CONTAINER_FIXTURE_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -55,6 +57,24 @@ std::vector<std::string> CurrentMounts();
 
 // Reads everything from `fd` until EOF.
 std::string ReadAll(int fd);
+
+// The corral-run binary as the tests' runfiles have it (data = ["//tools:corral-run"]).
+inline constexpr char kCorralRun[] = "tools/corral-run";
+
+// corral-run run as a person would, stdin /dev/null, stdout and stderr captured together.
+struct CliResult {
+  int exit_status = -1;  // the exit code, or 128 + the signal that killed it
+  std::string output;
+};
+struct CliOptions {
+  int as_uid = -1;                    // >= 0: drop to that uid (and gid) first
+  const char* binary = kCorralRun;    // another copy of corral-run
+};
+// Starts it; its output comes on *output_fd. Finish with FinishCli.
+pid_t StartCli(const std::vector<std::string>& args, int* output_fd, const CliOptions& options = {});
+// Reads the output to EOF, closes it, reaps the process.
+CliResult FinishCli(pid_t pid, int output_fd);
+CliResult RunCli(const std::vector<std::string>& args, const CliOptions& options = {});
 
 }  // namespace corral::testing
 

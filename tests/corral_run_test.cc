@@ -38,45 +38,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCorralRun[] = "tools/corral-run";
-
-struct CliResult {
-  int exit_status = -1;
-  std::string output;
-};
-
-// Runs corral-run with `args`; `as_uid` >= 0 drops to that uid first; `signal_after_ms` sends
-// SIGTERM to corral-run after that long.
-CliResult RunCli(const std::vector<std::string>& args, int as_uid = -1, int signal_after_ms = -1,
-                 const char* binary = kCorralRun) {
-  int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    if (as_uid >= 0 && (::setgid(as_uid) != 0 || ::setuid(as_uid) != 0)) ::_exit(99);
-    std::vector<char*> argv = {const_cast<char*>(binary)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(binary, argv.data());
-    ::_exit(98);
-  }
-  ::close(fds[1]);
-  if (signal_after_ms >= 0) {
-    ::usleep(signal_after_ms * 1000);
-    ::kill(pid, SIGTERM);
-  }
-  CliResult result;
-  result.output = ReadAll(fds[0]);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
 
 // Every corral-run here runs in a network world of the test's own (tests/net_world.h): the
 // default --net bridge builds its bridge, NAT table and leases there and in a temp dir, never
@@ -146,7 +107,11 @@ TEST_F(CorralRunTest, KilledCommandGives128PlusSignal) {
 }
 
 TEST_F(CorralRunTest, SignalsToCorralRunReachTheContainer) {
-  CliResult r = RunCli({"--rootfs", rootfs(), "--init", "--", "sleep", "100"}, -1, 300);
+  int output = -1;
+  pid_t pid = StartCli({"--rootfs", rootfs(), "--init", "--", "sleep", "100"}, &output);
+  ::usleep(300 * 1000);
+  ::kill(pid, SIGTERM);
+  CliResult r = FinishCli(pid, output);
   EXPECT_EQ(r.exit_status, 128 + SIGTERM) << r.output;
 }
 
@@ -189,7 +154,7 @@ TEST_F(CorralRunTest, NotRootIsRefused) {
   ASSERT_TRUE(binary.ok()) << binary.status();
   ASSERT_TRUE(WriteFileAtomically(copy, *binary, 0755).ok());
   ASSERT_EQ(::chmod(copy.c_str(), 0755), 0);
-  CliResult r = RunCli({"--rootfs", rootfs(), "--", "true"}, /*as_uid=*/65534, -1, copy.c_str());
+  CliResult r = RunCli({"--rootfs", rootfs(), "--", "true"}, {.as_uid = 65534, .binary = copy.c_str()});
   ::unlink(copy.c_str());
   EXPECT_EQ(r.exit_status, 125);
   EXPECT_THAT(r.output, HasSubstr("must run as root"));

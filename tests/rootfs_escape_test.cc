@@ -30,39 +30,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kCorralRun[] = "tools/corral-run";
-
-struct CliResult {
-  int exit_status = -1;
-  std::string output;
-};
-
-// Runs corral-run with `args` (stdin /dev/null, stdout and stderr captured together).
-CliResult RunCli(const std::vector<std::string>& args) {
-  int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    std::vector<char*> argv = {const_cast<char*>(kCorralRun)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kCorralRun, argv.data());
-    ::_exit(98);
-  }
-  ::close(fds[1]);
-  CliResult result;
-  result.output = ReadAll(fds[0]);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 // Mount point -> per-mount options ("ro,nosuid,...") from /proc/self/mountinfo text.
 std::map<std::string, std::string> MountOptions(const std::string& mountinfo) {
   std::map<std::string, std::string> options;

@@ -30,50 +30,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCorralRun[] = "tools/corral-run";
 constexpr uint32_t kPoolFirst = 3100000;
-
-struct CliResult {
-  int exit_status = -1;
-  std::string output;
-};
-
-// Starts corral-run with `args`, its stdout and stderr into the returned pipe.
-pid_t StartCli(const std::vector<std::string>& args, int* output_fd) {
-  int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    std::vector<char*> argv = {const_cast<char*>(kCorralRun)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kCorralRun, argv.data());
-    ::_exit(98);
-  }
-  ::close(fds[1]);
-  *output_fd = fds[0];
-  return pid;
-}
-
-CliResult FinishCli(pid_t pid, int output_fd) {
-  CliResult result;
-  result.output = ReadAll(output_fd);
-  ::close(output_fd);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-CliResult RunCli(const std::vector<std::string>& args) {
-  int fd = -1;
-  pid_t pid = StartCli(args, &fd);
-  return FinishCli(pid, fd);
-}
 
 // The first line of /proc/PID/status starting with `key`.
 std::string StatusLine(pid_t pid, absl::string_view key) {
