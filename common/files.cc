@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
 
@@ -135,6 +138,28 @@ absl::Status RemoveTree(const std::string& path) {
     return ErrnoError(absl::StrCat("stat ", path));
   }
   return RemoveTreeAt(AT_FDCWD, path.c_str(), st.st_dev, path);
+}
+
+absl::StatusOr<FileLock> FileLock::Take(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoError(absl::StrCat("open lock ", path));
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoError(absl::StrCat("lock ", path));
+  }
+  return FileLock(std::move(fd));
+}
+
+absl::StatusOr<uint64_t> ParseStatStartTime(absl::string_view stat) {
+  // "PID (COMM) STATE PPID ...": the fields start after the last ')'; starttime is field 22 of
+  // the whole line, the 20th after the ')'.
+  size_t paren = stat.rfind(')');
+  if (paren == absl::string_view::npos) return absl::InvalidArgumentError("stat line without \"(comm)\"");
+  std::vector<absl::string_view> fields = absl::StrSplit(stat.substr(paren + 1), ' ', absl::SkipEmpty());
+  uint64_t start = 0;
+  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &start)) {
+    return absl::InvalidArgumentError("stat line without a start time");
+  }
+  return start;
 }
 
 }  // namespace corral

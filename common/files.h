@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 
 namespace corral {
 
@@ -35,6 +36,21 @@ absl::Status MakeDirectories(const std::string& path, mode_t mode = 0755);
 
 // rm -rf that stays on one file system (never crosses into a mount point).
 absl::Status RemoveTree(const std::string& path);
+
+// An exclusive flock on `path` (created 0600 if missing), held for as long as the object lives:
+// the lock every read-modify-rename of a shared state file takes (leases, the uid pool).
+class FileLock {
+ public:
+  static absl::StatusOr<FileLock> Take(const std::string& path);
+
+ private:
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // closing it releases the lock
+};
+
+// The start time (field 22, clock ticks since boot) out of /proc/PID/stat text; the command
+// name before it may hold spaces and parentheses. With the pid, it names a process for good.
+absl::StatusOr<uint64_t> ParseStatStartTime(absl::string_view stat);
 
 }  // namespace corral
 

@@ -29,22 +29,6 @@ constexpr Durability kLeaseDurability = Durability::kCrashSafe;
 constexpr absl::string_view kLeasesHeader = "corral-leases 1";
 namespace {
 
-// Holds an exclusive flock for as long as it lives.
-class LockFile {
- public:
-  static absl::StatusOr<LockFile> Take(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd.valid()) return ErrnoError(absl::StrCat("open lock ", path));
-    while (::flock(fd.get(), LOCK_EX) != 0) {
-      if (errno != EINTR) return ErrnoError(absl::StrCat("lock ", path));
-    }
-    return LockFile(std::move(fd));
-  }
-
- private:
-  explicit LockFile(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;  // closing it releases the lock
-};
 
 uint64_t Fnv1a(absl::string_view text, int salt) {
   uint64_t hash = 1469598103934665603ull ^ static_cast<uint64_t>(salt);
@@ -156,7 +140,7 @@ absl::Status LeaseStore::Update(const std::function<absl::StatusOr<bool>(std::ve
     std::vector<Lease> none;
     return change(none).status();  // nothing was ever leased
   }
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<Lease> leases, List());
   ASSIGN_OR_RETURN(bool changed, change(leases));
   if (!changed) return absl::OkStatus();
@@ -167,7 +151,7 @@ absl::StatusOr<LeaseStore::Acquired> LeaseStore::Acquire(const std::string& cont
                                                          const std::vector<PortForward>& ports) {
   RETURN_IF_ERROR(CheckNoOverlap(ports));
   RETURN_IF_ERROR(MakeDirectories(dir_, 0755));
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<Lease> leases, List());
 
   Acquired result;

@@ -28,19 +28,6 @@ absl::StatusOr<std::string> CurrentBoot() {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> ParseStatStartTime(absl::string_view stat) {
-  // "PID (COMM) STATE PPID ..." where COMM may contain anything: the fields start after the
-  // last ')'. starttime is field 22 of the whole line, the 20th after the ')'.
-  size_t paren = stat.rfind(')');
-  if (paren == absl::string_view::npos) return absl::InvalidArgumentError("stat line without \"(comm)\"");
-  std::vector<absl::string_view> fields = absl::StrSplit(stat.substr(paren + 1), ' ', absl::SkipEmpty());
-  uint64_t start = 0;
-  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &start)) {
-    return absl::InvalidArgumentError("stat line without a start time");
-  }
-  return start;
-}
-
 absl::StatusOr<ProcessIdentity> IdentifyProcess(pid_t pid) {
   ProcessIdentity identity;
   identity.pid = pid;

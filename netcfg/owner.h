@@ -26,8 +26,6 @@ struct ProcessIdentity {
 // The identity of a live process; NotFound when it is gone.
 absl::StatusOr<ProcessIdentity> IdentifyProcess(pid_t pid);
 
-// The start time out of /proc/PID/stat text (the command name may hold spaces and parens).
-absl::StatusOr<uint64_t> ParseStatStartTime(absl::string_view stat);
 
 // The lease (and network claim) name of an unnamed corral-run: "run-PID-STARTTIME-BOOT".
 std::string RunLeaseName(const ProcessIdentity& identity);

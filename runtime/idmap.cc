@@ -57,31 +57,13 @@ absl::Status CheckAgainstSubids(const IdPoolConfig& config, const std::string& p
   return absl::OkStatus();
 }
 
-class LockFile {
- public:
-  static absl::StatusOr<LockFile> Take(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd.valid()) return ErrnoError(absl::StrCat("open lock ", path));
-    while (::flock(fd.get(), LOCK_EX) != 0) {
-      if (errno != EINTR) return ErrnoError(absl::StrCat("lock ", path));
-    }
-    return LockFile(std::move(fd));
-  }
-
- private:
-  explicit LockFile(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;  // closing it releases the lock
-};
 
 absl::StatusOr<std::string> StartTime(pid_t pid) {
-  ASSIGN_OR_RETURN(std::string stat, ReadFile(absl::StrCat("/proc/", pid, "/stat")));
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return absl::DataLossError(absl::StrCat("/proc/", pid, "/stat: no ')'"));
-  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(stat).substr(close + 2), ' ');
-  // fields[0] is field 3 (state); starttime is field 22.
-  if (fields.size() < 20) return absl::DataLossError(absl::StrCat("/proc/", pid, "/stat: too few fields"));
-  return std::string(fields[19]);
+  std::string path = absl::StrCat("/proc/", pid, "/stat");
+  ASSIGN_OR_RETURN(std::string stat, ReadFile(path));
+  absl::StatusOr<uint64_t> start = ParseStatStartTime(stat);
+  if (!start.ok()) return absl::DataLossError(absl::StrCat(path, ": ", start.status().message()));
+  return absl::StrCat(*start);
 }
 
 // The corral-run owners among `allocations` whose blocks may be taken back: the corral-run is
@@ -268,7 +250,7 @@ absl::StatusOr<std::vector<IdAllocation>> IdPool::List() const {
 
 absl::StatusOr<IdAllocation> IdPool::Allocate(const std::string& owner) {
   RETURN_IF_ERROR(MakeDirectories(config_.state_dir, 0700));
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
   size_t before = allocations.size();
   std::set<std::string> reclaimable = ReclaimableRuns(allocations);
@@ -316,7 +298,7 @@ absl::StatusOr<IdAllocation> IdPool::Allocate(const std::string& owner) {
 
 absl::Status IdPool::Claim(const std::string& owner, uint32_t base) {
   RETURN_IF_ERROR(MakeDirectories(config_.state_dir, 0700));
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
   for (const IdAllocation& a : allocations) {
     if (a.owner == owner && a.base == base) return absl::OkStatus();  // the usual case
@@ -339,7 +321,7 @@ absl::Status IdPool::Claim(const std::string& owner, uint32_t base) {
 
 absl::Status IdPool::Release(const std::string& owner) {
   if (::access(config_.state_dir.c_str(), F_OK) != 0) return absl::OkStatus();  // nothing was ever allocated
-  ASSIGN_OR_RETURN(LockFile lock, LockFile::Take(LockPath()));
+  ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(LockPath()));
   ASSIGN_OR_RETURN(std::vector<IdAllocation> allocations, List());
   size_t before = allocations.size();
   allocations.erase(std::remove_if(allocations.begin(), allocations.end(),
