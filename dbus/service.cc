@@ -27,6 +27,7 @@
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
+#include "dbus/supervisor_exec.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -48,6 +49,7 @@ struct Service::Running {
   std::string report_buffer;
   UniqueFd leader_pidfd;
   UniqueFd payload_cgroup;  // where execs go (CLONE_INTO_CGROUP); opened once per run
+  UniqueFd exec_requests;   // execs the supervisor starts (absent after a corrald restart)
   sd_event_source* report_source = nullptr;
   sd_event_source* exit_source = nullptr;
   sd_event_source* stop_timer = nullptr;
@@ -858,6 +860,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   running->supervisor_pidfd = std::move(forked->pidfd);
   running->go = std::move(forked->go);
   running->report = std::move(forked->report);
+  running->exec_requests = std::move(forked->exec_requests);
   // Non-blocking: OnSupervisorExit drains it, and must not wait on it.
   ::fcntl(running->report.get(), F_SETFL, O_NONBLOCK);
   running->waiting_start.push_back(sd_bus_message_ref(m));
@@ -1253,9 +1256,11 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
-  // Never waits: the helper reports on a socket the loop watches (see PendingExec).
+  // Never waits: the helper reports on a socket the loop watches (see PendingExec). The
+  // supervisor starts it when it can (no cgroup moves: supervisor_exec.h); else we do.
   absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
-      runtime::AttachInProgress::Start(it->second->leader_pidfd.get(), spec);
+      RequestExecFromSupervisor(run.exec_requests.get(), spec);
+  if (!attach.ok()) attach = runtime::AttachInProgress::Start(it->second->leader_pidfd.get(), spec);
   if (!attach.ok()) return StatusError(error, attach.status());
 
   auto* pending = new PendingExec;

@@ -30,6 +30,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/supervisor_exec.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/console.h"
@@ -128,7 +129,8 @@ constexpr size_t kConsoleRing = 16 * 1024;
 
 class Supervisor {
  public:
-  Supervisor(const SupervisorLaunch& launch, int report_fd) : launch_(launch), report_fd_(report_fd) {}
+  Supervisor(const SupervisorLaunch& launch, int report_fd, int exec_requests)
+      : launch_(launch), report_fd_(report_fd), exec_requests_(exec_requests) {}
 
   // Runs the whole life of the container; returns the process exit code.
   int Run(int go_fd);
@@ -143,6 +145,7 @@ class Supervisor {
   void ReadNotify();
   void Serve();
   void AcceptConsoleClient();
+  void ServeExec();
   void Cleanup();
   void Report(absl::string_view line);
   void Log(absl::string_view message);
@@ -153,6 +156,8 @@ class Supervisor {
 
   const SupervisorLaunch& launch_;
   int report_fd_;
+  UniqueFd exec_requests_;  // corrald's exec requests (supervisor_exec.h), until it goes away
+  UniqueFd payload_cgroup_;  // the payload leaf, where the commands of execs are born
   std::string payload_dir_;
   bool rootfs_mounted_ = false;
   UniqueFd network_claim_;
@@ -430,6 +435,15 @@ void Supervisor::AcceptConsoleClient() {
   if (!ring_.empty()) (void)!::write(session_.get(), ring_.data(), ring_.size());
 }
 
+void Supervisor::ServeExec() {
+  if (!payload_cgroup_.valid()) {
+    payload_cgroup_.reset(::open(payload_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  // Without the payload's fd the request is refused on its report socket (a helper would
+  // start the command in the supervisor's own leaf); corrald then says why.
+  if (!ServeExecRequest(exec_requests_.get(), container_->pidfd(), payload_cgroup_.get())) exec_requests_.reset();
+}
+
 void Supervisor::Serve() {
   const int console = container_->console_master();
   // No slave end open right now (an init closing and reopening /dev/console, a getty's
@@ -438,12 +452,13 @@ void Supervisor::Serve() {
   bool console_resting = false;
   char buffer[4096];
   for (;;) {
-    pollfd fds[5] = {{container_->pidfd(), POLLIN, 0},
+    pollfd fds[6] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
                      {console_listener_.get(), POLLIN, 0},
                      {session_.valid() ? session_.get() : -1, POLLIN, 0},
-                     {notify_.valid() ? notify_.get() : -1, POLLIN, 0}};
-    int ready = ::poll(fds, 5, console_resting ? 100 : -1);
+                     {notify_.valid() ? notify_.get() : -1, POLLIN, 0},
+                     {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0}};
+    int ready = ::poll(fds, 6, console_resting ? 100 : -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
@@ -471,6 +486,7 @@ void Supervisor::Serve() {
     }
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[4].revents & POLLIN) ReadNotify();
+    if (fds[5].revents & (POLLIN | POLLHUP | POLLERR)) ServeExec();
     if (fds[0].revents & POLLIN) return;
   }
 }
@@ -529,11 +545,15 @@ int Supervisor::Run(int go_fd) {
 }  // namespace
 
 absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) {
-  int go[2], report[2];
+  int go[2], report[2], requests[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
   UniqueFd go_read(go[0]), go_write(go[1]);
   if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
   UniqueFd report_read(report[0]), report_write(report[1]);
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, requests) != 0) {
+    return ErrnoError("socketpair for the supervisor's exec requests");
+  }
+  UniqueFd requests_ours(requests[0]), requests_theirs(requests[1]);
 
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork the supervisor");
@@ -551,9 +571,11 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
     int report_fd = ::fcntl(report_write.get(), F_DUPFD, 10);
+    int requests_fd = ::fcntl(requests_theirs.get(), F_DUPFD, 10);
     ::dup2(go_fd, 3);
     ::dup2(report_fd, 4);
-    sys::CloseRange(5, ~0u, 0);
+    ::dup3(requests_fd, 5, O_CLOEXEC);
+    sys::CloseRange(6, ~0u, 0);
     // corrald raised its own fd limit for its many containers; a container gets the usual one
     // (1024, what select() can handle), as systemd gives its services. Only now, with
     // corrald's fds closed: lowered before, the dups above would fail once corrald holds more
@@ -563,7 +585,7 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
       files.rlim_cur = 1024;
       ::setrlimit(RLIMIT_NOFILE, &files);
     }
-    Supervisor supervisor(launch, 4);
+    Supervisor supervisor(launch, 4, 5);
     ::_exit(supervisor.Run(3));
   }
   SupervisorHandle handle;
@@ -575,6 +597,7 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
   }
   handle.go = std::move(go_write);
   handle.report = std::move(report_read);
+  handle.exec_requests = std::move(requests_ours);
   return handle;
 }
 

@@ -55,6 +55,7 @@ struct SupervisorHandle {
   UniqueFd pidfd;
   UniqueFd go;      // write one byte once the supervisor is in its scope; close to abort
   UniqueFd report;  // lines: "ok LEADER [ADDRESS...]", "ready", "error MESSAGE", "exit STATUS"
+  UniqueFd exec_requests;  // SOCK_SEQPACKET: execs the supervisor starts (supervisor_exec.h)
 };
 
 // Forks the supervisor. Call from a single-threaded process (corrald is).

@@ -57,8 +57,9 @@ struct HelperReport {
 };
 constexpr int kReportPty = 1;      // carries the pty master (SCM_RIGHTS)
 constexpr int kReportStarted = 2;  // carries the process's pidfd (SCM_RIGHTS)
+constexpr int kReportHelper = 3;   // a helper forked for another process: its own pidfd
 static_assert(sizeof(HelperReport) != sizeof(ChildError));
-constexpr int kMaxReportRecords = 3;  // a pty, the start, one error
+constexpr int kMaxReportRecords = 3;  // a pty, the start, one error (and kReportHelper first)
 
 // The leader's pid in our namespace, from its pidfd's fdinfo.
 absl::StatusOr<pid_t> PidOfPidfd(int pidfd) {
@@ -111,6 +112,9 @@ struct HelperPlan {
   gid_t pty_owner_gid = static_cast<gid_t>(-1);
   bool allocate_pty = false;
   bool controlling_tty = false;
+  // Forked for another process (ForkAttachHelperForParent): the helper's first record is its
+  // own pidfd, for the process that watches it.
+  bool announce = false;
   ExecPlan exec;
 };
 
@@ -155,6 +159,16 @@ void OpenPtyInside(int fd, int* master_out, int* slave_out) {
 // The visible process, born in the container's PID namespace and payload cgroup: joins the
 // cgroup (and user) namespace, closes what the helper still held, becomes the command.
 [[noreturn]] void ProcessMain(const HelperPlan& plan) {
+  // Born into the payload cgroup (CLONE_INTO_CGROUP) sharing the helper's fd table, which
+  // holds that cgroup's directory, a directory of the host's cgroup fs whose ".." leads to the
+  // host's / (runc's CVE-2024-21626). The helper closes it there as soon as the clone returns,
+  // so even born frozen (a container that froze its cgroup) we never hold it while it can see
+  // us; we close it too, in case we ran first, and only then take a table of our own. (Not
+  // dumpable as well: /proc/PID/fd and pidfd_getfd would need CAP_SYS_PTRACE over the host.)
+  if (plan.cgroup_fd >= 0) {
+    ::close(kCgroupFd);
+    if (::unshare(CLONE_FILES) != 0) Fail(kReportFd, "unshare the fd table from the attach helper", errno);
+  }
   int flags = CLONE_NEWCGROUP | (plan.other_userns ? CLONE_NEWUSER : 0);
   if (::setns(kContainerFd, flags) != 0) Fail(kReportFd, "setns into the container's cgroup/user namespace", errno);
   // Joining a user namespace keeps our (host) uid 0, unmapped there: become its root, which
@@ -174,13 +188,20 @@ void OpenPtyInside(int fd, int* master_out, int* slave_out) {
   ::_exit(127);
 }
 
-long CloneProcess(int* pidfd) {
+long CloneProcess(int* pidfd, bool into_cgroup) {
   struct clone_args args = {};
   // CLONE_PARENT: the process is the caller's child (not ours: we exit at once), so the
   // caller waits for it through the pidfd we pass on. exit_signal must be 0 with it; the
   // kernel takes ours (SIGCHLD).
   args.flags = CLONE_PARENT | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  // Born in the payload cgroup rather than moved there: a move (a cgroup.procs write) takes
+  // the cgroup threadgroup lock for writing, which waits for an RCU grace period whenever no
+  // move happened just before, 8 ms and more on a small VM: the largest part of an exec.
+  if (into_cgroup) {
+    args.flags |= CLONE_INTO_CGROUP | CLONE_FILES;  // CLONE_FILES: see ProcessMain
+    args.cgroup = kCgroupFd;
+  }
   return sys::Clone3(&args, sizeof(args));
 }
 
@@ -191,6 +212,17 @@ long CloneProcess(int* pidfd) {
   // Not dumpable from here on (and the process inherits it until its execve): nobody without
   // CAP_SYS_PTRACE over the host may open /proc/PID/fd, /proc/PID/root or pidfd_getfd us.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
+  if (plan.announce) {
+    // Whoever watches the report (our parent, not the process that forked us) must be able
+    // to kill and reap us: the first record is our pidfd.
+    int self = sys::PidfdOpen(::getpid(), 0);
+    if (self < 0) Fail(fd, "pidfd_open of the attach helper", errno);
+    HelperReport report;
+    report.kind = kReportHelper;
+    report.pid = ::getpid();
+    if (int err = SendWithFd(fd, &report, sizeof(report), self); err != 0) Fail(fd, "announce the attach helper", err);
+    ::close(self);
+  }
   // v1 hierarchies first, while the host's cgroup fs is ours to write: the process inherits
   // the leader's memory/pids/devices/... cgroups from us (never its freezer: see
   // JoinableV1Hierarchy).
@@ -241,22 +273,14 @@ long CloneProcess(int* pidfd) {
     ::close(slave);
   }
   if (::setns(kContainerFd, CLONE_NEWPID) != 0) Fail(fd, "setns into the container's PID namespace", errno);
-  if (plan.cgroup_fd >= 0) {
-    // We move into the payload cgroup and close its fd before the clone, so the process is born
-    // there without it. Not CLONE_INTO_CGROUP: the process would be born holding that
-    // directory of the host's cgroup fs (whose ".." leads to the host's /, runc's
-    // CVE-2024-21626) in the container's PID namespace, until its close_range, or for as long
-    // as the container likes when it has frozen that cgroup (cgroup.freeze). Frozen here, we
-    // are outside its PID namespace, and the start timeout kills us.
-    int procs = ::openat(kCgroupFd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    if (procs < 0 || ::write(procs, "0", 1) != 1) Fail(fd, "join the payload cgroup", errno);
-    ::close(procs);
-    ::close(kCgroupFd);
-  }
+  // We stay in our own cgroup2 cgroup; the process is born in the payload (see CloneProcess,
+  // and ProcessMain for the fd it is born with).
   int pidfd = -1;
-  long pid = CloneProcess(&pidfd);
-  if (pid < 0) Fail(fd, "clone3 into the container", errno);
+  long pid = CloneProcess(&pidfd, plan.cgroup_fd >= 0);
+  if (pid < 0) Fail(fd, "clone3 into the container and its payload cgroup", errno);
   if (pid == 0) ProcessMain(plan);
+  // Out of the fd table we share with the process, before it could ever run (ProcessMain).
+  if (plan.cgroup_fd >= 0) ::close(kCgroupFd);
   HelperReport report;
   report.kind = kReportStarted;
   report.pid = static_cast<pid_t>(pid);
@@ -315,12 +339,19 @@ absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
   }
   if (our_paths.empty()) return joins;
   ASSIGN_OR_RETURN(std::string theirs, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
-  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  std::vector<std::vector<std::string>> elsewhere;  // "ID:controllers:path" where we are not
   for (absl::string_view line : absl::StrSplit(theirs, '\n', absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
     if (f.size() != 3 || f[0] == "0" || f[1].empty() || !JoinableV1Hierarchy(f[1])) continue;
     auto our = our_paths.find(f[1]);
     if (our != our_paths.end() && our->second == f[2]) continue;  // already there
+    elsewhere.push_back(std::move(f));
+  }
+  // The usual case for the supervisor, which shares the leader's v1 cgroups: nothing to join,
+  // and no mount table to read (large on some hosts).
+  if (elsewhere.empty()) return joins;
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  for (const std::vector<std::string>& f : elsewhere) {
     if (f[2].find("/..") != std::string::npos || f[2].empty() || f[2][0] != '/') {
       return absl::FailedPreconditionError(absl::StrCat("the container's v1 cgroup path \"", f[2], "\" is unusable"));
     }
@@ -359,7 +390,15 @@ absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
   return joins;
 }
 
-absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int container_pidfd, const AttachSpec& spec) {
+namespace {
+
+// What a helper needs that must stay open until it is forked.
+struct PreparedHelper {
+  HelperPlan plan;
+  std::vector<UniqueFd> v1_joins;
+};
+
+absl::Status PrepareHelper(int container_pidfd, const AttachSpec& spec, int report_fd, PreparedHelper* out) {
   if (spec.command.empty()) return absl::InvalidArgumentError("attach: no command given");
   for (const std::string& kv : spec.env) {
     if (kv.find('=') == std::string::npos || kv[0] == '=') {
@@ -371,9 +410,8 @@ absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int co
   }
   ASSIGN_OR_RETURN(pid_t leader, PidOfPidfd(container_pidfd));
   ASSIGN_OR_RETURN(bool other_userns, InOtherUserNamespace(leader));
-  std::vector<UniqueFd> v1_joins;
   if (spec.join_v1_cgroups) {
-    ASSIGN_OR_RETURN(v1_joins, OpenV1CgroupJoins(leader));
+    ASSIGN_OR_RETURN(out->v1_joins, OpenV1CgroupJoins(leader));
   }
 
   ExecOptions exec_options;
@@ -391,24 +429,16 @@ absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int co
         spec.seccomp_program != nullptr ? spec.seccomp_program : &SeccompProgramFor(exec_options.capabilities);
   }
 
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    return ErrnoError("socketpair for the attach report");
-  }
-  std::unique_ptr<AttachInProgress> attach(new AttachInProgress);
-  attach->report_.reset(pair[0]);
-  UniqueFd child_end(pair[1]);
-
-  HelperPlan plan;
+  HelperPlan& plan = out->plan;
   if (!spec.allocate_pty) {
     plan.stdio[0] = spec.stdin_fd;
     plan.stdio[1] = spec.stdout_fd;
     plan.stdio[2] = spec.stderr_fd;
   }
-  plan.report_fd = child_end.get();
+  plan.report_fd = report_fd;
   plan.container_pidfd = container_pidfd;
   plan.cgroup_fd = spec.cgroup_fd;
-  for (const UniqueFd& join : v1_joins) plan.v1_joins[plan.v1_count++] = join.get();
+  for (const UniqueFd& join : out->v1_joins) plan.v1_joins[plan.v1_count++] = join.get();
   plan.other_userns = other_userns;
   if (other_userns && spec.allocate_pty) {
     plan.pty_owner_uid = static_cast<uid_t>(HostIdOfRoot(absl::StrCat("/proc/", leader, "/uid_map")));
@@ -418,12 +448,45 @@ absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int co
   plan.allocate_pty = spec.allocate_pty;
   plan.controlling_tty = spec.controlling_tty;
   plan.exec = MakeExecPlan(exec_options);
+  return absl::OkStatus();
+}
 
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AttachInProgress>> AttachInProgress::Start(int container_pidfd, const AttachSpec& spec) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    return ErrnoError("socketpair for the attach report");
+  }
+  std::unique_ptr<AttachInProgress> attach(new AttachInProgress);
+  attach->report_.reset(pair[0]);
+  UniqueFd child_end(pair[1]);
+  PreparedHelper prepared;
+  RETURN_IF_ERROR(PrepareHelper(container_pidfd, spec, child_end.get(), &prepared));
   ASSIGN_OR_RETURN(CloneResult cloned, CloneWithPidfd(0));
-  if (cloned.pid == 0) HelperMain(plan);
+  if (cloned.pid == 0) HelperMain(prepared.plan);
   attach->helper_pid_ = cloned.pid;
   attach->helper_pidfd_ = std::move(cloned.pidfd);
   return attach;
+}
+
+std::unique_ptr<AttachInProgress> AttachInProgress::Expect(UniqueFd report) {
+  std::unique_ptr<AttachInProgress> attach(new AttachInProgress);
+  attach->report_ = std::move(report);
+  attach->expect_helper_ = true;
+  return attach;
+}
+
+absl::Status ForkAttachHelperForParent(int container_pidfd, const AttachSpec& spec, int report_fd) {
+  PreparedHelper prepared;
+  RETURN_IF_ERROR(PrepareHelper(container_pidfd, spec, report_fd, &prepared));
+  prepared.plan.announce = true;
+  struct clone_args args = {};
+  args.flags = CLONE_PARENT;  // exit_signal 0: the kernel gives our parent our own exit signal
+  long pid = sys::Clone3(&args, sizeof(args));
+  if (pid < 0) return ErrnoError("clone3 the attach helper (CLONE_PARENT)");
+  if (pid == 0) HelperMain(prepared.plan);
+  return absl::OkStatus();
 }
 
 AttachInProgress::~AttachInProgress() {
@@ -443,6 +506,10 @@ void AttachInProgress::Abort(absl::Status why) {
   // EOF ends the attach; whoever may hold a copy of the process's end (pidfd_getfd by a
   // container with CAP_SYS_PTRACE over it) must not delay it: shut our end, so what is queued
   // is still read and then recvmsg says 0, and their sends fail.
+  // A helper forked elsewhere that has not announced itself yet: nobody but it and its forker
+  // holds the other end (no process exists), and its announcement must still reach us so
+  // that we can kill and reap it; the shutdown waits for that record (OnReadable).
+  if (expect_helper_ && !helper_pidfd_) return;
   if (report_) ::shutdown(report_.get(), SHUT_RDWR);
 }
 
@@ -493,14 +560,22 @@ bool AttachInProgress::OnReadable() {
     // The helper and the process send at most a pty, a start and one error between them. More
     // comes from someone else holding the process's end: end the attach (it kills both) rather
     // than read on, which a sender faster than us would keep doing for ever.
-    if (++records_ > kMaxReportRecords) {
+    if (++records_ > kMaxReportRecords + (expect_helper_ ? 1 : 0)) {
       Finish(absl::InternalError("attach: more records on the report socket than the helper sends "
                                  "(something in the container holds it); the command was killed"));
       return true;
     }
     HelperReport report;
     if (n == sizeof(HelperReport)) __builtin_memcpy(&report, data, sizeof(report));
-    if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
+    if (n == sizeof(HelperReport) && report.kind == kReportHelper && passed && expect_helper_ && !helper_pidfd_ &&
+        records_ == 1) {
+      helper_pid_ = report.pid;
+      helper_pidfd_ = std::move(passed);
+      if (!abort_.ok()) {
+        sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+        ::shutdown(report_.get(), SHUT_RDWR);
+      }
+    } else if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
       process_.pty_master = std::move(passed);
     } else if (n == sizeof(HelperReport) && report.kind == kReportStarted && passed) {
       process_.pid = report.pid;

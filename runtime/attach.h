@@ -64,6 +64,10 @@ struct AttachedProcess {
 class AttachInProgress {
  public:
   static absl::StatusOr<std::unique_ptr<AttachInProgress>> Start(int container_pidfd, const AttachSpec& spec);
+  // An attach whose helper another process forks for us (ForkAttachHelperForParent, in a
+  // process that sits in the container's cgroups already), reporting on `report`: its first
+  // record hands us the helper.
+  static std::unique_ptr<AttachInProgress> Expect(UniqueFd report);
   ~AttachInProgress();  // kills and reaps whatever did not finish starting
   AttachInProgress(const AttachInProgress&) = delete;
   AttachInProgress& operator=(const AttachInProgress&) = delete;
@@ -94,7 +98,17 @@ class AttachInProgress {
   absl::Status status_;
   absl::Status abort_;  // set by Abort()
   int records_ = 0;     // read from report_
+  bool expect_helper_ = false;  // Expect(): helper_pidfd_ comes in the first record
 };
+
+// Forks the helper for `spec` as a child of our parent (CLONE_PARENT), which watches the
+// attach with AttachInProgress::Expect on the other end of `report_fd`: the helper's first
+// record is its pidfd, and the process it starts is that parent's child too. We keep nothing
+// of it, and may close report_fd at once. For corrald's supervisor: it sits in the
+// container's cgroups, so a helper forked there joins no cgroup v1 hierarchy and moves
+// nowhere, where corrald's own helper would pay a cgroup move (an RCU grace period) per
+// hierarchy.
+absl::Status ForkAttachHelperForParent(int container_pidfd, const AttachSpec& spec, int report_fd);
 
 // Starts `spec.command` inside the container whose PID 1 is `container_pidfd` and waits until
 // it has exec'd (or failed to).
