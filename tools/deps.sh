@@ -8,6 +8,8 @@ packages=(
   bazel-bootstrap bazel-platforms g++ libc6-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev
+  # fuzzing (tools/fuzz.sh: clang with libFuzzer) and the sanitizer run (gcc's libasan, libubsan)
+  clang libclang-rt-14-dev libasan8 libubsan1
   # run time and tests
   busybox-static iproute2 nftables util-linux procps psmisc debootstrap
   systemd systemd-container dbus kmod libglib2.0-bin

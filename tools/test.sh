@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of corral: installs dependencies, runs `bazel test //...` (unit tests and the
-# privileged integration tests), then the system tests against a throwaway systemd.
+# privileged integration tests), the same under ASan+UBSan, the parser fuzzers (tools/fuzz.sh),
+# then the system tests against a throwaway systemd.
 # Prints "N passed, N failed" last; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,20 +26,40 @@ count_bazel_cases() {
   done < <(find -L bazel-testlogs/ -name test.xml 2>/dev/null)
 }
 
-echo "== bazel test //..."
-rm -rf bazel-testlogs/ 2>/dev/null
+# One `bazel test //...` pass (extra flags in "$@"), its gtest cases counted.
+bazel_pass() {
+  local title=$1
+  shift
+  echo "== $title"
+  rm -rf bazel-testlogs/ 2>/dev/null
+  bazel test //... --test_output=errors "$@" 2>&1 | tee "$bazel_log" |
+    grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
+  local rc=${PIPESTATUS[0]}
+  count_bazel_cases
+  if [ "$rc" -ne 0 ]; then
+    # A target that failed to build or crashed has no test.xml with failures: count it.
+    local broken
+    broken=$(grep -cE '(FAILED TO BUILD|NO STATUS|TIMEOUT|FAILED in)' "$bazel_log" || true)
+    [ "$broken" -gt 0 ] || broken=1
+    failed=$((failed + broken))
+    failed_names+=("$title (exit $rc)")
+  fi
+}
+
 bazel_log=$(mktemp /tmp/corral-bazel-test.XXXXXX)
 trap 'rm -f "$bazel_log"' EXIT
-bazel test //... --test_output=errors 2>&1 | tee "$bazel_log" | grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
-bazel_rc=${PIPESTATUS[0]}
-count_bazel_cases
-if [ "$bazel_rc" -ne 0 ]; then
-  # A target that failed to build or crashed has no test.xml with failures: count it.
-  broken=$(grep -cE '(FAILED TO BUILD|NO STATUS|TIMEOUT|FAILED in)' "$bazel_log" || true)
-  [ "$broken" -gt 0 ] || broken=1
-  failed=$((failed + broken))
-  failed_names+=("bazel test //... (exit $bazel_rc)")
-fi
+bazel_pass "bazel test //..."
+# The same unit and privileged tests with AddressSanitizer and UBSan (.bazelrc, config asan).
+bazel_pass "bazel test --config=asan //..." --config=asan
+
+# The parsers of outside input under libFuzzer, 20 s each (tools/fuzz.sh prints its own count).
+echo "== tools/fuzz.sh"
+out=$(tools/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" 2>&1); rc=$?
+echo "$out" | tail -20
+line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+passed=$((passed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $1}')))
+failed=$((failed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $3}')))
+[ "$rc" -eq 0 ] || failed_names+=("tools/fuzz.sh")
 
 # System tests: each script prints "N passed, N failed" last and exits non-zero on failure.
 for t in tests/system/*.sh; do
