@@ -30,6 +30,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/journal_log.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/console.h"
@@ -163,6 +164,8 @@ class Supervisor {
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
   UniqueFd session_;  // the proxy pty's slave while a client is attached
   std::string ring_;
+  // What the container writes to its console, into the journal (dbus/journal_log.h).
+  std::optional<ConsoleJournal> journal_;
   bool ready_reported_ = false;
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
@@ -437,23 +440,28 @@ void Supervisor::Serve() {
   // the poll for a moment instead of spinning on it.
   bool console_resting = false;
   char buffer[4096];
+  journal_.emplace(launch_.config.name, absl::StrCat("corral-", launch_.config.name, ".scope"));
   for (;;) {
     pollfd fds[5] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
                      {console_listener_.get(), POLLIN, 0},
                      {session_.valid() ? session_.get() : -1, POLLIN, 0},
                      {notify_.valid() ? notify_.get() : -1, POLLIN, 0}};
-    int ready = ::poll(fds, 5, console_resting ? 100 : -1);
+    int timeout = journal_->PollTimeoutMs(MonotonicUsec());
+    if (console_resting && (timeout < 0 || timeout > 100)) timeout = 100;
+    int ready = ::poll(fds, 5, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
     }
     console_resting = false;
+    journal_->Tick(MonotonicUsec());
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
         ring_.append(buffer, n);
         if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
+        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
         if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
       } else {
         console_resting = true;  // EIO: no slave open
@@ -471,7 +479,16 @@ void Supervisor::Serve() {
     }
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[4].revents & POLLIN) ReadNotify();
-    if (fds[0].revents & POLLIN) return;
+    if (fds[0].revents & POLLIN) {
+      // The container's last words may still be in the pty: to the journal with the rest.
+      pollfd last = {console, POLLIN, 0};
+      for (int i = 0; i < 256 && ::poll(&last, 1, 0) == 1 && (last.revents & POLLIN); ++i) {
+        ssize_t n = ::read(console, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
+      }
+      return;
+    }
   }
 }
 
@@ -515,6 +532,7 @@ int Supervisor::Run(int go_fd) {
     return 1;
   }
   Serve();
+  if (journal_) journal_->Flush(MonotonicUsec());
   absl::StatusOr<int> status = container_->Wait();
   int exit_status = status.ok() ? *status : 255;
   container_.reset();

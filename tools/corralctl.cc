@@ -26,6 +26,7 @@
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
 #include "tools/ctl/exec_stdio.h"
+#include "tools/ctl/logs.h"
 #include "tools/ctl/stats.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
@@ -62,6 +63,11 @@ Containers (through corrald, on the system bus):
                                         second until Ctrl-C (exit 0)
   top NAME [--json]                     the container's processes: pid inside and on the
                                         host, uid, CPU time, RSS, command
+  logs NAME [-f] [-n N] [--since T] [-t] [--json]
+                                        what it wrote to its console, from the journal
+                                        (journalctl CONTAINER_NAME=NAME shows the same);
+                                        -f follows, -t adds timestamps; T: "10m ago",
+                                        "2024-05-01 12:00", "@UNIXSECONDS", "today"
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
@@ -494,7 +500,8 @@ int Main(int argc, char** argv) {
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
-                                          "info",   "exec",  "console", "checkconfig", "stats", "top"};
+                                          "info",   "exec",  "console", "checkconfig", "stats", "top",
+                                          "logs"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -514,6 +521,7 @@ int Main(int argc, char** argv) {
   if (verb == "console") return Console(b, rest);
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
+  if (verb == "logs") return LogsCommand(b, rest);
   return CheckConfig(b);
 }
 
