@@ -57,6 +57,10 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
     return absl::InvalidArgumentError("Memory: at least 4 MiB is needed");
   }
   if (config.cpu_weight > 10000) return absl::InvalidArgumentError("CPUWeight: 1 to 10000");
+  if (config.cpu_quota_percent > kMaxCpuQuotaPercent) {
+    return absl::InvalidArgumentError(absl::StrCat("CPUQuota: 1 to ", kMaxCpuQuotaPercent, " percent of one CPU"));
+  }
+  if (absl::StatusOr<RestartPolicy> restart = ParseRestartPolicy(config.restart); !restart.ok()) return restart.status();
   for (const std::string& e : config.env) {
     if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
@@ -84,6 +88,8 @@ std::string FormatConfig(const ContainerConfig& c) {
   line("memory", absl::StrCat(c.memory_bytes));
   line("tasks", absl::StrCat(c.tasks));
   line("cpu_weight", absl::StrCat(c.cpu_weight));
+  if (c.cpu_quota_percent != 0) line("cpu_quota", absl::StrCat(c.cpu_quota_percent));
+  if (c.restart != "no") line("restart", c.restart);
   for (const std::string& a : c.command) line("command", a);
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
@@ -128,6 +134,10 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       RETURN_IF_ERROR(number_of(&c.tasks));
     } else if (key == "cpu_weight") {
       RETURN_IF_ERROR(number_of(&c.cpu_weight));
+    } else if (key == "cpu_quota") {
+      RETURN_IF_ERROR(number_of(&c.cpu_quota_percent));
+    } else if (key == "restart") {
+      c.restart = value;
     } else if (key == "command") {
       c.command.push_back(value);
     } else if (key == "env") {

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dbus/restart_policy.h"
 #include "netcfg/ports.h"
 
 namespace corral::dbus {
@@ -18,6 +19,9 @@ enum class NetworkMode { kBridge, kNone, kHost };
 
 absl::string_view NetworkModeName(NetworkMode mode);
 absl::StatusOr<NetworkMode> ParseNetworkMode(absl::string_view text);
+
+// The largest CPUQuota: a thousand CPUs' time.
+inline constexpr uint64_t kMaxCpuQuotaPercent = 100000;
 
 struct ContainerConfig {
   std::string name;
@@ -29,6 +33,11 @@ struct ContainerConfig {
   uint64_t memory_bytes = 0;  // 0: no limit
   uint64_t tasks = 0;
   uint64_t cpu_weight = 0;
+  // CPUQuota in percent of one CPU (200: two CPUs' time), 0: none; `corralctl set --cpu-quota`.
+  uint64_t cpu_quota_percent = 0;
+  // What corrald does when the container's init exits (dbus/restart_policy.h): "no",
+  // "on-failure", "on-failure:N", "always".
+  std::string restart = "no";
   std::vector<std::string> command;  // empty with boot: /sbin/init
   std::vector<std::string> env;
   bool boot = false;

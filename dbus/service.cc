@@ -231,10 +231,19 @@ int ReadStrv(sd_bus_message* m, std::vector<std::string>* out) {
 // One option's value into `config`; unknown keys are an error (a typo must not pass silently).
 int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig* config, sd_bus_error* error) {
   int r;
-  if (key == "Memory" || key == "Tasks" || key == "CPUWeight") {
+  if (key == "Memory" || key == "Tasks" || key == "CPUWeight" || key == "CPUQuota") {
     uint64_t value = 0;
     if ((r = EnterVariant(m, key.c_str(), "t", error)) < 0 || (r = sd_bus_message_read(m, "t", &value)) < 0) return r;
-    (key == "Memory" ? config->memory_bytes : key == "Tasks" ? config->tasks : config->cpu_weight) = value;
+    (key == "Memory"  ? config->memory_bytes
+     : key == "Tasks" ? config->tasks
+     : key == "CPUWeight" ? config->cpu_weight
+                          : config->cpu_quota_percent) = value;
+  } else if (key == "Restart") {
+    const char* value = nullptr;
+    if ((r = EnterVariant(m, key.c_str(), "s", error)) < 0 || (r = sd_bus_message_read(m, "s", &value)) < 0) return r;
+    absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(value);
+    if (!policy.ok()) return StatusError(error, policy.status());
+    config->restart = FormatRestartPolicy(*policy);
   } else if (key == "Network" || key == "Hostname") {
     const char* value = nullptr;
     if ((r = EnterVariant(m, key.c_str(), "s", error)) < 0 || (r = sd_bus_message_read(m, "s", &value)) < 0) return r;
@@ -276,7 +285,7 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
+                                 " (known: Memory, Tasks, CPUWeight, CPUQuota, Restart, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -350,6 +359,8 @@ const sd_bus_vtable Service::kManagerVtable[] = {
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Top", "s", SD_BUS_PARAM(name), "a(uuutts)", SD_BUS_PARAM(processes), Service::Top,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetLimits", "sa{sv}", SD_BUS_PARAM(name) SD_BUS_PARAM(limits), "", , Service::SetLimits,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
@@ -368,9 +379,11 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Ready", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Network", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Ports", "a(sqq)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("CPUQuota", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Restart", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Privileged", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -569,6 +582,8 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   if (p == "Memory") return sd_bus_message_append(reply, "t", c.memory_bytes);
   if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
+  if (p == "CPUQuota") return sd_bus_message_append(reply, "t", c.cpu_quota_percent);
+  if (p == "Restart") return sd_bus_message_append(reply, "s", c.restart.c_str());
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
   if (p == "Privileged") return sd_bus_message_append(reply, "b", static_cast<int>(c.privileged));
   if (p == "UIDRange") {
@@ -881,6 +896,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.memory_max = record->config.memory_bytes;
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
+  scope.cpu_quota_per_sec_usec = record->config.cpu_quota_percent * 10000;
   scope.device_allow = ScopeDeviceAllow(record->config);
   self->systemd_->StartScope(scope, [self, name](absl::Status status) {
     auto it = self->running_.find(name);

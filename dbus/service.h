@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "dbus/container_stats.h"
+#include "dbus/limits.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
 
@@ -81,6 +82,9 @@ class Service {
   // GetStats and Top (dbus/container_stats.h does the reading), open to every caller.
   static int GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int Top(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  // SetLimits (dbus/service_limits.cc): live on a running scope, saved for the next start.
+  static int SetLimits(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  absl::Status SaveLimits(ContainerRecord* record, const LimitsChange& change, bool applied_live);
   static int StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error);
   ContainerRecord* RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,

@@ -190,6 +190,7 @@ int ReexecInScope(const RunOptions& options, char** argv) {
   if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});
   if (options.pids) args.insert(args.end(), {"-p", absl::StrCat("TasksMax=", *options.pids)});
   if (options.cpu_weight) args.insert(args.end(), {"-p", absl::StrCat("CPUWeight=", *options.cpu_weight)});
+  if (options.cpu_quota_percent) args.insert(args.end(), {"-p", absl::StrCat("CPUQuota=", *options.cpu_quota_percent, "%")});
   // The scope is the container's cgroup: the same device allow-list as corrald's scopes.
   args.insert(args.end(), {"-p", "DevicePolicy=closed"});
   for (const auto& [node, access] : runtime::SystemdDeviceAllow(options.spec.devices)) {
@@ -410,7 +411,8 @@ int Main(int argc, char** argv) {
   if (::geteuid() != 0) {
     return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
   }
-  if ((options.memory_bytes || options.pids || options.cpu_weight || HasRestrictedDevice(options)) &&
+  if ((options.memory_bytes || options.pids || options.cpu_weight || options.cpu_quota_percent ||
+       HasRestrictedDevice(options)) &&
       ::getenv(kScopedMarker) == nullptr) {
     return ReexecInScope(options, argv);
   }

@@ -27,6 +27,7 @@
 #include "tools/ctl/bus.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
+#include "tools/ctl/set.h"
 #include "tools/ctl/stats.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
@@ -41,6 +42,7 @@ constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
 Containers (through corrald, on the system bus):
   create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
          [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
+         [--cpu-quota P%] [--restart no|on-failure[:N]|always]
          [-e K=V]... [--device /dev/X[:rwm]]... [--privileged] [-- CMD...]
                                         without CMD the image's init boots; every container
                                         has its own user namespace (65536 host uids from the
@@ -63,6 +65,10 @@ Containers (through corrald, on the system bus):
                                         second until Ctrl-C (exit 0)
   top NAME [--json]                     the container's processes: pid inside and on the
                                         host, uid, CPU time, RSS, command
+  set NAME [--memory M] [--pids N] [--cpu-weight W] [--cpu-quota P%]
+                                        change limits: at once on a running container
+                                        (systemd's scope), and for every next start;
+                                        none removes one
   logs NAME [-f] [-n N] [--since T] [-t] [--json]
                                         what it wrote to its console, from the journal
                                         (journalctl CONTAINER_NAME=NAME shows the same);
@@ -182,6 +188,8 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   if (o.memory_bytes) uint_option("Memory", *o.memory_bytes);
   if (o.pids) uint_option("Tasks", *o.pids);
   if (o.cpu_weight) uint_option("CPUWeight", *o.cpu_weight);
+  if (o.cpu_quota_percent) uint_option("CPUQuota", *o.cpu_quota_percent);
+  if (!o.restart.empty()) sd_bus_message_append(m, "{sv}", "Restart", "s", o.restart.c_str());
   const char* net = o.net == NetMode::kNone ? "none" : o.net == NetMode::kHost ? "host" : "bridge";
   sd_bus_message_append(m, "{sv}", "Network", "s", net);
   if (!o.spec.hostname.empty()) sd_bus_message_append(m, "{sv}", "Hostname", "s", o.spec.hostname.c_str());
@@ -501,7 +509,7 @@ int Main(int argc, char** argv) {
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
                                           "info",   "exec",  "console", "checkconfig", "stats", "top",
-                                          "logs"};
+                                          "logs",   "set"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -522,6 +530,7 @@ int Main(int argc, char** argv) {
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
   if (verb == "logs") return LogsCommand(b, rest);
+  if (verb == "set") return SetCommand(b, rest);
   return CheckConfig(b);
 }
 

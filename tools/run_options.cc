@@ -85,7 +85,8 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
   runtime::ContainerSpec& spec = options.spec;
   static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
                                                "--memory", "--pids", "--cpu-weight", "-e", "--env",
-                                               "--cwd", "--user", "--userns", "--device"};
+                                               "--cwd", "--user", "--userns", "--device",
+                                               "--cpu-quota", "--restart"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
     if (opt == "--") {
@@ -155,6 +156,13 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       uint64_t n = 0;
       RETURN_IF_ERROR(ParseUint("--cpu-weight", v, 1, 10000, &n));
       options.cpu_weight = n;
+    } else if (opt == "--cpu-quota") {
+      std::string percent = absl::EndsWith(v, "%") ? v.substr(0, v.size() - 1) : v;
+      uint64_t n = 0;
+      RETURN_IF_ERROR(ParseUint("--cpu-quota", percent, 1, 100000, &n));
+      options.cpu_quota_percent = n;
+    } else if (opt == "--restart" && purpose == OptionsFor::kCreate) {
+      options.restart = v;  // checked by corrald (dbus/restart_policy.h), one place for its words
     } else if (opt == "-e" || opt == "--env") {
       if (v.find('=') == std::string::npos || v[0] == '=') {
         return absl::InvalidArgumentError(absl::StrCat(opt, ": \"", v, "\" is not KEY=VALUE"));
