@@ -1,5 +1,6 @@
 #include "dbus/limits.h"
 
+#include "dbus/oom_watch.h"
 #include "dbus/restart_policy.h"
 #include "gtest/gtest.h"
 
@@ -103,6 +104,27 @@ TEST(RestartPolicy, ConfigRoundTrip) {
   EXPECT_EQ(parsed->cpu_quota_percent, 150u);
   c.restart = "sometimes";
   EXPECT_FALSE(ValidateConfig(c).ok());
+}
+
+}  // namespace
+}  // namespace corral::dbus
+
+namespace corral::dbus {
+namespace {
+
+TEST(OomWatch, ParsesBothFormats) {
+  EXPECT_EQ(*ParseOomKills("low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n"), 1u);
+  EXPECT_EQ(*ParseOomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3u);
+  EXPECT_FALSE(ParseOomKills("oom_kill_disable 0\nunder_oom 0\n").has_value());
+}
+
+TEST(OomWatch, CutsAtTheUnit) {
+  EXPECT_EQ(CutAtUnit("/sys/fs/cgroup/machine.slice/corral-a.scope/payload", "corral-a.scope"),
+            "/sys/fs/cgroup/machine.slice/corral-a.scope");
+  EXPECT_EQ(CutAtUnit("/sys/fs/cgroup/memory/machine.slice/corral-a.scope", "corral-a.scope"),
+            "/sys/fs/cgroup/memory/machine.slice/corral-a.scope");
+  EXPECT_EQ(CutAtUnit("/sys/fs/cgroup/machine.slice/corral-ab.scope/payload", "corral-a.scope"), "");
+  EXPECT_EQ(CutAtUnit("", "corral-a.scope"), "");
 }
 
 }  // namespace

@@ -323,7 +323,9 @@ absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
   return fd;
 }
 
-std::vector<const char*> AllChangingProperties() { return {"State", "Leader", "Addresses", "ExitStatus"}; }
+std::vector<const char*> AllChangingProperties() {
+  return {"State", "Leader", "Addresses", "ExitStatus", "OOMKilled", "OOMKills", "StartedAt", "FinishedAt", "RestartCount"};
+}
 
 }  // namespace
 
@@ -377,6 +379,11 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Addresses", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ExitStatus", "i", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Ready", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("OOMKilled", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("OOMKills", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StartedAt", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("FinishedAt", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("RestartCount", "u", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Network", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Ports", "a(sqq)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -411,6 +418,7 @@ Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
     : event_(event), bus_(bus), options_(std::move(options)), registry_(options_.paths) {}
 
 Service::~Service() {
+  DropEventState();
   private_connections_.clear();
   sd_event_source_disable_unref(private_source_);
   running_.clear();
@@ -590,6 +598,11 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
     return sd_bus_message_append(reply, "(uu)", c.uid_base, c.uid_base == 0 ? 0u : runtime::kIdBlockSize);
   }
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
+  if (p == "OOMKilled") return sd_bus_message_append(reply, "b", static_cast<int>(record->oom_kills > 0));
+  if (p == "OOMKills") return sd_bus_message_append(reply, "t", record->oom_kills);
+  if (p == "StartedAt") return sd_bus_message_append(reply, "t", static_cast<uint64_t>(record->started_at_usec));
+  if (p == "FinishedAt") return sd_bus_message_append(reply, "t", static_cast<uint64_t>(record->finished_at_usec));
+  if (p == "RestartCount") return sd_bus_message_append(reply, "u", record->restart_count);
   // Command is root's (MayReadPrivateProperties): others read an empty list, not an error, so
   // GetAll, and with it `corralctl ls` and `info`, keeps working for every user.
   static const std::vector<std::string> kWithheld;
@@ -670,6 +683,7 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
+  self->CancelRestart(record);
   std::string path = self->PathOf(name);
   // Its address goes with it (the network keeps a lease while a stopped container exists), and
   // every forward still pointing at that address (an unclean end leaves them).
@@ -838,6 +852,14 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
+  // The user's start: a restart by the policy waiting for its back-off is this start now.
+  if (record->state == ContainerState::kStopped) self->UserStarted(record);
+  return self->Start(m, record, error);
+}
+
+// A start, for a caller (`m`, answered when it runs) or for the restart policy (m null).
+int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error) {
+  Service* self = this;
   const std::string& name = record->config.name;
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning,
@@ -875,7 +897,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   running->report = std::move(forked->report);
   // Non-blocking: OnSupervisorExit drains it, and must not wait on it.
   ::fcntl(running->report.get(), F_SETFL, O_NONBLOCK);
-  running->waiting_start.push_back(sd_bus_message_ref(m));
+  if (m != nullptr) running->waiting_start.push_back(sd_bus_message_ref(m));
   sd_event_add_io(
       self->event_, &running->report_source, running->report.get(), EPOLLIN,
       [](sd_event_source*, int, uint32_t, void* data) -> int {
@@ -1038,9 +1060,11 @@ std::vector<std::pair<std::string, uint64_t>> Service::StartPhases(const Running
 void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses) {
   auto it = running_.find(record->config.name);
   if (it != running_.end()) it->second->leader_pidfd.reset(sys::PidfdOpen(leader, 0));
+  const bool recovered = it != running_.end() && !it->second->report.valid();  // after corrald's restart
   record->leader = leader;
   record->addresses = std::move(addresses);
   record->state = ContainerState::kRunning;
+  RunStarted(record, recovered);
   EmitChanged(record, AllChangingProperties());
 }
 
@@ -1075,6 +1099,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   record->addresses.clear();
   record->ready = false;
   record->state = ContainerState::kStopped;
+  RunEnded(record, was_running);
   EmitChanged(record, AllChangingProperties());
   // A supervisor killed by a signal (SIGKILL from systemd stopping its scope, the OOM killer)
   // could not unmount the container's rootfs: do it here, in the same mount namespace, so the
@@ -1087,6 +1112,8 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }
+  // Last: a restart forks a new supervisor for the same name.
+  if (was_running && !failed_start) MaybeRestart(record);
 }
 
 void Service::ReclaimNetwork(const char* why) {
@@ -1136,6 +1163,10 @@ int Service::StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_
 
 int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error) {
   const std::string& name = record->config.name;
+  // Never restarted after this; a restart waiting for its back-off is called off (and the stop
+  // is done: the container is stopped).
+  record->stopped_by_user = true;
+  if (CancelRestart(record) && record->state == ContainerState::kStopped) return sd_bus_reply_method_return(m, "");
   auto it = running_.find(name);
   if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
@@ -1175,6 +1206,7 @@ int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* erro
   if (it == self->running_.end() || !it->second->leader_pidfd.valid()) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
+  record->stopped_by_user = true;  // what the user kills is not restarted by the policy
   if (sys::PidfdSendSignal(it->second->leader_pidfd.get(), signal, nullptr, 0) != 0) {
     return StatusError(error, ErrnoError(absl::StrCat("signal container ", name)));
   }

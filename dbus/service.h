@@ -97,6 +97,21 @@ class Service {
   // the container known. nullptr with *r set to the error to return otherwise.
   ContainerRecord* Target(sd_bus_message* m, sd_bus_error* error, int* r);
   int Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error);
+  int Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error);
+
+  // Events and the restart policy (dbus/service_events.cc): a run's start (StartedAt, the OOM
+  // watch) and end (FinishedAt, the last OOM count), the policy's decision after an end, the
+  // user's start and stop (which reset or call off restarts).
+  struct OomState;
+  void RunStarted(ContainerRecord* record, bool recovered);
+  void RunEnded(ContainerRecord* record, bool was_running);
+  void CheckOom(const std::string& name);
+  void MaybeRestart(ContainerRecord* record);
+  void UserStarted(ContainerRecord* record);
+  bool CancelRestart(ContainerRecord* record);  // true when one was waiting
+  void DropEventState();
+  std::map<std::string, OomState*> oom_;                    // running containers' OOM watches
+  std::map<std::string, sd_event_source*> restart_timers_;  // restarts waiting for their back-off
   void WatchSupervisorExit(Running* run);
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);

@@ -25,6 +25,7 @@
 #include "dbus/interface.h"
 #include "runtime/console.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/events.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
@@ -69,6 +70,9 @@ Containers (through corrald, on the system bus):
                                         change limits: at once on a running container
                                         (systemd's scope), and for every next start;
                                         none removes one
+  events [--json]                       created, starting, started, stopping, stopped (exit
+                                        status, OOM), oom, restart, limits, removed: one
+                                        line each until Ctrl-C
   logs NAME [-f] [-n N] [--since T] [-t] [--json]
                                         what it wrote to its console, from the journal
                                         (journalctl CONTAINER_NAME=NAME shows the same);
@@ -505,6 +509,7 @@ int Main(int argc, char** argv) {
     return ImageImport(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
   if (verb == "images") return Images(images_dir);
+  if (verb == "events") return EventsCommand(rest);  // its own system-bus connection
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
