@@ -54,6 +54,7 @@ struct Service::Running {
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
+  std::optional<uint32_t> stop_when_running;  // a stop asked for while starting: its timeout
   // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
   // own breakdown of its part (its "phases" report line), in microseconds.
   runtime::PhaseTimer start_timer;
@@ -1066,6 +1067,7 @@ void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std
   record->state = ContainerState::kRunning;
   RunStarted(record, recovered);
   EmitChanged(record, AllChangingProperties());
+  if (it != running_.end() && it->second->stop_when_running) BeginStop(record, *it->second, *it->second->stop_when_running);
 }
 
 void Service::OnSupervisorExit(const std::string& name) {
@@ -1168,12 +1170,23 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
   record->stopped_by_user = true;
   if (CancelRestart(record) && record->state == ContainerState::kStopped) return sd_bus_reply_method_return(m, "");
   auto it = running_.find(name);
-  if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
+  if (it == running_.end() || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
   }
   Running& run = *it->second;
   run.waiting_stop.push_back(sd_bus_message_ref(m));
+  if (record->state == ContainerState::kStarting) {
+    // A start under way (the restart policy's, say) is stopped once it runs; a start that
+    // fails ends it as well. Either way the caller hears when it is stopped.
+    run.stop_when_running = timeout_seconds;
+    return 1;
+  }
   if (record->state == ContainerState::kStopping) return 1;  // joins the stop under way
+  BeginStop(record, run, timeout_seconds);
+  return 1;
+}
+
+void Service::BeginStop(ContainerRecord* record, Running& run, uint32_t timeout_seconds) {
   SetState(record, ContainerState::kStopping);
   int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(ContainerInit(record->config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
@@ -1188,7 +1201,6 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
         },
         &run);
   }
-  return 1;
 }
 
 int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {

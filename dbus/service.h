@@ -98,6 +98,8 @@ class Service {
   ContainerRecord* Target(sd_bus_message* m, sd_bus_error* error, int* r);
   int Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error);
   int Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error);
+  // The halt signal now, SIGKILL after the timeout; the state becomes stopping.
+  void BeginStop(ContainerRecord* record, Running& run, uint32_t timeout_seconds);
 
   // Events and the restart policy (dbus/service_events.cc): a run's start (StartedAt, the OOM
   // watch) and end (FinishedAt, the last OOM count), the policy's decision after an end, the
