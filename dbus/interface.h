@@ -5,7 +5,10 @@
 // Manager, object /org/corral1, interface org.corral1.Manager:
 //   CreateContainer(s name, s image, a{sv} options) -> (o path)
 //       image: "busybox", "debian" or a directory holding a rootfs.
-//       options: Memory t (bytes), Tasks t, CPUWeight t, Network s (none|host|bridge),
+//       options: Memory t (bytes), Tasks t, CPUWeight t, CPUQuota t (percent of one CPU),
+//                Restart s (no|on-failure|on-failure:N|always; dbus/restart_policy.h: with
+//                back-off, never after the user's StopContainer or KillContainer),
+//                Network s (none|host|bridge),
 //                Hostname s, Ports a(sqq) (proto "tcp"|"udp", host port, container port),
 //                Command as, Environment as (K=V), Boot b (run /sbin/init),
 //                Devices as ("/dev/X[:rwm]": the host's character or block device node /dev/X,
@@ -54,7 +57,20 @@
 //       (user + system), RSS bytes, command line; every process of the payload subtree
 //       (cgroup.procs, recursively). Every user may call it; the command line is root's
 //       (like Command): others get the kernel's short name as "[comm]".
+//   SetLimits(s name, a{sv} limits)        root only. Keys, all t, at least one: Memory (bytes,
+//       at least 4 MiB), Tasks, CPUWeight (1-10000), CPUQuota (percent of one CPU, 1-100000);
+//       0 removes that limit. A running container's scope gets them at once (systemd's
+//       SetUnitProperties, runtime), then the config for every next start; a stopped one only
+//       the config; starting or stopping: Failed. Bad input (InvalidArgument) changes nothing;
+//       neither does systemd's refusal. PropertiesChanged of the limits it set follows.
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
+//
+// Logs: the supervisor sends each line the container writes to its console to journald
+// (dbus/journal_log.h): MESSAGE, PRIORITY (from a "<N>" prefix, else 6), SYSLOG_IDENTIFIER=NAME,
+// CONTAINER_NAME=NAME, CORRAL_UNIT=corral-NAME.scope, CORRAL_STREAM=console; _SYSTEMD_UNIT is
+// the scope (the supervisor sends from it). Lines cut at 8 KiB; 1000 lines per 5 s, then one
+// "N lines ... suppressed" entry. corrald's own messages: SYSLOG_IDENTIFIER=corrald with
+// CORRAL_CONTAINER=NAME and CORRAL_EVENT (limits, oom, restart, restart-failed).
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
 // org.corral1.Container, read-only properties (PropertiesChanged on change):
@@ -65,6 +81,12 @@
 //   (0, 0) when privileged, or not yet allocated for a container from before user namespaces),
 //   Devices as ("/dev/X:ACCESS", as created),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
+//   CPUQuota t (percent; 0 = none), Restart s (the policy), and, signalled with State:
+//   OOMKills t (processes the OOM killer killed in the current or last run; memory.events on
+//   cgroup2, memory.oom_control on a hybrid host's v1), OOMKilled b (OOMKills > 0),
+//   StartedAt t, FinishedAt t (CLOCK_REALTIME us of this or the last run; 0: never),
+//   RestartCount u (restarts in a row by the policy; 0 after the user's start).
+//   Memory, Tasks, CPUWeight and CPUQuota change with SetLimits (PropertiesChanged).
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).
 //
