@@ -33,6 +33,7 @@
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
+#include "tools/images/progress.h"
 #include "tools/run_options.h"
 #include "tools/run_unit.h"
 
@@ -84,6 +85,8 @@ Images:
                                         debootstrap a Debian-family image (mirror: the host's
                                         apt sources; Ubuntu: its suite, mirror and keyring)
   image import NAME TARBALL             a rootfs tarball (e.g. Ubuntu's base tarball) as NAME
+                                        (image build/import show progress on a terminal;
+                                        --quiet: none)
   images                                list the images: name, size, created
 Options:
   --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
@@ -502,6 +505,17 @@ int Main(int argc, char** argv) {
   }
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (verb == "image") {
+    // --quiet: no progress line even on a terminal (tools/images/progress.h).
+    for (auto it = rest.begin(); it != rest.end();) {
+      if (*it == "--quiet" || *it == "-q") {
+        images::SetProgressEnabled(false);
+        it = rest.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   if (verb == "image" && !rest.empty() && rest[0] == "build") {
     return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
