@@ -146,8 +146,10 @@ void ConsoleJournal::Notice(uint64_t now_usec, bool force) {
                           burst_, " lines in ", interval_usec_ / 1000000.0, " s)"),
              kPriorityWarning);
   }
-  // Entries journald could not take: said once it takes entries again.
-  if (unreported_drops_ > 0) {
+  // Entries journald could not take: said once it takes entries again, tried at most once a
+  // second (without a journald at all, a flood must not cost a failed send per line).
+  if (unreported_drops_ > 0 && (force || now_usec >= last_drop_notice_usec_ + 1000000)) {
+    last_drop_notice_usec_ = now_usec;
     uint64_t drops = unreported_drops_;
     unreported_drops_ = 0;
     SendLine(absl::StrCat("corral: ", drops, " lines of ", name_, "'s output dropped (the journal was busy)"),

@@ -124,6 +124,7 @@ class ConsoleJournal {
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;     // journald's queue was full
   uint64_t unreported_drops_ = 0;
+  uint64_t last_drop_notice_usec_ = 0;
 };
 
 // corrald's own messages, with structured fields (CORRAL_CONTAINER=NAME, CORRAL_EVENT=...):

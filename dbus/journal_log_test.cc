@@ -170,6 +170,28 @@ TEST(ConsoleJournal, NoJournalNeverBlocksAndCountsDrops) {
   console.Feed("a\nb\n", 1);
   EXPECT_EQ(console.sent(), 0u);
   EXPECT_GE(console.dropped(), 2u);
+  // A flood without a journal: the budget's lines and one drop notice a second, not one per line.
+  std::string flood;
+  for (int i = 0; i < 1000; ++i) flood += "x\n";
+  uint64_t before = console.dropped();
+  console.Feed(flood, 2);
+  EXPECT_LE(console.dropped() - before, 12u);
+}
+
+TEST(ConsoleJournal, DropsAreReportedOnceTheJournalTakesEntries) {
+  FakeJournal journal;
+  ConsoleJournal console("web", "corral-web.scope", journal.path(), 1000000, 100);
+  // Fill the fake journal's queue (nobody reads it) until a line is dropped.
+  std::string line(4000, 'y');
+  line += "\n";
+  for (int i = 0; i < 100 && console.dropped() == 0; ++i) console.Feed(line, 10 + i);
+  ASSERT_GT(console.dropped(), 0u);
+  journal.Receive();  // journald catches up
+  console.Feed("later\n", 5000000);
+  std::vector<std::string> entries = journal.Receive();
+  ASSERT_GE(entries.size(), 2u);
+  EXPECT_NE(entries[0].find("output dropped (the journal was busy)"), std::string::npos);
+  EXPECT_NE(entries[1].find("MESSAGE=later\n"), std::string::npos);
 }
 
 }  // namespace
