@@ -27,6 +27,7 @@
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
+#include "dbus/journal_log.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -960,7 +961,8 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
   // and exits. Either way its exit moves the state to stopped.
   run.go.reset();
-  ::fprintf(stderr, "corrald: start of %s failed: %s\n", name.c_str(), std::string(status.message()).c_str());
+  LogMessage(kPriorityErr, absl::StrCat("start of ", name, " failed: ", status.message()),
+             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "start-failed"}});
 }
 
 void Service::OnSupervisorReport(const std::string& name) {

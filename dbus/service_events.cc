@@ -74,7 +74,7 @@ void Service::RunStarted(ContainerRecord* record, bool recovered) {
               [](sd_event_source* source, uint64_t, void* data) -> int {
                 auto* s = static_cast<OomState*>(data);
                 s->recheck = sd_event_source_disable_unref(source);
-                s->service->CheckOom(s->name);  // may delete s: nothing after this
+                s->service->CheckOom(s->name);
                 return 0;
               },
               s);
