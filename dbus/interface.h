@@ -11,6 +11,13 @@
 //                Devices as ("/dev/X[:rwm]": the host's character or block device node /dev/X,
 //                bound into the container's /dev and added to its scope's DeviceAllow= with
 //                access r, w and/or m, default rwm; refused unless it is such a node now).
+//                Binds a(ssb) (host path, container path, read-only): the host directory or
+//                file, with its submounts, nodev, nosuid, private, read-only on every submount
+//                when asked; it must exist and lie outside /var/lib/corral and /run/corral.
+//                IdmappedBinds a(ssb): the same through an idmapped mount with the container's
+//                map (host uid N is uid N inside; refused for Privileged).
+//                Tmpfs a(ss) (container path, "size=S,mode=M" or ""): nosuid, nodev, owned by
+//                root inside. Stored normalized; a container path is given once across all.
 //                Privileged b (no user namespace: root inside is the host's root, not
 //                isolated from it; default false: the container gets its own user namespace
 //                and 65536 host uids/gids from the pool, /etc/corral/idmap.conf).
@@ -64,6 +71,8 @@
 //   only: empty for other callers and in InterfacesAdded), Privileged b, UIDRange (uu) (first host uid/gid of the user namespace and how many;
 //   (0, 0) when privileged, or not yet allocated for a container from before user namespaces),
 //   Devices as ("/dev/X:ACCESS", as created),
+//   Binds as ("HOST:CTR:ro|rw[,idmap]"; root only, empty for others), Tmpfs as
+//   ("CTR:mode=M[,size=BYTES]"), Volumes as ("NAME:CTR:ro|rw"),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).

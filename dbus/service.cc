@@ -27,6 +27,7 @@
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
+#include "dbus/storage_options.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -261,6 +262,10 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
       if (!device.ok()) return SetError(error, kErrorInvalidArgument, absl::StrCat("Devices: ", device.status().message()));
       config->devices.push_back(runtime::FormatDeviceSpec(*device));
     }
+  } else if (IsStorageOption(key)) {  // Binds, IdmappedBinds, Tmpfs, Volumes: dbus/storage_options.h
+    absl::Status invalid;
+    if ((r = ReadStorageOption(m, key, config, &invalid)) < 0) return r;
+    if (!invalid.ok()) return StatusError(error, invalid);
   } else if (key == "Ports") {
     if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
     if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
@@ -276,7 +281,7 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
+                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices, Binds, IdmappedBinds, Tmpfs, Volumes)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -376,6 +381,9 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Binds", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Tmpfs", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Volumes", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
@@ -581,6 +589,9 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : nullptr;
   if (p == "Command") strings = MayReadPrivateProperties(bus, reply) ? &c.command : &kWithheld;
   if (p == "Devices") strings = &c.devices;
+  if (p == "Binds") strings = MayReadPrivateProperties(bus, reply) ? &c.binds : &kWithheld;  // host paths: root's
+  if (p == "Tmpfs") strings = &c.tmpfs;
+  if (p == "Volumes") strings = &c.volumes;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -635,6 +646,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
+  if (absl::Status storage = CheckStorageOnHost(config); !storage.ok()) return StatusError(error, storage);
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;

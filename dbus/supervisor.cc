@@ -35,6 +35,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/storage_spec.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
@@ -263,6 +264,14 @@ absl::Status Supervisor::Start() {
   for (const std::string& text : config.devices) {  // the host's node, as it is now
     ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
     spec.devices.push_back(device);
+  }
+  for (const std::string& text : config.binds) {  // the host path, as it is now (runtime/binds.h)
+    ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(text));
+    spec.binds.push_back(bind);
+  }
+  for (const std::string& text : config.tmpfs) {
+    ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(text));
+    spec.tmpfs.push_back(tmpfs);
   }
   if (userns()) {
     // Root inside is the first id of the container's range; its capabilities, whatever they

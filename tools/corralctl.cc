@@ -27,6 +27,7 @@
 #include "tools/ctl/bus.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/stats.h"
+#include "tools/ctl/storage.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -47,6 +48,16 @@ Containers (through corrald, on the system bus):
                                         NOT isolated from the host
                                         --device gives it the host's node /dev/X (access
                                         r, w, m; default rwm)
+         [--bind HOST:CTR[:ro|rw][,idmap]]... [--tmpfs CTR[:size=S,mode=M]]...
+         [--volume NAME:CTR[:ro]]...
+                                        --bind: HOST (absolute, existing, outside
+                                        /var/lib/corral and /run/corral) at CTR, nodev,
+                                        nosuid; ro on every submount. Unprivileged, host ids
+                                        outside the container's range show as nobody unless
+                                        idmap: then host uid N is uid N inside (host root's
+                                        files are root's inside, and root inside writes as
+                                        host root). --tmpfs: owned by root inside, default
+                                        mode 1777. See corral-run --help
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -209,6 +220,7 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
     for (const runtime::DeviceSpec& d : o.spec.devices) devices.push_back(runtime::FormatDeviceSpec(d));
     strv_option("Devices", devices);
   }
+  AppendStorageOptions(m, o);  // Binds, IdmappedBinds, Tmpfs, Volumes: tools/ctl/storage.h
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
   if (o.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
   sd_bus_message_close_container(m);

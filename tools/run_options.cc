@@ -102,7 +102,7 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
   runtime::ContainerSpec& spec = options.spec;
   static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
                                                "--memory", "--pids", "--cpu-weight", "-e", "--env",
-                                               "--cwd", "--user", "--userns", "--device", "--bind", "--tmpfs"};
+                                               "--cwd", "--user", "--userns", "--device", "--bind", "--tmpfs", "--volume"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
     if (opt == "--") {
@@ -201,6 +201,9 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
     } else if (opt == "--tmpfs") {
       ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(v));
       spec.tmpfs.push_back(tmpfs);
+    } else if (opt == "--volume") {
+      ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(v));
+      options.volumes.push_back(volume);
     } else if (opt == "--userns") {
       std::vector<std::string> parts = absl::StrSplit(v, ':');
       uint64_t host = 0, count = 0;
@@ -232,8 +235,9 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       targets.push_back(b.target);
     }
     for (const runtime::TmpfsSpec& t : spec.tmpfs) targets.push_back(t.target);
+    for (const runtime::VolumeMountSpec& v : options.volumes) targets.push_back(v.target);
     absl::Status distinct = runtime::CheckDistinctTargets(targets);
-    if (!distinct.ok()) return absl::InvalidArgumentError(absl::StrCat("--bind/--tmpfs: ", distinct.message()));
+    if (!distinct.ok()) return absl::InvalidArgumentError(absl::StrCat("--bind/--tmpfs/--volume: ", distinct.message()));
   }
   if (purpose == OptionsFor::kCreate && options.explicit_userns) {
     return absl::InvalidArgumentError("--userns: corrald gives every container its own range from the pool");

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A user's data through corrald, end to end in a throwaway systemd (tools/sandbox/sandbox.sh):
+# --bind (owner and mode inside with and without idmap, read-only, kept by corral@NAME),
+# --tmpfs, the Binds/IdmappedBinds/Tmpfs D-Bus options, and bad input refused with nothing
+# created; afterwards no mount of the sources is left. Prints "N passed, N failed" last.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. tests/system/lib.sh
+
+build_corral
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$(mktemp -d /tmp/corral-storagetest-XXXXXX)"
+
+check "corralctl image build busybox" sb corralctl image build busybox
+# Sources on a tmpfs of the sandbox (/run): its overlay root cannot be idmapped.
+src=/run/storage-test
+check "host data: ro/f (root's, 0640), rw/u (uid 1234, 0600)" sb sh -c "rm -rf $src && mkdir -p $src/ro $src/rw &&
+  echo host-ro > $src/ro/f && chmod 0640 $src/ro/f && echo u > $src/rw/u && chown 1234:1234 $src/rw/u && chmod 600 $src/rw/u"
+
+echo "== an unprivileged container with binds and a tmpfs"
+check "create st1 with --bind ...:ro, --bind ...:rw,idmap, --tmpfs" sb corralctl create st1 --image busybox --net none \
+  --bind $src/ro:/data:ro --bind $src/rw:/srv/rw:rw,idmap --tmpfs /scratch:size=1M,mode=0700 -- sleep 1000
+check_output "the config keeps them" "^bind=$src/ro:/data:ro bind=$src/rw:/srv/rw:rw,idmap tmpfs=/scratch:mode=0700,size=1048576 \$" \
+  sb sh -c "grep -E '^(bind|tmpfs)=' /var/lib/corral/containers/st1/config | tr '\n' ' '"
+check_output "corralctl info shows the binds" "Binds: +$src/ro:/data:ro" sb corralctl info st1
+check "start st1" sb corralctl start st1
+check_output "without idmap, host root's file shows as nobody, mode kept" '^65534:65534 640$' \
+  sb corralctl exec st1 -- stat -c '%u:%g %a' /data/f
+check_output "and root inside cannot read it (others' permissions)" 'Permission denied' sb corralctl exec st1 -- cat /data/f
+check_output "ro: a write fails with EROFS" 'Read-only file system' sb corralctl exec st1 -- sh -c 'echo x > /data/new'
+check_output "ro in mountinfo" '^/data ro,' sb corralctl exec st1 -- sh -c "grep ' /data ' /proc/self/mountinfo | cut -d' ' -f5,6"
+check_output "with idmap, host uid 1234 shows as 1234 inside" '^1234:1234 600$' sb corralctl exec st1 -- stat -c '%u:%g %a' /srv/rw/u
+check "root inside writes through the idmapped bind" sb corralctl exec st1 -- sh -c 'echo from-ctr > /srv/rw/new'
+check_output "and it lands on the host owned by host root (uid 0 inside = 0 on disk)" '^0:0 from-ctr$' \
+  sb sh -c "echo \$(stat -c %u:%g $src/rw/new) \$(cat $src/rw/new)"
+check_output "the tmpfs is root's inside, mode 0700, nosuid,nodev, 1M" '^0:0 700 .*nosuid,nodev.*size=1024k' \
+  sb corralctl exec st1 -- sh -c "echo \$(stat -c '%u:%g %a' /scratch) \$(grep ' /scratch ' /proc/self/mountinfo)"
+check_output "and full past its size (ENOSPC)" 'No space left on device' \
+  sb corralctl exec st1 -- dd if=/dev/zero of=/scratch/big bs=1024 count=2048
+check "stop st1" sb corralctl stop st1
+
+echo "== systemctl start corral@st1 keeps them"
+check "systemctl start corral@st1" sb systemctl start corral@st1
+check_output "the binds are there again" '^host-ro-visible 1234$' \
+  sb corralctl exec st1 -- sh -c 'test -e /data/f && printf host-ro-visible; echo " $(stat -c %u /srv/rw/u)"'
+check_output "and the tmpfs, fresh" '^0:0 700 absent$' \
+  sb corralctl exec st1 -- sh -c "echo \$(stat -c '%u:%g %a' /scratch) \$(test -e /scratch/big && echo present || echo absent)"
+check "systemctl stop corral@st1" sb systemctl stop corral@st1
+
+echo "== a privileged container"
+check "create st2 --privileged with a bind" sb corralctl create st2 --image busybox --net none --privileged \
+  --bind $src/rw:/rw -- sleep 1000
+check "start st2" sb corralctl start st2
+check_output "host ids are as on the host" '^1234:1234 600$' sb corralctl exec st2 -- stat -c '%u:%g %a' /rw/u
+sb corralctl stop st2 >/dev/null
+
+echo "== D-Bus options"
+mgr() { sb gdbus call --system --dest org.corral1 --object-path /org/corral1 --method "org.corral1.Manager.$1" "${@:2}"; }
+check "CreateContainer with Binds, IdmappedBinds and Tmpfs" \
+  mgr CreateContainer st3 busybox "{'Binds': <[('$src/ro', '/a', true)]>, 'IdmappedBinds': <[('$src/rw', '/b', false)]>, 'Tmpfs': <[('/t', 'size=64k')]>, 'Command': <['sleep', '1000']>, 'Network': <'none'>}"
+check_output "stored normalized" "^bind=$src/ro:/a:ro bind=$src/rw:/b:rw,idmap tmpfs=/t:mode=1777,size=65536 \$" \
+  sb sh -c "grep -E '^(bind|tmpfs)=' /var/lib/corral/containers/st3/config | tr '\n' ' '"
+check "start st3" sb corralctl start st3
+check_output "all three inside" '^ro 1234 1777$' \
+  sb corralctl exec st3 -- sh -c "echo \$(grep -q ' /a ro,' /proc/self/mountinfo && echo ro) \$(stat -c %u /b/u) \$(stat -c %a /t)"
+sb corralctl stop st3 >/dev/null
+
+echo "== bad input changes nothing"
+check_fails "a missing source" "$src/nope.*No such file" sb corralctl create bad1 --image busybox --bind $src/nope:/x -- true
+check_fails "a target escaping through .." "contains '\.\.'" sb corralctl create bad2 --image busybox --bind $src/ro:/a/../../x -- true
+check_fails "idmap on a privileged container" 'idmap needs a user namespace' \
+  sb corralctl create bad3 --image busybox --privileged --bind $src/ro:/x:idmap -- true
+check_fails "a source inside corral's state" "inside corral's own state" \
+  sb corralctl create bad4 --image busybox --bind /var/lib/corral/containers:/x -- true
+check_fails "a bad tmpfs size" 'invalid size' sb corralctl create bad5 --image busybox --tmpfs /t:size=lots -- true
+check_fails "D-Bus Binds of the wrong type" 'org.corral1.Error.InvalidArgument: option Binds must be of type a\(ssb\)' \
+  mgr CreateContainer bad6 busybox "{'Binds': <['$src/ro']>, 'Command': <['true']>}"
+check_fails "D-Bus Binds with a relative source" 'org.corral1.Error.InvalidArgument: Binds: .*must be absolute' \
+  mgr CreateContainer bad7 busybox "{'Binds': <[('ro', '/x', false)]>, 'Command': <['true']>}"
+check_output "none of them was created" '^0$' sb sh -c 'ls /var/lib/corral/containers | grep -c "^bad"'
+
+echo "== removal leaves the data and no mount"
+check "rm st1 st2 st3" sb sh -c 'corralctl rm st1 && corralctl rm st2 && corralctl rm st3'
+check_output "the host data is still there" '^host-ro from-ctr$' sb sh -c "echo \$(cat $src/ro/f) \$(cat $src/rw/new)"
+check_output "no mount of the sources or of a container's rootfs left" '^0$' \
+  sb sh -c "grep -c -e '$src' -e /var/lib/corral/containers /proc/self/mountinfo"
+check_output "no container or scope of corral left" '^0 0$' sb sh -c '
+  echo $(busctl call org.corral1 /org/corral1 org.corral1.Manager ListContainers | cut -d" " -f2) \
+       $(systemctl list-units --all --no-legend "corral-*.scope" | grep -c .)'
+sb rm -rf $src
+
+finish
