@@ -16,6 +16,9 @@
 //                when asked; it must exist and lie outside /var/lib/corral and /run/corral.
 //                IdmappedBinds a(ssb): the same through an idmapped mount with the container's
 //                map (host uid N is uid N inside; refused for Privileged).
+//                Volumes a(ssb) (volume name, container path, read-only): must exist at
+//                create; seen through an idmapped mount with the container's map (files keep
+//                the ids containers see), plain for Privileged.
 //                Tmpfs a(ss) (container path, "size=S,mode=M" or ""): nosuid, nodev, owned by
 //                root inside. Stored normalized; a container path is given once across all.
 //                Privileged b (no user namespace: root inside is the host's root, not
@@ -61,6 +64,13 @@
 //       (user + system), RSS bytes, command line; every process of the payload subtree
 //       (cgroup.procs, recursively). Every user may call it; the command line is root's
 //       (like Command): others get the kernel's short name as "[comm]".
+//   CreateVolume(s name, t size_bytes)     a named volume under /var/lib/corral/volumes/NAME:
+//       size 0 a directory, else (at least 8M) an ext4 image loop-mounted while in use; root
+//       only. VolumeExists, InvalidArgument (name, size).
+//   ListVolumes() -> a(sttas)               name, size (0 = none), bytes used on the host,
+//       containers whose config uses it; root only.
+//   RemoveVolume(s name)                    deletes it and its data; VolumeInUse while a
+//       container's config names it (running or not), NoSuchVolume; root only.
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
@@ -78,7 +88,7 @@
 //   signalled).
 //
 // Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
-// NotRunning, AlreadyRunning, AccessDenied}; anything else is org.corral1.Error.Failed.
+// NotRunning, AlreadyRunning, AccessDenied, NoSuchVolume, VolumeExists, VolumeInUse}; anything else is org.corral1.Error.Failed.
 #ifndef CORRAL_DBUS_INTERFACE_H_
 #define CORRAL_DBUS_INTERFACE_H_
 
@@ -98,6 +108,9 @@ inline constexpr char kErrorNotRunning[] = "org.corral1.Error.NotRunning";
 inline constexpr char kErrorAlreadyRunning[] = "org.corral1.Error.AlreadyRunning";
 inline constexpr char kErrorAccessDenied[] = "org.corral1.Error.AccessDenied";
 inline constexpr char kErrorFailed[] = "org.corral1.Error.Failed";
+inline constexpr char kErrorNoSuchVolume[] = "org.corral1.Error.NoSuchVolume";
+inline constexpr char kErrorVolumeExists[] = "org.corral1.Error.VolumeExists";
+inline constexpr char kErrorVolumeInUse[] = "org.corral1.Error.VolumeInUse";
 
 }  // namespace corral::dbus
 

@@ -28,6 +28,7 @@
 #include "common/utf8.h"
 #include "dbus/interface.h"
 #include "dbus/storage_options.h"
+#include "dbus/volume_methods.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -355,6 +356,12 @@ const sd_bus_vtable Service::kManagerVtable[] = {
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Top", "s", SD_BUS_PARAM(name), "a(uuutts)", SD_BUS_PARAM(processes), Service::Top,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CreateVolume", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size_bytes), "", ,
+                             Service::VolumeCall, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListVolumes", "", , "a(sttas)", SD_BUS_PARAM(volumes), Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RemoveVolume", "s", SD_BUS_PARAM(name), "", , Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
@@ -631,6 +638,14 @@ void Service::SetState(ContainerRecord* record, ContainerState state) {
   EmitChanged(record, AllChangingProperties());
 }
 
+// ---- volumes (dbus/volume_methods.h) ----
+
+int Service::VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  int r = 0;
+  if (!RequireRoot(m, error, &r)) return r;
+  return HandleVolumeCall(m, static_cast<Service*>(userdata)->registry_, error);
+}
+
 // ---- create, remove, list ----
 
 int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -646,7 +661,9 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
-  if (absl::Status storage = CheckStorageOnHost(config); !storage.ok()) return StatusError(error, storage);
+  if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
+    return StatusError(error, storage);
+  }
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
@@ -858,8 +875,13 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
     if (record->config.uid_base != before) self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
+  // Volumes are opened here, outside the scope whose device policy would keep the supervisor
+  // from a sized volume's loop device; the supervisor inherits the mounts.
+  absl::StatusOr<std::vector<UniqueFd>> volume_trees = OpenVolumeTrees(record->config, self->options_.paths.volumes_root);
+  if (!volume_trees.ok()) return StatusError(error, volume_trees.status());
   absl::StatusOr<SupervisorHandle> forked =
-      ForkSupervisor({record->config, record->paths, self->options_.network_config});
+      ForkSupervisor({record->config, record->paths, self->options_.network_config, RawFds(*volume_trees)});
+  volume_trees->clear();
   if (!forked.ok()) return StatusError(error, forked.status());
   timer.Mark("fork supervisor");
   auto running = std::make_unique<Running>();

@@ -81,6 +81,7 @@ class Service {
   // GetStats and Top (dbus/container_stats.h does the reading), open to every caller.
   static int GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int Top(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  static int VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error);  // Create/List/RemoveVolume
   static int StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error);
   ContainerRecord* RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,

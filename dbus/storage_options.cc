@@ -8,6 +8,7 @@
 #include "common/errors.h"
 #include "runtime/binds.h"
 #include "runtime/storage_spec.h"
+#include "runtime/volume_store.h"
 
 namespace corral::dbus {
 
@@ -52,7 +53,14 @@ int ReadStorageOption(sd_bus_message* m, const std::string& key, ContainerConfig
   return sd_bus_message_exit_container(m);  // the array; the caller leaves the variant
 }
 
-absl::Status CheckStorageOnHost(const ContainerConfig& config) {
+absl::Status CheckStorageOnHost(const ContainerConfig& config, const std::string& volumes_root) {
+  runtime::VolumeStore store(volumes_root);
+  for (const std::string& text : config.volumes) {
+    absl::StatusOr<runtime::VolumeMountSpec> volume = runtime::ParseVolumeMountSpec(text);
+    if (!volume.ok()) return volume.status();
+    absl::StatusOr<runtime::VolumeInfo> info = store.Get(volume->name);
+    if (!info.ok()) return absl::InvalidArgumentError(absl::StrCat("Volumes: ", info.status().message()));
+  }
   for (const std::string& text : config.binds) {
     absl::StatusOr<runtime::BindSpec> bind = runtime::ParseBindSpec(text);
     if (!bind.ok()) return bind.status();

@@ -20,8 +20,9 @@ bool IsStorageOption(const std::string& key);
 // *invalid (InvalidArgument, naming the option and the value) with 0 returned.
 int ReadStorageOption(sd_bus_message* m, const std::string& key, ContainerConfig* config, absl::Status* invalid);
 
-// At create: every bind source exists on the host and is not inside corral's own state.
-absl::Status CheckStorageOnHost(const ContainerConfig& config);
+// At create: every bind source exists on the host and is not inside corral's own state, and
+// every volume exists in the store at `volumes_root`.
+absl::Status CheckStorageOnHost(const ContainerConfig& config, const std::string& volumes_root);
 
 }  // namespace corral::dbus
 

@@ -27,6 +27,31 @@ bool IsUnder(const std::string& path, const std::string& dir) {
   return path == dir || (absl::StartsWith(path, dir) && path[dir.size()] == '/');
 }
 
+// One mount_setattr for the whole tree: every submount gets the same flags, so a read-only
+// bind has no writable mount below it, and nothing mounted inside later reaches the host.
+absl::Status ConfigureTree(int tree, const BindSpec& bind, int userns_fd, const std::string& what,
+                           const std::string& real_path) {
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | (bind.read_only ? MOUNT_ATTR_RDONLY : 0);
+  attr.propagation = MS_PRIVATE;
+  if (bind.idmap) {
+    attr.attr_set |= MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  }
+  if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+    int err = errno;
+    absl::Status status = ErrnoError(err, absl::StrCat(what, ": mount_setattr", bind.idmap ? " MOUNT_ATTR_IDMAP" : "",
+                                                       bind.read_only ? " MOUNT_ATTR_RDONLY" : "", " of ", real_path));
+    if (bind.idmap && (err == EINVAL || err == EPERM || err == EOPNOTSUPP)) {
+      status = Annotate(status, absl::StrCat("the file system of ", real_path,
+                                             " (or of a mount below it) cannot be idmapped, or is idmapped already; "
+                                             "drop idmap"));
+    }
+    return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<BindTree> OpenBindTree(const BindSpec& bind, int userns_fd) {
@@ -42,6 +67,17 @@ absl::StatusOr<BindTree> OpenBindTree(const BindSpec& bind, int userns_fd) {
     }
     return absl::OkStatus();
   };
+  if (bind.idmap && userns_fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": idmap needs the container's user namespace; a --privileged container has none (drop idmap)"));
+  }
+  BindTree out;
+  if (bind.ready_tree >= 0) {
+    out.tree.reset(::fcntl(bind.ready_tree, F_DUPFD_CLOEXEC, 0));
+    if (!out.tree.valid()) return ErrnoError(absl::StrCat(what, ": dup the volume's mount"));
+    RETURN_IF_ERROR(ConfigureTree(out.tree.get(), bind, userns_fd, what, bind.source));
+    return out;
+  }
   RETURN_IF_ERROR(refuse_state(bind.source));  // by its name first, so a missing one says so too
   UniqueFd source(::open(bind.source.c_str(), O_PATH | O_CLOEXEC));
   if (!source.valid()) return ErrnoError(absl::StrCat(what, ": open the source ", bind.source));
@@ -61,35 +97,11 @@ absl::StatusOr<BindTree> OpenBindTree(const BindSpec& bind, int userns_fd) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": the source ", real_path, " is neither a directory nor a regular file (devices: --device)"));
   }
-  if (bind.idmap && userns_fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": idmap needs the container's user namespace; a --privileged container has none (drop idmap)"));
-  }
-  BindTree out;
   out.is_file = !S_ISDIR(st.st_mode);
   out.tree.reset(static_cast<int>(
       ::open_tree(source.get(), "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
   if (!out.tree.valid()) return ErrnoError(absl::StrCat(what, ": open_tree(OPEN_TREE_CLONE|AT_RECURSIVE) of ", real_path));
-  // One mount_setattr for the whole tree: every submount gets the same flags, so a read-only
-  // bind has no writable mount below it, and nothing mounted inside later reaches the host.
-  struct mount_attr attr = {};
-  attr.attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | (bind.read_only ? MOUNT_ATTR_RDONLY : 0);
-  attr.propagation = MS_PRIVATE;
-  if (bind.idmap) {
-    attr.attr_set |= MOUNT_ATTR_IDMAP;
-    attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  }
-  if (::mount_setattr(out.tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
-    int err = errno;
-    absl::Status status = ErrnoError(err, absl::StrCat(what, ": mount_setattr", bind.idmap ? " MOUNT_ATTR_IDMAP" : "",
-                                                       bind.read_only ? " MOUNT_ATTR_RDONLY" : "", " of ", real_path));
-    if (bind.idmap && (err == EINVAL || err == EPERM || err == EOPNOTSUPP)) {
-      status = Annotate(status, absl::StrCat("the file system of ", real_path,
-                                             " (or of a mount below it) cannot be idmapped, or is idmapped already; "
-                                             "drop idmap"));
-    }
-    return status;
-  }
+  RETURN_IF_ERROR(ConfigureTree(out.tree.get(), bind, userns_fd, what, real_path));
   return out;
 }
 

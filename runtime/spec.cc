@@ -192,7 +192,7 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
   }
   std::vector<std::string> targets;
   for (const BindSpec& b : spec.binds) {
-    if (b.source.empty() || b.source[0] != '/') {
+    if (b.ready_tree < 0 && (b.source.empty() || b.source[0] != '/')) {
       return FieldError("binds", absl::StrCat("source \"", b.source, "\" is not an absolute path"));
     }
     absl::StatusOr<std::string> target = NormalizeMountTarget("bind", b.target);

@@ -28,6 +28,9 @@ struct BindSpec {
   // Set by corral itself for a volume's data directory, which lives in corral's own store:
   // a user's bind source there is refused (never parsed from text).
   bool corral_store = false;
+  // >= 0: a detached mount already open (a volume's, VolumeStore::OpenTree), configured and
+  // attached instead of a clone of `source` (then only named in messages). Not owned.
+  int ready_tree = -1;
 };
 
 // A tmpfs at `target`, nosuid and nodev, owned by the container's root. size 0: the kernel's

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
+#include "common/status_macros.h"
+#include "common/unique_fd.h"
 #include "runtime/binds.h"
+#include "runtime/volume_store.h"
 #include "tests/container_fixture.h"
 
 namespace corral::testing {
@@ -305,6 +309,106 @@ TEST_F(StorageTest, CorralRunTakesBindAndTmpfs) {
   EXPECT_THAT(r.output, HasSubstr("via cli\n0\nRO\n0 1777"));
   ::rmdir((rootfs() + "/cli").c_str());
   ::rmdir((rootfs() + "/t").c_str());
+}
+
+
+// Named volumes (runtime/volume_store.h) in a store of the test's own: data outlives its
+// container and keeps the ids containers see, so a container of another uid range sees the same
+// owners; a sized one is an ext4 image whose loop device goes with its last container.
+class VolumeTest : public StorageTest {
+ protected:
+  void SetUp() override {
+    StorageTest::SetUp();
+    if (IsSkipped()) return;
+    store_ = std::make_unique<runtime::VolumeStore>(dir_ + "/volumes");
+  }
+  void TearDown() override {
+    store_.reset();
+    StorageTest::TearDown();
+  }
+  absl::StatusOr<RunResult> RunWith(const std::string& script, const std::string& volume, uint32_t base,
+                                    bool read_only = false) {
+    runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", script});
+    if (base != 0) {
+      spec.namespaces |= CLONE_NEWUSER;
+      spec.uid_map = spec.gid_map = {{0, base, 65536}};
+      spec.idmap_rootfs = true;
+    }
+    std::vector<UniqueFd> trees;
+    RETURN_IF_ERROR(runtime::AddVolumeBinds(*store_, {{volume, "/vol", read_only}}, &spec, &trees));
+    return ContainerTest::Run(spec);
+  }
+  std::unique_ptr<runtime::VolumeStore> store_;
+};
+
+TEST_F(VolumeTest, DataOutlivesItsContainerWithTheIdsContainersSee) {
+  ASSERT_TRUE(store_->Create("shared", 0).ok());
+  absl::StatusOr<RunResult> first =
+      RunWith("echo hello > /vol/f && chown 5:6 /vol/f && mkdir /vol/d && stat -c '%u:%g' /vol", "shared", kBase);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->output, "0:0\n");  // the volume's top is root's inside
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ + "/volumes/shared/data/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 5u);  // on disk: the id inside, not the first container's host range
+  // A container of another range, and a privileged one, see the same owners.
+  for (uint32_t base : {kBase + 65536u, 0u}) {
+    absl::StatusOr<RunResult> second = RunWith("cat /vol/f; stat -c '%u:%g' /vol/f /vol/d", "shared", base);
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->output, "hello\n5:6\n0:0\n") << "base " << base;
+  }
+  absl::StatusOr<RunResult> ro = RunWith("(echo x > /vol/g) 2>&1; grep -c ' /vol ro,' /proc/self/mountinfo", "shared", kBase, true);
+  ASSERT_TRUE(ro.ok()) << ro.status();
+  EXPECT_THAT(ro->output, HasSubstr("Read-only file system"));
+  EXPECT_THAT(ro->output, HasSubstr("1\n"));
+  absl::StatusOr<std::vector<runtime::VolumeInfo>> list = store_->List();
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].name, "shared");
+  EXPECT_GT((*list)[0].used_bytes, 0u);
+  ASSERT_TRUE(store_->Remove("shared").ok());
+  EXPECT_FALSE(FileExists(dir_ + "/volumes/shared"));
+}
+
+TEST_F(VolumeTest, SizedVolumeIsFullPastItsSizeAndLeavesNoLoopDevice) {
+  absl::StatusOr<runtime::VolumeInfo> created = store_->Create("small", 8 << 20);
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::string image = dir_ + "/volumes/small/disk.ext4";
+  for (uint32_t base : {kBase, 0u}) {
+    absl::StatusOr<RunResult> run = RunWith(
+        "stat -c '%u:%g' /vol; dd if=/dev/zero of=/vol/big bs=1M count=16 2>&1; rm /vol/big; "
+        "echo keep > /vol/kept; grep ' /vol ' /proc/self/mountinfo",
+        "small", base);
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_THAT(run->output, HasSubstr("0:0\n"));
+    EXPECT_THAT(run->output, HasSubstr("No space left on device"));
+    EXPECT_THAT(run->output, HasSubstr("ext4"));
+    EXPECT_THAT(run->output, HasSubstr("nosuid,nodev"));
+    // The container is gone: so are its mount of the volume and the loop device.
+    EXPECT_EQ(runtime::FindLoopDeviceOf(image), "") << "a loop device is left for " << image;
+  }
+  absl::StatusOr<RunResult> again = RunWith("cat /vol/kept", "small", kBase + 65536);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->output, "keep\n");
+  EXPECT_EQ(runtime::FindLoopDeviceOf(image), "");
+  ASSERT_TRUE(store_->Remove("small").ok());
+}
+
+TEST_F(VolumeTest, BadNamesAndSizesCreateNothing) {
+  for (const char* name : {"", "../x", "a/b", ".hidden", std::string(65, 'a').c_str()}) {
+    absl::StatusOr<runtime::VolumeInfo> created = store_->Create(name, 0);
+    EXPECT_FALSE(created.ok()) << name;
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << name;
+  }
+  EXPECT_THAT(store_->Create("tiny", 4096).status().message(), HasSubstr("below the 8M minimum"));
+  ASSERT_TRUE(store_->Create("once", 0).ok());
+  EXPECT_EQ(store_->Create("once", 0).status().code(), absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<std::vector<runtime::VolumeInfo>> list = store_->List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+  EXPECT_EQ(store_->OpenTree("missing").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Remove("once").ok());
+  // Nothing but the (empty) store directory.
+  EXPECT_EQ(::rmdir((dir_ + "/volumes").c_str()), 0);
 }
 
 }  // namespace

@@ -73,6 +73,11 @@ Containers (through corrald, on the system bus):
                                         second until Ctrl-C (exit 0)
   top NAME [--json]                     the container's processes: pid inside and on the
                                         host, uid, CPU time, RSS, command
+Volumes (named, under /var/lib/corral/volumes; kept when containers go):
+  volume create NAME [--size S]         a directory, or with --size an ext4 image of S
+                                        (loop-mounted while used; writes past S: ENOSPC)
+  volume ls [--json]                    name, size, bytes used, containers using it
+  volume rm NAME                        refused while a container's config uses it
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
@@ -506,7 +511,8 @@ int Main(int argc, char** argv) {
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
-                                          "info",   "exec",  "console", "checkconfig", "stats", "top"};
+                                          "info",   "exec",  "console", "checkconfig", "stats", "top",
+                                          "volume"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -526,6 +532,7 @@ int Main(int argc, char** argv) {
   if (verb == "console") return Console(b, rest);
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
+  if (verb == "volume") return VolumeCommand(b, rest);
   return CheckConfig(b);
 }
 

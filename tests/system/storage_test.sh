@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A user's data through corrald, end to end in a throwaway systemd (tools/sandbox/sandbox.sh):
 # --bind (owner and mode inside with and without idmap, read-only, kept by corral@NAME),
-# --tmpfs, the Binds/IdmappedBinds/Tmpfs D-Bus options, and bad input refused with nothing
+# --tmpfs, named volumes (kept across containers, shared owners, --size enforced, no loop
+# device left, rm refused while used), the D-Bus options, and bad input refused with nothing
 # created; afterwards no mount of the sources is left. Prints "N passed, N failed" last.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,6 +80,43 @@ check_fails "D-Bus Binds of the wrong type" 'org.corral1.Error.InvalidArgument: 
 check_fails "D-Bus Binds with a relative source" 'org.corral1.Error.InvalidArgument: Binds: .*must be absolute' \
   mgr CreateContainer bad7 busybox "{'Binds': <[('ro', '/x', false)]>, 'Command': <['true']>}"
 check_output "none of them was created" '^0$' sb sh -c 'ls /var/lib/corral/containers | grep -c "^bad"'
+
+echo "== named volumes"
+check "volume create shared (a directory)" sb corralctl volume create shared
+check "volume create small --size 8M (an ext4 image)" sb corralctl volume create small --size 8M
+check_output "volume ls: both, sizes, no users" '^shared +- +[0-9.]+[BK] +-$' sb corralctl volume ls
+check_output "volume ls --json" '"name":"small","size_bytes":8388608,"used_bytes":[0-9]+,"used_by":\[\]' sb corralctl volume ls --json
+check "create v1 (unprivileged) with both volumes" sb corralctl create v1 --image busybox --net none \
+  --volume shared:/shared --volume small:/small -- sleep 1000
+check_output "volume ls names v1 as their user" '^shared +- +\S+ +v1$' sb corralctl volume ls
+check "start v1" sb corralctl start v1
+check_output "the volumes are root's inside" '^0:0 0:0$' sb corralctl exec v1 -- sh -c "echo \$(stat -c %u:%g /shared) \$(stat -c %u:%g /small)"
+check "v1 writes to both, a file owned by uid 7 inside" sb corralctl exec v1 -- sh -c 'echo one > /shared/f && chown 7:7 /shared/f && echo small > /small/f'
+check_output "the sized one is full past 8M (ENOSPC)" 'No space left on device' \
+  sb corralctl exec v1 -- dd if=/dev/zero of=/small/big bs=1M count=16
+check "and frees it again" sb corralctl exec v1 -- rm /small/big
+check_output "on disk the file keeps the id seen inside (7), not v1's host range" '^7:7$' \
+  sb stat -c %u:%g /var/lib/corral/volumes/shared/data/f
+check_output "the sized volume has a loop device while v1 runs" '^/dev/loop[0-9]+$' sb sh -c '
+  for f in /sys/block/loop*/loop/backing_file; do grep -q "^/var/lib/corral/volumes/small/disk.ext4$" $f && echo /dev/$(basename $(dirname $(dirname $f))); done'
+check_fails "volume rm of a used volume is refused" 'VolumeInUse|used by container v1' sb corralctl volume rm shared
+check "stop v1, rm v1" sb sh -c 'corralctl stop v1 && corralctl rm v1'
+check_output "no loop device left for the sized volume" '^0$' sb sh -c '
+  n=0; for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && grep -q "volumes/small" $f && n=$((n+1)); done; echo $n'
+check "create v2 --privileged with both volumes" sb corralctl create v2 --image busybox --net none --privileged \
+  --volume shared:/data:ro --volume small:/s -- sleep 1000
+check "start v2" sb corralctl start v2
+check_output "v2 sees what v1 wrote, same owner, read-only" '^one 7:7 small RO$' \
+  sb corralctl exec v2 -- sh -c "echo \$(cat /data/f) \$(stat -c %u:%g /data/f) \$(cat /s/f) \$( (echo x > /data/x) 2>/dev/null || echo RO)"
+check "stop v2, rm v2" sb sh -c 'corralctl stop v2 && corralctl rm v2'
+check_fails "a bad volume name" 'is not a name' sb corralctl volume create ../x
+check_fails "a bad size" 'invalid size' sb corralctl volume create big --size lots
+check_fails "a size below the minimum" 'below the 8M minimum' sb corralctl volume create tiny --size 1M
+check_fails "create with a volume that does not exist" 'no volume nope' sb corralctl create bad8 --image busybox --volume nope:/x -- true
+check_fails "create with a bad volume spec" 'is not a name' sb corralctl create bad9 --image busybox --volume 'a b:/x' -- true
+check_output "none of them was made" '^0 shared small$' sb sh -c "echo \$(ls /var/lib/corral/containers | grep -c '^bad') \$(ls /var/lib/corral/volumes | tr '\n' ' ')"
+check "volume rm shared small (unused now)" sb sh -c 'corralctl volume rm shared && corralctl volume rm small'
+check_output "the store is empty" '^$' sb ls -A /var/lib/corral/volumes
 
 echo "== removal leaves the data and no mount"
 check "rm st1 st2 st3" sb sh -c 'corralctl rm st1 && corralctl rm st2 && corralctl rm st3'
