@@ -24,7 +24,10 @@
 #include "common/unique_fd.h"
 #include "dbus/interface.h"
 #include "runtime/console.h"
+#include "common/files.h"
+#include "dbus/container_config.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/copy.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/stats.h"
 #include "tools/ctl/storage.h"
@@ -73,6 +76,12 @@ Containers (through corrald, on the system bus):
                                         second until Ctrl-C (exit 0)
   top NAME [--json]                     the container's processes: pid inside and on the
                                         host, uid, CPU time, RSS, command
+  cp HOSTPATH NAME:/PATH | cp NAME:/PATH HOSTPATH
+                                        files and directories (recursive), running or stopped
+                                        containers, root only; container paths resolved inside
+                                        its root (its symlinks never reach the host); modes
+                                        kept (setuid/setgid dropped coming out), owners mapped
+                                        between ids inside and the container's host range
 Volumes (named, under /var/lib/corral/volumes; kept when containers go):
   volume create NAME [--size S]         a directory, or with --size an ext4 image of S
                                         (loop-mounted while used; writes past S: ENOSPC)
@@ -233,6 +242,36 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   if (!reply.ok()) return Fail(reply.status().message());
   ::printf("created container %s\n", args[0].c_str());
   return 0;
+}
+
+// ---- cp (tools/ctl/copy.h) ----
+
+sd_bus* g_cp_bus = nullptr;
+
+// What cp needs of container `name`: running, its leader; stopped, its overlay's layers
+// (from its config: corrald mounts nothing for a stopped container).
+absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
+  absl::StatusOr<std::vector<Property>> properties = ContainerProperties(g_cp_bus, name);
+  if (!properties.ok()) return properties.status();
+  CpTarget target;
+  std::string state;
+  for (const Property& p : *properties) {
+    if (p.name == "State") state = p.text;
+    if (p.name == "Leader") absl::SimpleAtoi(p.text, &target.leader);
+  }
+  target.running = state == "running" && target.leader > 0;
+  const char* lib = ::getenv("CORRAL_LIB_DIR");
+  target.lib_dir = absl::StrCat(lib != nullptr ? lib : "/var/lib/corral", "/containers/", name);
+  absl::StatusOr<std::string> text = ReadFile(target.lib_dir + "/config");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<dbus::ContainerConfig> config = dbus::ParseConfig(*text);
+  if (!config.ok()) return config.status();
+  target.base = config->privileged ? 0 : config->uid_base;
+  target.image_rootfs = config->image_rootfs;
+  if (!target.running && state != "stopped") {
+    return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
+  }
+  return target;
 }
 
 int Stop(sd_bus* bus, const std::vector<std::string>& args) {
@@ -512,7 +551,7 @@ int Main(int argc, char** argv) {
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
                                           "info",   "exec",  "console", "checkconfig", "stats", "top",
-                                          "volume"};
+                                          "volume", "cp"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -533,6 +572,10 @@ int Main(int argc, char** argv) {
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
   if (verb == "volume") return VolumeCommand(b, rest);
+  if (verb == "cp") {
+    g_cp_bus = b;
+    return CpCommand(rest, FindForCopy);
+  }
   return CheckConfig(b);
 }
 
