@@ -2,7 +2,8 @@
 # A user's data through corrald, end to end in a throwaway systemd (tools/sandbox/sandbox.sh):
 # --bind (owner and mode inside with and without idmap, read-only, kept by corral@NAME),
 # --tmpfs, named volumes (kept across containers, shared owners, --size enforced, no loop
-# device left, rm refused while used), the D-Bus options, and bad input refused with nothing
+# device left, rm refused while used), corralctl cp both ways (running and stopped, through
+# planted symlinks that must stay inside), the D-Bus options, and bad input refused with nothing
 # created; afterwards no mount of the sources is left. Prints "N passed, N failed" last.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -117,6 +118,43 @@ check_fails "create with a bad volume spec" 'is not a name' sb corralctl create 
 check_output "none of them was made" '^0 shared small$' sb sh -c "echo \$(ls /var/lib/corral/containers | grep -c '^bad') \$(ls /var/lib/corral/volumes | tr '\n' ' ')"
 check "volume rm shared small (unused now)" sb sh -c 'corralctl volume rm shared && corralctl volume rm small'
 check_output "the store is empty" '^$' sb ls -A /var/lib/corral/volumes
+
+echo "== corralctl cp"
+# The planted links aim at a decoy (/srv/cp-decoy/secret exists on the sandbox's side too), never
+# at a real file of the host's: a regression would change the decoy, which is checked.
+check "the host's decoy" sb sh -c 'mkdir -p /srv/cp-decoy && echo host-decoy > /srv/cp-decoy/secret'
+check "create and start c1 (unprivileged)" sb sh -c 'corralctl create c1 --image busybox --net none -- sleep 1000 && corralctl start c1'
+check "inside, plant /etc/passwd -> ../../../../srv/cp-decoy/secret and /abs -> /srv/cp-decoy/secret" \
+  sb corralctl exec c1 -- sh -c 'mkdir -p /srv/cp-decoy && echo container-secret > /srv/cp-decoy/secret &&
+    rm -f /etc/passwd && ln -s ../../../../srv/cp-decoy/secret /etc/passwd && ln -s /srv/cp-decoy/secret /abs'
+check_output "cp out through the relative link reads the container's file" '^container-secret$' \
+  sb sh -c "corralctl cp c1:/etc/passwd $src/out1 && cat $src/out1"
+check_output "cp out through the absolute link too" '^container-secret$' sb sh -c "corralctl cp c1:/abs $src/out2 && cat $src/out2"
+check "cp in through both links" sb sh -c "echo from-host > $src/in.txt && corralctl cp $src/in.txt c1:/abs && corralctl cp $src/in.txt c1:/etc/passwd"
+check_output "lands in the container's file" '^from-host$' sb corralctl exec c1 -- cat /srv/cp-decoy/secret
+check_output "the host's decoy is untouched" '^host-decoy$' sb cat /srv/cp-decoy/secret
+check "a directory in: tree/f owned by 1234, mode 0640" sb sh -c "mkdir -p $src/tree/sub && echo t > $src/tree/f &&
+  chown 1234:1234 $src/tree/f && chmod 0640 $src/tree/f && corralctl cp $src/tree c1:/root"
+check_output "inside: the owner (1234) and mode (640) kept" '^1234:1234 640 t$' \
+  sb corralctl exec c1 -- sh -c 'echo $(stat -c "%u:%g %a" /root/tree/f) $(cat /root/tree/f)'
+check_output "and back out: the same owner and mode on the host" '^1234:1234 640$' \
+  sb sh -c "corralctl cp c1:/root/tree $src/back && stat -c '%u:%g %a' $src/back/f"
+check "stop c1" sb corralctl stop c1
+check "cp into the stopped c1" sb sh -c "echo stopped > $src/s.txt && corralctl cp $src/s.txt c1:/root/s.txt"
+check_output "cp out of the stopped c1 through its planted link" '^from-host$' \
+  sb sh -c "corralctl cp c1:/etc/passwd $src/out3 && cat $src/out3"
+check_output "no overlay of the copy is left mounted, nor its scratch directory" '^0 0$' \
+  sb sh -c 'echo $(grep -c corralctl-cp /proc/self/mountinfo) $(ls -d /run/corralctl-cp.* 2>/dev/null | grep -c .)'
+check "start c1 again" sb corralctl start c1
+check_output "the copied file is there, owned by root inside" '^0:0 stopped$' \
+  sb corralctl exec c1 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+check_fails "cp of a missing host file" "nope.*No such file" sb corralctl cp $src/nope c1:/root/
+check_fails "cp of a missing container file" "nope.*No such file" sb corralctl cp c1:/nope $src/x
+check_fails "cp with .. in the container path" "'\.\.' in the container path" sb corralctl cp $src/s.txt c1:/root/../../x
+check_fails "cp with no container side" 'one side must be NAME:/PATH' sb corralctl cp $src/s.txt $src/t.txt
+check_output "nothing was made by them" '^0$' sb sh -c "ls $src | grep -c -e '^x\$' -e '^t.txt\$'"
+check_output "the host's decoy is still untouched" '^host-decoy$' sb cat /srv/cp-decoy/secret
+sb sh -c 'corralctl stop c1; corralctl rm c1; rm -rf /srv/cp-decoy' >/dev/null 2>&1
 
 echo "== removal leaves the data and no mount"
 check "rm st1 st2 st3" sb sh -c 'corralctl rm st1 && corralctl rm st2 && corralctl rm st3'
