@@ -127,6 +127,25 @@ TEST_F(CopyTest, DirectoriesBothWaysKeepModesAndMapOwners) {
   EXPECT_EQ(ReadFile(dir_ + "/back/d/f").value_or(""), "data\n");
 }
 
+// commit and export: the whole root as an image keeps it (setuid kept, ids inside, links as
+// links, the decoy link's target never read).
+TEST_F(CopyTest, RootIntoADirectoryAsAnImage) {
+  ASSERT_TRUE(WriteFileAtomically(root_ + "/etc/su", "su\n", 0755).ok());
+  ASSERT_EQ(::chown((root_ + "/etc/su").c_str(), kBase, kBase), 0);
+  ASSERT_EQ(::chmod((root_ + "/etc/su").c_str(), 04755), 0);
+  ASSERT_TRUE(MakeDirectories(dir_ + "/image", 0700).ok());
+  absl::Status copied = tools::CopyRootInto(Side(kBase), dir_ + "/image");
+  ASSERT_TRUE(copied.ok()) << copied;
+  struct stat st;
+  ASSERT_EQ(::lstat((dir_ + "/image/etc/su").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  EXPECT_EQ(st.st_uid, 0u);
+  ASSERT_EQ(::lstat((dir_ + "/image/etc/passwd").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat((dir_ + "/image/up").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
 TEST_F(CopyTest, MissingSourceIsOneErrorAndCreatesNothing) {
   absl::Status in = tools::CopyIntoContainer(dir_ + "/host/nope", Side(), "/x");
   EXPECT_FALSE(in.ok());

@@ -82,6 +82,10 @@ Containers (through corrald, on the system bus):
                                         its root (its symlinks never reach the host); modes
                                         kept (setuid/setgid dropped coming out), owners mapped
                                         between ids inside and the container's host range
+  commit NAME IMAGE                     a stopped container's files as a new image (whole, or
+                                        not at all)
+  export NAME FILE.tar[.zst]            a stopped container's files as a tarball, for
+                                        `image import` (owners as ids inside, setuid kept)
 Volumes (named, under /var/lib/corral/volumes; kept when containers go):
   volume create NAME [--size S]         a directory, or with --size an ext4 image of S
                                         (loop-mounted while used; writes past S: ENOSPC)
@@ -272,6 +276,52 @@ absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
     return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
   }
   return target;
+}
+
+// corralctl commit NAME IMAGE: a stopped container's root file system as a new image, put in
+// place whole (images::BuildImage).
+int Commit(const std::string& images_dir, const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl commit NAME IMAGE");
+  if (absl::Status valid = images::ValidateImageName(args[1]); !valid.ok()) return Usage(absl::StrCat("commit: ", valid.message()));
+  if (::geteuid() != 0) return Fail("commit: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("commit: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("commit: container ", args[0], " is running: stop it first"));
+  absl::StatusOr<std::string> rootfs = images::BuildImage(images_dir, args[1], [&](const std::string& staging) {
+    return WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, staging); });
+  });
+  if (!rootfs.ok()) return Fail(absl::StrCat("commit: ", rootfs.status().message()));
+  ::printf("committed %s as image %s: %s\n", args[0].c_str(), args[1].c_str(), rootfs->c_str());
+  return 0;
+}
+
+// corralctl export NAME FILE.tar[.zst]: a stopped container's root file system as a tarball
+// (what `image import` takes). The tree is copied out first (RESOLVE_IN_ROOT, as cp), into a
+// private directory next to FILE, and only that copy, no longer the container's, is tarred.
+int Export(const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl export NAME FILE.tar[.zst]");
+  if (::geteuid() != 0) return Fail("export: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("export: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("export: container ", args[0], " is running: stop it first"));
+  const std::string file = args[1];
+  std::string scratch = file + ".export.XXXXXX";
+  if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
+  std::string tree = scratch + "/rootfs";
+  absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
+  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  std::string partial = file + ".partial";
+  if (done.ok()) {
+    std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
+    if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
+    done = images::RunProgram(argv);
+  }
+  if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
+  ::unlink(partial.c_str());
+  RemoveTree(scratch).IgnoreError();
+  if (!done.ok()) return Fail(absl::StrCat("export: ", done.message()));
+  ::printf("exported %s to %s\n", args[0].c_str(), file.c_str());
+  return 0;
 }
 
 int Stop(sd_bus* bus, const std::vector<std::string>& args) {
@@ -551,7 +601,7 @@ int Main(int argc, char** argv) {
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
                                           "info",   "exec",  "console", "checkconfig", "stats", "top",
-                                          "volume", "cp"};
+                                          "volume", "cp", "commit", "export"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -572,10 +622,10 @@ int Main(int argc, char** argv) {
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
   if (verb == "volume") return VolumeCommand(b, rest);
-  if (verb == "cp") {
-    g_cp_bus = b;
-    return CpCommand(rest, FindForCopy);
-  }
+  g_cp_bus = b;
+  if (verb == "cp") return CpCommand(rest, FindForCopy);
+  if (verb == "commit") return Commit(images_dir, rest);
+  if (verb == "export") return Export(rest);
   return CheckConfig(b);
 }
 

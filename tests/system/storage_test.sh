@@ -3,7 +3,8 @@
 # --bind (owner and mode inside with and without idmap, read-only, kept by corral@NAME),
 # --tmpfs, named volumes (kept across containers, shared owners, --size enforced, no loop
 # device left, rm refused while used), corralctl cp both ways (running and stopped, through
-# planted symlinks that must stay inside), the D-Bus options, and bad input refused with nothing
+# planted symlinks that must stay inside), commit and export -> image import -> run, the D-Bus
+# options, and bad input refused with nothing
 # created; afterwards no mount of the sources is left. Prints "N passed, N failed" last.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -154,7 +155,21 @@ check_fails "cp with .. in the container path" "'\.\.' in the container path" sb
 check_fails "cp with no container side" 'one side must be NAME:/PATH' sb corralctl cp $src/s.txt $src/t.txt
 check_output "nothing was made by them" '^0$' sb sh -c "ls $src | grep -c -e '^x\$' -e '^t.txt\$'"
 check_output "the host's decoy is still untouched" '^host-decoy$' sb cat /srv/cp-decoy/secret
-sb sh -c 'corralctl stop c1; corralctl rm c1; rm -rf /srv/cp-decoy' >/dev/null 2>&1
+
+echo "== commit and export"
+check_fails "commit of a running container is refused" 'is running: stop it first' sb corralctl commit c1 c1img
+check "stop c1" sb corralctl stop c1
+check "commit c1 as image c1img" sb corralctl commit c1 c1img
+check_output "the image holds c1's files with the ids inside, its planted link a link" '^0:0 stopped symbolic link$' \
+  sb sh -c 'r=/var/lib/corral/images/c1img/rootfs; echo $(stat -c %u:%g $r/root/s.txt) $(cat $r/root/s.txt) $(stat -c %F $r/etc/passwd)'
+check_output "and the image's own files as the image had them" '^0:0 755$' sb stat -c '%u:%g %a' /var/lib/corral/images/c1img/rootfs/bin
+check "export c1 to a tarball" sb corralctl export c1 $src/c1.tar
+check_output "no scratch tree of the export is left" '^0$' sb sh -c "ls -a $src | grep -c export"
+check "image import it" sb corralctl image import c1tar $src/c1.tar
+check "create and start r1 from the imported image" sb sh -c 'corralctl create r1 --image c1tar --net none -- sleep 1000 && corralctl start r1'
+check_output "r1 has c1's file, root's inside" '^0:0 stopped$' sb corralctl exec r1 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+check_output "the host's decoy is untouched after all of it" '^host-decoy$' sb cat /srv/cp-decoy/secret
+sb sh -c 'corralctl stop r1; corralctl rm r1; corralctl rm c1; rm -rf /srv/cp-decoy /var/lib/corral/images/c1img /var/lib/corral/images/c1tar' >/dev/null 2>&1
 
 echo "== removal leaves the data and no mount"
 check "rm st1 st2 st3" sb sh -c 'corralctl rm st1 && corralctl rm st2 && corralctl rm st3'

@@ -183,16 +183,21 @@ absl::Status CopyInEntry(const std::string& host, const ContainerSide& c, const 
 
 // ---- container -> host ----
 
+struct OutOptions {
+  bool keep_setid = false;       // commit and export keep setuid/setgid (the image's su, ...)
+  bool one_file_system = false;  // skip mount points below the top (commit/export)
+};
+
 // `src` an O_PATH fd (no symlink followed) of a container entry, `name` its name in `src_dir`
 // (for symlinks), written as `leaf` in host directory `host_dir`.
 absl::Status CopyOutEntry(int src, int src_dir, const std::string& name, const ContainerSide& c, int host_dir,
-                          const std::string& leaf, const std::string& what) {
+                          const std::string& leaf, const std::string& what, const OutOptions& options = {}) {
   struct stat st;
   if (::fstat(src, &st) != 0) return ErrnoError(absl::StrCat("stat ", what));
   uid_t uid = HostToInside(c, st.st_uid);
   gid_t gid = HostToInside(c, st.st_gid);
   // A setuid program from a container must not become one of the host's.
-  mode_t mode = st.st_mode & 07777 & ~static_cast<mode_t>(S_ISUID | S_ISGID);
+  mode_t mode = st.st_mode & 07777 & ~static_cast<mode_t>(options.keep_setid ? 0 : S_ISUID | S_ISGID);
   if (S_ISREG(st.st_mode)) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", src);
@@ -239,7 +244,11 @@ absl::Status CopyOutEntry(int src, int src_dir, const std::string& name, const C
     // The entry itself, never what a symlink there names.
     UniqueFd child(::openat(in.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!child.valid()) return ErrnoError(absl::StrCat("open ", what, "/", n));
-    RETURN_IF_ERROR(CopyOutEntry(child.get(), in.get(), n, c, out.get(), n, absl::StrCat(what, "/", n)));
+    if (options.one_file_system) {
+      struct statx sx = {};
+      if (::statx(child.get(), "", AT_EMPTY_PATH, STATX_TYPE, &sx) == 0 && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) continue;
+    }
+    RETURN_IF_ERROR(CopyOutEntry(child.get(), in.get(), n, c, out.get(), n, absl::StrCat(what, "/", n), options));
   }
   if (::fchown(out.get(), uid, gid) != 0) return ErrnoError(absl::StrCat("chown ", leaf));
   if (::fchmod(out.get(), mode) != 0) return ErrnoError(absl::StrCat("chmod ", leaf));
@@ -274,6 +283,38 @@ absl::Status CopyOutOfContainer(const ContainerSide& c, const std::string& sourc
   UniqueFd src_parent(OpenInRoot(c.root_fd, Dirname(source), O_PATH | O_DIRECTORY));
   return CopyOutEntry(src.get(), src_parent.valid() ? src_parent.get() : c.root_fd, Basename(source), c, dir.get(), leaf,
                       source);
+}
+
+absl::Status CopyRootInto(const ContainerSide& c, const std::string& host_dir) {
+  UniqueFd in(::openat(c.root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!in.valid()) return ErrnoError("open the container's root");
+  UniqueFd out(::open(host_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!out.valid()) return ErrnoError(absl::StrCat("open ", host_dir));
+  int listing = ::fcntl(in.get(), F_DUPFD_CLOEXEC, 0);
+  DIR* entries = ::fdopendir(listing);
+  if (entries == nullptr) {
+    ::close(listing);
+    return ErrnoError("list the container's root");
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(entries)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(entries);
+  OutOptions options{/*keep_setid=*/true, /*one_file_system=*/true};
+  for (const std::string& n : names) {
+    UniqueFd child(::openat(in.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!child.valid()) return ErrnoError(absl::StrCat("open /", n));
+    RETURN_IF_ERROR(CopyOutEntry(child.get(), in.get(), n, c, out.get(), n, "/" + n, options));
+  }
+  // The top directory's mode and owner, as the image's.
+  struct stat st;
+  if (::fstat(in.get(), &st) == 0) {
+    ::fchmod(out.get(), st.st_mode & 07777);
+    ::fchown(out.get(), HostToInside(c, st.st_uid), HostToInside(c, st.st_gid));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const std::string& lib_dir, uint32_t base,
@@ -356,19 +397,25 @@ int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*f
     absl::Status copied = copy(root->get());
     return copied.ok() ? 0 : CpFail(std::string(copied.message()));
   }
-  // Stopped: in a child with its own mount namespace, which takes the overlay with it.
+  absl::Status copied = WithStoppedRoot(*target, [&](const ContainerSide& side) { return copy(side.root_fd); });
+  return copied.ok() ? 0 : CpFail(std::string(copied.message()));
+}
+
+absl::Status WithStoppedRoot(const CpTarget& target, const std::function<absl::Status(const ContainerSide&)>& work) {
+  if (target.running) return absl::FailedPreconditionError("the container is running: stop it first");
+  // In a child with its own mount namespace, which takes the overlay with it.
   char scratch[] = "/run/corralctl-cp.XXXXXX";
-  if (::mkdtemp(scratch) == nullptr) return CpFail(ErrnoError("mkdtemp /run/corralctl-cp.*").message().data());
+  if (::mkdtemp(scratch) == nullptr) return ErrnoError("mkdtemp /run/corralctl-cp.*");
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return CpFail("pipe");
+  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoError("pipe");
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(report[0]);
-    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target->image_rootfs, target->lib_dir, target->base, scratch);
-    absl::Status copied = root.ok() ? copy(root->get()) : root.status();
-    std::string message(copied.message());
-    if (!copied.ok() && ::write(report[1], message.data(), message.size()) < 0) ::_exit(3);
-    ::_exit(copied.ok() ? 0 : 1);
+    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target.image_rootfs, target.lib_dir, target.base, scratch);
+    absl::Status done = root.ok() ? work(ContainerSide{root->get(), target.base}) : root.status();
+    std::string message(done.message());
+    if (!done.ok() && ::write(report[1], message.data(), message.size()) < 0) ::_exit(3);
+    ::_exit(done.ok() ? 0 : 1);
   }
   ::close(report[1]);
   std::string message;
@@ -385,9 +432,11 @@ int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*f
   ::rmdir((std::string(scratch) + "/merged").c_str());
   ::rmdir((std::string(scratch) + "/lower").c_str());
   ::rmdir(scratch);
-  if (pid < 0) return CpFail("fork");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return CpFail(message.empty() ? "the copy failed" : message);
-  return 0;
+  if (pid < 0) return absl::InternalError("fork");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(message.empty() ? "the copy failed" : message);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UniqueFd> OpenRunningRoot(pid_t leader) {

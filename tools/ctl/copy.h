@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ absl::Status CopyIntoContainer(const std::string& source, const ContainerSide& c
 // Owners: uid N inside becomes host uid N (ids outside the range: nobody, 65534).
 absl::Status CopyOutOfContainer(const ContainerSide& container, const std::string& source, const std::string& target);
 
+// Everything in the container's root into the existing host directory `host_dir`, as an
+// image keeps it: owners as ids inside, setuid and setgid kept, no mount below the root
+// crossed. For commit and export.
+absl::Status CopyRootInto(const ContainerSide& container, const std::string& host_dir);
+
 // An O_PATH fd of a running container's root: /proc/LEADER/root, checked against the pidfd so
 // a reused pid cannot stand in.
 absl::StatusOr<UniqueFd> OpenRunningRoot(pid_t leader);
@@ -56,6 +62,10 @@ struct CpTarget {
   std::string lib_dir;
 };
 int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*find)(const std::string& name));
+
+// Runs `work` on the root of stopped container `target` (mounted in a child with a private
+// mount namespace, as cp does); refused for a running one.
+absl::Status WithStoppedRoot(const CpTarget& target, const std::function<absl::Status(const ContainerSide&)>& work);
 
 }  // namespace corral::tools
 
