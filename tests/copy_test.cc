@@ -15,6 +15,7 @@
 #include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "tests/container_fixture.h"
+#include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
 
 namespace corral::testing {
@@ -144,6 +145,36 @@ TEST_F(CopyTest, RootIntoADirectoryAsAnImage) {
   EXPECT_TRUE(S_ISLNK(st.st_mode));
   ASSERT_EQ(::lstat((dir_ + "/image/up").c_str(), &st), 0);
   EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
+// clone's owner move: the source range to the new one, ids outside left, setuid kept, links
+// themselves (not their targets) moved.
+TEST_F(CopyTest, RemapOwnersMovesOneRangeToAnother) {
+  std::string tree = dir_ + "/upper";
+  ASSERT_TRUE(MakeDirectories(tree + "/d", 0755).ok());
+  ASSERT_TRUE(WriteFileAtomically(tree + "/d/su", "x", 0755).ok());
+  ASSERT_EQ(::chown((tree + "/d/su").c_str(), kBase + 3, kBase + 4), 0);
+  ASSERT_EQ(::chmod((tree + "/d/su").c_str(), 04755), 0);
+  ASSERT_TRUE(WriteFileAtomically(tree + "/other", "y", 0644).ok());
+  ASSERT_EQ(::chown((tree + "/other").c_str(), 1000, 1000), 0);
+  ASSERT_EQ(::symlink((decoy_ + "/shadow").c_str(), (tree + "/link").c_str()), 0);
+  ASSERT_EQ(::lchown((tree + "/link").c_str(), kBase, kBase), 0);
+  ASSERT_EQ(::chown(tree.c_str(), kBase, kBase), 0);
+  const uint32_t next = kBase + 65536;
+  ASSERT_TRUE(tools::RemapOwners(tree, kBase, next).ok());
+  struct stat st;
+  ASSERT_EQ(::lstat((tree + "/d/su").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, next + 3);
+  EXPECT_EQ(st.st_gid, next + 4);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  ASSERT_EQ(::lstat((tree + "/other").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1000u);
+  ASSERT_EQ(::lstat((tree + "/link").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, next);
+  ASSERT_EQ(::stat((decoy_ + "/shadow").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);  // the link's target, the host's decoy, untouched
+  ASSERT_EQ(::lstat(tree.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, next);
 }
 
 TEST_F(CopyTest, MissingSourceIsOneErrorAndCreatesNothing) {

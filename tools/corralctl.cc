@@ -27,6 +27,7 @@
 #include "common/files.h"
 #include "dbus/container_config.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/stats.h"
@@ -82,6 +83,9 @@ Containers (through corrald, on the system bus):
                                         its root (its symlinks never reach the host); modes
                                         kept (setuid/setgid dropped coming out), owners mapped
                                         between ids inside and the container's host range
+  clone SRC NEW                         a stopped container under a new name: its options
+                                        (not its port forwards), its own uid range and
+                                        address, its files (cp --reflink=auto); image shared
   commit NAME IMAGE                     a stopped container's files as a new image (whole, or
                                         not at all)
   export NAME FILE.tar[.zst]            a stopped container's files as a tarball, for
@@ -601,7 +605,7 @@ int Main(int argc, char** argv) {
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
                                           "info",   "exec",  "console", "checkconfig", "stats", "top",
-                                          "volume", "cp", "commit", "export"};
+                                          "volume", "cp", "commit", "export", "clone"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -626,6 +630,10 @@ int Main(int argc, char** argv) {
   if (verb == "cp") return CpCommand(rest, FindForCopy);
   if (verb == "commit") return Commit(images_dir, rest);
   if (verb == "export") return Export(rest);
+  if (verb == "clone") {
+    const char* lib = ::getenv("CORRAL_LIB_DIR");
+    return CloneCommand(b, rest, lib != nullptr ? lib : "/var/lib/corral");
+  }
   return CheckConfig(b);
 }
 

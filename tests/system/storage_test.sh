@@ -3,7 +3,8 @@
 # --bind (owner and mode inside with and without idmap, read-only, kept by corral@NAME),
 # --tmpfs, named volumes (kept across containers, shared owners, --size enforced, no loop
 # device left, rm refused while used), corralctl cp both ways (running and stopped, through
-# planted symlinks that must stay inside), commit and export -> image import -> run, the D-Bus
+# planted symlinks that must stay inside), commit and export -> image import -> run, clone (own
+# uid range, own address, files moved to its range), the D-Bus
 # options, and bad input refused with nothing
 # created; afterwards no mount of the sources is left. Prints "N passed, N failed" last.
 set -uo pipefail
@@ -168,6 +169,23 @@ check_output "no scratch tree of the export is left" '^0$' sb sh -c "ls -a $src 
 check "image import it" sb corralctl image import c1tar $src/c1.tar
 check "create and start r1 from the imported image" sb sh -c 'corralctl create r1 --image c1tar --net none -- sleep 1000 && corralctl start r1'
 check_output "r1 has c1's file, root's inside" '^0:0 stopped$' sb corralctl exec r1 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+
+echo "== clone"
+check "clone c1 c2 (stopped)" sb corralctl clone c1 c2
+check_output "c2 has a uid range of its own" '^different$' sb sh -c '
+  a=$(corralctl info c1 | grep UIDRange); b=$(corralctl info c2 | grep UIDRange); [ -n "$a" ] && [ "$a" != "$b" ] && echo different'
+check "start c2" sb corralctl start c2
+check_output "c2 has c1's files, root's inside (owners moved to its range)" '^0:0 stopped$' \
+  sb corralctl exec c2 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+check_output "and on disk its upper layer is in c2's range" '^moved$' sb sh -c '
+  base=$(corralctl info c2 | sed -n "s/^ *UIDRange: *\([0-9]*\)-.*/\1/p"); [ "$(stat -c %u /var/lib/corral/containers/c2/upper/root/s.txt)" = "$base" ] && echo moved'
+check_fails "clone of a running container is refused" 'is running: stop it first' sb corralctl clone c2 c3
+check_fails "clone to an existing name is refused" 'exists' sb corralctl clone c1 c2
+check "a bridged n1, started once, then stopped" sb sh -c 'corralctl create n1 --image busybox -- sleep 1000 && corralctl start n1 && corralctl stop n1'
+check "clone n1 n2, start both" sb sh -c 'corralctl clone n1 n2 && corralctl start n1 && corralctl start n2'
+check_output "n2 has an address of its own" '^different$' sb sh -c '
+  a=$(corralctl info n1 | grep Addresses); b=$(corralctl info n2 | grep Addresses); [ -n "$a" ] && [ "$a" != "$b" ] && echo different'
+sb sh -c 'for c in n1 n2 c2; do corralctl stop $c; corralctl rm $c; done' >/dev/null 2>&1
 check_output "the host's decoy is untouched after all of it" '^host-decoy$' sb cat /srv/cp-decoy/secret
 sb sh -c 'corralctl stop r1; corralctl rm r1; corralctl rm c1; rm -rf /srv/cp-decoy /var/lib/corral/images/c1img /var/lib/corral/images/c1tar' >/dev/null 2>&1
 

@@ -383,7 +383,7 @@ int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*f
   const std::string host = in ? args[0] : args[1];
   if (in) {
     struct stat st;
-    if (::lstat(host.c_str(), &st) != 0) return CpFail(ErrnoError(absl::StrCat(host)).message().data());
+    if (::lstat(host.c_str(), &st) != 0) return CpFail(std::string(ErrnoError(host).message()));
   }
   absl::StatusOr<CpTarget> target = find(name);
   if (!target.ok()) return CpFail(std::string(target.status().message()));
