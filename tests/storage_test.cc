@@ -393,6 +393,28 @@ TEST_F(VolumeTest, SizedVolumeIsFullPastItsSizeAndLeavesNoLoopDevice) {
   ASSERT_TRUE(store_->Remove("small").ok());
 }
 
+TEST_F(VolumeTest, CorralRunTakesVolumes) {
+  ASSERT_TRUE(store_->Create("cli", 0).ok());
+  ::setenv("CORRAL_VOLUMES_DIR", (dir_ + "/volumes").c_str(), 1);
+  CliResult r = RunCli({"--rootfs", rootfs(), "--net", "none", "--volume", "cli:/v", "--", "/bin/sh", "-c",
+                        "echo via-run > /v/f && stat -c %u:%g /v/f"});
+  CliResult missing = RunCli({"--rootfs", rootfs(), "--net", "none", "--volume", "nope:/v", "--", "/bin/true"});
+  CliResult bad = RunCli({"--rootfs", rootfs(), "--volume", "../x:/v", "--", "/bin/true"});
+  ::unsetenv("CORRAL_VOLUMES_DIR");
+  EXPECT_EQ(r.exit_status, 0) << r.output;
+  EXPECT_EQ(r.output, "0:0\n");
+  EXPECT_EQ(ReadFile(dir_ + "/volumes/cli/data/f").value_or(""), "via-run\n");
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ + "/volumes/cli/data/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);  // the id inside, whatever range the run had
+  EXPECT_NE(missing.exit_status, 0);
+  EXPECT_THAT(missing.output, HasSubstr("no volume nope"));
+  EXPECT_NE(bad.exit_status, 0);
+  EXPECT_THAT(bad.output, HasSubstr("is not a name"));
+  ::rmdir((rootfs() + "/v").c_str());
+  ASSERT_TRUE(store_->Remove("cli").ok());
+}
+
 TEST_F(VolumeTest, BadNamesAndSizesCreateNothing) {
   for (const char* name : {"", "../x", "a/b", ".hidden", std::string(65, 'a').c_str()}) {
     absl::StatusOr<runtime::VolumeInfo> created = store_->Create(name, 0);

@@ -65,6 +65,13 @@ fresh pty, relayed to it), so nothing inside can change its modes or keep readin
   --tmpfs CTR[:size=S,mode=M]
                         a fresh tmpfs at CTR (repeatable), nosuid, nodev, owned by root inside;
                         mode default 1777, size default the kernel's (half of RAM)
+  --volume NAME:CTR[:ro]
+                        the named volume NAME (corralctl volume create; the store is
+                        /var/lib/corral/volumes, or $CORRAL_VOLUMES_DIR) at CTR (repeatable).
+                        Its files keep the ids containers see: unprivileged, it is idmapped
+                        through the container's map (its top is root's inside). A sized volume
+                        needs loop devices, which a scope (--memory, --pids, --cpu-weight) does
+                        not allow
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text
