@@ -71,6 +71,9 @@
 //       containers whose config uses it; root only.
 //   RemoveVolume(s name)                    deletes it and its data; VolumeInUse while a
 //       container's config names it (running or not), NoSuchVolume; root only.
+//   (corralctl cp, commit, export and clone have no method: root's corralctl reads the
+//   container through its leader's /proc/PID/root or its overlay mounted privately, every path
+//   resolved RESOLVE_IN_ROOT: tools/ctl/copy.h, tools/ctl/clone.h.)
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
