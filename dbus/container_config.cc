@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "runtime/devices.h"
 #include "runtime/spec.h"
+#include "runtime/storage_spec.h"
 
 namespace corral::dbus {
 
@@ -42,6 +43,32 @@ absl::Status ValidateDeviceList(const std::vector<std::string>& devices) {
   return runtime::ValidateDevices(specs);
 }
 
+absl::Status ValidateStorage(const ContainerConfig& config) {
+  std::vector<std::string> targets;
+  for (const std::string& text : config.binds) {
+    ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(text));
+    if (runtime::FormatBindSpec(bind) != text) return absl::InvalidArgumentError(absl::StrCat("bind \"", text, "\": not normalized"));
+    if (bind.idmap && config.privileged) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind \"", text, "\": idmap needs a user namespace, and a privileged container has none"));
+    }
+    targets.push_back(bind.target);
+  }
+  for (const std::string& text : config.tmpfs) {
+    ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(text));
+    if (runtime::FormatTmpfsSpec(tmpfs) != text) return absl::InvalidArgumentError(absl::StrCat("tmpfs \"", text, "\": not normalized"));
+    targets.push_back(tmpfs.target);
+  }
+  for (const std::string& text : config.volumes) {
+    ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(text));
+    if (runtime::FormatVolumeMountSpec(volume) != text) {
+      return absl::InvalidArgumentError(absl::StrCat("volume \"", text, "\": not normalized"));
+    }
+    targets.push_back(volume.target);
+  }
+  return runtime::CheckDistinctTargets(targets);
+}
+
 absl::Status ValidateConfig(const ContainerConfig& config) {
   RETURN_IF_ERROR(runtime::ValidateContainerName(config.name));
   if (!config.hostname.empty()) RETURN_IF_ERROR(runtime::ValidateHostname(config.hostname));
@@ -68,6 +95,7 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
   RETURN_IF_ERROR(ValidateDeviceList(config.devices));
+  RETURN_IF_ERROR(ValidateStorage(config));
   if (config.privileged && config.uid_base != 0) {
     return absl::InvalidArgumentError("a privileged container has no user namespace range");
   }
@@ -94,6 +122,9 @@ std::string FormatConfig(const ContainerConfig& c) {
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
   for (const std::string& d : c.devices) line("device", d);
+  for (const std::string& b : c.binds) line("bind", b);
+  for (const std::string& t : c.tmpfs) line("tmpfs", t);
+  for (const std::string& v : c.volumes) line("volume", v);
   line("privileged", c.privileged ? "yes" : "no");
   if (c.uid_base != 0) line("uid_base", absl::StrCat(c.uid_base));
   line("created_usec", absl::StrCat(c.created_usec));
@@ -146,6 +177,12 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       c.boot = value == "yes";
     } else if (key == "device") {
       c.devices.push_back(value);
+    } else if (key == "bind") {
+      c.binds.push_back(value);
+    } else if (key == "tmpfs") {
+      c.tmpfs.push_back(value);
+    } else if (key == "volume") {
+      c.volumes.push_back(value);
     } else if (key == "privileged") {
       c.privileged = value == "yes";
     } else if (key == "uid_base") {

@@ -44,6 +44,12 @@ struct ContainerConfig {
   // --device / the Devices option: "/dev/X:ACCESS" (access normalized to rwm order). The host's
   // node is looked up when the container starts; the text is checked here.
   std::vector<std::string> devices;
+  // --bind, --tmpfs, --volume / the Binds, IdmappedBinds, Tmpfs and Volumes options, as
+  // normalized text (runtime/storage_spec.h: "HOST:CTR:ro[,idmap]", "CTR:mode=1777[,size=N]",
+  // "NAME:CTR:rw"). Host paths and volumes are looked up when the container starts.
+  std::vector<std::string> binds;
+  std::vector<std::string> tmpfs;
+  std::vector<std::string> volumes;
   // No user namespace: the container's root is the host's (Privileged b). Not isolated from
   // host root; only when asked for.
   bool privileged = false;
@@ -63,6 +69,10 @@ absl::Status ValidateConfig(const ContainerConfig& config);
 // Devices entries: "/dev/X:ACCESS" text (runtime::ParseDeviceSpecText), access in rwm order,
 // no path twice and none of the container's own nodes.
 absl::Status ValidateDeviceList(const std::vector<std::string>& devices);
+
+// Binds, tmpfs and volumes: each in its normalized form, no container path twice, no idmap on
+// a privileged container.
+absl::Status ValidateStorage(const ContainerConfig& config);
 
 // `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
 std::string FormatConfig(const ContainerConfig& config);

@@ -48,6 +48,7 @@ struct RegistryPaths {
   std::string lib_root = "/var/lib/corral/containers";
   std::string run_root = "/run/corral/containers";
   std::string images_root = "/var/lib/corral/images";
+  std::string volumes_root = "/var/lib/corral/volumes";  // runtime/volume_store.h
   // The user namespace pool's configuration (runtime/idmap.h); empty: IdPoolConfigPath().
   std::string idmap_config;
 };

@@ -28,6 +28,8 @@
 #include "common/utf8.h"
 #include "dbus/interface.h"
 #include "dbus/journal_log.h"
+#include "dbus/storage_options.h"
+#include "dbus/volume_methods.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -272,6 +274,10 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
       if (!device.ok()) return SetError(error, kErrorInvalidArgument, absl::StrCat("Devices: ", device.status().message()));
       config->devices.push_back(runtime::FormatDeviceSpec(*device));
     }
+  } else if (IsStorageOption(key)) {  // Binds, IdmappedBinds, Tmpfs, Volumes: dbus/storage_options.h
+    absl::Status invalid;
+    if ((r = ReadStorageOption(m, key, config, &invalid)) < 0) return r;
+    if (!invalid.ok()) return StatusError(error, invalid);
   } else if (key == "Ports") {
     if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
     if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
@@ -287,7 +293,8 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, CPUQuota, Restart, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
+                                 " (known: Memory, Tasks, CPUWeight, CPUQuota, Restart, Network, Hostname, Ports, Command, "
+                                 "Environment, Boot, Privileged, Devices, Binds, IdmappedBinds, Tmpfs, Volumes)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -365,6 +372,12 @@ const sd_bus_vtable Service::kManagerVtable[] = {
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("SetLimits", "sa{sv}", SD_BUS_PARAM(name) SD_BUS_PARAM(limits), "", , Service::SetLimits,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CreateVolume", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size_bytes), "", ,
+                             Service::VolumeCall, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListVolumes", "", , "a(sttas)", SD_BUS_PARAM(volumes), Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RemoveVolume", "s", SD_BUS_PARAM(name), "", , Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
@@ -398,6 +411,9 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Binds", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Tmpfs", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Volumes", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
@@ -611,6 +627,9 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : nullptr;
   if (p == "Command") strings = MayReadPrivateProperties(bus, reply) ? &c.command : &kWithheld;
   if (p == "Devices") strings = &c.devices;
+  if (p == "Binds") strings = MayReadPrivateProperties(bus, reply) ? &c.binds : &kWithheld;  // host paths: root's
+  if (p == "Tmpfs") strings = &c.tmpfs;
+  if (p == "Volumes") strings = &c.volumes;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -650,6 +669,14 @@ void Service::SetState(ContainerRecord* record, ContainerState state) {
   EmitChanged(record, AllChangingProperties());
 }
 
+// ---- volumes (dbus/volume_methods.h) ----
+
+int Service::VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  int r = 0;
+  if (!RequireRoot(m, error, &r)) return r;
+  return HandleVolumeCall(m, static_cast<Service*>(userdata)->registry_, error);
+}
+
 // ---- create, remove, list ----
 
 int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -665,6 +692,9 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
+  if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
+    return StatusError(error, storage);
+  }
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
@@ -885,8 +915,13 @@ int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* err
     if (record->config.uid_base != before) self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
+  // Volumes are opened here, outside the scope whose device policy would keep the supervisor
+  // from a sized volume's loop device; the supervisor inherits the mounts.
+  absl::StatusOr<std::vector<UniqueFd>> volume_trees = OpenVolumeTrees(record->config, self->options_.paths.volumes_root);
+  if (!volume_trees.ok()) return StatusError(error, volume_trees.status());
   absl::StatusOr<SupervisorHandle> forked =
-      ForkSupervisor({record->config, record->paths, self->options_.network_config});
+      ForkSupervisor({record->config, record->paths, self->options_.network_config, RawFds(*volume_trees)});
+  volume_trees->clear();
   if (!forked.ok()) return StatusError(error, forked.status());
   timer.Mark("fork supervisor");
   auto running = std::make_unique<Running>();

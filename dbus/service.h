@@ -85,6 +85,7 @@ class Service {
   // SetLimits (dbus/service_limits.cc): live on a running scope, saved for the next start.
   static int SetLimits(sd_bus_message* m, void* userdata, sd_bus_error* error);
   absl::Status SaveLimits(ContainerRecord* record, const LimitsChange& change, bool applied_live);
+  static int VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error);  // Create/List/RemoveVolume
   static int StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error);
   ContainerRecord* RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,

@@ -36,6 +36,8 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/storage_spec.h"
+#include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
@@ -266,6 +268,32 @@ absl::Status Supervisor::Start() {
   for (const std::string& text : config.devices) {  // the host's node, as it is now
     ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
     spec.devices.push_back(device);
+  }
+  for (const std::string& text : config.binds) {  // the host path, as it is now (runtime/binds.h)
+    ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(text));
+    spec.binds.push_back(bind);
+  }
+  for (const std::string& text : config.tmpfs) {
+    ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(text));
+    spec.tmpfs.push_back(tmpfs);
+  }
+  if (userns()) {
+    spec.namespaces |= CLONE_NEWUSER;  // before the volumes: they are idmapped with it
+  }
+  // The volumes' mounts corrald opened (fds 5, ...: ForkSupervisor), closed once started.
+  std::vector<UniqueFd> volume_trees;
+  for (size_t i = 0; i < config.volumes.size(); ++i) {
+    ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(config.volumes[i]));
+    if (i >= launch_.volume_trees.size()) return absl::InternalError("a volume's mount was not passed to the supervisor");
+    volume_trees.emplace_back(5 + static_cast<int>(i));
+    runtime::BindSpec bind;
+    bind.source = absl::StrCat("volume ", volume.name);
+    bind.target = volume.target;
+    bind.read_only = volume.read_only;
+    bind.idmap = userns();  // the volume keeps the ids containers see
+    bind.corral_store = true;
+    bind.ready_tree = volume_trees.back().get();
+    spec.binds.push_back(bind);
   }
   if (userns()) {
     // Root inside is the first id of the container's range; its capabilities, whatever they
@@ -569,9 +597,12 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
     int report_fd = ::fcntl(report_write.get(), F_DUPFD, 10);
+    std::vector<int> trees;  // the volumes' mounts, to land on 5, 6, ...
+    for (int tree : launch.volume_trees) trees.push_back(::fcntl(tree, F_DUPFD, 10 + static_cast<int>(launch.volume_trees.size())));
     ::dup2(go_fd, 3);
     ::dup2(report_fd, 4);
-    sys::CloseRange(5, ~0u, 0);
+    for (size_t i = 0; i < trees.size(); ++i) ::dup2(trees[i], 5 + static_cast<int>(i));
+    sys::CloseRange(5 + static_cast<unsigned>(trees.size()), ~0u, 0);
     // corrald raised its own fd limit for its many containers; a container gets the usual one
     // (1024, what select() can handle), as systemd gives its services. Only now, with
     // corrald's fds closed: lowered before, the dups above would fail once corrald holds more

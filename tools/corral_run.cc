@@ -30,6 +30,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/volume_store.h"
 #include "runtime/idmap.h"
 #include "runtime/userns.h"
 #include "tools/run_options.h"
@@ -442,6 +443,13 @@ int Main(int argc, char** argv) {
     if (!taken.ok()) return Fail(taken.status().message());
     ids = std::move(*taken);
     spec.uid_map = spec.gid_map = runtime::BlockMap(ids->base());
+  }
+  // Named volumes, from the store corrald's `corralctl volume create` fills.
+  std::vector<UniqueFd> volume_trees;
+  if (absl::Status volumes = runtime::AddVolumeBinds(runtime::VolumeStore(runtime::DefaultVolumesDir()),
+                                                     options.volumes, &spec, &volume_trees);
+      !volumes.ok()) {
+    return Fail(volumes.message());
   }
   std::unique_ptr<BridgeRun> bridge;
   if (options.net == NetMode::kBridge) {

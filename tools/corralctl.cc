@@ -24,12 +24,17 @@
 #include "common/unique_fd.h"
 #include "dbus/interface.h"
 #include "runtime/console.h"
+#include "common/files.h"
+#include "dbus/container_config.h"
 #include "tools/ctl/bus.h"
 #include "tools/ctl/events.h"
+#include "tools/ctl/clone.h"
+#include "tools/ctl/copy.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
 #include "tools/ctl/stats.h"
+#include "tools/ctl/storage.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
@@ -52,6 +57,16 @@ Containers (through corrald, on the system bus):
                                         NOT isolated from the host
                                         --device gives it the host's node /dev/X (access
                                         r, w, m; default rwm)
+         [--bind HOST:CTR[:ro|rw][,idmap]]... [--tmpfs CTR[:size=S,mode=M]]...
+         [--volume NAME:CTR[:ro]]...
+                                        --bind: HOST (absolute, existing, outside
+                                        /var/lib/corral and /run/corral) at CTR, nodev,
+                                        nosuid; ro on every submount. Unprivileged, host ids
+                                        outside the container's range show as nobody unless
+                                        idmap: then host uid N is uid N inside (host root's
+                                        files are root's inside, and root inside writes as
+                                        host root). --tmpfs: owned by root inside, default
+                                        mode 1777. See corral-run --help
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -79,6 +94,24 @@ Containers (through corrald, on the system bus):
                                         (journalctl CONTAINER_NAME=NAME shows the same);
                                         -f follows, -t adds timestamps; T: "10m ago",
                                         "2024-05-01 12:00", "@UNIXSECONDS", "today"
+  cp HOSTPATH NAME:/PATH | cp NAME:/PATH HOSTPATH
+                                        files and directories (recursive), running or stopped
+                                        containers, root only; container paths resolved inside
+                                        its root (its symlinks never reach the host); modes
+                                        kept (setuid/setgid dropped coming out), owners mapped
+                                        between ids inside and the container's host range
+  clone SRC NEW                         a stopped container under a new name: its options
+                                        (not its port forwards), its own uid range and
+                                        address, its files (cp --reflink=auto); image shared
+  commit NAME IMAGE                     a stopped container's files as a new image (whole, or
+                                        not at all)
+  export NAME FILE.tar[.zst]            a stopped container's files as a tarball, for
+                                        `image import` (owners as ids inside, setuid kept)
+Volumes (named, under /var/lib/corral/volumes; kept when containers go):
+  volume create NAME [--size S]         a directory, or with --size an ext4 image of S
+                                        (loop-mounted while used; writes past S: ENOSPC)
+  volume ls [--json]                    name, size, bytes used, containers using it
+  volume rm NAME                        refused while a container's config uses it
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
@@ -230,12 +263,89 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
     for (const runtime::DeviceSpec& d : o.spec.devices) devices.push_back(runtime::FormatDeviceSpec(d));
     strv_option("Devices", devices);
   }
+  AppendStorageOptions(m, o);  // Binds, IdmappedBinds, Tmpfs, Volumes: tools/ctl/storage.h
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
   if (o.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
   sd_bus_message_close_container(m);
   auto reply = CallAndWait(bus, m);
   if (!reply.ok()) return Fail(reply.status().message());
   ::printf("created container %s\n", args[0].c_str());
+  return 0;
+}
+
+// ---- cp (tools/ctl/copy.h) ----
+
+sd_bus* g_cp_bus = nullptr;
+
+// What cp needs of container `name`: running, its leader; stopped, its overlay's layers
+// (from its config: corrald mounts nothing for a stopped container).
+absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
+  absl::StatusOr<std::vector<Property>> properties = ContainerProperties(g_cp_bus, name);
+  if (!properties.ok()) return properties.status();
+  CpTarget target;
+  std::string state;
+  for (const Property& p : *properties) {
+    if (p.name == "State") state = p.text;
+    if (p.name == "Leader") absl::SimpleAtoi(p.text, &target.leader);
+  }
+  target.running = state == "running" && target.leader > 0;
+  const char* lib = ::getenv("CORRAL_LIB_DIR");
+  target.lib_dir = absl::StrCat(lib != nullptr ? lib : "/var/lib/corral", "/containers/", name);
+  absl::StatusOr<std::string> text = ReadFile(target.lib_dir + "/config");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<dbus::ContainerConfig> config = dbus::ParseConfig(*text);
+  if (!config.ok()) return config.status();
+  target.base = config->privileged ? 0 : config->uid_base;
+  target.image_rootfs = config->image_rootfs;
+  if (!target.running && state != "stopped") {
+    return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
+  }
+  return target;
+}
+
+// corralctl commit NAME IMAGE: a stopped container's root file system as a new image, put in
+// place whole (images::BuildImage).
+int Commit(const std::string& images_dir, const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl commit NAME IMAGE");
+  if (absl::Status valid = images::ValidateImageName(args[1]); !valid.ok()) return Usage(absl::StrCat("commit: ", valid.message()));
+  if (::geteuid() != 0) return Fail("commit: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("commit: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("commit: container ", args[0], " is running: stop it first"));
+  absl::StatusOr<std::string> rootfs = images::BuildImage(images_dir, args[1], [&](const std::string& staging) {
+    return WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, staging); });
+  });
+  if (!rootfs.ok()) return Fail(absl::StrCat("commit: ", rootfs.status().message()));
+  ::printf("committed %s as image %s: %s\n", args[0].c_str(), args[1].c_str(), rootfs->c_str());
+  return 0;
+}
+
+// corralctl export NAME FILE.tar[.zst]: a stopped container's root file system as a tarball
+// (what `image import` takes). The tree is copied out first (RESOLVE_IN_ROOT, as cp), into a
+// private directory next to FILE, and only that copy, no longer the container's, is tarred.
+int Export(const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl export NAME FILE.tar[.zst]");
+  if (::geteuid() != 0) return Fail("export: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("export: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("export: container ", args[0], " is running: stop it first"));
+  const std::string file = args[1];
+  std::string scratch = file + ".export.XXXXXX";
+  if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
+  std::string tree = scratch + "/rootfs";
+  absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
+  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  std::string partial = file + ".partial";
+  if (done.ok()) {
+    std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
+    if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
+    done = images::RunProgram(argv);
+  }
+  if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
+  ::unlink(partial.c_str());
+  RemoveTree(scratch).IgnoreError();
+  if (!done.ok()) return Fail(absl::StrCat("export: ", done.message()));
+  ::printf("exported %s to %s\n", args[0].c_str(), file.c_str());
   return 0;
 }
 
@@ -528,7 +638,7 @@ int Main(int argc, char** argv) {
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
                                           "info",   "exec",  "console", "checkconfig", "stats", "top",
-                                          "logs",   "set"};
+                                          "logs",   "set",   "volume", "cp", "commit", "export", "clone"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -550,6 +660,15 @@ int Main(int argc, char** argv) {
   if (verb == "top") return TopCommand(b, rest);
   if (verb == "logs") return LogsCommand(b, rest);
   if (verb == "set") return SetCommand(b, rest);
+  if (verb == "volume") return VolumeCommand(b, rest);
+  g_cp_bus = b;
+  if (verb == "cp") return CpCommand(rest, FindForCopy);
+  if (verb == "commit") return Commit(images_dir, rest);
+  if (verb == "export") return Export(rest);
+  if (verb == "clone") {
+    const char* lib = ::getenv("CORRAL_LIB_DIR");
+    return CloneCommand(b, rest, lib != nullptr ? lib : "/var/lib/corral");
+  }
   return CheckConfig(b);
 }
 
