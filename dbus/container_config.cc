@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "runtime/devices.h"
 #include "runtime/spec.h"
+#include "runtime/storage_spec.h"
 
 namespace corral::dbus {
 
@@ -42,6 +43,32 @@ absl::Status ValidateDeviceList(const std::vector<std::string>& devices) {
   return runtime::ValidateDevices(specs);
 }
 
+absl::Status ValidateStorage(const ContainerConfig& config) {
+  std::vector<std::string> targets;
+  for (const std::string& text : config.binds) {
+    ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(text));
+    if (runtime::FormatBindSpec(bind) != text) return absl::InvalidArgumentError(absl::StrCat("bind \"", text, "\": not normalized"));
+    if (bind.idmap && config.privileged) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind \"", text, "\": idmap needs a user namespace, and a privileged container has none"));
+    }
+    targets.push_back(bind.target);
+  }
+  for (const std::string& text : config.tmpfs) {
+    ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(text));
+    if (runtime::FormatTmpfsSpec(tmpfs) != text) return absl::InvalidArgumentError(absl::StrCat("tmpfs \"", text, "\": not normalized"));
+    targets.push_back(tmpfs.target);
+  }
+  for (const std::string& text : config.volumes) {
+    ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(text));
+    if (runtime::FormatVolumeMountSpec(volume) != text) {
+      return absl::InvalidArgumentError(absl::StrCat("volume \"", text, "\": not normalized"));
+    }
+    targets.push_back(volume.target);
+  }
+  return runtime::CheckDistinctTargets(targets);
+}
+
 absl::Status ValidateConfig(const ContainerConfig& config) {
   RETURN_IF_ERROR(runtime::ValidateContainerName(config.name));
   if (!config.hostname.empty()) RETURN_IF_ERROR(runtime::ValidateHostname(config.hostname));
@@ -57,6 +84,10 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
     return absl::InvalidArgumentError("Memory: at least 4 MiB is needed");
   }
   if (config.cpu_weight > 10000) return absl::InvalidArgumentError("CPUWeight: 1 to 10000");
+  if (config.cpu_quota_percent > kMaxCpuQuotaPercent) {
+    return absl::InvalidArgumentError(absl::StrCat("CPUQuota: 1 to ", kMaxCpuQuotaPercent, " percent of one CPU"));
+  }
+  if (absl::StatusOr<RestartPolicy> restart = ParseRestartPolicy(config.restart); !restart.ok()) return restart.status();
   for (const std::string& e : config.env) {
     if (e.empty() || e[0] == '=' || e.find('=') == std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
@@ -64,6 +95,7 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
   RETURN_IF_ERROR(ValidateDeviceList(config.devices));
+  RETURN_IF_ERROR(ValidateStorage(config));
   if (config.privileged && config.uid_base != 0) {
     return absl::InvalidArgumentError("a privileged container has no user namespace range");
   }
@@ -84,10 +116,15 @@ std::string FormatConfig(const ContainerConfig& c) {
   line("memory", absl::StrCat(c.memory_bytes));
   line("tasks", absl::StrCat(c.tasks));
   line("cpu_weight", absl::StrCat(c.cpu_weight));
+  if (c.cpu_quota_percent != 0) line("cpu_quota", absl::StrCat(c.cpu_quota_percent));
+  if (c.restart != "no") line("restart", c.restart);
   for (const std::string& a : c.command) line("command", a);
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
   for (const std::string& d : c.devices) line("device", d);
+  for (const std::string& b : c.binds) line("bind", b);
+  for (const std::string& t : c.tmpfs) line("tmpfs", t);
+  for (const std::string& v : c.volumes) line("volume", v);
   line("privileged", c.privileged ? "yes" : "no");
   if (c.uid_base != 0) line("uid_base", absl::StrCat(c.uid_base));
   line("created_usec", absl::StrCat(c.created_usec));
@@ -128,6 +165,10 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       RETURN_IF_ERROR(number_of(&c.tasks));
     } else if (key == "cpu_weight") {
       RETURN_IF_ERROR(number_of(&c.cpu_weight));
+    } else if (key == "cpu_quota") {
+      RETURN_IF_ERROR(number_of(&c.cpu_quota_percent));
+    } else if (key == "restart") {
+      c.restart = value;
     } else if (key == "command") {
       c.command.push_back(value);
     } else if (key == "env") {
@@ -136,6 +177,12 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
       c.boot = value == "yes";
     } else if (key == "device") {
       c.devices.push_back(value);
+    } else if (key == "bind") {
+      c.binds.push_back(value);
+    } else if (key == "tmpfs") {
+      c.tmpfs.push_back(value);
+    } else if (key == "volume") {
+      c.volumes.push_back(value);
     } else if (key == "privileged") {
       c.privileged = value == "yes";
     } else if (key == "uid_base") {

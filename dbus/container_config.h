@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dbus/restart_policy.h"
 #include "netcfg/ports.h"
 
 namespace corral::dbus {
@@ -18,6 +19,9 @@ enum class NetworkMode { kBridge, kNone, kHost };
 
 absl::string_view NetworkModeName(NetworkMode mode);
 absl::StatusOr<NetworkMode> ParseNetworkMode(absl::string_view text);
+
+// The largest CPUQuota: a thousand CPUs' time.
+inline constexpr uint64_t kMaxCpuQuotaPercent = 100000;
 
 struct ContainerConfig {
   std::string name;
@@ -29,12 +33,23 @@ struct ContainerConfig {
   uint64_t memory_bytes = 0;  // 0: no limit
   uint64_t tasks = 0;
   uint64_t cpu_weight = 0;
+  // CPUQuota in percent of one CPU (200: two CPUs' time), 0: none; `corralctl set --cpu-quota`.
+  uint64_t cpu_quota_percent = 0;
+  // What corrald does when the container's init exits (dbus/restart_policy.h): "no",
+  // "on-failure", "on-failure:N", "always".
+  std::string restart = "no";
   std::vector<std::string> command;  // empty with boot: /sbin/init
   std::vector<std::string> env;
   bool boot = false;
   // --device / the Devices option: "/dev/X:ACCESS" (access normalized to rwm order). The host's
   // node is looked up when the container starts; the text is checked here.
   std::vector<std::string> devices;
+  // --bind, --tmpfs, --volume / the Binds, IdmappedBinds, Tmpfs and Volumes options, as
+  // normalized text (runtime/storage_spec.h: "HOST:CTR:ro[,idmap]", "CTR:mode=1777[,size=N]",
+  // "NAME:CTR:rw"). Host paths and volumes are looked up when the container starts.
+  std::vector<std::string> binds;
+  std::vector<std::string> tmpfs;
+  std::vector<std::string> volumes;
   // No user namespace: the container's root is the host's (Privileged b). Not isolated from
   // host root; only when asked for.
   bool privileged = false;
@@ -54,6 +69,10 @@ absl::Status ValidateConfig(const ContainerConfig& config);
 // Devices entries: "/dev/X:ACCESS" text (runtime::ParseDeviceSpecText), access in rwm order,
 // no path twice and none of the container's own nodes.
 absl::Status ValidateDeviceList(const std::vector<std::string>& devices);
+
+// Binds, tmpfs and volumes: each in its normalized form, no container path twice, no idmap on
+// a privileged container.
+absl::Status ValidateStorage(const ContainerConfig& config);
 
 // `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
 std::string FormatConfig(const ContainerConfig& config);

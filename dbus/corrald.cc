@@ -33,6 +33,7 @@ ServiceOptions OptionsFromEnvironment() {
   if (const char* v = getenv("CORRAL_LIB_DIR")) {
     options.paths.lib_root = absl::StrCat(v, "/containers");
     options.paths.images_root = absl::StrCat(v, "/images");
+    options.paths.volumes_root = absl::StrCat(v, "/volumes");
   }
   if (const char* v = getenv("CORRAL_RUN_DIR")) options.paths.run_root = absl::StrCat(v, "/containers");
   if (const char* v = getenv("CORRAL_NETWORK_CONFIG")) options.network_config = v;

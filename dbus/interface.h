@@ -5,12 +5,25 @@
 // Manager, object /org/corral1, interface org.corral1.Manager:
 //   CreateContainer(s name, s image, a{sv} options) -> (o path)
 //       image: "busybox", "debian" or a directory holding a rootfs.
-//       options: Memory t (bytes), Tasks t, CPUWeight t, Network s (none|host|bridge),
+//       options: Memory t (bytes), Tasks t, CPUWeight t, CPUQuota t (percent of one CPU),
+//                Restart s (no|on-failure|on-failure:N|always; dbus/restart_policy.h: with
+//                back-off, never after the user's StopContainer or KillContainer),
+//                Network s (none|host|bridge),
 //                Hostname s, Ports a(sqq) (proto "tcp"|"udp", host port, container port),
 //                Command as, Environment as (K=V), Boot b (run /sbin/init),
 //                Devices as ("/dev/X[:rwm]": the host's character or block device node /dev/X,
 //                bound into the container's /dev and added to its scope's DeviceAllow= with
 //                access r, w and/or m, default rwm; refused unless it is such a node now).
+//                Binds a(ssb) (host path, container path, read-only): the host directory or
+//                file, with its submounts, nodev, nosuid, private, read-only on every submount
+//                when asked; it must exist and lie outside /var/lib/corral and /run/corral.
+//                IdmappedBinds a(ssb): the same through an idmapped mount with the container's
+//                map (host uid N is uid N inside; refused for Privileged).
+//                Volumes a(ssb) (volume name, container path, read-only): must exist at
+//                create; seen through an idmapped mount with the container's map (files keep
+//                the ids containers see), plain for Privileged.
+//                Tmpfs a(ss) (container path, "size=S,mode=M" or ""): nosuid, nodev, owned by
+//                root inside. Stored normalized; a container path is given once across all.
 //                Privileged b (no user namespace: root inside is the host's root, not
 //                isolated from it; default false: the container gets its own user namespace
 //                and 65536 host uids/gids from the pool, /etc/corral/idmap.conf).
@@ -54,7 +67,30 @@
 //       (user + system), RSS bytes, command line; every process of the payload subtree
 //       (cgroup.procs, recursively). Every user may call it; the command line is root's
 //       (like Command): others get the kernel's short name as "[comm]".
+//   SetLimits(s name, a{sv} limits)        root only. Keys, all t, at least one: Memory (bytes,
+//       at least 4 MiB), Tasks, CPUWeight (1-10000), CPUQuota (percent of one CPU, 1-100000);
+//       0 removes that limit. A running container's scope gets them at once (systemd's
+//       SetUnitProperties, runtime), then the config for every next start; a stopped one only
+//       the config; starting or stopping: Failed. Bad input (InvalidArgument) changes nothing;
+//       neither does systemd's refusal. PropertiesChanged of the limits it set follows.
+//   CreateVolume(s name, t size_bytes)     a named volume under /var/lib/corral/volumes/NAME:
+//       size 0 a directory, else (at least 8M) an ext4 image loop-mounted while in use; root
+//       only. VolumeExists, InvalidArgument (name, size).
+//   ListVolumes() -> a(sttas)               name, size (0 = none), bytes used on the host,
+//       containers whose config uses it; root only.
+//   RemoveVolume(s name)                    deletes it and its data; VolumeInUse while a
+//       container's config names it (running or not), NoSuchVolume; root only.
+//   (corralctl cp, commit, export and clone have no method: root's corralctl reads the
+//   container through its leader's /proc/PID/root or its overlay mounted privately, every path
+//   resolved RESOLVE_IN_ROOT: tools/ctl/copy.h, tools/ctl/clone.h.)
 //   signals: ContainerNew(s name, o path), ContainerRemoved(s name, o path)
+//
+// Logs: the supervisor sends each line the container writes to its console to journald
+// (dbus/journal_log.h): MESSAGE, PRIORITY (from a "<N>" prefix, else 6), SYSLOG_IDENTIFIER=NAME,
+// CONTAINER_NAME=NAME, CORRAL_UNIT=corral-NAME.scope, CORRAL_STREAM=console; _SYSTEMD_UNIT is
+// the scope (the supervisor sends from it). Lines cut at 8 KiB; 1000 lines per 5 s, then one
+// "N lines ... suppressed" entry. corrald's own messages: SYSLOG_IDENTIFIER=corrald with
+// CORRAL_CONTAINER=NAME and CORRAL_EVENT (limits, oom, restart, restart-failed).
 //
 // Container, object /org/corral1/container/<sd_bus_path_encode(name)>, interface
 // org.corral1.Container, read-only properties (PropertiesChanged on change):
@@ -64,12 +100,20 @@
 //   only: empty for other callers and in InterfacesAdded), Privileged b, UIDRange (uu) (first host uid/gid of the user namespace and how many;
 //   (0, 0) when privileged, or not yet allocated for a container from before user namespaces),
 //   Devices as ("/dev/X:ACCESS", as created),
+//   Binds as ("HOST:CTR:ro|rw[,idmap]"; root only, empty for others), Tmpfs as
+//   ("CTR:mode=M[,size=BYTES]"), Volumes as ("NAME:CTR:ro|rw"),
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
+//   CPUQuota t (percent; 0 = none), Restart s (the policy), and, signalled with State:
+//   OOMKills t (processes the OOM killer killed in the current or last run; memory.events on
+//   cgroup2, memory.oom_control on a hybrid host's v1), OOMKilled b (OOMKills > 0),
+//   StartedAt t, FinishedAt t (CLOCK_REALTIME us of this or the last run; 0: never),
+//   RestartCount u (restarts in a row by the policy; 0 after the user's start).
+//   Memory, Tasks, CPUWeight and CPUQuota change with SetLimits (PropertiesChanged).
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).
 //
 // Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
-// NotRunning, AlreadyRunning, AccessDenied}; anything else is org.corral1.Error.Failed.
+// NotRunning, AlreadyRunning, AccessDenied, NoSuchVolume, VolumeExists, VolumeInUse}; anything else is org.corral1.Error.Failed.
 #ifndef CORRAL_DBUS_INTERFACE_H_
 #define CORRAL_DBUS_INTERFACE_H_
 
@@ -89,6 +133,9 @@ inline constexpr char kErrorNotRunning[] = "org.corral1.Error.NotRunning";
 inline constexpr char kErrorAlreadyRunning[] = "org.corral1.Error.AlreadyRunning";
 inline constexpr char kErrorAccessDenied[] = "org.corral1.Error.AccessDenied";
 inline constexpr char kErrorFailed[] = "org.corral1.Error.Failed";
+inline constexpr char kErrorNoSuchVolume[] = "org.corral1.Error.NoSuchVolume";
+inline constexpr char kErrorVolumeExists[] = "org.corral1.Error.VolumeExists";
+inline constexpr char kErrorVolumeInUse[] = "org.corral1.Error.VolumeInUse";
 
 }  // namespace corral::dbus
 

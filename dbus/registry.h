@@ -33,6 +33,14 @@ struct ContainerRecord {
   bool ready = false;  // a booted init said READY=1 (sd_notify) in this run
   // Where the last start's time went, in order: phase name, microseconds (StartPhases).
   std::vector<std::pair<std::string, uint64_t>> start_phases;
+  // What events and the restart policy need (dbus/service_events.cc): the OOM kills in this or
+  // the last run, when it started and ended (CLOCK_REALTIME us, 0: not yet), the restarts in a
+  // row by the policy, and whether the user stopped or killed it (never restarted then).
+  uint64_t oom_kills = 0;
+  int64_t started_at_usec = 0;
+  int64_t finished_at_usec = 0;
+  uint32_t restart_count = 0;
+  bool stopped_by_user = false;
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 
@@ -40,6 +48,7 @@ struct RegistryPaths {
   std::string lib_root = "/var/lib/corral/containers";
   std::string run_root = "/run/corral/containers";
   std::string images_root = "/var/lib/corral/images";
+  std::string volumes_root = "/var/lib/corral/volumes";  // runtime/volume_store.h
   // The user namespace pool's configuration (runtime/idmap.h); empty: IdPoolConfigPath().
   std::string idmap_config;
 };

@@ -156,6 +156,31 @@ TEST(ContainerConfigTest, DevicesArePersistedAndChecked) {
   }
 }
 
+TEST(ContainerConfigTest, StorageIsPersistedAndChecked) {
+  ContainerConfig c;
+  c.name = "st";
+  c.image = "busybox";
+  c.boot = true;
+  c.binds = {"/srv/a:/a:ro", "/srv/b:/b:rw,idmap"};
+  c.tmpfs = {"/t:mode=0700,size=65536"};
+  c.volumes = {"data:/data:rw"};
+  ASSERT_TRUE(ValidateConfig(c).ok());
+  auto parsed = ParseConfig(FormatConfig(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->binds, c.binds);
+  EXPECT_EQ(parsed->tmpfs, c.tmpfs);
+  EXPECT_EQ(parsed->volumes, c.volumes);
+  ContainerConfig bad = c;
+  bad.privileged = true;  // idmap needs a user namespace
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+  bad = c;
+  bad.volumes = {"data:/a:rw"};  // /a twice
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+  bad = c;
+  bad.binds = {"/srv/a:/a"};  // not normalized
+  EXPECT_FALSE(ValidateConfig(bad).ok());
+}
+
 TEST_F(RegistryTest, CreateAllocatesADisjointRangeAndRemoveFreesIt) {
   Registry registry(paths_);
   auto a = registry.Create(Busybox("a"));

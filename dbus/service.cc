@@ -28,6 +28,9 @@
 #include "common/utf8.h"
 #include "dbus/interface.h"
 #include "dbus/supervisor_exec.h"
+#include "dbus/journal_log.h"
+#include "dbus/storage_options.h"
+#include "dbus/volume_methods.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -56,6 +59,7 @@ struct Service::Running {
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
+  std::optional<uint32_t> stop_when_running;  // a stop asked for while starting: its timeout
   // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
   // own breakdown of its part (its "phases" report line), in microseconds.
   runtime::PhaseTimer start_timer;
@@ -233,10 +237,19 @@ int ReadStrv(sd_bus_message* m, std::vector<std::string>* out) {
 // One option's value into `config`; unknown keys are an error (a typo must not pass silently).
 int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig* config, sd_bus_error* error) {
   int r;
-  if (key == "Memory" || key == "Tasks" || key == "CPUWeight") {
+  if (key == "Memory" || key == "Tasks" || key == "CPUWeight" || key == "CPUQuota") {
     uint64_t value = 0;
     if ((r = EnterVariant(m, key.c_str(), "t", error)) < 0 || (r = sd_bus_message_read(m, "t", &value)) < 0) return r;
-    (key == "Memory" ? config->memory_bytes : key == "Tasks" ? config->tasks : config->cpu_weight) = value;
+    (key == "Memory"  ? config->memory_bytes
+     : key == "Tasks" ? config->tasks
+     : key == "CPUWeight" ? config->cpu_weight
+                          : config->cpu_quota_percent) = value;
+  } else if (key == "Restart") {
+    const char* value = nullptr;
+    if ((r = EnterVariant(m, key.c_str(), "s", error)) < 0 || (r = sd_bus_message_read(m, "s", &value)) < 0) return r;
+    absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(value);
+    if (!policy.ok()) return StatusError(error, policy.status());
+    config->restart = FormatRestartPolicy(*policy);
   } else if (key == "Network" || key == "Hostname") {
     const char* value = nullptr;
     if ((r = EnterVariant(m, key.c_str(), "s", error)) < 0 || (r = sd_bus_message_read(m, "s", &value)) < 0) return r;
@@ -263,6 +276,10 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
       if (!device.ok()) return SetError(error, kErrorInvalidArgument, absl::StrCat("Devices: ", device.status().message()));
       config->devices.push_back(runtime::FormatDeviceSpec(*device));
     }
+  } else if (IsStorageOption(key)) {  // Binds, IdmappedBinds, Tmpfs, Volumes: dbus/storage_options.h
+    absl::Status invalid;
+    if ((r = ReadStorageOption(m, key, config, &invalid)) < 0) return r;
+    if (!invalid.ok()) return StatusError(error, invalid);
   } else if (key == "Ports") {
     if ((r = EnterVariant(m, key.c_str(), "a(sqq)", error)) < 0) return r;
     if ((r = sd_bus_message_enter_container(m, 'a', "(sqq)")) < 0) return r;
@@ -278,7 +295,8 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
   } else {
     return SetError(error, kErrorInvalidArgument,
                     absl::StrCat("unknown option ", key,
-                                 " (known: Memory, Tasks, CPUWeight, Network, Hostname, Ports, Command, Environment, Boot, Privileged, Devices)"));
+                                 " (known: Memory, Tasks, CPUWeight, CPUQuota, Restart, Network, Hostname, Ports, Command, "
+                                 "Environment, Boot, Privileged, Devices, Binds, IdmappedBinds, Tmpfs, Volumes)"));
   }
   return sd_bus_message_exit_container(m);
 }
@@ -316,7 +334,9 @@ absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
   return fd;
 }
 
-std::vector<const char*> AllChangingProperties() { return {"State", "Leader", "Addresses", "ExitStatus"}; }
+std::vector<const char*> AllChangingProperties() {
+  return {"State", "Leader", "Addresses", "ExitStatus", "OOMKilled", "OOMKills", "StartedAt", "FinishedAt", "RestartCount"};
+}
 
 }  // namespace
 
@@ -352,6 +372,14 @@ const sd_bus_vtable Service::kManagerVtable[] = {
                              SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Top", "s", SD_BUS_PARAM(name), "a(uuutts)", SD_BUS_PARAM(processes), Service::Top,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SetLimits", "sa{sv}", SD_BUS_PARAM(name) SD_BUS_PARAM(limits), "", , Service::SetLimits,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CreateVolume", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size_bytes), "", ,
+                             Service::VolumeCall, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListVolumes", "", , "a(sttas)", SD_BUS_PARAM(volumes), Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("RemoveVolume", "s", SD_BUS_PARAM(name), "", , Service::VolumeCall,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerNew", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_SIGNAL_WITH_NAMES("ContainerRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
@@ -368,16 +396,26 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     SD_BUS_PROPERTY("Addresses", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ExitStatus", "i", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Ready", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("OOMKilled", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("OOMKills", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("StartedAt", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("FinishedAt", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("RestartCount", "u", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Network", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Ports", "a(sqq)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Memory", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Tasks", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("CPUWeight", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("CPUQuota", "t", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Restart", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Privileged", "b", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("UIDRange", "(uu)", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Command", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Devices", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Binds", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Tmpfs", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Volumes", "as", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
@@ -400,6 +438,7 @@ Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
     : event_(event), bus_(bus), options_(std::move(options)), registry_(options_.paths) {}
 
 Service::~Service() {
+  DropEventState();
   private_connections_.clear();
   sd_event_source_disable_unref(private_source_);
   running_.clear();
@@ -571,18 +610,28 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   if (p == "Memory") return sd_bus_message_append(reply, "t", c.memory_bytes);
   if (p == "Tasks") return sd_bus_message_append(reply, "t", c.tasks);
   if (p == "CPUWeight") return sd_bus_message_append(reply, "t", c.cpu_weight);
+  if (p == "CPUQuota") return sd_bus_message_append(reply, "t", c.cpu_quota_percent);
+  if (p == "Restart") return sd_bus_message_append(reply, "s", c.restart.c_str());
   if (p == "Boot") return sd_bus_message_append(reply, "b", static_cast<int>(c.boot));
   if (p == "Privileged") return sd_bus_message_append(reply, "b", static_cast<int>(c.privileged));
   if (p == "UIDRange") {
     return sd_bus_message_append(reply, "(uu)", c.uid_base, c.uid_base == 0 ? 0u : runtime::kIdBlockSize);
   }
   if (p == "Ready") return sd_bus_message_append(reply, "b", static_cast<int>(record->ready));
+  if (p == "OOMKilled") return sd_bus_message_append(reply, "b", static_cast<int>(record->oom_kills > 0));
+  if (p == "OOMKills") return sd_bus_message_append(reply, "t", record->oom_kills);
+  if (p == "StartedAt") return sd_bus_message_append(reply, "t", static_cast<uint64_t>(record->started_at_usec));
+  if (p == "FinishedAt") return sd_bus_message_append(reply, "t", static_cast<uint64_t>(record->finished_at_usec));
+  if (p == "RestartCount") return sd_bus_message_append(reply, "u", record->restart_count);
   // Command is root's (MayReadPrivateProperties): others read an empty list, not an error, so
   // GetAll, and with it `corralctl ls` and `info`, keeps working for every user.
   static const std::vector<std::string> kWithheld;
   const std::vector<std::string>* strings = p == "Addresses" ? &record->addresses : nullptr;
   if (p == "Command") strings = MayReadPrivateProperties(bus, reply) ? &c.command : &kWithheld;
   if (p == "Devices") strings = &c.devices;
+  if (p == "Binds") strings = MayReadPrivateProperties(bus, reply) ? &c.binds : &kWithheld;  // host paths: root's
+  if (p == "Tmpfs") strings = &c.tmpfs;
+  if (p == "Volumes") strings = &c.volumes;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -622,6 +671,14 @@ void Service::SetState(ContainerRecord* record, ContainerState state) {
   EmitChanged(record, AllChangingProperties());
 }
 
+// ---- volumes (dbus/volume_methods.h) ----
+
+int Service::VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+  int r = 0;
+  if (!RequireRoot(m, error, &r)) return r;
+  return HandleVolumeCall(m, static_cast<Service*>(userdata)->registry_, error);
+}
+
 // ---- create, remove, list ----
 
 int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -637,6 +694,9 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
+  if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
+    return StatusError(error, storage);
+  }
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
@@ -657,6 +717,7 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
+  self->CancelRestart(record);
   std::string path = self->PathOf(name);
   // Its address goes with it (the network keeps a lease while a stopped container exists), and
   // every forward still pointing at that address (an unclean end leaves them).
@@ -825,6 +886,14 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
+  // The user's start: a restart by the policy waiting for its back-off is this start now.
+  if (record->state == ContainerState::kStopped) self->UserStarted(record);
+  return self->Start(m, record, error);
+}
+
+// A start, for a caller (`m`, answered when it runs) or for the restart policy (m null).
+int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error) {
+  Service* self = this;
   const std::string& name = record->config.name;
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning,
@@ -848,8 +917,13 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
     if (record->config.uid_base != before) self->EmitChanged(record, {"UIDRange"});
   }
   runtime::PhaseTimer timer;
+  // Volumes are opened here, outside the scope whose device policy would keep the supervisor
+  // from a sized volume's loop device; the supervisor inherits the mounts.
+  absl::StatusOr<std::vector<UniqueFd>> volume_trees = OpenVolumeTrees(record->config, self->options_.paths.volumes_root);
+  if (!volume_trees.ok()) return StatusError(error, volume_trees.status());
   absl::StatusOr<SupervisorHandle> forked =
-      ForkSupervisor({record->config, record->paths, self->options_.network_config});
+      ForkSupervisor({record->config, record->paths, self->options_.network_config, RawFds(*volume_trees)});
+  volume_trees->clear();
   if (!forked.ok()) return StatusError(error, forked.status());
   timer.Mark("fork supervisor");
   auto running = std::make_unique<Running>();
@@ -863,7 +937,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   running->exec_requests = std::move(forked->exec_requests);
   // Non-blocking: OnSupervisorExit drains it, and must not wait on it.
   ::fcntl(running->report.get(), F_SETFL, O_NONBLOCK);
-  running->waiting_start.push_back(sd_bus_message_ref(m));
+  if (m != nullptr) running->waiting_start.push_back(sd_bus_message_ref(m));
   sd_event_add_io(
       self->event_, &running->report_source, running->report.get(), EPOLLIN,
       [](sd_event_source*, int, uint32_t, void* data) -> int {
@@ -884,6 +958,7 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.memory_max = record->config.memory_bytes;
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
+  scope.cpu_quota_per_sec_usec = record->config.cpu_quota_percent * 10000;
   scope.device_allow = ScopeDeviceAllow(record->config);
   self->systemd_->StartScope(scope, [self, name](absl::Status status) {
     auto it = self->running_.find(name);
@@ -924,7 +999,8 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
   // and exits. Either way its exit moves the state to stopped.
   run.go.reset();
-  ::fprintf(stderr, "corrald: start of %s failed: %s\n", name.c_str(), std::string(status.message()).c_str());
+  LogMessage(kPriorityErr, absl::StrCat("start of ", name, " failed: ", status.message()),
+             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "start-failed"}});
 }
 
 void Service::OnSupervisorReport(const std::string& name) {
@@ -1025,10 +1101,13 @@ std::vector<std::pair<std::string, uint64_t>> Service::StartPhases(const Running
 void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses) {
   auto it = running_.find(record->config.name);
   if (it != running_.end()) it->second->leader_pidfd.reset(sys::PidfdOpen(leader, 0));
+  const bool recovered = it != running_.end() && !it->second->report.valid();  // after corrald's restart
   record->leader = leader;
   record->addresses = std::move(addresses);
   record->state = ContainerState::kRunning;
+  RunStarted(record, recovered);
   EmitChanged(record, AllChangingProperties());
+  if (it != running_.end() && it->second->stop_when_running) BeginStop(record, *it->second, *it->second->stop_when_running);
 }
 
 void Service::OnSupervisorExit(const std::string& name) {
@@ -1062,6 +1141,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   record->addresses.clear();
   record->ready = false;
   record->state = ContainerState::kStopped;
+  RunEnded(record, was_running);
   EmitChanged(record, AllChangingProperties());
   // A supervisor killed by a signal (SIGKILL from systemd stopping its scope, the OOM killer)
   // could not unmount the container's rootfs: do it here, in the same mount namespace, so the
@@ -1074,6 +1154,8 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }
+  // Last: a restart forks a new supervisor for the same name.
+  if (was_running && !failed_start) MaybeRestart(record);
 }
 
 void Service::ReclaimNetwork(const char* why) {
@@ -1123,13 +1205,28 @@ int Service::StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_
 
 int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error) {
   const std::string& name = record->config.name;
+  // Never restarted after this; a restart waiting for its back-off is called off (and the stop
+  // is done: the container is stopped).
+  record->stopped_by_user = true;
+  if (CancelRestart(record) && record->state == ContainerState::kStopped) return sd_bus_reply_method_return(m, "");
   auto it = running_.find(name);
-  if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
+  if (it == running_.end() || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
   }
   Running& run = *it->second;
   run.waiting_stop.push_back(sd_bus_message_ref(m));
+  if (record->state == ContainerState::kStarting) {
+    // A start under way (the restart policy's, say) is stopped once it runs; a start that
+    // fails ends it as well. Either way the caller hears when it is stopped.
+    run.stop_when_running = timeout_seconds;
+    return 1;
+  }
   if (record->state == ContainerState::kStopping) return 1;  // joins the stop under way
+  BeginStop(record, run, timeout_seconds);
+  return 1;
+}
+
+void Service::BeginStop(ContainerRecord* record, Running& run, uint32_t timeout_seconds) {
   SetState(record, ContainerState::kStopping);
   int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(ContainerInit(record->config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
@@ -1144,7 +1241,6 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
         },
         &run);
   }
-  return 1;
 }
 
 int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -1162,6 +1258,7 @@ int Service::KillContainer(sd_bus_message* m, void* userdata, sd_bus_error* erro
   if (it == self->running_.end() || !it->second->leader_pidfd.valid()) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
+  record->stopped_by_user = true;  // what the user kills is not restarted by the policy
   if (sys::PidfdSendSignal(it->second->leader_pidfd.get(), signal, nullptr, 0) != 0) {
     return StatusError(error, ErrnoError(absl::StrCat("signal container ", name)));
   }

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "dbus/container_stats.h"
+#include "dbus/limits.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
 
@@ -81,6 +82,10 @@ class Service {
   // GetStats and Top (dbus/container_stats.h does the reading), open to every caller.
   static int GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int Top(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  // SetLimits (dbus/service_limits.cc): live on a running scope, saved for the next start.
+  static int SetLimits(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  absl::Status SaveLimits(ContainerRecord* record, const LimitsChange& change, bool applied_live);
+  static int VolumeCall(sd_bus_message* m, void* userdata, sd_bus_error* error);  // Create/List/RemoveVolume
   static int StatsError(const StatsRequest& request, const absl::Status& status, sd_bus_error* error);
   ContainerRecord* RunningTarget(sd_bus_message* m, sd_bus_error* error, int* r, StatsRequest* request);
   static int FindContainer(sd_bus* bus, const char* path, const char* interface, void* userdata, void** found,
@@ -93,6 +98,23 @@ class Service {
   // the container known. nullptr with *r set to the error to return otherwise.
   ContainerRecord* Target(sd_bus_message* m, sd_bus_error* error, int* r);
   int Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error);
+  int Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error);
+  // The halt signal now, SIGKILL after the timeout; the state becomes stopping.
+  void BeginStop(ContainerRecord* record, Running& run, uint32_t timeout_seconds);
+
+  // Events and the restart policy (dbus/service_events.cc): a run's start (StartedAt, the OOM
+  // watch) and end (FinishedAt, the last OOM count), the policy's decision after an end, the
+  // user's start and stop (which reset or call off restarts).
+  struct OomState;
+  void RunStarted(ContainerRecord* record, bool recovered);
+  void RunEnded(ContainerRecord* record, bool was_running);
+  void CheckOom(const std::string& name);
+  void MaybeRestart(ContainerRecord* record);
+  void UserStarted(ContainerRecord* record);
+  bool CancelRestart(ContainerRecord* record);  // true when one was waiting
+  void DropEventState();
+  std::map<std::string, OomState*> oom_;                    // running containers' OOM watches
+  std::map<std::string, sd_event_source*> restart_timers_;  // restarts waiting for their back-off
   void WatchSupervisorExit(Running* run);
   void StartFailed(const std::string& name, const absl::Status& status);
   void OnSupervisorReport(const std::string& name);

@@ -30,12 +30,15 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/journal_log.h"
 #include "dbus/supervisor_exec.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/storage_spec.h"
+#include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
@@ -123,6 +126,10 @@ absl::Status ChmodIfNeeded(const std::string& path, mode_t mode, uid_t uid, gid_
 
 // ---- the supervisor process ----
 
+// The supervisor's fds: 3 the go pipe, 4 the report pipe, 5 corrald's exec requests
+// (supervisor_exec.h), then the volumes' mounts (SupervisorLaunch::volume_trees).
+constexpr int kFirstVolumeFd = 6;
+
 // How much console output is kept for the next session to see (a prompt printed while nobody
 // was attached, the end of a boot log).
 constexpr size_t kConsoleRing = 16 * 1024;
@@ -168,6 +175,8 @@ class Supervisor {
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
   UniqueFd session_;  // the proxy pty's slave while a client is attached
   std::string ring_;
+  // What the container writes to its console, into the journal (dbus/journal_log.h).
+  std::optional<ConsoleJournal> journal_;
   bool ready_reported_ = false;
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
@@ -268,6 +277,32 @@ absl::Status Supervisor::Start() {
   for (const std::string& text : config.devices) {  // the host's node, as it is now
     ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
     spec.devices.push_back(device);
+  }
+  for (const std::string& text : config.binds) {  // the host path, as it is now (runtime/binds.h)
+    ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(text));
+    spec.binds.push_back(bind);
+  }
+  for (const std::string& text : config.tmpfs) {
+    ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(text));
+    spec.tmpfs.push_back(tmpfs);
+  }
+  if (userns()) {
+    spec.namespaces |= CLONE_NEWUSER;  // before the volumes: they are idmapped with it
+  }
+  // The volumes' mounts corrald opened (fds 6, ...: ForkSupervisor), closed once started.
+  std::vector<UniqueFd> volume_trees;
+  for (size_t i = 0; i < config.volumes.size(); ++i) {
+    ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(config.volumes[i]));
+    if (i >= launch_.volume_trees.size()) return absl::InternalError("a volume's mount was not passed to the supervisor");
+    volume_trees.emplace_back(kFirstVolumeFd + static_cast<int>(i));
+    runtime::BindSpec bind;
+    bind.source = absl::StrCat("volume ", volume.name);
+    bind.target = volume.target;
+    bind.read_only = volume.read_only;
+    bind.idmap = userns();  // the volume keeps the ids containers see
+    bind.corral_store = true;
+    bind.ready_tree = volume_trees.back().get();
+    spec.binds.push_back(bind);
   }
   if (userns()) {
     // Root inside is the first id of the container's range; its capabilities, whatever they
@@ -451,6 +486,7 @@ void Supervisor::Serve() {
   // the poll for a moment instead of spinning on it.
   bool console_resting = false;
   char buffer[4096];
+  journal_.emplace(launch_.config.name, absl::StrCat("corral-", launch_.config.name, ".scope"));
   for (;;) {
     pollfd fds[6] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
@@ -458,17 +494,21 @@ void Supervisor::Serve() {
                      {session_.valid() ? session_.get() : -1, POLLIN, 0},
                      {notify_.valid() ? notify_.get() : -1, POLLIN, 0},
                      {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0}};
-    int ready = ::poll(fds, 6, console_resting ? 100 : -1);
+    int timeout = journal_->PollTimeoutMs(MonotonicUsec());
+    if (console_resting && (timeout < 0 || timeout > 100)) timeout = 100;
+    int ready = ::poll(fds, 6, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
     }
     console_resting = false;
+    journal_->Tick(MonotonicUsec());
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
         ring_.append(buffer, n);
         if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
+        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
         if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
       } else {
         console_resting = true;  // EIO: no slave open
@@ -487,7 +527,16 @@ void Supervisor::Serve() {
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[4].revents & POLLIN) ReadNotify();
     if (fds[5].revents & (POLLIN | POLLHUP | POLLERR)) ServeExec();
-    if (fds[0].revents & POLLIN) return;
+    if (fds[0].revents & POLLIN) {
+      // The container's last words may still be in the pty: to the journal with the rest.
+      pollfd last = {console, POLLIN, 0};
+      for (int i = 0; i < 256 && ::poll(&last, 1, 0) == 1 && (last.revents & POLLIN); ++i) {
+        ssize_t n = ::read(console, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
+      }
+      return;
+    }
   }
 }
 
@@ -531,6 +580,7 @@ int Supervisor::Run(int go_fd) {
     return 1;
   }
   Serve();
+  if (journal_) journal_->Flush(MonotonicUsec());
   absl::StatusOr<int> status = container_->Wait();
   int exit_status = status.ok() ? *status : 255;
   container_.reset();
@@ -567,15 +617,20 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
     ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
-    // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
-    // The copies land at 10 or above, so the dup2s below never overwrite one of them.
-    int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
-    int report_fd = ::fcntl(report_write.get(), F_DUPFD, 10);
-    int requests_fd = ::fcntl(requests_theirs.get(), F_DUPFD, 10);
+    // Keep stdio (corrald's journal stream), the two pipe ends, the exec request socket and
+    // the volumes' mounts, close everything else. The copies land above every target number,
+    // so the dup2s below never overwrite one not yet moved.
+    const int staging = kFirstVolumeFd + static_cast<int>(launch.volume_trees.size()) + 10;
+    int go_fd = ::fcntl(go_read.get(), F_DUPFD, staging);
+    int report_fd = ::fcntl(report_write.get(), F_DUPFD, staging);
+    int requests_fd = ::fcntl(requests_theirs.get(), F_DUPFD, staging);
+    std::vector<int> trees;  // the volumes' mounts, to land on 6, 7, ...
+    for (int tree : launch.volume_trees) trees.push_back(::fcntl(tree, F_DUPFD, staging));
     ::dup2(go_fd, 3);
     ::dup2(report_fd, 4);
     ::dup3(requests_fd, 5, O_CLOEXEC);
-    sys::CloseRange(6, ~0u, 0);
+    for (size_t i = 0; i < trees.size(); ++i) ::dup2(trees[i], kFirstVolumeFd + static_cast<int>(i));
+    sys::CloseRange(kFirstVolumeFd + static_cast<unsigned>(trees.size()), ~0u, 0);
     // corrald raised its own fd limit for its many containers; a container gets the usual one
     // (1024, what select() can handle), as systemd gives its services. Only now, with
     // corrald's fds closed: lowered before, the dups above would fail once corrald holds more

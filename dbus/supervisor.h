@@ -47,6 +47,9 @@ struct SupervisorLaunch {
   ContainerConfig config;
   ContainerPaths paths;
   std::string network_config;  // path of network.conf
+  // Detached mounts of config.volumes, in order, opened by corrald (OpenVolumeTrees); the
+  // supervisor gets them as fds 6, 7, ... and binds them.
+  std::vector<int> volume_trees;
 };
 
 // corrald's end of a forked supervisor.

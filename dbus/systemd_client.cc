@@ -183,6 +183,9 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
   if (r >= 0 && spec.memory_max) r = sd_bus_message_append(call, "(sv)", "MemoryMax", "t", spec.memory_max);
   if (r >= 0 && spec.tasks_max) r = sd_bus_message_append(call, "(sv)", "TasksMax", "t", spec.tasks_max);
   if (r >= 0 && spec.cpu_weight) r = sd_bus_message_append(call, "(sv)", "CPUWeight", "t", spec.cpu_weight);
+  if (r >= 0 && spec.cpu_quota_per_sec_usec) {
+    r = sd_bus_message_append(call, "(sv)", "CPUQuotaPerSecUSec", "t", spec.cpu_quota_per_sec_usec);
+  }
   // Only the listed devices open, in every process of the scope (a node made with mknod, or
   // shipped in an image, included): systemd attaches the cgroup v2 device program or writes
   // devices.allow on v1, as systemd-nspawn's scopes have it.
@@ -220,6 +223,27 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
     // The call keeps its place until the job is removed (JobFinished releases it).
     WaitForJob(job, unit, done);
     return true;
+  });
+}
+
+void SystemdClient::SetUnitProperties(const std::string& unit,
+                                      const std::vector<std::pair<std::string, uint64_t>>& properties, Done done) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kSystemd, kSystemdPath, kSystemdManager, "SetUnitProperties");
+  if (r >= 0) r = sd_bus_message_append(call, "sb", unit.c_str(), 1);
+  if (r >= 0) r = sd_bus_message_open_container(call, 'a', "(sv)");
+  for (const auto& [name, value] : properties) {
+    if (r >= 0) r = sd_bus_message_append(call, "(sv)", name.c_str(), "t", value);
+  }
+  if (r >= 0) r = sd_bus_message_close_container(call);
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    done(ErrnoError(-r, "build SetUnitProperties"));
+    return;
+  }
+  CallAsync(call, [done, unit](sd_bus_message* reply) -> bool {
+    done(ReplyStatus(reply, absl::StrCat("set the limits of ", unit)));
+    return false;
   });
 }
 

@@ -26,6 +26,7 @@ struct ScopeSpec {
   uint64_t memory_max = 0;  // 0: not set
   uint64_t tasks_max = 0;
   uint64_t cpu_weight = 0;
+  uint64_t cpu_quota_per_sec_usec = 0;  // CPUQuotaPerSecUSec; 0: none
   // DevicePolicy=closed with these DeviceAllow= entries (node or "char-pts", access): the
   // kernel-enforced device allow-list (runtime::SystemdDeviceAllow). Always closed: a scope
   // of corrald's never gets systemd's default of every device.
@@ -54,6 +55,12 @@ class SystemdClient {
   // re-exec) is unregistered and the registration tried once more: left there, machined would
   // stop the new scope of the same name when it finally collects the old machine.
   void RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory, Done done);
+
+  // SetUnitProperties(unit, runtime=true, ...) with these t-valued properties (MemoryMax,
+  // TasksMax, CPUWeight, CPUQuotaPerSecUSec): a running scope's limits changed in place, until
+  // it stops. `done` gets systemd's answer.
+  void SetUnitProperties(const std::string& unit, const std::vector<std::pair<std::string, uint64_t>>& properties,
+                         Done done);
 
   // Tells machined the machine is gone, as systemd-nspawn does when its container ends (without
   // this, machined notices by itself when the scope goes). No such machine is fine.

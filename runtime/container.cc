@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/binds.h"
 #include "runtime/child_error.h"
 #include "runtime/clone.h"
 #include "runtime/console.h"
@@ -188,6 +189,28 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   plan.spec = &spec;
   plan.hostname = !spec.hostname.empty() ? spec.hostname : !spec.name.empty() ? spec.name : "corral";
   plan.rootfs = MakeRootfsPlan(spec, pty ? pty->slave_path : "");
+  // The user's binds: checked and cloned here, on the host, before the child exists; it
+  // inherits the detached trees and only attaches them (their fds close at its exec).
+  std::vector<BindTree> bind_trees;
+  if (!spec.binds.empty()) {
+    UniqueFd idmap_userns;
+    for (const BindSpec& b : spec.binds) {
+      if (b.idmap && userns && !idmap_userns.valid()) {
+        ASSIGN_OR_RETURN(idmap_userns, MakeUserNamespace(spec.uid_map, spec.gid_map));
+      }
+    }
+    for (const BindSpec& b : spec.binds) {
+      ASSIGN_OR_RETURN(BindTree tree, OpenBindTree(b, userns ? idmap_userns.get() : -1));
+      bind_trees.push_back(std::move(tree));
+    }
+    for (RootfsStep& step : plan.rootfs.steps) {
+      if (step.kind != RootfsStep::Kind::kBindTree) continue;
+      const BindTree& tree = bind_trees[static_cast<size_t>(step.bind_index)];
+      step.tree_fd = tree.tree.get();
+      step.target_is_file = tree.is_file;
+    }
+    if (timer) timer->Mark("bind trees");
+  }
   ExecOptions exec_options;
   exec_options.command = CommandFor(spec);
   exec_options.env = spec.env;

@@ -10,8 +10,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "common/syscalls.h"
+#include "runtime/binds.h"
 #include "runtime/child_error.h"
 #include "runtime/child_fd.h"
 #include "runtime/devices.h"
@@ -128,6 +131,28 @@ RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_
     }
     s.push_back(step);
   }
+
+  // The user's binds and tmpfs, a parent's mount before its children's (a --tmpfs /data and a
+  // --bind ...:/data/x: the bind lands on the tmpfs), else in the order given.
+  std::vector<RootfsStep> user;
+  for (size_t i = 0; i < spec.binds.size(); ++i) {
+    RootfsStep step{Kind::kBindTree, Relative(spec.binds[i].target)};
+    step.source = spec.binds[i].source;
+    step.bind_index = static_cast<int>(i);
+    user.push_back(step);
+  }
+  for (const TmpfsSpec& t : spec.tmpfs) {
+    RootfsStep step{Kind::kTmpfs, Relative(t.target)};
+    step.source = "tmpfs";
+    step.fstype = "tmpfs";
+    step.flags = MS_NOSUID | MS_NODEV;
+    step.data = TmpfsMountData(t);
+    user.push_back(step);
+  }
+  std::stable_sort(user.begin(), user.end(), [](const RootfsStep& a, const RootfsStep& b) {
+    return std::count(a.target.begin(), a.target.end(), '/') < std::count(b.target.begin(), b.target.end(), '/');
+  });
+  s.insert(s.end(), user.begin(), user.end());
 
   for (const std::string& path : MaskedPaths()) s.push_back(Beneath(Kind::kMask, path));
   for (const std::string& path : ReadOnlyPaths()) s.push_back(Beneath(Kind::kReadOnly, path));
@@ -337,6 +362,26 @@ bool BindStep(const RootfsStep& step, ChildRootfs& c) {
   return true;
 }
 
+bool BindTreeStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* failed = "";
+  int err = AttachBindInChild(c.root_fd, step.target.c_str(), step.target_is_file, step.tree_fd, &failed);
+  if (err != 0) return FailWith(c.error_fd, err, failed, step.target.c_str());
+  return true;
+}
+
+bool TmpfsStep(const RootfsStep& step, ChildRootfs& c) {
+  const char* target = step.target.c_str();
+  ChildFd fd(MakeMountPointInChild(c.root_fd, target, /*is_file=*/false));
+  if (!fd.valid()) return Fail(c.error_fd, "create the tmpfs mount point", target);
+  char proc_path[32];
+  FdPath(fd.get(), proc_path);
+  // Mounted by the container's root in its own user namespace: the tmpfs is owned by it.
+  if (::mount("tmpfs", proc_path, "tmpfs", step.flags | MS_NOSUID | MS_NODEV, step.data.c_str()) != 0) {
+    return Fail(c.error_fd, "mount tmpfs", target);
+  }
+  return true;
+}
+
 // mkdir -p of `dir` inside the root, no symlink followed (dev/net for /dev/net/tun).
 int EnsureDirectoriesNoSymlinks(const ChildRootfs& c, char (&dir)[256]) {
   int fd = OpenInRootNoSymlinks(c.root_fd, dir, O_PATH | O_DIRECTORY);
@@ -426,6 +471,10 @@ bool RunStep(const RootfsStep& step, ChildRootfs& c) {
       return DeviceStep(step, c);
     case Kind::kSymlink:
       return SymlinkStep(step, c);
+    case Kind::kBindTree:
+      return BindTreeStep(step, c);
+    case Kind::kTmpfs:
+      return TmpfsStep(step, c);
     case Kind::kMask:
     case Kind::kReadOnly:
       return BeneathStep(step, c);

@@ -31,6 +31,11 @@ struct RootfsStep {
     // read-only tmpfs over a directory.
     kMask,
     kReadOnly,    // target beneath `base`, with everything under it, made read-only
+    // A user's --bind or --volume: the detached tree `tree_fd` (runtime/binds.h, made by the
+    // parent) attached at target, missing directories made inside the rootfs.
+    kBindTree,
+    // A user's --tmpfs: tmpfs with `data`, nosuid and nodev, missing directories made.
+    kTmpfs,
   };
   // What a mask or read-only step is resolved beneath: the mount root of the container's own
   // procfs or sysfs, never a path of the image.
@@ -46,6 +51,8 @@ struct RootfsStep {
   bool bind_host_sys = false;    // kApiMount of sysfs: bind the host's /sys (read-only) if refused
   bool keep_as_base = false;     // kApiMount: this mount is `base` for the masks after it
   bool target_is_file = false;   // create a file rather than a directory as mount point
+  int bind_index = -1;           // kBindTree: index into ContainerSpec::binds
+  int tree_fd = -1;              // kBindTree: set by the parent once the tree is open
 };
 
 struct RootfsPlan {
@@ -55,7 +62,8 @@ struct RootfsPlan {
 
 // Builds the plan: /proc, /sys (read-only), /dev (nodev tmpfs with the nodes of
 // DefaultDevices() and spec.devices bound from the host, devpts, ptmx, shm, mqueue), /run and
-// /tmp tmpfs, the caller's extra mounts, and the OCI default masked and read-only paths.
+// /tmp tmpfs, the caller's extra mounts, the user's binds and tmpfs (parents before children:
+// by the depth of their target), and the OCI default masked and read-only paths.
 // `console_path` is the host path of the pty slave to bind on /dev/console, or empty.
 RootfsPlan MakeRootfsPlan(const ContainerSpec& spec, const std::string& console_path);
 

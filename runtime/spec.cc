@@ -190,6 +190,26 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
       return FieldError("mounts", absl::StrCat("bind source \"", m.source, "\" is not an absolute path"));
     }
   }
+  std::vector<std::string> targets;
+  for (const BindSpec& b : spec.binds) {
+    if (b.ready_tree < 0 && (b.source.empty() || b.source[0] != '/')) {
+      return FieldError("binds", absl::StrCat("source \"", b.source, "\" is not an absolute path"));
+    }
+    absl::StatusOr<std::string> target = NormalizeMountTarget("bind", b.target);
+    if (!target.ok()) return FieldError("binds", target.status().message());
+    if (*target != b.target) return FieldError("binds", absl::StrCat("target \"", b.target, "\" is not normalized"));
+    targets.push_back(b.target);
+  }
+  for (const TmpfsSpec& t : spec.tmpfs) {
+    absl::StatusOr<std::string> target = NormalizeMountTarget("tmpfs", t.target);
+    if (!target.ok()) return FieldError("tmpfs", target.status().message());
+    if (*target != t.target) return FieldError("tmpfs", absl::StrCat("target \"", t.target, "\" is not normalized"));
+    if (t.mode > 07777) return FieldError("tmpfs", "mode above 7777");
+    targets.push_back(t.target);
+  }
+  if (absl::Status distinct = CheckDistinctTargets(targets); !distinct.ok()) {
+    return FieldError("binds", distinct.message());
+  }
   if (absl::Status devices = ValidateDevices(spec.devices); !devices.ok()) return FieldError("devices", devices.message());
   return absl::OkStatus();
 }

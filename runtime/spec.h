@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "runtime/devices.h"
+#include "runtime/storage_spec.h"
 
 namespace corral::runtime {
 
@@ -73,6 +74,10 @@ struct ContainerSpec {
   bool seccomp = true;
   bool no_new_privs = true;
   std::vector<MountSpec> mounts;
+  // The user's --bind (and --volume, resolved to its directory) and --tmpfs mounts, made after
+  // `mounts`; see runtime/storage_spec.h for what each promises.
+  std::vector<BindSpec> binds;
+  std::vector<TmpfsSpec> tmpfs;
   // Host device nodes bound into /dev beyond DefaultDevices() (--device). The allow-list the
   // kernel enforces is set where the container's cgroup is made (the scope), from the same list.
   std::vector<DeviceSpec> devices;

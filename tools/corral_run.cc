@@ -30,6 +30,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/volume_store.h"
 #include "runtime/idmap.h"
 #include "runtime/userns.h"
 #include "tools/run_options.h"
@@ -190,6 +191,7 @@ int ReexecInScope(const RunOptions& options, char** argv) {
   if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});
   if (options.pids) args.insert(args.end(), {"-p", absl::StrCat("TasksMax=", *options.pids)});
   if (options.cpu_weight) args.insert(args.end(), {"-p", absl::StrCat("CPUWeight=", *options.cpu_weight)});
+  if (options.cpu_quota_percent) args.insert(args.end(), {"-p", absl::StrCat("CPUQuota=", *options.cpu_quota_percent, "%")});
   // The scope is the container's cgroup: the same device allow-list as corrald's scopes.
   args.insert(args.end(), {"-p", "DevicePolicy=closed"});
   for (const auto& [node, access] : runtime::SystemdDeviceAllow(options.spec.devices)) {
@@ -410,7 +412,8 @@ int Main(int argc, char** argv) {
   if (::geteuid() != 0) {
     return Fail("must run as root: creating namespaces and mounts needs CAP_SYS_ADMIN (try sudo)");
   }
-  if ((options.memory_bytes || options.pids || options.cpu_weight || HasRestrictedDevice(options)) &&
+  if ((options.memory_bytes || options.pids || options.cpu_weight || options.cpu_quota_percent ||
+       HasRestrictedDevice(options)) &&
       ::getenv(kScopedMarker) == nullptr) {
     return ReexecInScope(options, argv);
   }
@@ -440,6 +443,13 @@ int Main(int argc, char** argv) {
     if (!taken.ok()) return Fail(taken.status().message());
     ids = std::move(*taken);
     spec.uid_map = spec.gid_map = runtime::BlockMap(ids->base());
+  }
+  // Named volumes, from the store corrald's `corralctl volume create` fills.
+  std::vector<UniqueFd> volume_trees;
+  if (absl::Status volumes = runtime::AddVolumeBinds(runtime::VolumeStore(runtime::DefaultVolumesDir()),
+                                                     options.volumes, &spec, &volume_trees);
+      !volumes.ok()) {
+    return Fail(volumes.message());
   }
   std::unique_ptr<BridgeRun> bridge;
   if (options.net == NetMode::kBridge) {

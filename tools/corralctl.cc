@@ -24,12 +24,21 @@
 #include "common/unique_fd.h"
 #include "dbus/interface.h"
 #include "runtime/console.h"
+#include "common/files.h"
+#include "dbus/container_config.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/events.h"
+#include "tools/ctl/clone.h"
+#include "tools/ctl/copy.h"
 #include "tools/ctl/exec_stdio.h"
+#include "tools/ctl/logs.h"
+#include "tools/ctl/set.h"
 #include "tools/ctl/stats.h"
+#include "tools/ctl/storage.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
+#include "tools/images/progress.h"
 #include "tools/run_options.h"
 #include "tools/run_unit.h"
 
@@ -40,6 +49,7 @@ constexpr char kUsage[] = R"(usage: corralctl COMMAND [ARGS...]
 Containers (through corrald, on the system bus):
   create NAME --image busybox|debian|DIR [--hostname H] [--net bridge|none|host]
          [-p [tcp|udp:]HOST:CTR]... [--memory 64M] [--pids N] [--cpu-weight N] [--boot]
+         [--cpu-quota P%] [--restart no|on-failure[:N]|always]
          [-e K=V]... [--device /dev/X[:rwm]]... [--privileged] [-- CMD...]
                                         without CMD the image's init boots; every container
                                         has its own user namespace (65536 host uids from the
@@ -47,6 +57,16 @@ Containers (through corrald, on the system bus):
                                         NOT isolated from the host
                                         --device gives it the host's node /dev/X (access
                                         r, w, m; default rwm)
+         [--bind HOST:CTR[:ro|rw][,idmap]]... [--tmpfs CTR[:size=S,mode=M]]...
+         [--volume NAME:CTR[:ro]]...
+                                        --bind: HOST (absolute, existing, outside
+                                        /var/lib/corral and /run/corral) at CTR, nodev,
+                                        nosuid; ro on every submount. Unprivileged, host ids
+                                        outside the container's range show as nobody unless
+                                        idmap: then host uid N is uid N inside (host root's
+                                        files are root's inside, and root inside writes as
+                                        host root). --tmpfs: owned by root inside, default
+                                        mode 1777. See corral-run --help
   start NAME                            returns once it runs
   stop NAME [--timeout S]               the init's halt signal, SIGKILL after S (10) seconds
   kill NAME [SIGNAL]                    TERM, SIGKILL, 9, ... (default TERM)
@@ -62,12 +82,44 @@ Containers (through corrald, on the system bus):
                                         second until Ctrl-C (exit 0)
   top NAME [--json]                     the container's processes: pid inside and on the
                                         host, uid, CPU time, RSS, command
+  set NAME [--memory M] [--pids N] [--cpu-weight W] [--cpu-quota P%]
+                                        change limits: at once on a running container
+                                        (systemd's scope), and for every next start;
+                                        none removes one
+  events [--json]                       created, starting, started, stopping, stopped (exit
+                                        status, OOM), oom, restart, limits, removed: one
+                                        line each until Ctrl-C
+  logs NAME [-f] [-n N] [--since T] [-t] [--json]
+                                        what it wrote to its console, from the journal
+                                        (journalctl CONTAINER_NAME=NAME shows the same);
+                                        -f follows, -t adds timestamps; T: "10m ago",
+                                        "2024-05-01 12:00", "@UNIXSECONDS", "today"
+  cp HOSTPATH NAME:/PATH | cp NAME:/PATH HOSTPATH
+                                        files and directories (recursive), running or stopped
+                                        containers, root only; container paths resolved inside
+                                        its root (its symlinks never reach the host); modes
+                                        kept (setuid/setgid dropped coming out), owners mapped
+                                        between ids inside and the container's host range
+  clone SRC NEW                         a stopped container under a new name: its options
+                                        (not its port forwards), its own uid range and
+                                        address, its files (cp --reflink=auto); image shared
+  commit NAME IMAGE                     a stopped container's files as a new image (whole, or
+                                        not at all)
+  export NAME FILE.tar[.zst]            a stopped container's files as a tarball, for
+                                        `image import` (owners as ids inside, setuid kept)
+Volumes (named, under /var/lib/corral/volumes; kept when containers go):
+  volume create NAME [--size S]         a directory, or with --size an ext4 image of S
+                                        (loop-mounted while used; writes past S: ENOSPC)
+  volume ls [--json]                    name, size, bytes used, containers using it
+  volume rm NAME                        refused while a container's config uses it
 Images:
   image build busybox                   build the busybox image from Debian's busybox-static
   image build debian [--suite bookworm] [--mirror URL] [--variant systemd|minbase] [--name N]
                                         debootstrap a Debian-family image (mirror: the host's
                                         apt sources; Ubuntu: its suite, mirror and keyring)
   image import NAME TARBALL             a rootfs tarball (e.g. Ubuntu's base tarball) as NAME
+                                        (image build/import show progress on a terminal;
+                                        --quiet: none)
   images                                list the images: name, size, created
 Options:
   --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
@@ -176,6 +228,8 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   if (o.memory_bytes) uint_option("Memory", *o.memory_bytes);
   if (o.pids) uint_option("Tasks", *o.pids);
   if (o.cpu_weight) uint_option("CPUWeight", *o.cpu_weight);
+  if (o.cpu_quota_percent) uint_option("CPUQuota", *o.cpu_quota_percent);
+  if (!o.restart.empty()) sd_bus_message_append(m, "{sv}", "Restart", "s", o.restart.c_str());
   const char* net = o.net == NetMode::kNone ? "none" : o.net == NetMode::kHost ? "host" : "bridge";
   sd_bus_message_append(m, "{sv}", "Network", "s", net);
   if (!o.spec.hostname.empty()) sd_bus_message_append(m, "{sv}", "Hostname", "s", o.spec.hostname.c_str());
@@ -209,12 +263,89 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
     for (const runtime::DeviceSpec& d : o.spec.devices) devices.push_back(runtime::FormatDeviceSpec(d));
     strv_option("Devices", devices);
   }
+  AppendStorageOptions(m, o);  // Binds, IdmappedBinds, Tmpfs, Volumes: tools/ctl/storage.h
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));
   if (o.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
   sd_bus_message_close_container(m);
   auto reply = CallAndWait(bus, m);
   if (!reply.ok()) return Fail(reply.status().message());
   ::printf("created container %s\n", args[0].c_str());
+  return 0;
+}
+
+// ---- cp (tools/ctl/copy.h) ----
+
+sd_bus* g_cp_bus = nullptr;
+
+// What cp needs of container `name`: running, its leader; stopped, its overlay's layers
+// (from its config: corrald mounts nothing for a stopped container).
+absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
+  absl::StatusOr<std::vector<Property>> properties = ContainerProperties(g_cp_bus, name);
+  if (!properties.ok()) return properties.status();
+  CpTarget target;
+  std::string state;
+  for (const Property& p : *properties) {
+    if (p.name == "State") state = p.text;
+    if (p.name == "Leader") absl::SimpleAtoi(p.text, &target.leader);
+  }
+  target.running = state == "running" && target.leader > 0;
+  const char* lib = ::getenv("CORRAL_LIB_DIR");
+  target.lib_dir = absl::StrCat(lib != nullptr ? lib : "/var/lib/corral", "/containers/", name);
+  absl::StatusOr<std::string> text = ReadFile(target.lib_dir + "/config");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<dbus::ContainerConfig> config = dbus::ParseConfig(*text);
+  if (!config.ok()) return config.status();
+  target.base = config->privileged ? 0 : config->uid_base;
+  target.image_rootfs = config->image_rootfs;
+  if (!target.running && state != "stopped") {
+    return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
+  }
+  return target;
+}
+
+// corralctl commit NAME IMAGE: a stopped container's root file system as a new image, put in
+// place whole (images::BuildImage).
+int Commit(const std::string& images_dir, const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl commit NAME IMAGE");
+  if (absl::Status valid = images::ValidateImageName(args[1]); !valid.ok()) return Usage(absl::StrCat("commit: ", valid.message()));
+  if (::geteuid() != 0) return Fail("commit: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("commit: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("commit: container ", args[0], " is running: stop it first"));
+  absl::StatusOr<std::string> rootfs = images::BuildImage(images_dir, args[1], [&](const std::string& staging) {
+    return WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, staging); });
+  });
+  if (!rootfs.ok()) return Fail(absl::StrCat("commit: ", rootfs.status().message()));
+  ::printf("committed %s as image %s: %s\n", args[0].c_str(), args[1].c_str(), rootfs->c_str());
+  return 0;
+}
+
+// corralctl export NAME FILE.tar[.zst]: a stopped container's root file system as a tarball
+// (what `image import` takes). The tree is copied out first (RESOLVE_IN_ROOT, as cp), into a
+// private directory next to FILE, and only that copy, no longer the container's, is tarred.
+int Export(const std::vector<std::string>& args) {
+  if (args.size() != 2) return Usage("usage: corralctl export NAME FILE.tar[.zst]");
+  if (::geteuid() != 0) return Fail("export: only root may read a container's files");
+  absl::StatusOr<CpTarget> target = FindForCopy(args[0]);
+  if (!target.ok()) return Fail(absl::StrCat("export: ", target.status().message()));
+  if (target->running) return Fail(absl::StrCat("export: container ", args[0], " is running: stop it first"));
+  const std::string file = args[1];
+  std::string scratch = file + ".export.XXXXXX";
+  if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
+  std::string tree = scratch + "/rootfs";
+  absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
+  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  std::string partial = file + ".partial";
+  if (done.ok()) {
+    std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
+    if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
+    done = images::RunProgram(argv);
+  }
+  if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
+  ::unlink(partial.c_str());
+  RemoveTree(scratch).IgnoreError();
+  if (!done.ok()) return Fail(absl::StrCat("export: ", done.message()));
+  ::printf("exported %s to %s\n", args[0].c_str(), file.c_str());
   return 0;
 }
 
@@ -484,6 +615,17 @@ int Main(int argc, char** argv) {
   }
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (verb == "image") {
+    // --quiet: no progress line even on a terminal (tools/images/progress.h).
+    for (auto it = rest.begin(); it != rest.end();) {
+      if (*it == "--quiet" || *it == "-q") {
+        images::SetProgressEnabled(false);
+        it = rest.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   if (verb == "image" && !rest.empty() && rest[0] == "build") {
     return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
@@ -491,10 +633,12 @@ int Main(int argc, char** argv) {
     return ImageImport(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
   if (verb == "images") return Images(images_dir);
+  if (verb == "events") return EventsCommand(rest);  // its own system-bus connection
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 
   static const char* kContainerVerbs[] = {"create", "start", "stop",    "kill",        "rm",    "ls",
-                                          "info",   "exec",  "console", "checkconfig", "stats", "top"};
+                                          "info",   "exec",  "console", "checkconfig", "stats", "top",
+                                          "logs",   "set",   "volume", "cp", "commit", "export", "clone"};
   bool known = false;
   for (const char* v : kContainerVerbs) known |= verb == v;
   if (!known) return Usage(absl::StrCat("unknown command \"", verb, "\""));
@@ -514,6 +658,17 @@ int Main(int argc, char** argv) {
   if (verb == "console") return Console(b, rest);
   if (verb == "stats") return StatsCommand(b, rest);
   if (verb == "top") return TopCommand(b, rest);
+  if (verb == "logs") return LogsCommand(b, rest);
+  if (verb == "set") return SetCommand(b, rest);
+  if (verb == "volume") return VolumeCommand(b, rest);
+  g_cp_bus = b;
+  if (verb == "cp") return CpCommand(rest, FindForCopy);
+  if (verb == "commit") return Commit(images_dir, rest);
+  if (verb == "export") return Export(rest);
+  if (verb == "clone") {
+    const char* lib = ::getenv("CORRAL_LIB_DIR");
+    return CloneCommand(b, rest, lib != nullptr ? lib : "/var/lib/corral");
+  }
   return CheckConfig(b);
 }
 

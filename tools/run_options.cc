@@ -48,6 +48,30 @@ fresh pty, relayed to it), so nothing inside can change its modes or keep readin
                         console, ptmx and its ptys. Unprivileged, the node keeps its host
                         owner and mode (root inside is not the host's root): a node only host
                         root may open (0600) needs --privileged
+  --bind HOST:CTR[:ro|rw][,idmap]
+                        bind the host path HOST (a directory with its submounts, or a file) at
+                        CTR inside (repeatable); CTR is resolved inside the rootfs (an image's
+                        symlinks cannot point it outside) and made if missing. nodev, nosuid,
+                        private; ro makes every submount read-only too. HOST must exist and
+                        lie outside /var/lib/corral and /run/corral. Ownership: privileged, as
+                        on the host. Unprivileged without idmap, host uids outside the
+                        container's range show as nobody (65534) and root inside has no
+                        owner's rights on them (host root's files: others' permissions apply).
+                        With idmap (unprivileged only), HOST is seen through the container's id
+                        map: host uid N shows as uid N inside (host root's files are owned by
+                        root inside) and what uid N inside writes lands on the host as uid N
+                        (root inside writes files owned by host root: give idmap only for data
+                        you would let root inside own)
+  --tmpfs CTR[:size=S,mode=M]
+                        a fresh tmpfs at CTR (repeatable), nosuid, nodev, owned by root inside;
+                        mode default 1777, size default the kernel's (half of RAM)
+  --volume NAME:CTR[:ro]
+                        the named volume NAME (corralctl volume create; the store is
+                        /var/lib/corral/volumes, or $CORRAL_VOLUMES_DIR) at CTR (repeatable).
+                        Its files keep the ids containers see: unprivileged, it is idmapped
+                        through the container's map (its top is root's inside). A sized volume
+                        needs loop devices, which a scope (--memory, --pids, --cpu-weight) does
+                        not allow
   --no-seccomp          do not install the default seccomp filter
   --print-phases        print per-phase start timings to stderr
   -h, --help            this text
@@ -85,7 +109,8 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
   runtime::ContainerSpec& spec = options.spec;
   static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
                                                "--memory", "--pids", "--cpu-weight", "-e", "--env",
-                                               "--cwd", "--user", "--userns", "--device"};
+                                               "--cwd", "--user", "--userns", "--device", "--bind", "--tmpfs",
+                                               "--volume", "--cpu-quota", "--restart"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string opt = args[i];
     if (opt == "--") {
@@ -155,6 +180,13 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       uint64_t n = 0;
       RETURN_IF_ERROR(ParseUint("--cpu-weight", v, 1, 10000, &n));
       options.cpu_weight = n;
+    } else if (opt == "--cpu-quota") {
+      std::string percent = absl::EndsWith(v, "%") ? v.substr(0, v.size() - 1) : v;
+      uint64_t n = 0;
+      RETURN_IF_ERROR(ParseUint("--cpu-quota", percent, 1, 100000, &n));
+      options.cpu_quota_percent = n;
+    } else if (opt == "--restart" && purpose == OptionsFor::kCreate) {
+      options.restart = v;  // checked by corrald (dbus/restart_policy.h), one place for its words
     } else if (opt == "-e" || opt == "--env") {
       if (v.find('=') == std::string::npos || v[0] == '=') {
         return absl::InvalidArgumentError(absl::StrCat(opt, ": \"", v, "\" is not KEY=VALUE"));
@@ -178,6 +210,15 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       if (absl::Status unique = runtime::ValidateDevices(spec.devices); !unique.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("--device: ", unique.message()));
       }
+    } else if (opt == "--bind") {
+      ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(v));
+      spec.binds.push_back(bind);
+    } else if (opt == "--tmpfs") {
+      ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(v));
+      spec.tmpfs.push_back(tmpfs);
+    } else if (opt == "--volume") {
+      ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(v));
+      options.volumes.push_back(volume);
     } else if (opt == "--userns") {
       std::vector<std::string> parts = absl::StrSplit(v, ':');
       uint64_t host = 0, count = 0;
@@ -198,6 +239,20 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
   }
   if (options.privileged && options.explicit_userns) {
     return absl::InvalidArgumentError("--privileged and --userns exclude each other");
+  }
+  {
+    std::vector<std::string> targets;
+    for (const runtime::BindSpec& b : spec.binds) {
+      if (b.idmap && options.privileged) {
+        return absl::InvalidArgumentError(absl::StrCat("--bind ", runtime::FormatBindSpec(b),
+                                                       ": idmap needs a user namespace, and --privileged has none"));
+      }
+      targets.push_back(b.target);
+    }
+    for (const runtime::TmpfsSpec& t : spec.tmpfs) targets.push_back(t.target);
+    for (const runtime::VolumeMountSpec& v : options.volumes) targets.push_back(v.target);
+    absl::Status distinct = runtime::CheckDistinctTargets(targets);
+    if (!distinct.ok()) return absl::InvalidArgumentError(absl::StrCat("--bind/--tmpfs/--volume: ", distinct.message()));
   }
   if (purpose == OptionsFor::kCreate && options.explicit_userns) {
     return absl::InvalidArgumentError("--userns: corrald gives every container its own range from the pool");

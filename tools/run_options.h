@@ -25,6 +25,11 @@ struct RunOptions {
   std::optional<uint64_t> memory_bytes;
   std::optional<uint64_t> pids;
   std::optional<uint64_t> cpu_weight;
+  std::optional<uint64_t> cpu_quota_percent;  // --cpu-quota 50%: percent of one CPU
+  std::string restart;  // corralctl create --restart no|on-failure[:N]|always ("" = not given)
+  // --volume NAME:CTR[:ro]: named volumes (corralctl volume create), resolved by whoever runs
+  // the container (their directory under /var/lib/corral/volumes).
+  std::vector<runtime::VolumeMountSpec> volumes;
   std::string image;  // corralctl create: busybox, debian or a directory
   bool named = false;  // --name was given (else spec.name is the default, "corral")
   // --privileged: no user namespace, the container's root is the host's root (the behaviour

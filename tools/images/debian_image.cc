@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "tools/images/image_store.h"
+#include "tools/images/progress.h"
 
 namespace corral::images {
 
@@ -64,7 +65,7 @@ absl::StatusOr<std::string> BuildDebianImage(const std::string& images_dir, cons
     std::vector<std::string> argv = {"debootstrap", "--variant=minbase"};
     if (options.variant == "systemd") argv.push_back("--include=systemd,systemd-sysv,dbus,iproute2");
     argv.insert(argv.end(), {options.suite, staging, mirror});
-    RETURN_IF_ERROR(RunProgram(argv));
+    RETURN_IF_ERROR(RunProgram(argv, RunProgress{"debootstrap", "", /*debootstrap_phases=*/true}));
     return PrepareForContainers(staging, options.name);
   });
 }
@@ -74,7 +75,8 @@ absl::StatusOr<std::string> ImportTarball(const std::string& images_dir, const s
   struct stat st;
   if (::stat(tarball.c_str(), &st) != 0) return ErrnoError(absl::StrCat("tarball ", tarball));
   return BuildImage(images_dir, name, [&](const std::string& staging) -> absl::Status {
-    RETURN_IF_ERROR(RunProgram({"tar", "-x", "--numeric-owner", "--same-permissions", "-f", tarball, "-C", staging}));
+    RETURN_IF_ERROR(RunProgram({"tar", "-x", "--numeric-owner", "--same-permissions", "-f", tarball, "-C", staging},
+                               RunProgress{absl::StrCat("importing ", name), tarball}));
     struct stat etc;
     if (::stat((staging + "/etc").c_str(), &etc) != 0) {
       return absl::InvalidArgumentError(absl::StrCat(tarball, " holds no root file system (no /etc at its top)"));

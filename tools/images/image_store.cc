@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
 #include "runtime/spec.h"
+#include "tools/images/progress.h"
 
 namespace corral::images {
 
@@ -113,6 +114,11 @@ absl::StatusOr<std::vector<ImageInfo>> ListImages(const std::string& images_dir)
   ::closedir(dir);
   std::sort(images.begin(), images.end(), [](const ImageInfo& a, const ImageInfo& b) { return a.name < b.name; });
   return images;
+}
+
+absl::Status RunProgram(const std::vector<std::string>& argv, const RunProgress& progress) {
+  if (ProgressEnabled()) return RunProgramWithProgress(argv, progress);
+  return RunProgram(argv);
 }
 
 absl::Status RunProgram(const std::vector<std::string>& argv) {

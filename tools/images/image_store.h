@@ -38,7 +38,11 @@ absl::StatusOr<std::vector<ImageInfo>> ListImages(const std::string& images_dir)
 
 // Runs argv (stdout and stderr to ours, so the user sees debootstrap's or tar's progress);
 // an error names the program and its exit status.
+// With progress enabled (tools/images/progress.h: stderr a terminal, no --quiet) a status line
+// instead, `progress` saying what it shows.
+struct RunProgress;
 absl::Status RunProgram(const std::vector<std::string>& argv);
+absl::Status RunProgram(const std::vector<std::string>& argv, const RunProgress& progress);
 
 }  // namespace corral::images
 

@@ -136,8 +136,9 @@ inside() {
 
   mount -t tmpfs -o mode=0755,nosuid dev "$new/dev"
   local node
-  # fuse for the device tests (corralctl create --device /dev/fuse), where the host has it.
-  for node in null zero full random urandom tty fuse; do
+  # fuse for the device tests (corralctl create --device /dev/fuse), where the host has it;
+  # loop-control for sized volumes (their loop device nodes are made by corrald, no devtmpfs).
+  for node in null zero full random urandom tty fuse loop-control; do
     [ -e "/dev/$node" ] || continue
     touch "$new/dev/$node"
     mount --bind "/dev/$node" "$new/dev/$node"

@@ -1,0 +1,190 @@
+// What `corralctl events` and the restart policy need from corrald (dbus/service.h): StartedAt
+// and FinishedAt, the OOM kills of a running container (dbus/oom_watch.h) as the OOMKills and
+// OOMKilled properties, and the restarts of the policy (dbus/restart_policy.h) with back-off.
+#include <sys/stat.h>
+#include <time.h>
+
+#include "absl/strings/str_cat.h"
+#include "dbus/journal_log.h"
+#include "dbus/oom_watch.h"
+#include "dbus/restart_policy.h"
+#include "dbus/service.h"
+
+namespace corral::dbus {
+namespace {
+
+int64_t RealtimeUsec() {
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+}
+
+// A restart waiting for its timer (freed with the timer's event source).
+struct Pending {
+  Service* service;
+  std::string name;
+};
+
+// The v1 notification comes when the OOM begins; the kill is counted a moment later.
+constexpr uint64_t kOomRecheckUsec = 200'000;
+
+}  // namespace
+
+struct Service::OomState {
+  Service* service = nullptr;
+  std::string name;
+  std::unique_ptr<OomWatch> watch;
+  sd_event_source* source = nullptr;
+  sd_event_source* recheck = nullptr;
+  uint64_t base = 0;  // the scope's count when this run started (a leftover scope's kills)
+  ~OomState() {
+    sd_event_source_disable_unref(source);
+    sd_event_source_disable_unref(recheck);
+  }
+};
+
+void Service::RunStarted(ContainerRecord* record, bool recovered) {
+  const std::string& name = record->config.name;
+  // A container found again after corrald's restart started when its state file was written.
+  struct stat st;
+  record->started_at_usec = recovered && ::stat(record->paths.state().c_str(), &st) == 0
+                                ? int64_t{st.st_mtim.tv_sec} * 1000000 + st.st_mtim.tv_nsec / 1000
+                                : RealtimeUsec();
+  record->oom_kills = 0;
+  if (oom_.count(name)) return;
+  absl::StatusOr<std::unique_ptr<OomWatch>> watch = OomWatch::Open(record->leader, record->unit());
+  if (!watch.ok()) {
+    LogMessage(kPriorityNotice, absl::StrCat("no OOM events for ", name, ": ", watch.status().message()),
+               {{"CORRAL_CONTAINER", name}});
+    return;
+  }
+  auto* state = new OomState;
+  state->service = this;
+  state->name = name;
+  state->watch = std::move(*watch);
+  state->base = state->watch->Read().value_or(0);
+  int r = sd_event_add_io(
+      event_, &state->source, state->watch->fd(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        auto* s = static_cast<OomState*>(data);
+        s->service->CheckOom(s->name);
+        if (s->recheck == nullptr) {
+          sd_event_add_time_relative(
+              s->service->event_, &s->recheck, CLOCK_MONOTONIC, kOomRecheckUsec, 0,
+              [](sd_event_source* source, uint64_t, void* data) -> int {
+                auto* s = static_cast<OomState*>(data);
+                s->recheck = sd_event_source_disable_unref(source);
+                s->service->CheckOom(s->name);
+                return 0;
+              },
+              s);
+        }
+        return 0;
+      },
+      state);
+  if (r < 0) {
+    delete state;
+    return;
+  }
+  oom_[name] = state;
+}
+
+void Service::CheckOom(const std::string& name) {
+  auto it = oom_.find(name);
+  ContainerRecord* record = registry_.Find(name);
+  if (it == oom_.end() || record == nullptr) return;
+  std::optional<uint64_t> count = it->second->watch->Read();
+  if (!count || *count < it->second->base) return;
+  uint64_t kills = *count - it->second->base;
+  if (kills <= record->oom_kills) return;
+  record->oom_kills = kills;
+  EmitChanged(record, {"OOMKilled", "OOMKills"});
+  LogMessage(kPriorityWarning,
+             absl::StrCat("the OOM killer killed a process of container ", name, " (", kills, " in this run, limit ",
+                          record->config.memory_bytes == 0 ? std::string("none") : absl::StrCat(record->config.memory_bytes),
+                          ")"),
+             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "oom"}});
+}
+
+void Service::RunEnded(ContainerRecord* record, bool was_running) {
+  const std::string& name = record->config.name;
+  if (auto it = oom_.find(name); it != oom_.end()) {
+    CheckOom(name);  // a kill that ended the container: counted before its end is told
+    delete it->second;
+    oom_.erase(it);
+  }
+  if (was_running) record->finished_at_usec = RealtimeUsec();
+}
+
+void Service::MaybeRestart(ContainerRecord* record) {
+  const std::string name = record->config.name;
+  absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(record->config.restart);
+  if (!policy.ok() || policy->kind == RestartPolicy::Kind::kNo) return;
+  // A run that lasted counts as a success: the back-off starts again.
+  if (record->finished_at_usec - record->started_at_usec >= static_cast<int64_t>(kRestartResetUsec)) {
+    record->restart_count = 0;
+  }
+  if (!ShouldRestart(*policy, record->exit_status, record->stopped_by_user, record->restart_count)) return;
+  uint64_t delay = RestartDelayUsec(record->restart_count);
+  ++record->restart_count;
+  EmitChanged(record, {"RestartCount"});
+  LogMessage(kPriorityNotice,
+             absl::StrCat("container ", name, " exited with status ", record->exit_status, ": restart ",
+                          record->restart_count, " (", FormatRestartPolicy(*policy), ") in ", delay / 1000, " ms"),
+             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart"}});
+  CancelRestart(record);
+  auto* pending = new Pending{this, name};
+  sd_event_source* source = nullptr;
+  int r = sd_event_add_time_relative(
+      event_, &source, CLOCK_MONOTONIC, delay, 0,
+      [](sd_event_source* s, uint64_t, void* data) -> int {
+        auto* p = static_cast<Pending*>(data);
+        Service* service = p->service;
+        const std::string name = p->name;  // a copy: unref'ing the source frees p
+        auto it = service->restart_timers_.find(name);
+        if (it == service->restart_timers_.end() || it->second != s) return 0;
+        service->restart_timers_.erase(it);
+        sd_event_source_disable_unref(s);
+        ContainerRecord* rec = service->registry_.Find(name);
+        if (rec == nullptr || rec->state != ContainerState::kStopped || rec->stopped_by_user) return 0;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int q = service->Start(nullptr, rec, &error);
+        if (q < 0 || sd_bus_error_is_set(&error)) {
+          LogMessage(kPriorityErr, absl::StrCat("restart of ", name, " failed: ", error.message ? error.message : "error"),
+                     {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart-failed"}});
+        }
+        sd_bus_error_free(&error);
+        return 0;
+      },
+      pending);
+  if (r < 0) {
+    delete pending;
+    return;
+  }
+  sd_event_source_set_destroy_callback(source, [](void* data) { delete static_cast<Pending*>(data); });
+  restart_timers_[name] = source;
+}
+
+bool Service::CancelRestart(ContainerRecord* record) {
+  auto it = restart_timers_.find(record->config.name);
+  if (it == restart_timers_.end()) return false;
+  // The timer's userdata (its Pending) goes with it: freed by the destroy callback.
+  sd_event_source_disable_unref(it->second);
+  restart_timers_.erase(it);
+  return true;
+}
+
+void Service::UserStarted(ContainerRecord* record) {
+  CancelRestart(record);
+  record->stopped_by_user = false;
+  record->restart_count = 0;
+}
+
+void Service::DropEventState() {
+  for (auto& [name, state] : oom_) delete state;
+  oom_.clear();
+  for (auto& [name, source] : restart_timers_) sd_event_source_disable_unref(source);
+  restart_timers_.clear();
+}
+
+}  // namespace corral::dbus

@@ -1,0 +1,263 @@
+#include "tools/ctl/events.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "dbus/interface.h"
+#include "tools/ctl/bus.h"
+
+namespace corral::tools {
+
+void EventTracker::Baseline(const std::string& name, const std::string& state, uint64_t oom_kills,
+                            uint32_t restart_count) {
+  known_[name] = {state, oom_kills, restart_count};
+}
+
+std::vector<Event> EventTracker::Created(const std::string& name) {
+  known_[name] = {"stopped", 0, 0};
+  return {{name, "created", {}}};
+}
+
+std::vector<Event> EventTracker::Removed(const std::string& name) {
+  known_.erase(name);
+  return {{name, "removed", {}}};
+}
+
+std::vector<Event> EventTracker::Changed(const std::string& name, const ChangedValues& v) {
+  std::vector<Event> out;
+  Known& k = known_[name];
+  if (v.oom_kills) {
+    if (*v.oom_kills > k.oom_kills) out.push_back({name, "oom", {{"kills", absl::StrCat(*v.oom_kills)}}});
+    k.oom_kills = *v.oom_kills;  // a new run starts again from 0
+  }
+  std::vector<Event::Detail> limits;
+  auto limit = [&limits](const char* key, const std::optional<uint64_t>& value, const char* suffix = "") {
+    if (value) limits.push_back({key, *value == 0 ? std::string("none") : absl::StrCat(*value, suffix), *value == 0 || *suffix});
+  };
+  limit("memory", v.memory);
+  limit("tasks", v.tasks);
+  limit("cpu_weight", v.cpu_weight);
+  limit("cpu_quota", v.cpu_quota, "%");
+  for (Event::Detail& d : limits) {
+    if (d.value == "none" || absl::EndsWith(d.value, "%")) d.quoted = true;
+  }
+  if (!limits.empty()) out.push_back({name, "limits", limits});
+  if (v.state && *v.state != k.state) {
+    k.state = *v.state;
+    if (*v.state == "running") {
+      out.push_back({name, "started", {}});
+    } else if (*v.state == "stopped") {
+      Event e{name, "stopped", {}};
+      if (v.exit_status) e.details.push_back({"exit_status", absl::StrCat(*v.exit_status)});
+      if (v.oom_killed) e.details.push_back({"oom_killed", *v.oom_killed ? "true" : "false"});
+      out.push_back(std::move(e));
+    } else {
+      out.push_back({name, *v.state, {}});
+    }
+  }
+  if (v.restart_count) {
+    if (*v.restart_count > k.restart_count) {
+      out.push_back({name, "restart", {{"count", absl::StrCat(*v.restart_count)}}});
+    }
+    k.restart_count = *v.restart_count;
+  }
+  return out;
+}
+
+std::string FormatEvent(const Event& event, uint64_t realtime_usec, bool json) {
+  time_t seconds = static_cast<time_t>(realtime_usec / 1000000);
+  struct tm local;
+  ::localtime_r(&seconds, &local);
+  char when[64], zone[8];
+  ::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &local);
+  ::strftime(zone, sizeof(zone), "%z", &local);
+  std::string z(zone);
+  if (z.size() == 5) z.insert(3, ":");
+  std::string time = absl::StrFormat("%s.%06u%s", when, static_cast<unsigned>(realtime_usec % 1000000), z);
+  if (json) {
+    std::string out = absl::StrCat("{\"time\": ", JsonString(time), ", \"time_usec\": ", realtime_usec,
+                                   ", \"container\": ", JsonString(event.container), ", \"event\": ", JsonString(event.kind));
+    for (const Event::Detail& d : event.details) {
+      absl::StrAppend(&out, ", ", JsonString(d.key), ": ", d.quoted ? JsonString(d.value) : d.value);
+    }
+    return out + "}";
+  }
+  std::string out = absl::StrCat(time, " ", event.container, " ", event.kind);
+  for (const Event::Detail& d : event.details) absl::StrAppend(&out, " ", d.key, "=", d.value);
+  return out;
+}
+
+namespace {
+
+volatile sig_atomic_t interrupted = 0;
+
+uint64_t RealtimeNow() {
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return uint64_t(now.tv_sec) * 1000000 + uint64_t(now.tv_nsec) / 1000;
+}
+
+struct Context {
+  EventTracker tracker;
+  bool json = false;
+  bool failed_output = false;
+};
+
+void Print(Context* c, const std::vector<Event>& events) {
+  for (const Event& e : events) {
+    std::string line = FormatEvent(e, RealtimeNow(), c->json) + "\n";
+    ::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  if (!events.empty() && ::fflush(stdout) != 0) c->failed_output = true;
+}
+
+// Reads an a{sv} of changed properties into `v`.
+int ReadChanged(sd_bus_message* m, ChangedValues* v) {
+  int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  if (r < 0) return r;
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    const char* key = nullptr;
+    if ((r = sd_bus_message_read(m, "s", &key)) < 0) return r;
+    const char* contents = nullptr;
+    char type = 0;
+    if ((r = sd_bus_message_peek_type(m, &type, &contents)) < 0) return r;
+    std::string k = key, sig = contents ? contents : "";
+    if (k == "State" && sig == "s") {
+      const char* s = nullptr;
+      if ((r = sd_bus_message_read(m, "v", "s", &s)) < 0) return r;
+      v->state = s;
+    } else if (k == "ExitStatus" && sig == "i") {
+      int32_t i = 0;
+      if ((r = sd_bus_message_read(m, "v", "i", &i)) < 0) return r;
+      v->exit_status = i;
+    } else if (k == "OOMKilled" && sig == "b") {
+      int b = 0;
+      if ((r = sd_bus_message_read(m, "v", "b", &b)) < 0) return r;
+      v->oom_killed = b != 0;
+    } else if (k == "RestartCount" && sig == "u") {
+      uint32_t u = 0;
+      if ((r = sd_bus_message_read(m, "v", "u", &u)) < 0) return r;
+      v->restart_count = u;
+    } else if (sig == "t" && (k == "OOMKills" || k == "Memory" || k == "Tasks" || k == "CPUWeight" || k == "CPUQuota")) {
+      uint64_t t = 0;
+      if ((r = sd_bus_message_read(m, "v", "t", &t)) < 0) return r;
+      (k == "OOMKills"    ? v->oom_kills
+       : k == "Memory"    ? v->memory
+       : k == "Tasks"     ? v->tasks
+       : k == "CPUWeight" ? v->cpu_weight
+                          : v->cpu_quota) = t;
+    } else if ((r = sd_bus_message_skip(m, "v")) < 0) {
+      return r;
+    }
+    if ((r = sd_bus_message_exit_container(m)) < 0) return r;
+  }
+  if (r < 0) return r;
+  return sd_bus_message_exit_container(m);
+}
+
+int OnManagerSignal(sd_bus_message* m, void* data, sd_bus_error*) {
+  auto* c = static_cast<Context*>(data);
+  const char* name = nullptr;
+  const char* path = nullptr;
+  if (sd_bus_message_read(m, "so", &name, &path) < 0) return 0;
+  Print(c, sd_bus_message_is_signal(m, nullptr, "ContainerNew") ? c->tracker.Created(name) : c->tracker.Removed(name));
+  return 0;
+}
+
+int OnPropertiesChanged(sd_bus_message* m, void* data, sd_bus_error*) {
+  auto* c = static_cast<Context*>(data);
+  const char* interface = nullptr;
+  if (sd_bus_message_read(m, "s", &interface) < 0 || std::strcmp(interface, dbus::kContainerInterface) != 0) return 0;
+  char* name = nullptr;
+  if (sd_bus_path_decode(sd_bus_message_get_path(m), dbus::kContainerPathPrefix, &name) <= 0) return 0;
+  std::string container = name;
+  free(name);
+  ChangedValues values;
+  if (ReadChanged(m, &values) < 0) return 0;
+  Print(c, c->tracker.Changed(container, values));
+  return 0;
+}
+
+int Fail(absl::string_view message, int code = 1) {
+  ::fprintf(stderr, "corralctl: %s\n", std::string(message).c_str());
+  return code;
+}
+
+}  // namespace
+
+int EventsCommand(const std::vector<std::string>& args) {
+  Context context;
+  for (const std::string& a : args) {
+    if (a == "--json") {
+      context.json = true;
+    } else {
+      return Fail(absl::StrCat("events: unknown option \"", a, "\" (usage: corralctl events [--json])"), 2);
+    }
+  }
+  // The system bus, not corrald's private socket: the signals are sent there.
+  sd_bus* raw = nullptr;
+  int r = sd_bus_open_system(&raw);
+  if (r < 0) return Fail(absl::StrCat("connect to the system bus: ", std::strerror(-r)));
+  BusPtr bus(raw);
+  r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, "ContainerNew",
+                          OnManagerSignal, &context);
+  if (r >= 0) {
+    r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface,
+                            "ContainerRemoved", OnManagerSignal, &context);
+  }
+  if (r >= 0) {
+    r = sd_bus_add_match(raw, nullptr,
+                         "type='signal',sender='org.corral1',interface='org.freedesktop.DBus.Properties',"
+                         "member='PropertiesChanged',path_namespace='/org/corral1/container'",
+                         OnPropertiesChanged, &context);
+  }
+  if (r < 0) return Fail(absl::StrCat("subscribe to corrald's signals: ", std::strerror(-r)));
+  // Subscribed first, then the baseline: nothing between the two is missed.
+  absl::StatusOr<MessagePtr> call = NewManagerCall(raw, "ListContainers");
+  if (!call.ok()) return Fail(call.status().message());
+  absl::StatusOr<MessagePtr> reply = CallAndWait(raw, call->get());
+  if (!reply.ok()) return Fail(reply.status().message());
+  sd_bus_message* m = reply->get();
+  sd_bus_message_enter_container(m, 'a', "(ssuo)");
+  const char *name, *state, *path;
+  uint32_t pid;
+  std::vector<std::pair<std::string, std::string>> containers;
+  while (sd_bus_message_read(m, "(ssuo)", &name, &state, &pid, &path) > 0) containers.emplace_back(name, state);
+  for (const auto& [n, s] : containers) {
+    uint64_t kills = 0;
+    uint32_t restarts = 0;
+    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(raw, n);
+    if (properties.ok()) {
+      for (const Property& p : *properties) {
+        if (p.name == "OOMKills") absl::SimpleAtoi(p.text, &kills);
+        if (p.name == "RestartCount") absl::SimpleAtoi(p.text, &restarts);
+      }
+    }
+    context.tracker.Baseline(n, s, kills, restarts);
+  }
+  // Until Ctrl-C or SIGTERM (exit 0), or until stdout or the bus goes away.
+  struct sigaction action {};
+  action.sa_handler = [](int) { interrupted = 1; };
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  while (!interrupted && !context.failed_output) {
+    r = sd_bus_process(raw, nullptr);
+    if (r < 0) return Fail(absl::StrCat("the system bus: ", std::strerror(-r)));
+    if (r > 0) continue;
+    r = sd_bus_wait(raw, UINT64_MAX);
+    if (r < 0 && r != -EINTR) return Fail(absl::StrCat("the system bus: ", std::strerror(-r)));
+  }
+  return 0;
+}
+
+}  // namespace corral::tools
