@@ -473,6 +473,94 @@ pid_t ExecLeader() {
   return leader;
 }
 
+// Logging costs the container nothing it can notice (issue 15): a container writing 100 MiB of
+// lines to its stdout, which is its console (relayed by the supervisor to the ring buffer and
+// to journald, rate-limited), against the same container writing them to /dev/null. Start to
+// stopped, polled every millisecond; the speed ratio is null's time over the console's.
+void BM_ContainerStdout100MiB(benchmark::State& state) {
+  static int counter = 0;
+  const bool to_console = state.range(0) == 1;
+  std::string command = absl::StrCat(
+      "yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 104857600",
+      to_console ? "" : " > /dev/null");
+  for (auto _ : state) {
+    std::string name = absl::StrCat("bench-flood-", counter++);
+    state.PauseTiming();
+    if (!Call("CreateContainer", "ssa{sv}", name.c_str(), "busybox", 2, "Command", "as", 3, "sh", "-c",
+              command.c_str(), "Network", "s", "none")) {
+      state.SkipWithError("create failed");
+      break;
+    }
+    state.ResumeTiming();
+    if (!Call("StartContainer", "s", name.c_str())) {
+      state.SkipWithError("start failed");
+      break;
+    }
+    while (State(name) != "stopped") ::usleep(1000);
+    state.PauseTiming();
+    Call("RemoveContainer", "s", name.c_str());
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_ContainerStdout100MiB)
+    ->ArgName("console")
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(3)
+    ->Apply(Repeated)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// `corralctl stats --json` of 200 running containers (issue 15: within 3x) against a shell loop
+// that only cats each one's memory, CPU and pids files (cgroup2, or a hybrid host's v1
+// hierarchies), in the same run. The 200 containers start once, for both, and stay until exit.
+constexpr int kStatsContainers = 200;
+
+bool StatsContainersUp() {
+  static const bool up = [] {
+    for (int i = 0; i < kStatsContainers; ++i) {
+      std::string name = absl::StrCat("bench-stats-", i);
+      Call("StopContainerWithTimeout", "su", name.c_str(), 1u);
+      Call("RemoveContainer", "s", name.c_str());
+      if (!Call("CreateContainer", "ssa{sv}", name.c_str(), "busybox", 2, "Command", "as", 3, "sh", "-c",
+                "exec sleep 100000", "Network", "s", "none") ||
+          !Call("StartContainer", "s", name.c_str())) {
+        return false;
+      }
+    }
+    std::atexit([] {
+      for (int i = 0; i < kStatsContainers; ++i) StopAndRemove(absl::StrCat("bench-stats-", i));
+    });
+    return true;
+  }();
+  return up;
+}
+
+void BM_CorralctlStatsJson200(benchmark::State& state) {
+  std::string corralctl = FindProgram({"/usr/local/bin/corralctl", "tools/corralctl", "bazel-bin/tools/corralctl"});
+  if (corralctl.empty() || !StatsContainersUp()) {
+    state.SkipWithError("no corralctl or the containers did not start");
+    return;
+  }
+  TimeCommand(state, {"/bin/sh", "-c", corralctl + " stats --json > /dev/null"}, "corralctl stats --json");
+}
+BENCHMARK(BM_CorralctlStatsJson200)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+
+void BM_PeerCatCgroupFiles200(benchmark::State& state) {
+  if (!StatsContainersUp()) {
+    state.SkipWithError("the containers did not start");
+    return;
+  }
+  const char* loop =
+      "for i in $(seq 0 199); do u=machine.slice/corral-bench-stats-$i.scope; "
+      "if [ -e /sys/fs/cgroup/$u/memory.current ]; then "
+      "cat /sys/fs/cgroup/$u/memory.current /sys/fs/cgroup/$u/cpu.stat /sys/fs/cgroup/$u/pids.current; "
+      "else cat /sys/fs/cgroup/memory/$u/memory.usage_in_bytes /sys/fs/cgroup/cpu,cpuacct/$u/cpuacct.usage "
+      "/sys/fs/cgroup/pids/$u/pids.current; fi; done > /dev/null";
+  TimeCommand(state, {"/bin/sh", "-c", loop}, "shell loop of cat");
+}
+BENCHMARK(BM_PeerCatCgroupFiles200)->Apply(Repeated)->Unit(benchmark::kMillisecond);
+
 void BM_CorralctlExecTrue(benchmark::State& state) {
   std::string corralctl = FindProgram({"/usr/local/bin/corralctl", "tools/corralctl", "bazel-bin/tools/corralctl"});
   if (ExecLeader() == 0 || corralctl.empty()) {

@@ -416,7 +416,8 @@ TEST_F(VolumeTest, CorralRunTakesVolumes) {
 }
 
 TEST_F(VolumeTest, BadNamesAndSizesCreateNothing) {
-  for (const char* name : {"", "../x", "a/b", ".hidden", std::string(65, 'a').c_str()}) {
+  // std::string, not const char*: a pointer into a temporary string dies with the list (ASan).
+  for (const std::string& name : std::vector<std::string>{"", "../x", "a/b", ".hidden", std::string(65, 'a')}) {
     absl::StatusOr<runtime::VolumeInfo> created = store_->Create(name, 0);
     EXPECT_FALSE(created.ok()) << name;
     EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << name;
