@@ -655,6 +655,12 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
+  // Never under a running process: a scope whose supervisor died may still be emptying.
+  if (self->ScopeHasProcesses(record->unit())) {
+    return SetError(error, kErrorAlreadyRunning,
+                    absl::StrCat("the scope ", record->unit(), " of container ", name,
+                                 " still has processes; try again when it is empty (systemctl stop ", record->unit(), ")"));
+  }
   std::string path = self->PathOf(name);
   // Its address goes with it (the network keeps a lease while a stopped container exists), and
   // every forward still pointing at that address (an unclean end leaves them).
@@ -1068,6 +1074,16 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
   // A supervisor that did not exit cleanly left its forwards (and maybe its veth) behind.
   bool clean = reaped && info.si_code == CLD_EXITED && info.si_status == 0;
+  if (!clean) {
+    // Its container died with it (PR_SET_PDEATHSIG); anything else left in the scope (a
+    // process that escaped the PID namespace's end, an exec between its steps) goes with the
+    // scope. After a corrald restart the supervisor is not our child and `clean` is unknown:
+    // the scope decides. Its mounts and state file are undone here, as its Cleanup would.
+    if (reaped || ScopeHasProcesses(record->unit())) systemd_->KillAndStopScope(record->unit());
+    ::umount2((record->paths.run_dir + "/lower").c_str(), MNT_DETACH);
+    ::unlink(record->paths.state().c_str());
+    ::unlink(record->paths.console_socket().c_str());
+  }
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }

@@ -1,5 +1,7 @@
 #include "dbus/systemd_client.h"
 
+#include <signal.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -297,6 +299,25 @@ void SystemdClient::UnregisterMachine(const std::string& name) {
     return;
   }
   CallAsync(call, [](sd_bus_message*) { return false; });  // NoSuchMachine or gone: nothing to do
+}
+
+void SystemdClient::KillAndStopScope(const std::string& unit) {
+  sd_bus_message* kill = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &kill, kSystemd, kSystemdPath, kSystemdManager, "KillUnit");
+  if (r >= 0) r = sd_bus_message_append(kill, "ssi", unit.c_str(), "all", SIGKILL);
+  if (r >= 0) {
+    CallAsync(kill, [](sd_bus_message*) { return false; });  // NoSuchUnit: gone already
+  } else {
+    sd_bus_message_unref(kill);
+  }
+  sd_bus_message* stop = nullptr;
+  r = sd_bus_message_new_method_call(bus_, &stop, kSystemd, kSystemdPath, kSystemdManager, "StopUnit");
+  if (r >= 0) r = sd_bus_message_append(stop, "ss", unit.c_str(), "replace");
+  if (r >= 0) {
+    CallAsync(stop, [](sd_bus_message*) { return false; });
+  } else {
+    sd_bus_message_unref(stop);
+  }
 }
 
 void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {

@@ -59,6 +59,10 @@ class SystemdClient {
   // this, machined notices by itself when the scope goes). No such machine is fine.
   void UnregisterMachine(const std::string& name);
 
+  // Kills whatever is left in scope `unit` (SIGKILL to all its processes) and stops it, without
+  // waiting: after a supervisor died, nothing of its container may run on unsupervised.
+  void KillAndStopScope(const std::string& unit);
+
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
   void StartScopeOnce(const ScopeSpec& spec, bool replace_leftover, Done done);
