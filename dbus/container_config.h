@@ -55,7 +55,11 @@ absl::Status ValidateConfig(const ContainerConfig& config);
 // no path twice and none of the container's own nodes.
 absl::Status ValidateDeviceList(const std::vector<std::string>& devices);
 
+// The config's first line, format=kConfigFormat; its last, end=N (the lines before it).
+inline constexpr char kConfigFormat[] = "corral-config-1";
+
 // `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
+// ParseConfig answers DataLoss for an empty or torn file (a framed one without its end line).
 std::string FormatConfig(const ContainerConfig& config);
 absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text);
 

@@ -19,7 +19,9 @@
 
 namespace corral::dbus {
 
-enum class ContainerState { kStopped, kStarting, kRunning, kStopping };
+// kBroken: its config did not load (ContainerRecord::problem says why); it is listed so that
+// `rm` can clear it, and it never starts.
+enum class ContainerState { kStopped, kStarting, kRunning, kStopping, kBroken };
 absl::string_view ContainerStateName(ContainerState state);
 
 struct ContainerRecord {
@@ -33,6 +35,7 @@ struct ContainerRecord {
   bool ready = false;  // a booted init said READY=1 (sd_notify) in this run
   // Where the last start's time went, in order: phase name, microseconds (StartPhases).
   std::vector<std::pair<std::string, uint64_t>> start_phases;
+  std::string problem;  // kBroken: why its config did not load
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 
@@ -48,7 +51,8 @@ class Registry {
  public:
   explicit Registry(RegistryPaths paths) : paths_(std::move(paths)) {}
 
-  // Reads every lib_root/NAME/config; a broken one is skipped and reported in `problems`.
+  // Reads every lib_root/NAME/config; one that does not load (empty, torn, unparsable, naming
+  // another container) is kept as a kBroken record with the error, and reported in `problems`.
   absl::Status Load(std::vector<std::string>* problems);
 
   // Validates `config`, resolves its image ("busybox", "debian": images_root/NAME/rootfs; a

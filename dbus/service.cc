@@ -24,9 +24,11 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/console_request.h"
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
+#include "dbus/retry.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
@@ -51,6 +53,7 @@ struct Service::Running {
   sd_event_source* report_source = nullptr;
   sd_event_source* exit_source = nullptr;
   sd_event_source* stop_timer = nullptr;
+  sd_event_source* start_deadline = nullptr;  // fails the start when it fires (issue 13)
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
@@ -63,6 +66,7 @@ struct Service::Running {
     sd_event_source_disable_unref(report_source);
     sd_event_source_disable_unref(exit_source);
     sd_event_source_disable_unref(stop_timer);
+    sd_event_source_disable_unref(start_deadline);
     for (sd_bus_message* m : waiting_start) sd_bus_message_unref(m);
     for (sd_bus_message* m : waiting_stop) sd_bus_message_unref(m);
   }
@@ -72,6 +76,11 @@ struct Service::Running {
 // execve) before it is killed and the call fails: a container can hold an execve back (a
 // write lease on the binary, a FUSE mount), and none of that may hold corrald.
 constexpr uint64_t kExecStartTimeoutUsec = 10 * 1000000;
+
+// A lock another process holds (dbus/retry.h): tried again this often, for at most this long
+// by an rm (whose caller waits for its reply).
+constexpr uint64_t kLockRetryUsec = 50 * 1000;
+constexpr uint64_t kRemoveLockWaitUsec = 30 * 1000000;
 
 struct Service::PendingExec {
   Service* service = nullptr;
@@ -102,6 +111,18 @@ struct Service::PendingExec {
 };
 
 namespace {
+
+// Whether the cgroup2 directory `cgroup_fd` is frozen, by its own cgroup.freeze or an
+// ancestor's (cgroup.events says "frozen 1" for both).
+bool IsCgroupFrozen(int cgroup_fd) {
+  if (cgroup_fd < 0) return false;
+  UniqueFd events(::openat(cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC));
+  if (!events.valid()) return false;
+  char text[256];
+  ssize_t n = ::pread(events.get(), text, sizeof(text) - 1, 0);
+  if (n <= 0) return false;
+  return absl::StrContains(absl::string_view(text, static_cast<size_t>(n)), "frozen 1");
+}
 
 // ---- errors ----
 
@@ -379,6 +400,8 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
+    // Why a "broken" container's config did not load (empty otherwise).
+    SD_BUS_PROPERTY("Problem", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_VTABLE_END,
 };
 
@@ -562,6 +585,7 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   if (p == "State") return sd_bus_message_append(reply, "s", std::string(ContainerStateName(record->state)).c_str());
   if (p == "Leader") return sd_bus_message_append(reply, "u", static_cast<uint32_t>(record->leader));
   if (p == "Unit") return sd_bus_message_append(reply, "s", record->unit().c_str());
+  if (p == "Problem") return sd_bus_message_append(reply, "s", ValidUtf8(record->problem).c_str());
   if (p == "Image") return sd_bus_message_append(reply, "s", c.image.c_str());
   if (p == "Hostname") return sd_bus_message_append(reply, "s", c.EffectiveHostname().c_str());
   if (p == "ExitStatus") return sd_bus_message_append(reply, "i", record->exit_status);
@@ -651,21 +675,57 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
-  const std::string name = record->config.name;  // a copy: Remove destroys the record
-  if (record->state != ContainerState::kStopped) {
+  const std::string name = record->config.name;
+  const uint64_t deadline = MonotonicUsec() + kRemoveLockWaitUsec;
+  bool busy = false;
+  r = self->FinishRemove(m, name, deadline, error, &busy);
+  if (!busy) return r;
+  // The leases lock is held by another process: tried again from the loop, which answers
+  // everyone else meanwhile; the reply comes from the attempt that gets through.
+  sd_bus_message_ref(m);
+  bool retrying = RetryLater(self->event_, kLockRetryUsec, [self, m, name, deadline]() {
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    bool again = false;
+    int q = self->FinishRemove(m, name, deadline, &e, &again);
+    if (again) return false;
+    if (q < 0) {
+      if (sd_bus_error_is_set(&e)) {
+        sd_bus_reply_method_error(m, &e);
+      } else {
+        sd_bus_reply_method_errno(m, q, nullptr);
+      }
+    }
+    sd_bus_error_free(&e);
+    sd_bus_message_unref(m);
+    return true;
+  });
+  if (!retrying) {
+    sd_bus_message_unref(m);
+    return SetError(error, kErrorFailed, absl::StrCat("rm ", name, ": cannot wait for the leases lock"));
+  }
+  return 1;
+}
+
+int Service::FinishRemove(sd_bus_message* m, const std::string& name, uint64_t deadline_usec, sd_bus_error* error,
+                          bool* busy) {
+  *busy = false;
+  // Checked on every attempt: a retry comes back to a world that may have changed.
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kStopped && record->state != ContainerState::kBroken) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
   // Never under a running process: a scope whose supervisor died may still be emptying.
-  if (self->ScopeHasProcesses(record->unit())) {
+  if (ScopeHasProcesses(record->unit())) {
     return SetError(error, kErrorAlreadyRunning,
                     absl::StrCat("the scope ", record->unit(), " of container ", name,
                                  " still has processes; try again when it is empty (systemctl stop ", record->unit(), ")"));
   }
-  std::string path = self->PathOf(name);
+  std::string path = PathOf(name);
   // Its address goes with it (the network keeps a lease while a stopped container exists), and
   // every forward still pointing at that address (an unclean end leaves them).
   if (record->config.network == NetworkMode::kBridge) {
-    absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
+    absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(options_.network_config);
     absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
         network_config.ok() ? netcfg::BridgeNetwork::Open(*network_config) : network_config.status();
     // The veth is not deleted here: a stopped container's went with its network namespace (the
@@ -674,15 +734,24 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
     absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/false,
                                                                      /*find_stray_forwards=*/true})
                                          : network.status();
+    if (released.code() == absl::StatusCode::kUnavailable) {
+      if (MonotonicUsec() < deadline_usec) {
+        *busy = true;
+        return 0;
+      }
+      return SetError(error, kErrorFailed,
+                      absl::StrCat("rm ", name, ": ", released.message(), " for ", kRemoveLockWaitUsec / 1000000,
+                                   " s; nothing was removed"));
+    }
     // The next reconciliation pass (corrald's start) frees what could not be freed now.
     if (!released.ok()) {
       ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
     }
   }
-  sd_bus_emit_object_removed(self->bus_, path.c_str());
-  absl::Status removed = self->registry_.Remove(name);
+  sd_bus_emit_object_removed(bus_, path.c_str());
+  absl::Status removed = registry_.Remove(name);
   if (!removed.ok()) return StatusError(error, removed);
-  sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
   return sd_bus_reply_method_return(m, "");
 }
 
@@ -830,6 +899,10 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
   const std::string& name = record->config.name;
+  if (record->state == ContainerState::kBroken) {
+    return SetError(error, kErrorInvalidArgument,
+                    absl::StrCat("container ", name, " is broken (", record->problem, "); remove it with rm"));
+  }
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning,
                     absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
@@ -877,8 +950,22 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
       running.get());
   self->WatchSupervisorExit(running.get());
   pid_t supervisor = running->supervisor;
+  Running* run = running.get();
   self->running_[name] = std::move(running);
   self->SetState(record, ContainerState::kStarting);
+  // A start nothing answers (a hung job, a supervisor stuck on a lock or a mount) is failed
+  // and cleaned after the deadline, like a unit's TimeoutStartSec=; its container never runs.
+  sd_event_add_time_relative(
+      self->event_, &run->start_deadline, CLOCK_MONOTONIC, uint64_t{self->options_.start_timeout_seconds} * 1000000,
+      0,
+      [](sd_event_source*, uint64_t, void* data) -> int {
+        auto* r = static_cast<Running*>(data);
+        r->service->AbortStart(r->name, absl::DeadlineExceededError(absl::StrCat(
+                                            "container ", r->name, " did not start within ",
+                                            r->service->options_.start_timeout_seconds, " s; the start was stopped")));
+        return 0;
+      },
+      run);
 
   ScopeSpec scope;
   scope.unit = record->unit();
@@ -930,6 +1017,17 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   ::fprintf(stderr, "corrald: start of %s failed: %s\n", name.c_str(), std::string(status.message()).c_str());
 }
 
+void Service::AbortStart(const std::string& name, const absl::Status& status) {
+  auto it = running_.find(name);
+  if (it == running_.end()) return;
+  Running& run = *it->second;
+  run.start_deadline = sd_event_source_disable_unref(run.start_deadline);
+  StartFailed(name, status);
+  // Wherever it is (waiting for the go, preparing, holding a half-started container): its
+  // container dies with it (PR_SET_PDEATHSIG) and OnSupervisorExit undoes the rest.
+  sys::PidfdSendSignal(run.supervisor_pidfd.get(), SIGKILL, nullptr, 0);
+}
+
 void Service::OnSupervisorReport(const std::string& name) {
   auto it = running_.find(name);
   if (it == running_.end()) return;
@@ -955,6 +1053,7 @@ void Service::OnSupervisorReport(const std::string& name) {
       pid_t leader = 0;
       if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
       run.start_timer.Mark("supervisor");
+      run.start_deadline = sd_event_source_disable_unref(run.start_deadline);
       record->start_phases = StartPhases(run);
       MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
       // The callers hear "running" once machinectl can see it too.
@@ -1104,6 +1203,20 @@ void Service::ReclaimNetwork(const char* why) {
   };
   absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
       network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
+  if (reclaimed.status().code() == absl::StatusCode::kUnavailable) {
+    // The leases lock is held by another process: once more from the loop a moment later (one
+    // pass waiting at a time; it judges by what this corrald knows then).
+    if (!reclaim_pending_) {
+      reclaim_pending_ = true;
+      std::string reason = why;
+      RetryLater(event_, 10 * kLockRetryUsec, [this, reason]() {
+        reclaim_pending_ = false;
+        ReclaimNetwork(reason.c_str());
+        return true;
+      });
+    }
+    return;
+  }
   if (!reclaimed.ok()) {
     ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
               std::string(reclaimed.status().message()).c_str());
@@ -1137,7 +1250,14 @@ int Service::StopContainerWithTimeout(sd_bus_message* m, void* userdata, sd_bus_
 int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error) {
   const std::string& name = record->config.name;
   auto it = running_.find(name);
-  if (it == running_.end() || record->state == ContainerState::kStarting || record->state == ContainerState::kStopped) {
+  if (it != running_.end() && record->state == ContainerState::kStarting) {
+    // A stop cancels a start under way; it is done when the supervisor is gone.
+    it->second->waiting_stop.push_back(sd_bus_message_ref(m));
+    AbortStart(name, absl::CancelledError(absl::StrCat("the start of container ", name, " was cancelled by a stop")));
+    SetState(record, ContainerState::kStopping);
+    return 1;
+  }
+  if (it == running_.end() || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
   }
   Running& run = *it->second;
@@ -1192,9 +1312,18 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
   if (record->state != ContainerState::kRunning) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
-  absl::StatusOr<ConsoleSession> session = RequestConsole(record->paths);
-  if (!session.ok()) return StatusError(error, session.status());
-  return sd_bus_reply_method_return(m, "hs", session->master.get(), session->pty.c_str());
+  // Answered from the loop when the supervisor hands the session over (or fails to in time).
+  sd_bus_message_ref(m);
+  RequestConsoleAsync(self->event_, record->paths, kConsoleRequestTimeoutUsec,
+                      [m](absl::StatusOr<ConsoleSession> session) {
+                        if (session.ok()) {
+                          sd_bus_reply_method_return(m, "hs", session->master.get(), session->pty.c_str());
+                        } else {
+                          ReplyStatusError(m, session.status());
+                        }
+                        sd_bus_message_unref(m);
+                      });
+  return 1;
 }
 
 int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -1269,6 +1398,14 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
+  // A frozen container (cgroup2's freezer: `systemctl freeze`, cgroup.freeze of the scope or
+  // the payload) would freeze the exec's helper the moment it enters: refused at once, by
+  // name, instead of failing after the exec's start timeout.
+  if (IsCgroupFrozen(run.payload_cgroup.get())) {
+    return SetError(error, kErrorNotRunning,
+                    absl::StrCat("container ", name, " is frozen: nothing can be executed in it until it is thawed "
+                                 "(systemctl thaw ", record->unit(), ")"));
+  }
   // Never waits: the helper reports on a socket the loop watches (see PendingExec).
   absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
       runtime::AttachInProgress::Start(it->second->leader_pidfd.get(), spec);
@@ -1363,6 +1500,7 @@ void Service::ExecReport(PendingExec* pending) {
 // ---- after a restart ----
 
 void Service::Recover(ContainerRecord* record) {
+  if (record->state == ContainerState::kBroken) return;  // its config is unknown: nothing to adopt
   absl::StatusOr<std::string> text = ReadFile(record->paths.state());
   if (!text.ok()) return;  // not running
   absl::StatusOr<SupervisorState> state = ParseSupervisorState(*text);

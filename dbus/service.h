@@ -33,6 +33,8 @@ struct ServiceOptions {
   RegistryPaths paths;
   std::string network_config = "/etc/corral/network.conf";
   uint32_t default_stop_timeout_seconds = 10;
+  // A start that has not reported running by then is failed and cleaned (issue 13).
+  uint32_t start_timeout_seconds = 90;
 };
 
 class Service {
@@ -95,6 +97,14 @@ class Service {
   int Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_seconds, sd_bus_error* error);
   void WatchSupervisorExit(Running* run);
   void StartFailed(const std::string& name, const absl::Status& status);
+  // Ends a start under way: its callers get `status`, its supervisor is killed (its container
+  // with it) and its exit cleans up (dbus/service.cc, issue 13).
+  void AbortStart(const std::string& name, const absl::Status& status);
+  // RemoveContainer's checks and work, tried again from a timer while the leases lock is held
+  // elsewhere (*busy: try again), until `deadline_usec` (CLOCK_MONOTONIC).
+  int FinishRemove(sd_bus_message* m, const std::string& name, uint64_t deadline_usec, sd_bus_error* error,
+                   bool* busy);
+  bool reclaim_pending_ = false;  // a network reconciliation waits for the leases lock
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
   // The bridge network's reconciliation pass (netcfg BridgeNetwork::Reclaim) judged by what

@@ -547,6 +547,8 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
     ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
+    // Its own process, outside corrald's loop: it may wait for the leases lock.
+    FileLock::SetNonBlocking(false);
     // Keep stdio (corrald's journal stream) and the two pipe ends, close everything else.
     // The copies land at 10 or above, so the dup2s below never overwrite one of them.
     int go_fd = ::fcntl(go_read.get(), F_DUPFD, 10);
