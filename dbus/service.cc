@@ -28,6 +28,7 @@
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
+#include "dbus/reconcile.h"
 #include "dbus/retry.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
@@ -413,6 +414,21 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
   RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
   for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  // Everything the host holds for containers that do not run is freed, and said (issue 13).
+  ReconcileInput input{service->options_.paths.lib_root, service->options_.paths.run_root,
+                       Cgroup2MountPoint().value_or(""), {}, {}};
+  for (ContainerRecord* record : service->registry_.List()) input.known.insert(record->config.name);
+  for (const auto& [name, run] : service->running_) input.running.insert(name);
+  ReconcileResult reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
+  for (const std::string& line : reconciled.freed) ::fprintf(stderr, "corrald: reconciled at start: %s\n", line.c_str());
+  for (const std::string& unit : reconciled.stray_scopes) {
+    ::fprintf(stderr, "corrald: reconciled at start: killed and stopped %s (no living supervisor)\n", unit.c_str());
+    service->systemd_->KillAndStopScope(unit);
+  }
+  service->systemd_->UnregisterMachinesExcept(input.running, [](const std::string& machine) {
+    ::fprintf(stderr, "corrald: reconciled at start: unregistered machine %s (no such running container)\n",
+              machine.c_str());
+  });
   service->ReclaimNetwork("at start");
   return service;
 }
@@ -1502,8 +1518,23 @@ void Service::ExecReport(PendingExec* pending) {
 void Service::Recover(ContainerRecord* record) {
   if (record->state == ContainerState::kBroken) return;  // its config is unknown: nothing to adopt
   absl::StatusOr<std::string> text = ReadFile(record->paths.state());
-  if (!text.ok()) return;  // not running
-  absl::StatusOr<SupervisorState> state = ParseSupervisorState(*text);
+  absl::StatusOr<SupervisorState> state = text.ok() ? ParseSupervisorState(*text) : text.status();
+  if (!state.ok()) {
+    // No state file, or garbage in it: the scope is the truth. A supervisor in its leaf with
+    // the container as its child runs that container, whatever the file says.
+    absl::StatusOr<SupervisorState> found = StateFromScope(Cgroup2MountPoint().value_or(""), record->unit());
+    if (!found.ok()) {
+      if (text.ok()) ::unlink(record->paths.state().c_str());  // a stale or garbage file of a stopped one
+      return;  // not running
+    }
+    ::fprintf(stderr, "corrald: %s: %s; found its supervisor %d and leader %d in %s\n", record->config.name.c_str(),
+              text.ok() ? std::string(state.status().message()).c_str() : "no state file", found->supervisor,
+              found->leader, record->unit().c_str());
+    state = std::move(found);
+    // Written again, so the next corrald need not search (the supervisor removes it at its end).
+    WriteFileAtomically(record->paths.state(), FormatSupervisorState(*state), 0644, Durability::kProcessCrashSafe)
+        .IgnoreError();
+  }
   UniqueFd supervisor(state.ok() ? sys::PidfdOpen(state->supervisor, 0) : -1);
   // The pid must still be that supervisor, not a recycled number: it lives in our scope.
   absl::StatusOr<std::string> cgroup =

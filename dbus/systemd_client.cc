@@ -320,6 +320,30 @@ void SystemdClient::KillAndStopScope(const std::string& unit) {
   }
 }
 
+void SystemdClient::UnregisterMachinesExcept(std::set<std::string> keep,
+                                             std::function<void(const std::string&)> freed) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "ListMachines");
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    return;
+  }
+  CallAsync(call, [this, keep = std::move(keep), freed = std::move(freed)](sd_bus_message* reply) -> bool {
+    if (reply == nullptr || sd_bus_message_is_method_error(reply, nullptr)) return false;  // no machined
+    std::vector<std::string> stray;
+    if (sd_bus_message_enter_container(reply, 'a', "(ssso)") < 0) return false;
+    const char *name = nullptr, *machine_class = nullptr, *service = nullptr, *path = nullptr;
+    while (sd_bus_message_read(reply, "(ssso)", &name, &machine_class, &service, &path) > 0) {
+      if (std::string(service) == "corral" && !keep.count(name)) stray.emplace_back(name);
+    }
+    for (const std::string& machine : stray) {
+      UnregisterMachine(machine);
+      freed(machine);
+    }
+    return false;
+  });
+}
+
 void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {
   queued_.push_back({call, std::move(on_reply)});  // owns the reference to `call`
   SendNext();
