@@ -74,6 +74,10 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
   return absl::OkStatus();
 }
 
+std::string ContainerConfig::EffectiveHostname() const {
+  return hostname.empty() ? runtime::HostnameFromName(name) : hostname;
+}
+
 std::string FormatConfig(const ContainerConfig& c) {
   std::string out;
   auto line = [&out](absl::string_view key, absl::string_view value) {

@@ -44,7 +44,8 @@ struct ContainerConfig {
   uint32_t uid_base = 0;
   int64_t created_usec = 0;  // CLOCK_REALTIME
 
-  std::string EffectiveHostname() const { return hostname.empty() ? name : hostname; }
+  // The name made a host name when none was given (runtime::HostnameFromName).
+  std::string EffectiveHostname() const;
 };
 
 // Checks everything that does not need the file system: the name, hostname, ports (range and

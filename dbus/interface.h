@@ -87,7 +87,11 @@ inline constexpr char kErrorInvalidName[] = "org.corral1.Error.InvalidName";
 inline constexpr char kErrorInvalidArgument[] = "org.corral1.Error.InvalidArgument";
 inline constexpr char kErrorNotRunning[] = "org.corral1.Error.NotRunning";
 inline constexpr char kErrorAlreadyRunning[] = "org.corral1.Error.AlreadyRunning";
+// AccessDenied: only for a caller without the rights (not root where root is needed).
 inline constexpr char kErrorAccessDenied[] = "org.corral1.Error.AccessDenied";
+// Failed: anything else, with the step and errno in the text; a permission error of a step in
+// or for a container (Exec of a file that is not executable: EACCES) is Failed, not
+// AccessDenied. Duplicate keys in an a{sv} are InvalidArgument.
 inline constexpr char kErrorFailed[] = "org.corral1.Error.Failed";
 
 }  // namespace corral::dbus

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <set>
 #include <cstring>
 #include <utility>
 
@@ -147,7 +148,9 @@ int StatusError(sd_bus_error* error, const absl::Status& status) {
     case absl::StatusCode::kOutOfRange:
       return SetError(error, kErrorInvalidArgument, status.message());
     case absl::StatusCode::kPermissionDenied:
-      return SetError(error, kErrorAccessDenied, status.message());
+      // EACCES/EPERM of a step inside or for a container (exec of a file that is not
+      // executable): not the caller's rights, which alone answer AccessDenied (RequireRoot).
+      return SetError(error, kErrorFailed, status.message());
     default:
       return SetError(error, kErrorFailed, status.message());
   }
@@ -313,14 +316,21 @@ std::vector<std::pair<std::string, std::string>> ScopeDeviceAllow(const Containe
   return runtime::SystemdDeviceAllow(devices);
 }
 
-// Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant.
+// Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant. A key given twice
+// is refused (InvalidArgument in `error`; -EINVAL without one): which of the two would win is
+// nobody's guess.
 template <typename ReadOne>
-int ReadOptions(sd_bus_message* m, ReadOne read_one) {
+int ReadOptions(sd_bus_message* m, ReadOne read_one, sd_bus_error* error = nullptr) {
   int r = sd_bus_message_enter_container(m, 'a', "{sv}");
   if (r < 0) return r;
+  std::set<std::string> seen;
   while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
     const char* key = nullptr;
     if ((r = sd_bus_message_read(m, "s", &key)) < 0) return r;
+    if (!seen.insert(key).second) {
+      if (error == nullptr) return -EINVAL;
+      return SetError(error, kErrorInvalidArgument, absl::StrCat("option ", key, " is given twice"));
+    }
     if ((r = read_one(std::string(key))) < 0) return r;
     if ((r = sd_bus_message_exit_container(m)) < 0) return r;
   }
@@ -672,7 +682,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   ContainerConfig config;
   config.name = name;
   config.image = image;
-  r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
+  r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); }, error);
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
   timespec now;
@@ -1384,7 +1394,7 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
                       absl::StrCat("unknown option ", key, " (known: Environment, User, Cwd, Tty, PtyReceiver)"));
     }
     return sd_bus_message_exit_container(m);
-  });
+  }, error);
   if (r < 0) return r;
   for (const std::string& e : spec.env) {
     if (e.find('=') == std::string::npos || e[0] == '=') {

@@ -203,7 +203,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   ChildPlan plan;
   plan.spec = &spec;
-  plan.hostname = !spec.hostname.empty() ? spec.hostname : !spec.name.empty() ? spec.name : "corral";
+  plan.hostname = !spec.hostname.empty() ? spec.hostname : HostnameFromName(spec.name);
   plan.rootfs = MakeRootfsPlan(spec, pty ? pty->slave_path : "");
   ExecOptions exec_options;
   exec_options.command = CommandFor(spec);
