@@ -60,6 +60,19 @@ for t in tests/system/*.sh; do
   [ "$rc" -eq 0 ] || failed_names+=("$t")
 done
 
+# Fuzzers (issue 13): each libFuzzer harness of tests/fuzz/ for a bounded time (FUZZ_SECONDS,
+# 20 s each), counted as one case per harness.
+echo "== tools/fuzz.sh"
+out=$(bash tools/fuzz.sh "${FUZZ_SECONDS:-20}" 2>&1); rc=$?
+echo "$out" | tail -10
+line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+if [ -n "$line" ]; then
+  passed=$((passed + $(echo "$line" | awk '{print $1}'))); failed=$((failed + $(echo "$line" | awk '{print $3}')))
+else
+  failed=$((failed + 1))
+fi
+[ "$rc" -eq 0 ] || failed_names+=("tools/fuzz.sh")
+
 if ((${#failed_names[@]})); then
   echo "failed: ${failed_names[*]}"
 fi
