@@ -123,8 +123,10 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
     size_t counted = 0;
     if (text.back() != '\n' || !absl::ConsumePrefix(&last, "end=") || !absl::ConsumeSuffix(&last, "\n") ||
         !absl::SimpleAtoi(last, &counted) || counted + 1 != lines) {
-      return absl::DataLossError(absl::StrCat("config is torn: it has ", lines,
-                                              " complete lines and no end line that counts them (cut off?)"));
+      return absl::DataLossError(absl::StrCat(
+          "config is torn: it has ", lines,
+          " complete lines and no last line end=N counting the lines before it (cut off? after an edit by hand, "
+          "set N to the number of lines before it)"));
     }
   }
   int number = 0;

@@ -1,13 +1,16 @@
 #include "dbus/registry.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/files.h"
+#include "common/unique_fd.h"
 #include "common/status_macros.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
@@ -117,6 +120,11 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
     RemoveTree(record->paths.lib_dir).IgnoreError();
     if (pool) pool->Release(IdOwner(record->config.name)).IgnoreError();
     return written;
+  }
+  // The config's own directory was fsynced by the write; the new directory's entry in lib_root
+  // is made durable too, or a power cut could lose the container with its config on disk.
+  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); root.valid()) {
+    ::fsync(root.get());
   }
   ContainerRecord* result = record.get();
   containers_[result->config.name] = std::move(record);

@@ -56,6 +56,13 @@ struct Service::Running {
   sd_event_source* exit_source = nullptr;
   sd_event_source* stop_timer = nullptr;
   sd_event_source* start_deadline = nullptr;  // fails the start when it fires (issue 13)
+  // Tells this start from a later one of the same name (a callback of a cancelled start must
+  // not act on the next).
+  uint64_t generation = NextGeneration();
+  static uint64_t NextGeneration() {
+    static uint64_t next = 0;
+    return ++next;
+  }
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
@@ -1001,9 +1008,11 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
   scope.tasks_max = record->config.tasks;
   scope.cpu_weight = record->config.cpu_weight;
   scope.device_allow = ScopeDeviceAllow(record->config);
-  self->systemd_->StartScope(scope, [self, name](absl::Status status) {
+  self->systemd_->StartScope(scope, [self, name, generation = run->generation](absl::Status status) {
     auto it = self->running_.find(name);
-    if (it == self->running_.end()) return;
+    // Gone, or another start's by now (this one was cancelled or timed out, and the name was
+    // started again): its go belongs to its own scope's job.
+    if (it == self->running_.end() || it->second->generation != generation) return;
     if (!status.ok()) {
       self->StartFailed(name, status);
       return;
