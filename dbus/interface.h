@@ -67,6 +67,13 @@
 //   Ready b (a booted systemd inside said READY=1 on its NOTIFY_SOCKET: boot finished),
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).
+//   State may also be "broken": its config did not load (empty, torn, unparsable); Problem s
+//   says why (empty otherwise). A broken container never starts; RemoveContainer clears it.
+//   StopContainer on a "starting" container cancels the start (the start's caller gets
+//   Failed); a start not running within CORRAL_START_TIMEOUT (90 s) is failed and cleaned.
+//   RemoveContainer waits (up to 30 s, the loop serving others) while another process holds
+//   the leases lock; it is refused while the container's scope has processes. Exec into a
+//   frozen container is NotRunning at once. A key given twice in any a{sv} is InvalidArgument.
 //
 // Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
 // NotRunning, AlreadyRunning, AccessDenied}; anything else is org.corral1.Error.Failed.
