@@ -75,7 +75,8 @@ check "strays: a mount under $run/ghost, a run dir, a scope corral-ghost2.scope"
 check "a stray machine registration ghost4" sb sh -c '
   systemd-run --quiet --scope --unit=ghost4-holder sleep 1000 >/dev/null 2>&1 &
   for i in $(seq 50); do p=$(systemctl show -p MainPID --value ghost4-holder.scope 2>/dev/null); [ -n "$p" ] && [ "$p" != 0 ] && break
-    p=$(cat /sys/fs/cgroup/unified/system.slice/ghost4-holder.scope/cgroup.procs 2>/dev/null | head -1); [ -n "$p" ] && break; sleep 0.1; done
+    p=$(cat /sys/fs/cgroup/unified/system.slice/ghost4-holder.scope/cgroup.procs /sys/fs/cgroup/system.slice/ghost4-holder.scope/cgroup.procs 2>/dev/null | head -1)
+    [ -n "$p" ] && break; sleep 0.1; done
   busctl call org.freedesktop.machine1 /org/freedesktop/machine1 org.freedesktop.machine1.Manager RegisterMachine sayssus ghost4 0 corral container "$p" / &&
   machinectl list --no-legend | grep -q ghost4'
 check "systemctl restart corrald" sb systemctl restart corrald
