@@ -73,7 +73,7 @@
 //   Failed); a start not running within CORRAL_START_TIMEOUT (90 s) is failed and cleaned.
 //   RemoveContainer waits (up to 30 s, the loop serving others) while another process holds
 //   the leases lock; it is refused while the container's scope has processes. Exec into a
-//   frozen container is NotRunning at once. A key given twice in any a{sv} is InvalidArgument.
+//   container whose scope is frozen is NotRunning at once. A key given twice in any a{sv} is InvalidArgument.
 //
 // Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
 // NotRunning, AlreadyRunning, AccessDenied}; anything else is org.corral1.Error.Failed.

@@ -121,18 +121,6 @@ struct Service::PendingExec {
 
 namespace {
 
-// Whether the cgroup2 directory `cgroup_fd` is frozen, by its own cgroup.freeze or an
-// ancestor's (cgroup.events says "frozen 1" for both).
-bool IsCgroupFrozen(int cgroup_fd) {
-  if (cgroup_fd < 0) return false;
-  UniqueFd events(::openat(cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC));
-  if (!events.valid()) return false;
-  char text[256];
-  ssize_t n = ::pread(events.get(), text, sizeof(text) - 1, 0);
-  if (n <= 0) return false;
-  return absl::StrContains(absl::string_view(text, static_cast<size_t>(n)), "frozen 1");
-}
-
 // ---- errors ----
 
 int SetError(sd_bus_error* error, const char* name, absl::string_view message) {
@@ -1128,6 +1116,17 @@ void Service::OnSupervisorReport(const std::string& name) {
   }
 }
 
+bool Service::ScopeIsFrozen(const std::string& unit) {
+  if (cgroup2_root_.empty()) {
+    absl::StatusOr<std::string> root = Cgroup2MountPoint();
+    if (!root.ok()) return false;
+    cgroup2_root_ = *root;
+  }
+  // "frozen 1" when the scope or an ancestor is frozen, not when only a cgroup below it is.
+  absl::StatusOr<std::string> events = ReadFile(absl::StrCat(cgroup2_root_, "/machine.slice/", unit, "/cgroup.events"));
+  return events.ok() && absl::StrContains(*events, "frozen 1");
+}
+
 bool Service::ScopeHasProcesses(const std::string& unit) {
   if (cgroup2_root_.empty()) {
     absl::StatusOr<std::string> root = Cgroup2MountPoint();
@@ -1433,10 +1432,12 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
-  // A frozen container (cgroup2's freezer: `systemctl freeze`, cgroup.freeze of the scope or
-  // the payload) would freeze the exec's helper the moment it enters: refused at once, by
-  // name, instead of failing after the exec's start timeout.
-  if (IsCgroupFrozen(run.payload_cgroup.get())) {
+  // A frozen scope (cgroup2's freezer from outside: `systemctl freeze`, the scope's
+  // cgroup.freeze) would freeze the exec's helper the moment it enters: refused at once, by
+  // name, instead of failing after the exec's start timeout. A container that froze its own
+  // payload (its delegated cgroup.freeze) gets that timeout, never the loop stuck (and never a
+  // host fd: exec_escape_test).
+  if (self->ScopeIsFrozen(record->unit())) {
     return SetError(error, kErrorNotRunning,
                     absl::StrCat("container ", name, " is frozen: nothing can be executed in it until it is thawed "
                                  "(systemctl thaw ", record->unit(), ")"));

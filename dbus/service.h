@@ -113,6 +113,8 @@ class Service {
   static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
   // Whether systemd's scope `unit` exists with processes in it (its cgroup is populated).
   bool ScopeHasProcesses(const std::string& unit);
+  // Whether that scope is frozen (cgroup2's freezer, from outside the container).
+  bool ScopeIsFrozen(const std::string& unit);
   void MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses);
   void SetState(ContainerRecord* record, ContainerState state);
   void EmitChanged(ContainerRecord* record, std::vector<const char*> properties);
