@@ -46,4 +46,5 @@ for name in config_fuzzer leases_fuzzer parsers_fuzzer; do
   fi
 done
 echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && rm -rf "$out"  # kept (logs, crash inputs) only when something failed
 [ "$failed" -eq 0 ]
