@@ -1,11 +1,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -83,6 +85,27 @@ TEST(FilesTest, MakeDirectoriesOverFileFails) {
   ASSERT_TRUE(WriteFileAtomically(dir + "/f", "x").ok());
   EXPECT_FALSE(MakeDirectories(dir + "/f").ok());
   ASSERT_TRUE(RemoveTree(dir).ok());
+}
+
+}  // namespace
+}  // namespace corral
+
+namespace corral {
+namespace {
+
+// corrald's loop never waits on a lock another process holds: Take answers Unavailable at once.
+TEST(FileLockTest, NonBlockingTakeAnswersUnavailableWhileHeldElsewhere) {
+  std::string path = absl::StrCat(::testing::TempDir(), "/lock-", ::getpid());
+  UniqueFd other(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(other.valid());
+  ASSERT_EQ(::flock(other.get(), LOCK_EX), 0);  // another open file description: another holder
+  FileLock::SetNonBlocking(true);
+  absl::StatusOr<FileLock> taken = FileLock::Take(path);
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kUnavailable) << taken.status();
+  ::flock(other.get(), LOCK_UN);
+  EXPECT_TRUE(FileLock::Take(path).ok());
+  FileLock::SetNonBlocking(false);
+  ::unlink(path.c_str());
 }
 
 }  // namespace

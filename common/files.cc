@@ -140,10 +140,19 @@ absl::Status RemoveTree(const std::string& path) {
   return RemoveTreeAt(AT_FDCWD, path.c_str(), st.st_dev, path);
 }
 
+namespace {
+bool lock_non_blocking = false;
+}  // namespace
+
+void FileLock::SetNonBlocking(bool non_blocking) { lock_non_blocking = non_blocking; }
+
 absl::StatusOr<FileLock> FileLock::Take(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoError(absl::StrCat("open lock ", path));
-  while (::flock(fd.get(), LOCK_EX) != 0) {
+  while (::flock(fd.get(), LOCK_EX | (lock_non_blocking ? LOCK_NB : 0)) != 0) {
+    if (errno == EWOULDBLOCK && lock_non_blocking) {
+      return absl::UnavailableError(absl::StrCat("lock ", path, ": held by another process"));
+    }
     if (errno != EINTR) return ErrnoError(absl::StrCat("lock ", path));
   }
   return FileLock(std::move(fd));

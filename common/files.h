@@ -43,6 +43,11 @@ class FileLock {
  public:
   static absl::StatusOr<FileLock> Take(const std::string& path);
 
+  // For an event loop that must never wait on another process (corrald): every Take in this
+  // process then tries once (LOCK_NB) and answers Unavailable while someone else holds the
+  // lock; the caller retries from a timer. A forked child that may wait resets it.
+  static void SetNonBlocking(bool non_blocking);
+
  private:
   explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;  // closing it releases the lock

@@ -1,6 +1,10 @@
 #include "dbus/container_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -102,11 +106,19 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
   return absl::OkStatus();
 }
 
+std::string ContainerConfig::EffectiveHostname() const {
+  return hostname.empty() ? runtime::HostnameFromName(name) : hostname;
+}
+
 std::string FormatConfig(const ContainerConfig& c) {
   std::string out;
   auto line = [&out](absl::string_view key, absl::string_view value) {
     absl::StrAppend(&out, key, "=", absl::CEscape(value), "\n");
   };
+  // The first line says the file ends with an `end` line counting the lines before it, so a
+  // file cut short (a torn write on a file system that does not order data and rename, a
+  // disk that filled) is told from a complete one instead of being read as another container.
+  line("format", kConfigFormat);
   line("name", c.name);
   line("image", c.image);
   line("image_rootfs", c.image_rootfs);
@@ -128,11 +140,32 @@ std::string FormatConfig(const ContainerConfig& c) {
   line("privileged", c.privileged ? "yes" : "no");
   if (c.uid_base != 0) line("uid_base", absl::StrCat(c.uid_base));
   line("created_usec", absl::StrCat(c.created_usec));
+  line("end", absl::StrCat(std::count(out.begin(), out.end(), '\n')));
   return out;
 }
 
 absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
   ContainerConfig c;
+  if (absl::StripAsciiWhitespace(text).empty()) return absl::DataLossError("config is empty");
+  // With the format line first, the file must be whole: its last line `end=N` counts the N
+  // lines before it, and it ends with a newline. Without (written before corral had it) it is
+  // read as it always was.
+  const std::string format_line = absl::StrCat("format=", kConfigFormat, "\n");
+  if (absl::StartsWith(format_line, text)) return absl::DataLossError("config is torn: cut off in its first line");
+  const bool framed = absl::StartsWith(text, format_line);
+  if (framed) {
+    size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+    size_t last_start = text.size() >= 2 ? text.rfind('\n', text.size() - 2) : absl::string_view::npos;
+    absl::string_view last = last_start == absl::string_view::npos ? "" : text.substr(last_start + 1);
+    size_t counted = 0;
+    if (text.back() != '\n' || !absl::ConsumePrefix(&last, "end=") || !absl::ConsumeSuffix(&last, "\n") ||
+        !absl::SimpleAtoi(last, &counted) || counted + 1 != lines) {
+      return absl::DataLossError(absl::StrCat(
+          "config is torn: it has ", lines,
+          " complete lines and no last line end=N counting the lines before it (cut off? after an edit by hand, "
+          "set N to the number of lines before it)"));
+    }
+  }
   int number = 0;
   for (absl::string_view raw : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     ++number;
@@ -192,6 +225,8 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
         return absl::InvalidArgumentError(absl::StrCat("config uid_base: ", v, " is not a host id range's start"));
       }
       c.uid_base = static_cast<uint32_t>(v);
+    } else if (key == "format" || key == "end") {
+      // the frame, checked above
     } else if (key == "created_usec") {
       uint64_t v = 0;
       RETURN_IF_ERROR(number_of(&v));

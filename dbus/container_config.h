@@ -59,7 +59,8 @@ struct ContainerConfig {
   uint32_t uid_base = 0;
   int64_t created_usec = 0;  // CLOCK_REALTIME
 
-  std::string EffectiveHostname() const { return hostname.empty() ? name : hostname; }
+  // The name made a host name when none was given (runtime::HostnameFromName).
+  std::string EffectiveHostname() const;
 };
 
 // Checks everything that does not need the file system: the name, hostname, ports (range and
@@ -73,8 +74,11 @@ absl::Status ValidateDeviceList(const std::vector<std::string>& devices);
 // Binds, tmpfs and volumes: each in its normalized form, no container path twice, no idmap on
 // a privileged container.
 absl::Status ValidateStorage(const ContainerConfig& config);
+// The config's first line, format=kConfigFormat; its last, end=N (the lines before it).
+inline constexpr char kConfigFormat[] = "corral-config-1";
 
 // `key=value` lines, values C-escaped, lists as repeated keys; stable and diff-friendly.
+// ParseConfig answers DataLoss for an empty or torn file (a framed one without its end line).
 std::string FormatConfig(const ContainerConfig& config);
 absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text);
 

@@ -13,8 +13,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "dbus/interface.h"
+#include "common/files.h"
 #include "dbus/service.h"
 #include "dbus/state_dirs.h"
 
@@ -38,6 +40,11 @@ ServiceOptions OptionsFromEnvironment() {
   if (const char* v = getenv("CORRAL_RUN_DIR")) options.paths.run_root = absl::StrCat(v, "/containers");
   if (const char* v = getenv("CORRAL_NETWORK_CONFIG")) options.network_config = v;
   if (const char* v = getenv("CORRAL_IDMAP_CONFIG")) options.paths.idmap_config = v;
+  // How long a start may take before it is failed and cleaned (as TimeoutStartSec=).
+  if (const char* v = getenv("CORRAL_START_TIMEOUT")) {
+    uint32_t seconds = 0;
+    if (absl::SimpleAtoi(v, &seconds) && seconds > 0) options.start_timeout_seconds = seconds;
+  }
   return options;
 }
 
@@ -71,6 +78,14 @@ int Main() {
   if (r < 0) return Fail("connect to the system bus", r);
   r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0) return Fail("attach the bus to the event loop", r);
+  // Never deaf: a corrald that lost the system bus (`systemctl restart dbus`) ends its loop
+  // with 1 and exits failed, and systemd starts a new one (Restart=on-failure), which finds
+  // its containers again. The containers do not depend on corrald's connection.
+  r = sd_bus_set_exit_on_disconnect(bus, 1);
+  if (r < 0) return Fail("exit on losing the bus", r);
+  // Nothing in the loop waits on a lock another process holds (a corral-run, a supervisor, an
+  // admin's flock): every lock is tried once and retried from a timer.
+  FileLock::SetNonBlocking(true);
 
   ServiceOptions options = OptionsFromEnvironment();
   // Before anything is created in them; also closes the directories an older corral left
@@ -97,6 +112,12 @@ int Main() {
 
   r = sd_event_loop(event);
   sd_notify(0, "STOPPING=1");
+  if (r > 0) {
+    ::fprintf(stderr, "corrald: lost the system bus; exiting so that systemd starts a new corrald\n");
+    service->reset();
+    sd_event_unref(event);
+    return 1;
+  }
   service->reset();
   sd_bus_flush_close_unref(bus);
   sd_event_unref(event);

@@ -111,6 +111,13 @@
 //   Memory, Tasks, CPUWeight and CPUQuota change with SetLimits (PropertiesChanged).
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).
+//   State may also be "broken": its config did not load (empty, torn, unparsable); Problem s
+//   says why (empty otherwise). A broken container never starts; RemoveContainer clears it.
+//   StopContainer on a "starting" container cancels the start (the start's caller gets
+//   Failed); a start not running within CORRAL_START_TIMEOUT (90 s) is failed and cleaned.
+//   RemoveContainer waits (up to 30 s, the loop serving others) while another process holds
+//   the leases lock; it is refused while the container's scope has processes. Exec into a
+//   container whose scope is frozen is NotRunning at once. A key given twice in any a{sv} is InvalidArgument.
 //
 // Errors: org.corral1.Error.{NoSuchContainer, ContainerExists, InvalidName, InvalidArgument,
 // NotRunning, AlreadyRunning, AccessDenied, NoSuchVolume, VolumeExists, VolumeInUse}; anything else is org.corral1.Error.Failed.
@@ -131,7 +138,11 @@ inline constexpr char kErrorInvalidName[] = "org.corral1.Error.InvalidName";
 inline constexpr char kErrorInvalidArgument[] = "org.corral1.Error.InvalidArgument";
 inline constexpr char kErrorNotRunning[] = "org.corral1.Error.NotRunning";
 inline constexpr char kErrorAlreadyRunning[] = "org.corral1.Error.AlreadyRunning";
+// AccessDenied: only for a caller without the rights (not root where root is needed).
 inline constexpr char kErrorAccessDenied[] = "org.corral1.Error.AccessDenied";
+// Failed: anything else, with the step and errno in the text; a permission error of a step in
+// or for a container (Exec of a file that is not executable: EACCES) is Failed, not
+// AccessDenied. Duplicate keys in an a{sv} are InvalidArgument.
 inline constexpr char kErrorFailed[] = "org.corral1.Error.Failed";
 inline constexpr char kErrorNoSuchVolume[] = "org.corral1.Error.NoSuchVolume";
 inline constexpr char kErrorVolumeExists[] = "org.corral1.Error.VolumeExists";

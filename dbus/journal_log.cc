@@ -185,10 +185,5 @@ void LogMessage(int priority, absl::string_view message, const std::vector<std::
   if (!sender->Send(entry)) ::fprintf(stderr, "corrald: %s\n", std::string(message).c_str());
 }
 
-uint64_t MonotonicUsec() {
-  timespec now;
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return uint64_t(now.tv_sec) * 1000000 + uint64_t(now.tv_nsec) / 1000;
-}
 
 }  // namespace corral::dbus

@@ -10,6 +10,7 @@
 #ifndef CORRAL_DBUS_JOURNAL_LOG_H_
 #define CORRAL_DBUS_JOURNAL_LOG_H_
 
+#include "common/clock.h"
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -133,8 +134,6 @@ class ConsoleJournal {
 void LogMessage(int priority, absl::string_view message,
                 const std::vector<std::pair<std::string, std::string>>& fields = {});
 
-// CLOCK_MONOTONIC in microseconds.
-uint64_t MonotonicUsec();
 
 // ---- templates ----
 

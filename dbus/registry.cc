@@ -1,13 +1,16 @@
 #include "dbus/registry.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/files.h"
+#include "common/unique_fd.h"
 #include "common/status_macros.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
@@ -24,6 +27,8 @@ absl::string_view ContainerStateName(ContainerState state) {
       return "running";
     case ContainerState::kStopping:
       return "stopping";
+    case ContainerState::kBroken:
+      return "broken";
   }
   return "stopped";
 }
@@ -41,8 +46,18 @@ absl::Status Registry::Load(std::vector<std::string>* problems) {
     absl::StatusOr<std::string> text = ReadFile(container_paths.config());
     absl::StatusOr<ContainerConfig> config = text.ok() ? ParseConfig(*text) : text.status();
     if (!config.ok() || config->name != name) {
-      problems->push_back(absl::StrCat(container_paths.config(), ": ",
-                                       config.ok() ? "names another container" : config.status().message()));
+      std::string problem = config.ok() ? "names another container" : std::string(config.status().message());
+      problems->push_back(absl::StrCat(container_paths.config(), ": ", problem));
+      // Listed as broken, so that its name is neither lost nor reused and `rm` can clear it;
+      // a directory whose name no container may have is not corral's and stays unlisted.
+      if (!runtime::ValidateContainerName(name).ok()) continue;
+      auto broken = std::make_unique<ContainerRecord>();
+      broken->config.name = name;
+      broken->config.network = NetworkMode::kBridge;  // unknown: whatever lease it had goes at rm
+      broken->paths = container_paths;
+      broken->state = ContainerState::kBroken;
+      broken->problem = absl::StrCat(container_paths.config(), ": ", problem);
+      containers_[name] = std::move(broken);
       continue;
     }
     auto record = std::make_unique<ContainerRecord>();
@@ -106,6 +121,11 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
     if (pool) pool->Release(IdOwner(record->config.name)).IgnoreError();
     return written;
   }
+  // The config's own directory was fsynced by the write; the new directory's entry in lib_root
+  // is made durable too, or a power cut could lose the container with its config on disk.
+  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); root.valid()) {
+    ::fsync(root.get());
+  }
   ContainerRecord* result = record.get();
   containers_[result->config.name] = std::move(record);
   return result;
@@ -114,11 +134,19 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
 absl::Status Registry::Remove(const std::string& name) {
   ContainerRecord* record = Find(name);
   if (record == nullptr) return absl::NotFoundError(absl::StrCat("no container named ", name));
-  if (record->state != ContainerState::kStopped) {
+  const bool broken = record->state == ContainerState::kBroken;
+  if (record->state != ContainerState::kStopped && !broken) {
     return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
   }
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.run_dir)));
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(record->paths.lib_dir)));
+  if (broken) {
+    // Its config, and with it the record of its range, is lost: the pool frees by owner.
+    absl::StatusOr<runtime::IdPool> pool = Pool();
+    if (pool.ok()) IgnoreNotFound(pool->Release(IdOwner(name))).IgnoreError();
+    containers_.erase(name);
+    return absl::OkStatus();
+  }
   // Freed only once its files are gone: a block is never handed on while the old container's
   // upper layer, owned by it, still exists.
   if (record->config.uid_base != 0) {

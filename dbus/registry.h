@@ -19,7 +19,9 @@
 
 namespace corral::dbus {
 
-enum class ContainerState { kStopped, kStarting, kRunning, kStopping };
+// kBroken: its config did not load (ContainerRecord::problem says why); it is listed so that
+// `rm` can clear it, and it never starts.
+enum class ContainerState { kStopped, kStarting, kRunning, kStopping, kBroken };
 absl::string_view ContainerStateName(ContainerState state);
 
 struct ContainerRecord {
@@ -41,6 +43,7 @@ struct ContainerRecord {
   int64_t finished_at_usec = 0;
   uint32_t restart_count = 0;
   bool stopped_by_user = false;
+  std::string problem;  // kBroken: why its config did not load
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 
@@ -57,7 +60,8 @@ class Registry {
  public:
   explicit Registry(RegistryPaths paths) : paths_(std::move(paths)) {}
 
-  // Reads every lib_root/NAME/config; a broken one is skipped and reported in `problems`.
+  // Reads every lib_root/NAME/config; one that does not load (empty, torn, unparsable, naming
+  // another container) is kept as a kBroken record with the error, and reported in `problems`.
   absl::Status Load(std::vector<std::string>* problems);
 
   // Validates `config`, resolves its image ("busybox", "debian": images_root/NAME/rootfs; a

@@ -110,7 +110,8 @@ TEST_F(RegistryTest, RemoveRefusesARunningContainerAndDeletesAStoppedOne) {
   EXPECT_TRUE(absl::IsNotFound(registry.Remove("web")));
 }
 
-TEST_F(RegistryTest, BrokenConfigIsSkippedAndReported) {
+// (Issue 13: a config that does not load is listed as broken, no longer skipped.)
+TEST_F(RegistryTest, BrokenConfigIsListedAsBrokenAndReported) {
   ASSERT_TRUE(MakeDirectories(paths_.lib_root + "/junk", 0700).ok());
   ASSERT_TRUE(WriteFileAtomically(paths_.lib_root + "/junk/config", "name=junk\nnetwork=wifi\n").ok());
   Registry registry(paths_);
@@ -118,7 +119,9 @@ TEST_F(RegistryTest, BrokenConfigIsSkippedAndReported) {
   ASSERT_TRUE(registry.Load(&problems).ok());
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("wifi"), std::string::npos);
-  EXPECT_EQ(registry.Find("junk"), nullptr);
+  ASSERT_NE(registry.Find("junk"), nullptr);
+  EXPECT_EQ(registry.Find("junk")->state, ContainerState::kBroken);
+  EXPECT_NE(registry.Find("junk")->problem.find("wifi"), std::string::npos);
 }
 
 TEST(SupervisorStateTest, RoundTrip) {
@@ -282,6 +285,107 @@ TEST(ContainerConfigTest, PrivilegedAndUidBaseRoundTripAndAreChecked) {
   // A privileged container with a range, or a range on the host's own ids, is refused.
   EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nprivileged=yes\nuid_base=524288\n").ok());
   EXPECT_FALSE(ParseConfig("name=x\nimage=busybox\nboot=yes\nuid_base=1000\n").ok());
+}
+
+}  // namespace
+}  // namespace corral::dbus
+
+namespace corral::dbus {
+namespace {
+
+// A torn config (cut anywhere short of its end) is refused, never read as another container;
+// one written before configs had their frame still loads.
+TEST(ConfigFrameTest, TornConfigIsDetectedAtEveryCut) {
+  ContainerConfig c;
+  c.name = "web";
+  c.image = "busybox";
+  c.image_rootfs = "/var/lib/corral/images/busybox/rootfs";
+  c.command = {"sleep", "100"};
+  c.ports = {*netcfg::ParsePortForward("8080:80")};
+  std::string text = FormatConfig(c);
+  ASSERT_TRUE(ParseConfig(text).ok()) << ParseConfig(text).status();
+  for (size_t cut = 1; cut < text.size(); ++cut) {
+    absl::StatusOr<ContainerConfig> torn = ParseConfig(text.substr(0, cut));
+    EXPECT_EQ(torn.status().code(), absl::StatusCode::kDataLoss) << "cut at " << cut << ": " << text.substr(0, cut);
+  }
+  EXPECT_EQ(ParseConfig("").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseConfig("\n").status().code(), absl::StatusCode::kDataLoss);
+  // A line lost from the middle is seen too (the end line counts them).
+  std::string missing = text;
+  missing.erase(missing.find("command=sleep\n"), std::string("command=sleep\n").size());
+  EXPECT_EQ(ParseConfig(missing).status().code(), absl::StatusCode::kDataLoss);
+  // Written before the frame: read as always.
+  EXPECT_TRUE(ParseConfig("name=old\nimage=busybox\nimage_rootfs=/x\ncommand=true\n").ok());
+}
+
+class BrokenConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/corral-broken-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    paths_ = {dir_ + "/lib/containers", dir_ + "/run/containers", dir_ + "/lib/images"};
+    paths_.idmap_config = dir_ + "/idmap.conf";
+    ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 393216\nstate_dir = " + dir_ +
+                                                             "/lib/idmap\nsubuid =\nsubgid =\n")
+                    .ok());
+    ASSERT_TRUE(MakeDirectories(paths_.images_root + "/busybox/rootfs", 0755).ok());
+  }
+  void TearDown() override { RemoveTree(dir_).IgnoreError(); }
+  std::string dir_;
+  RegistryPaths paths_;
+};
+
+// An empty, a torn and an unparsable config each keep their container listed as broken, with
+// the error, so that its name is not lost and rm clears it (and frees its uid range).
+TEST_F(BrokenConfigTest, BrokenConfigsAreListedAsBrokenAndRemovable) {
+  {
+    Registry registry(paths_);
+    for (const char* name : {"empty", "torn", "garbage", "good"}) {
+      ContainerConfig c;
+      c.name = name;
+      c.image = "busybox";
+      c.boot = true;
+      ASSERT_TRUE(registry.Create(c).ok());
+    }
+  }
+  std::string lib = paths_.lib_root;
+  ASSERT_TRUE(WriteFileAtomically(lib + "/empty/config", "").ok());
+  std::string torn = *ReadFile(lib + "/torn/config");
+  ASSERT_TRUE(WriteFileAtomically(lib + "/torn/config", torn.substr(0, torn.size() / 2)).ok());
+  ASSERT_TRUE(WriteFileAtomically(lib + "/garbage/config", "\x01\x02 not a config at all").ok());
+  ASSERT_TRUE(MakeDirectories(lib + "/not a name", 0700).ok());  // never corral's
+
+  Registry registry(paths_);
+  std::vector<std::string> problems;
+  ASSERT_TRUE(registry.Load(&problems).ok());
+  EXPECT_EQ(problems.size(), 4u);
+  EXPECT_EQ(registry.Find("not a name"), nullptr);
+  for (const char* name : {"empty", "torn", "garbage"}) {
+    ContainerRecord* record = registry.Find(name);
+    ASSERT_NE(record, nullptr) << name;
+    EXPECT_EQ(record->state, ContainerState::kBroken) << name;
+    EXPECT_EQ(ContainerStateName(record->state), "broken");
+    EXPECT_NE(record->problem.find(lib + "/" + name + "/config"), std::string::npos) << record->problem;
+  }
+  EXPECT_NE(registry.Find("torn")->problem.find("torn"), std::string::npos) << registry.Find("torn")->problem;
+  EXPECT_NE(registry.Find("empty")->problem.find("empty"), std::string::npos);
+  ASSERT_NE(registry.Find("good"), nullptr);
+  EXPECT_EQ(registry.Find("good")->state, ContainerState::kStopped);
+  // The name stays taken while the broken one is listed; rm clears it and its range.
+  ContainerConfig again;
+  again.name = "torn";
+  again.image = "busybox";
+  again.boot = true;
+  EXPECT_TRUE(absl::IsAlreadyExists(registry.Create(again).status()));
+  for (const char* name : {"empty", "torn", "garbage"}) {
+    EXPECT_TRUE(registry.Remove(name).ok()) << name;
+    struct stat st;
+    EXPECT_NE(::stat((lib + "/" + name).c_str(), &st), 0) << name;
+  }
+  std::string allocations = ReadFile(dir_ + "/lib/idmap/allocations").value_or("");
+  EXPECT_EQ(allocations.find("torn"), std::string::npos) << allocations;
+  EXPECT_TRUE(registry.Create(again).ok());
 }
 
 }  // namespace

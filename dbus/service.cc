@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <set>
 #include <cstring>
 #include <utility>
 
@@ -24,12 +25,15 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/console_request.h"
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
-#include "dbus/supervisor_exec.h"
 #include "dbus/journal_log.h"
+#include "dbus/reconcile.h"
+#include "dbus/retry.h"
 #include "dbus/storage_options.h"
+#include "dbus/supervisor_exec.h"
 #include "dbus/volume_methods.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
@@ -56,10 +60,17 @@ struct Service::Running {
   sd_event_source* report_source = nullptr;
   sd_event_source* exit_source = nullptr;
   sd_event_source* stop_timer = nullptr;
+  sd_event_source* start_deadline = nullptr;  // fails the start when it fires (issue 13)
+  // Tells this start from a later one of the same name (a callback of a cancelled start must
+  // not act on the next).
+  uint64_t generation = NextGeneration();
+  static uint64_t NextGeneration() {
+    static uint64_t next = 0;
+    return ++next;
+  }
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
-  std::optional<uint32_t> stop_when_running;  // a stop asked for while starting: its timeout
   // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
   // own breakdown of its part (its "phases" report line), in microseconds.
   runtime::PhaseTimer start_timer;
@@ -69,6 +80,7 @@ struct Service::Running {
     sd_event_source_disable_unref(report_source);
     sd_event_source_disable_unref(exit_source);
     sd_event_source_disable_unref(stop_timer);
+    sd_event_source_disable_unref(start_deadline);
     for (sd_bus_message* m : waiting_start) sd_bus_message_unref(m);
     for (sd_bus_message* m : waiting_stop) sd_bus_message_unref(m);
   }
@@ -78,6 +90,11 @@ struct Service::Running {
 // execve) before it is killed and the call fails: a container can hold an execve back (a
 // write lease on the binary, a FUSE mount), and none of that may hold corrald.
 constexpr uint64_t kExecStartTimeoutUsec = 10 * 1000000;
+
+// A lock another process holds (dbus/retry.h): tried again this often, for at most this long
+// by an rm (whose caller waits for its reply).
+constexpr uint64_t kLockRetryUsec = 50 * 1000;
+constexpr uint64_t kRemoveLockWaitUsec = 30 * 1000000;
 
 struct Service::PendingExec {
   Service* service = nullptr;
@@ -131,7 +148,9 @@ int StatusError(sd_bus_error* error, const absl::Status& status) {
     case absl::StatusCode::kOutOfRange:
       return SetError(error, kErrorInvalidArgument, status.message());
     case absl::StatusCode::kPermissionDenied:
-      return SetError(error, kErrorAccessDenied, status.message());
+      // EACCES/EPERM of a step inside or for a container (exec of a file that is not
+      // executable): not the caller's rights, which alone answer AccessDenied (RequireRoot).
+      return SetError(error, kErrorFailed, status.message());
     default:
       return SetError(error, kErrorFailed, status.message());
   }
@@ -311,14 +330,21 @@ std::vector<std::pair<std::string, std::string>> ScopeDeviceAllow(const Containe
   return runtime::SystemdDeviceAllow(devices);
 }
 
-// Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant.
+// Calls `read_one(key)` for each entry of an a{sv}, positioned at the variant. A key given twice
+// is refused (InvalidArgument in `error`; -EINVAL without one): which of the two would win is
+// nobody's guess.
 template <typename ReadOne>
-int ReadOptions(sd_bus_message* m, ReadOne read_one) {
+int ReadOptions(sd_bus_message* m, ReadOne read_one, sd_bus_error* error = nullptr) {
   int r = sd_bus_message_enter_container(m, 'a', "{sv}");
   if (r < 0) return r;
+  std::set<std::string> seen;
   while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
     const char* key = nullptr;
     if ((r = sd_bus_message_read(m, "s", &key)) < 0) return r;
+    if (!seen.insert(key).second) {
+      if (error == nullptr) return -EINVAL;
+      return SetError(error, kErrorInvalidArgument, absl::StrCat("option ", key, " is given twice"));
+    }
     if ((r = read_one(std::string(key))) < 0) return r;
     if ((r = sd_bus_message_exit_container(m)) < 0) return r;
   }
@@ -419,6 +445,8 @@ const sd_bus_vtable Service::kContainerVtable[] = {
     // Where the last start's time went: (phase, microseconds) in order, e.g. "scope",
     // "overlay rootfs", "network attach", "clone", "machined registration".
     SD_BUS_PROPERTY("StartPhases", "a(st)", Service::GetProperty, 0, 0),
+    // Why a "broken" container's config did not load (empty otherwise).
+    SD_BUS_PROPERTY("Problem", "s", Service::GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_VTABLE_END,
 };
 
@@ -430,6 +458,21 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
   RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
   for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  // Everything the host holds for containers that do not run is freed, and said (issue 13).
+  ReconcileInput input{service->options_.paths.lib_root, service->options_.paths.run_root,
+                       Cgroup2MountPoint().value_or(""), {}, {}};
+  for (ContainerRecord* record : service->registry_.List()) input.known.insert(record->config.name);
+  for (const auto& [name, run] : service->running_) input.running.insert(name);
+  ReconcileResult reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
+  for (const std::string& line : reconciled.freed) ::fprintf(stderr, "corrald: reconciled at start: %s\n", line.c_str());
+  for (const std::string& unit : reconciled.stray_scopes) {
+    ::fprintf(stderr, "corrald: reconciled at start: killed and stopped %s (no living supervisor)\n", unit.c_str());
+    service->systemd_->KillAndStopScope(unit);
+  }
+  service->systemd_->UnregisterMachinesExcept(input.running, [](const std::string& machine) {
+    ::fprintf(stderr, "corrald: reconciled at start: unregistered machine %s (no such running container)\n",
+              machine.c_str());
+  });
   service->ReclaimNetwork("at start");
   return service;
 }
@@ -603,6 +646,7 @@ int Service::GetProperty(sd_bus* bus, const char*, const char*, const char* prop
   if (p == "State") return sd_bus_message_append(reply, "s", std::string(ContainerStateName(record->state)).c_str());
   if (p == "Leader") return sd_bus_message_append(reply, "u", static_cast<uint32_t>(record->leader));
   if (p == "Unit") return sd_bus_message_append(reply, "s", record->unit().c_str());
+  if (p == "Problem") return sd_bus_message_append(reply, "s", ValidUtf8(record->problem).c_str());
   if (p == "Image") return sd_bus_message_append(reply, "s", c.image.c_str());
   if (p == "Hostname") return sd_bus_message_append(reply, "s", c.EffectiveHostname().c_str());
   if (p == "ExitStatus") return sd_bus_message_append(reply, "i", record->exit_status);
@@ -691,7 +735,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   ContainerConfig config;
   config.name = name;
   config.image = image;
-  r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); });
+  r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); }, error);
   if (r < 0) return r;
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
   if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
@@ -713,16 +757,58 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
-  const std::string name = record->config.name;  // a copy: Remove destroys the record
-  if (record->state != ContainerState::kStopped) {
+  const std::string name = record->config.name;
+  const uint64_t deadline = MonotonicUsec() + kRemoveLockWaitUsec;
+  bool busy = false;
+  r = self->FinishRemove(m, name, deadline, error, &busy);
+  if (!busy) return r;
+  // The leases lock is held by another process: tried again from the loop, which answers
+  // everyone else meanwhile; the reply comes from the attempt that gets through.
+  sd_bus_message_ref(m);
+  bool retrying = RetryLater(self->event_, kLockRetryUsec, [self, m, name, deadline]() {
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    bool again = false;
+    int q = self->FinishRemove(m, name, deadline, &e, &again);
+    if (again) return false;
+    if (q < 0) {
+      if (sd_bus_error_is_set(&e)) {
+        sd_bus_reply_method_error(m, &e);
+      } else {
+        sd_bus_reply_method_errno(m, q, nullptr);
+      }
+    }
+    sd_bus_error_free(&e);
+    sd_bus_message_unref(m);
+    return true;
+  });
+  if (!retrying) {
+    sd_bus_message_unref(m);
+    return SetError(error, kErrorFailed, absl::StrCat("rm ", name, ": cannot wait for the leases lock"));
+  }
+  return 1;
+}
+
+int Service::FinishRemove(sd_bus_message* m, const std::string& name, uint64_t deadline_usec, sd_bus_error* error,
+                          bool* busy) {
+  *busy = false;
+  // Checked on every attempt: a retry comes back to a world that may have changed.
+  ContainerRecord* record = registry_.Find(name);
+  if (record == nullptr) return SetError(error, kErrorNoSuchContainer, absl::StrCat("no container named ", name));
+  if (record->state != ContainerState::kStopped && record->state != ContainerState::kBroken) {
     return SetError(error, kErrorAlreadyRunning, absl::StrCat("container ", name, " is running: stop it first"));
   }
-  self->CancelRestart(record);
-  std::string path = self->PathOf(name);
+  // Never under a running process: a scope whose supervisor died may still be emptying.
+  if (ScopeHasProcesses(record->unit())) {
+    return SetError(error, kErrorAlreadyRunning,
+                    absl::StrCat("the scope ", record->unit(), " of container ", name,
+                                 " still has processes; try again when it is empty (systemctl stop ", record->unit(), ")"));
+  }
+  CancelRestart(record);
+  std::string path = PathOf(name);
   // Its address goes with it (the network keeps a lease while a stopped container exists), and
   // every forward still pointing at that address (an unclean end leaves them).
   if (record->config.network == NetworkMode::kBridge) {
-    absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(self->options_.network_config);
+    absl::StatusOr<netcfg::NetworkConfig> network_config = netcfg::LoadNetworkConfig(options_.network_config);
     absl::StatusOr<std::unique_ptr<netcfg::BridgeNetwork>> network =
         network_config.ok() ? netcfg::BridgeNetwork::Open(*network_config) : network_config.status();
     // The veth is not deleted here: a stopped container's went with its network namespace (the
@@ -731,15 +817,24 @@ int Service::RemoveContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
     absl::Status released = network.ok() ? (*network)->Detach(name, {/*keep_address=*/false, /*delete_link=*/false,
                                                                      /*find_stray_forwards=*/true})
                                          : network.status();
+    if (released.code() == absl::StatusCode::kUnavailable) {
+      if (MonotonicUsec() < deadline_usec) {
+        *busy = true;
+        return 0;
+      }
+      return SetError(error, kErrorFailed,
+                      absl::StrCat("rm ", name, ": ", released.message(), " for ", kRemoveLockWaitUsec / 1000000,
+                                   " s; nothing was removed"));
+    }
     // The next reconciliation pass (corrald's start) frees what could not be freed now.
     if (!released.ok()) {
       ::fprintf(stderr, "corrald: rm %s: %s\n", name.c_str(), std::string(released.message()).c_str());
     }
   }
-  sd_bus_emit_object_removed(self->bus_, path.c_str());
-  absl::Status removed = self->registry_.Remove(name);
+  sd_bus_emit_object_removed(bus_, path.c_str());
+  absl::Status removed = registry_.Remove(name);
   if (!removed.ok()) return StatusError(error, removed);
-  sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
+  sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
   return sd_bus_reply_method_return(m, "");
 }
 
@@ -895,6 +990,10 @@ int Service::StartContainer(sd_bus_message* m, void* userdata, sd_bus_error* err
 int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* error) {
   Service* self = this;
   const std::string& name = record->config.name;
+  if (record->state == ContainerState::kBroken) {
+    return SetError(error, kErrorInvalidArgument,
+                    absl::StrCat("container ", name, " is broken (", record->problem, "); remove it with rm"));
+  }
   if (record->state != ContainerState::kStopped) {
     return SetError(error, kErrorAlreadyRunning,
                     absl::StrCat("container ", name, " is ", ContainerStateName(record->state), " already"));
@@ -948,8 +1047,22 @@ int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* err
       running.get());
   self->WatchSupervisorExit(running.get());
   pid_t supervisor = running->supervisor;
+  Running* run = running.get();
   self->running_[name] = std::move(running);
   self->SetState(record, ContainerState::kStarting);
+  // A start nothing answers (a hung job, a supervisor stuck on a lock or a mount) is failed
+  // and cleaned after the deadline, like a unit's TimeoutStartSec=; its container never runs.
+  sd_event_add_time_relative(
+      self->event_, &run->start_deadline, CLOCK_MONOTONIC, uint64_t{self->options_.start_timeout_seconds} * 1000000,
+      0,
+      [](sd_event_source*, uint64_t, void* data) -> int {
+        auto* r = static_cast<Running*>(data);
+        r->service->AbortStart(r->name, absl::DeadlineExceededError(absl::StrCat(
+                                            "container ", r->name, " did not start within ",
+                                            r->service->options_.start_timeout_seconds, " s; the start was stopped")));
+        return 0;
+      },
+      run);
 
   ScopeSpec scope;
   scope.unit = record->unit();
@@ -960,9 +1073,11 @@ int Service::Start(sd_bus_message* m, ContainerRecord* record, sd_bus_error* err
   scope.cpu_weight = record->config.cpu_weight;
   scope.cpu_quota_per_sec_usec = record->config.cpu_quota_percent * 10000;
   scope.device_allow = ScopeDeviceAllow(record->config);
-  self->systemd_->StartScope(scope, [self, name](absl::Status status) {
+  self->systemd_->StartScope(scope, [self, name, generation = run->generation](absl::Status status) {
     auto it = self->running_.find(name);
-    if (it == self->running_.end()) return;
+    // Gone, or another start's by now (this one was cancelled or timed out, and the name was
+    // started again): its go belongs to its own scope's job.
+    if (it == self->running_.end() || it->second->generation != generation) return;
     if (!status.ok()) {
       self->StartFailed(name, status);
       return;
@@ -1003,6 +1118,17 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
              {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "start-failed"}});
 }
 
+void Service::AbortStart(const std::string& name, const absl::Status& status) {
+  auto it = running_.find(name);
+  if (it == running_.end()) return;
+  Running& run = *it->second;
+  run.start_deadline = sd_event_source_disable_unref(run.start_deadline);
+  StartFailed(name, status);
+  // Wherever it is (waiting for the go, preparing, holding a half-started container): its
+  // container dies with it (PR_SET_PDEATHSIG) and OnSupervisorExit undoes the rest.
+  sys::PidfdSendSignal(run.supervisor_pidfd.get(), SIGKILL, nullptr, 0);
+}
+
 void Service::OnSupervisorReport(const std::string& name) {
   auto it = running_.find(name);
   if (it == running_.end()) return;
@@ -1028,6 +1154,7 @@ void Service::OnSupervisorReport(const std::string& name) {
       pid_t leader = 0;
       if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
       run.start_timer.Mark("supervisor");
+      run.start_deadline = sd_event_source_disable_unref(run.start_deadline);
       record->start_phases = StartPhases(run);
       MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
       // The callers hear "running" once machinectl can see it too.
@@ -1065,6 +1192,17 @@ void Service::OnSupervisorReport(const std::string& name) {
       StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
     }
   }
+}
+
+bool Service::ScopeIsFrozen(const std::string& unit) {
+  if (cgroup2_root_.empty()) {
+    absl::StatusOr<std::string> root = Cgroup2MountPoint();
+    if (!root.ok()) return false;
+    cgroup2_root_ = *root;
+  }
+  // "frozen 1" when the scope or an ancestor is frozen, not when only a cgroup below it is.
+  absl::StatusOr<std::string> events = ReadFile(absl::StrCat(cgroup2_root_, "/machine.slice/", unit, "/cgroup.events"));
+  return events.ok() && absl::StrContains(*events, "frozen 1");
 }
 
 bool Service::ScopeHasProcesses(const std::string& unit) {
@@ -1107,7 +1245,6 @@ void Service::MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std
   record->state = ContainerState::kRunning;
   RunStarted(record, recovered);
   EmitChanged(record, AllChangingProperties());
-  if (it != running_.end() && it->second->stop_when_running) BeginStop(record, *it->second, *it->second->stop_when_running);
 }
 
 void Service::OnSupervisorExit(const std::string& name) {
@@ -1151,6 +1288,16 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (failed_start) RemoveTree(record->paths.run_dir).IgnoreError();
   // A supervisor that did not exit cleanly left its forwards (and maybe its veth) behind.
   bool clean = reaped && info.si_code == CLD_EXITED && info.si_status == 0;
+  if (!clean) {
+    // Its container died with it (PR_SET_PDEATHSIG); anything else left in the scope (a
+    // process that escaped the PID namespace's end, an exec between its steps) goes with the
+    // scope. After a corrald restart the supervisor is not our child and `clean` is unknown:
+    // the scope decides. Its mounts and state file are undone here, as its Cleanup would.
+    if (reaped || ScopeHasProcesses(record->unit())) systemd_->KillAndStopScope(record->unit());
+    ::umount2((record->paths.run_dir + "/lower").c_str(), MNT_DETACH);
+    ::unlink(record->paths.state().c_str());
+    ::unlink(record->paths.console_socket().c_str());
+  }
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }
@@ -1173,6 +1320,20 @@ void Service::ReclaimNetwork(const char* why) {
   };
   absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
       network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
+  if (reclaimed.status().code() == absl::StatusCode::kUnavailable) {
+    // The leases lock is held by another process: once more from the loop a moment later (one
+    // pass waiting at a time; it judges by what this corrald knows then).
+    if (!reclaim_pending_) {
+      reclaim_pending_ = true;
+      std::string reason = why;
+      RetryLater(event_, 10 * kLockRetryUsec, [this, reason]() {
+        reclaim_pending_ = false;
+        ReclaimNetwork(reason.c_str());
+        return true;
+      });
+    }
+    return;
+  }
   if (!reclaimed.ok()) {
     ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
               std::string(reclaimed.status().message()).c_str());
@@ -1210,17 +1371,18 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
   record->stopped_by_user = true;
   if (CancelRestart(record) && record->state == ContainerState::kStopped) return sd_bus_reply_method_return(m, "");
   auto it = running_.find(name);
+  if (it != running_.end() && record->state == ContainerState::kStarting) {
+    // A stop cancels a start under way; it is done when the supervisor is gone.
+    it->second->waiting_stop.push_back(sd_bus_message_ref(m));
+    AbortStart(name, absl::CancelledError(absl::StrCat("the start of container ", name, " was cancelled by a stop")));
+    SetState(record, ContainerState::kStopping);
+    return 1;
+  }
   if (it == running_.end() || record->state == ContainerState::kStopped) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));
   }
   Running& run = *it->second;
   run.waiting_stop.push_back(sd_bus_message_ref(m));
-  if (record->state == ContainerState::kStarting) {
-    // A start under way (the restart policy's, say) is stopped once it runs; a start that
-    // fails ends it as well. Either way the caller hears when it is stopped.
-    run.stop_when_running = timeout_seconds;
-    return 1;
-  }
   if (record->state == ContainerState::kStopping) return 1;  // joins the stop under way
   BeginStop(record, run, timeout_seconds);
   return 1;
@@ -1276,9 +1438,18 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
   if (record->state != ContainerState::kRunning) {
     return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
   }
-  absl::StatusOr<ConsoleSession> session = RequestConsole(record->paths);
-  if (!session.ok()) return StatusError(error, session.status());
-  return sd_bus_reply_method_return(m, "hs", session->master.get(), session->pty.c_str());
+  // Answered from the loop when the supervisor hands the session over (or fails to in time).
+  sd_bus_message_ref(m);
+  RequestConsoleAsync(self->event_, record->paths, kConsoleRequestTimeoutUsec,
+                      [m](absl::StatusOr<ConsoleSession> session) {
+                        if (session.ok()) {
+                          sd_bus_reply_method_return(m, "hs", session->master.get(), session->pty.c_str());
+                        } else {
+                          ReplyStatusError(m, session.status());
+                        }
+                        sd_bus_message_unref(m);
+                      });
+  return 1;
 }
 
 int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -1323,7 +1494,7 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
                       absl::StrCat("unknown option ", key, " (known: Environment, User, Cwd, Tty, PtyReceiver)"));
     }
     return sd_bus_message_exit_container(m);
-  });
+  }, error);
   if (r < 0) return r;
   for (const std::string& e : spec.env) {
     if (e.find('=') == std::string::npos || e[0] == '=') {
@@ -1353,6 +1524,16 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
   }
   spec.cgroup_fd = run.payload_cgroup.get();
+  // A frozen scope (cgroup2's freezer from outside: `systemctl freeze`, the scope's
+  // cgroup.freeze) would freeze the exec's helper the moment it enters: refused at once, by
+  // name, instead of failing after the exec's start timeout. A container that froze its own
+  // payload (its delegated cgroup.freeze) gets that timeout, never the loop stuck (and never a
+  // host fd: exec_escape_test).
+  if (self->ScopeIsFrozen(record->unit())) {
+    return SetError(error, kErrorNotRunning,
+                    absl::StrCat("container ", name, " is frozen: nothing can be executed in it until it is thawed "
+                                 "(systemctl thaw ", record->unit(), ")"));
+  }
   // Never waits: the helper reports on a socket the loop watches (see PendingExec). The
   // supervisor starts it when it can (no cgroup moves: supervisor_exec.h); else we do.
   absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
@@ -1449,9 +1630,25 @@ void Service::ExecReport(PendingExec* pending) {
 // ---- after a restart ----
 
 void Service::Recover(ContainerRecord* record) {
+  if (record->state == ContainerState::kBroken) return;  // its config is unknown: nothing to adopt
   absl::StatusOr<std::string> text = ReadFile(record->paths.state());
-  if (!text.ok()) return;  // not running
-  absl::StatusOr<SupervisorState> state = ParseSupervisorState(*text);
+  absl::StatusOr<SupervisorState> state = text.ok() ? ParseSupervisorState(*text) : text.status();
+  if (!state.ok()) {
+    // No state file, or garbage in it: the scope is the truth. A supervisor in its leaf with
+    // the container as its child runs that container, whatever the file says.
+    absl::StatusOr<SupervisorState> found = StateFromScope(Cgroup2MountPoint().value_or(""), record->unit());
+    if (!found.ok()) {
+      if (text.ok()) ::unlink(record->paths.state().c_str());  // a stale or garbage file of a stopped one
+      return;  // not running
+    }
+    ::fprintf(stderr, "corrald: %s: %s; found its supervisor %d and leader %d in %s\n", record->config.name.c_str(),
+              text.ok() ? std::string(state.status().message()).c_str() : "no state file", found->supervisor,
+              found->leader, record->unit().c_str());
+    state = std::move(found);
+    // Written again, so the next corrald need not search (the supervisor removes it at its end).
+    WriteFileAtomically(record->paths.state(), FormatSupervisorState(*state), 0644, Durability::kProcessCrashSafe)
+        .IgnoreError();
+  }
   UniqueFd supervisor(state.ok() ? sys::PidfdOpen(state->supervisor, 0) : -1);
   // The pid must still be that supervisor, not a recycled number: it lives in our scope.
   absl::StatusOr<std::string> cgroup =

@@ -34,6 +34,8 @@ struct ServiceOptions {
   RegistryPaths paths;
   std::string network_config = "/etc/corral/network.conf";
   uint32_t default_stop_timeout_seconds = 10;
+  // A start that has not reported running by then is failed and cleaned (issue 13).
+  uint32_t start_timeout_seconds = 90;
 };
 
 class Service {
@@ -117,6 +119,14 @@ class Service {
   std::map<std::string, sd_event_source*> restart_timers_;  // restarts waiting for their back-off
   void WatchSupervisorExit(Running* run);
   void StartFailed(const std::string& name, const absl::Status& status);
+  // Ends a start under way: its callers get `status`, its supervisor is killed (its container
+  // with it) and its exit cleans up (dbus/service.cc, issue 13).
+  void AbortStart(const std::string& name, const absl::Status& status);
+  // RemoveContainer's checks and work, tried again from a timer while the leases lock is held
+  // elsewhere (*busy: try again), until `deadline_usec` (CLOCK_MONOTONIC).
+  int FinishRemove(sd_bus_message* m, const std::string& name, uint64_t deadline_usec, sd_bus_error* error,
+                   bool* busy);
+  bool reclaim_pending_ = false;  // a network reconciliation waits for the leases lock
   void OnSupervisorReport(const std::string& name);
   void OnSupervisorExit(const std::string& name);
   // The bridge network's reconciliation pass (netcfg BridgeNetwork::Reclaim) judged by what
@@ -125,6 +135,8 @@ class Service {
   static std::vector<std::pair<std::string, uint64_t>> StartPhases(const Running& run);
   // Whether systemd's scope `unit` exists with processes in it (its cgroup is populated).
   bool ScopeHasProcesses(const std::string& unit);
+  // Whether that scope is frozen (cgroup2's freezer, from outside the container).
+  bool ScopeIsFrozen(const std::string& unit);
   void MarkRunning(ContainerRecord* record, pid_t leader, std::vector<std::string> addresses);
   void SetState(ContainerRecord* record, ContainerState state);
   void EmitChanged(ContainerRecord* record, std::vector<const char*> properties);

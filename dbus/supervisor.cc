@@ -617,6 +617,8 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
     ::signal(SIGCHLD, SIG_DFL);
     ::setsid();
     ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
+    // Its own process, outside corrald's loop: it may wait for the leases lock.
+    FileLock::SetNonBlocking(false);
     // Keep stdio (corrald's journal stream), the two pipe ends, the exec request socket and
     // the volumes' mounts, close everything else. The copies land above every target number,
     // so the dup2s below never overwrite one not yet moved.

@@ -1,5 +1,7 @@
 #include "dbus/systemd_client.h"
 
+#include <signal.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -321,6 +323,49 @@ void SystemdClient::UnregisterMachine(const std::string& name) {
     return;
   }
   CallAsync(call, [](sd_bus_message*) { return false; });  // NoSuchMachine or gone: nothing to do
+}
+
+void SystemdClient::KillAndStopScope(const std::string& unit) {
+  sd_bus_message* kill = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &kill, kSystemd, kSystemdPath, kSystemdManager, "KillUnit");
+  if (r >= 0) r = sd_bus_message_append(kill, "ssi", unit.c_str(), "all", SIGKILL);
+  if (r >= 0) {
+    CallAsync(kill, [](sd_bus_message*) { return false; });  // NoSuchUnit: gone already
+  } else {
+    sd_bus_message_unref(kill);
+  }
+  sd_bus_message* stop = nullptr;
+  r = sd_bus_message_new_method_call(bus_, &stop, kSystemd, kSystemdPath, kSystemdManager, "StopUnit");
+  if (r >= 0) r = sd_bus_message_append(stop, "ss", unit.c_str(), "replace");
+  if (r >= 0) {
+    CallAsync(stop, [](sd_bus_message*) { return false; });
+  } else {
+    sd_bus_message_unref(stop);
+  }
+}
+
+void SystemdClient::UnregisterMachinesExcept(std::set<std::string> keep,
+                                             std::function<void(const std::string&)> freed) {
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "ListMachines");
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    return;
+  }
+  CallAsync(call, [this, keep = std::move(keep), freed = std::move(freed)](sd_bus_message* reply) -> bool {
+    if (reply == nullptr || sd_bus_message_is_method_error(reply, nullptr)) return false;  // no machined
+    std::vector<std::string> stray;
+    if (sd_bus_message_enter_container(reply, 'a', "(ssso)") < 0) return false;
+    const char *name = nullptr, *machine_class = nullptr, *service = nullptr, *path = nullptr;
+    while (sd_bus_message_read(reply, "(ssso)", &name, &machine_class, &service, &path) > 0) {
+      if (std::string(service) == "corral" && !keep.count(name)) stray.emplace_back(name);
+    }
+    for (const std::string& machine : stray) {
+      UnregisterMachine(machine);
+      freed(machine);
+    }
+    return false;
+  });
 }
 
 void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,14 @@ class SystemdClient {
   // Tells machined the machine is gone, as systemd-nspawn does when its container ends (without
   // this, machined notices by itself when the scope goes). No such machine is fine.
   void UnregisterMachine(const std::string& name);
+
+  // Kills whatever is left in scope `unit` (SIGKILL to all its processes) and stops it, without
+  // waiting: after a supervisor died, nothing of its container may run on unsupervised.
+  void KillAndStopScope(const std::string& unit);
+
+  // Unregisters every machine of machined's registered by corral (service "corral") whose name
+  // is not in `keep`; `freed` is called with each name (corrald's start, issue 13).
+  void UnregisterMachinesExcept(std::set<std::string> keep, std::function<void(const std::string&)> freed);
 
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}

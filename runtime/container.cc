@@ -40,6 +40,7 @@ struct ChildPlan {
   RootfsPlan rootfs;
   ExecPlan exec;
   int sync_fd = -1;      // child's end of the socketpair
+  int parent_sync_fd = -1;  // the parent's end: closed in the child, so the parent's death shows
   bool expect_rootfs_tree = false;  // the go carries the idmapped rootfs (spec.idmap_rootfs)
   int console_fd = -1;   // pty slave, or -1
   int stdio[3] = {-1, -1, -1};
@@ -47,6 +48,14 @@ struct ChildPlan {
 
 [[noreturn]] void ChildMain(const ChildPlan& plan) {
   int fd = plan.sync_fd;
+  ::close(plan.parent_sync_fd);
+  // No container without its manager (the supervisor, corral-run): killed with it, from
+  // before the start handshake on. A manager that died before this is seen by the recvmsg
+  // below (EOF: every copy of its end is closed).
+  if (int err = BindDeathSignalInChild(SIGKILL, fd); err != 0) {
+    ReportChildError(fd, "prctl(PR_SET_PDEATHSIG)", "", err);
+    ::_exit(125);
+  }
   // Wait for the parent: id maps written, cgroup or scope placement done, network wired. The
   // go byte may carry the idmapped rootfs as a detached mount (SCM_RIGHTS).
   char go = 0;
@@ -80,6 +89,14 @@ struct ChildPlan {
   if ((spec.namespaces & CLONE_NEWUSER) && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
     ReportChildError(fd, "become root of the user namespace", "", errno);
     ::_exit(125);
+  }
+  // Becoming the namespace's root changed the euid (host root to the range's base), which
+  // cleared the death signal: bound again, checked against the manager again.
+  if (spec.namespaces & CLONE_NEWUSER) {
+    if (int err = BindDeathSignalInChild(SIGKILL, fd); err != 0) {
+      ReportChildError(fd, "prctl(PR_SET_PDEATHSIG)", "", err);
+      ::_exit(125);
+    }
   }
   if (spec.join_netns_fd >= 0 && ::setns(spec.join_netns_fd, CLONE_NEWNET) != 0) {
     ReportChildError(fd, "join network namespace", "", errno);
@@ -187,7 +204,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   ChildPlan plan;
   plan.spec = &spec;
-  plan.hostname = !spec.hostname.empty() ? spec.hostname : !spec.name.empty() ? spec.name : "corral";
+  plan.hostname = !spec.hostname.empty() ? spec.hostname : HostnameFromName(spec.name);
   plan.rootfs = MakeRootfsPlan(spec, pty ? pty->slave_path : "");
   // The user's binds: checked and cloned here, on the host, before the child exists; it
   // inherits the detached trees and only attaches them (their fds close at its exec).
@@ -222,6 +239,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.no_new_privs = spec.no_new_privs;
   exec_options.seccomp = spec.seccomp ? &SeccompProgramFor(exec_options.capabilities) : nullptr;
   plan.exec = MakeExecPlan(exec_options);
+  plan.exec.death_signal = SIGKILL;  // kept through DropPrivilegesInChild's credential changes
   plan.console_fd = pty ? pty->slave.get() : -1;
   plan.expect_rootfs_tree = userns && spec.idmap_rootfs;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
@@ -233,6 +251,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   UniqueFd parent_end(sync[0]);
   UniqueFd child_end(sync[1]);
   plan.sync_fd = child_end.get();
+  plan.parent_sync_fd = parent_end.get();
   if (timer) timer->Mark("prepare");
 
   // The cgroup namespace is unshared by the child later (see ChildMain).

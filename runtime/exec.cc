@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -117,6 +118,13 @@ void DropPrivileges(const ExecPlan& plan, int error_fd, bool* dropped) {
   // a host may set to 1: what runs here until its execve is still a copy of the manager (the
   // tiny init for ever), so it must stay out of reach of the container's ptrace and /proc.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return ReportChildError(error_fd, "prctl(PR_SET_DUMPABLE, 0)", "", errno);
+  // The credential changes above cleared the parent-death signal (commit_creds does when the
+  // euid or egid changes): bound again, before seccomp could refuse the prctl.
+  if (plan.death_signal != 0) {
+    if (int err = BindDeathSignalInChild(plan.death_signal, error_fd); err != 0) {
+      return ReportChildError(error_fd, "prctl(PR_SET_PDEATHSIG)", "", err);
+    }
+  }
   if (plan.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return ReportChildError(error_fd, "prctl(PR_SET_NO_NEW_PRIVS)", "", errno);
   }
@@ -129,6 +137,19 @@ void DropPrivileges(const ExecPlan& plan, int error_fd, bool* dropped) {
 }
 
 }  // namespace
+
+int BindDeathSignalInChild(int signal, int parent_fd) {
+  if (::prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0) return errno;
+  // From here on the parent's death sends the signal; whether it died before is told by the
+  // socket it holds the other end of.
+  struct pollfd parent = {parent_fd, POLLIN | POLLRDHUP, 0};
+  int ready;
+  do {
+    ready = ::poll(&parent, 1, 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready > 0 && (parent.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0) ::_exit(125);
+  return 0;
+}
 
 bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd) {
   bool dropped = false;

@@ -28,6 +28,9 @@ struct ExecPlan {
   CapabilityPlan capabilities;
   bool no_new_privs = true;
   std::optional<SeccompProgram> seccomp;
+  // A container's init: the signal it gets when the process that cloned it dies (see
+  // BindDeathSignalInChild), bound again after the credential changes, which clear it.
+  int death_signal = 0;
 };
 
 struct ExecOptions {
@@ -64,6 +67,15 @@ int SetGroupsInChild(uid_t uid, gid_t gid);
 // close-on-exec above 2, execve; returns only on failure, after writing a ChildError.
 bool DropPrivilegesInChild(const ExecPlan& plan, int error_fd);
 void ExecPreparedInChild(const ExecPlan& plan, int error_fd);
+
+// PR_SET_PDEATHSIG(signal), then a check that the parent is still there, as LXC's
+// lxc_set_death_signal does: a parent that died before the prctl never sends it. The parent
+// is outside the container's PID namespace (getppid() is 0 there), so it is judged by
+// `parent_fd`, a socket whose other end only the parent holds: a hangup there means it is
+// gone, and the child exits at once. The signal fires when the parent *thread* exits; the
+// supervisor and corral-run are single-threaded, and clone from their one thread. Returns 0
+// or an errno (after which the caller reports and exits). Async-signal-safe.
+int BindDeathSignalInChild(int signal, int parent_fd);
 
 // Resets every signal disposition to default and unblocks all signals (child side).
 void ResetSignalsInChild();

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace corral::runtime {
 
@@ -70,6 +72,31 @@ absl::Status ValidateHostname(absl::string_view hostname) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string HostnameFromName(absl::string_view name) {
+  std::string out;
+  for (absl::string_view label : absl::StrSplit(name, '.', absl::SkipEmpty())) {
+    std::string clean;
+    for (char c : label) {
+      if (c == '_') c = '-';
+      if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-') clean.push_back(c);
+    }
+    size_t first = clean.find_first_not_of('-');
+    if (first == std::string::npos) continue;
+    clean = clean.substr(first, clean.find_last_not_of('-') - first + 1);
+    if (clean.size() > 63) clean.resize(63);
+    while (!clean.empty() && clean.back() == '-') clean.pop_back();
+    if (clean.empty()) continue;
+    size_t room = 63 - std::min<size_t>(out.size() + (out.empty() ? 0 : 1), 63);
+    if (room == 0) break;
+    if (!out.empty()) out.push_back('.');
+    if (clean.size() > room) clean.resize(room);
+    while (!clean.empty() && clean.back() == '-') clean.pop_back();
+    out += clean;
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == '-')) out.pop_back();
+  return out.empty() ? "corral" : out;
 }
 
 absl::Status ParseByteSize(absl::string_view text, uint64_t* bytes) {

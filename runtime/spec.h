@@ -105,6 +105,12 @@ absl::Status ValidateContainerName(absl::string_view name);
 // RFC 1123 host name, at most 64 characters.
 absl::Status ValidateHostname(absl::string_view hostname);
 
+// The host name a container gets when none is given: its name made a valid host name, so that
+// every valid name starts ('_' becomes '-', empty labels go, labels lose leading and trailing
+// '-', the whole is cut to 63 characters; "a_b" -> "a-b", "x.." -> "x"); "corral" if nothing
+// is left.
+std::string HostnameFromName(absl::string_view name);
+
 // Parses "1G", "64M", "512k", "1048576" into bytes.
 absl::Status ParseByteSize(absl::string_view text, uint64_t* bytes);
 

@@ -114,5 +114,38 @@ TEST(SpecTest, ByteSizes) {
   EXPECT_FALSE(ParseByteSize("20000000T", &bytes).ok());
 }
 
+// Every valid container name gives a valid host name (issue 13: "a_b", 64 characters, "x.."
+// never started, their default host name refused at start).
+TEST(SpecTest, HostnameFromNameIsValidForEveryValidName) {
+  EXPECT_EQ(HostnameFromName("a_b"), "a-b");
+  EXPECT_EQ(HostnameFromName("x.."), "x");
+  EXPECT_EQ(HostnameFromName("web"), "web");
+  EXPECT_EQ(HostnameFromName("a.b_c"), "a.b-c");
+  EXPECT_EQ(HostnameFromName("_"), "corral");
+  EXPECT_EQ(HostnameFromName(""), "corral");
+  EXPECT_EQ(HostnameFromName("a-_"), "a");
+  std::string long_name(64, 'a');
+  EXPECT_EQ(HostnameFromName(long_name), std::string(63, 'a'));
+  // Exhaustive over short names of the name alphabet, and some long ones.
+  const std::string alphabet = "a0_.-";
+  std::vector<std::string> names = {""};
+  for (int length = 1; length <= 5; ++length) {
+    std::vector<std::string> next;
+    for (const std::string& prefix : names) {
+      for (char c : alphabet) next.push_back(prefix + c);
+    }
+    names = std::move(next);
+    for (const std::string& name : names) {
+      if (!ValidateContainerName(name).ok()) continue;
+      std::string host = HostnameFromName(name);
+      EXPECT_TRUE(ValidateHostname(host).ok()) << name << " -> " << host << ": " << ValidateHostname(host);
+      std::string longer = name + std::string(64 - name.size(), '_');
+      if (ValidateContainerName(longer).ok()) {
+        EXPECT_TRUE(ValidateHostname(HostnameFromName(longer)).ok()) << longer << " -> " << HostnameFromName(longer);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace corral::runtime

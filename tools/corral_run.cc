@@ -99,7 +99,7 @@ class BridgeRun {
       ASSIGN_OR_RETURN(netcfg::ProcessIdentity self, netcfg::IdentifyProcess(::getpid()));
       run->container_ = netcfg::RunLeaseName(self);
     }
-    run->hostname_ = !spec.hostname.empty() ? spec.hostname : spec.name;
+    run->hostname_ = !spec.hostname.empty() ? spec.hostname : runtime::HostnameFromName(spec.name);
     run->ports_ = options.ports;
     ASSIGN_OR_RETURN(run->claim_, netcfg::ClaimContainerNetwork(run->container_));
     ASSIGN_OR_RETURN(run->network_, netcfg::BridgeNetwork::Open(std::move(config)));

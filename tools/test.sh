@@ -81,6 +81,7 @@ for t in tests/system/*.sh; do
   [ "$rc" -eq 0 ] || failed_names+=("$t")
 done
 
+
 if ((${#failed_names[@]})); then
   echo "failed: ${failed_names[*]}"
 fi

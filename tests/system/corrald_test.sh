@@ -215,11 +215,11 @@ check_output "--privileged: shown in info, no range" 'Privileged: +true UIDRange
 check_output "--privileged: the command runs as host root in the host's user namespace" '^sysadmin=0 uid=0 userns=host$' caps_of priv child
 sb sh -c "for c in other booted cmd priv; do corralctl stop \$c; corralctl rm \$c; done; rm -rf $f" >/dev/null
 check_output "rm frees the ranges (only web's is left)" "^$first ctr:web\$" sb cat /var/lib/corral/idmap/allocations
-# A container from before user namespaces (its config names no range; its upper layer written
-# as host root) gets a range at its next start, and its upper layer is shifted once.
+# A container from before user namespaces (its config names no range and has no format/end
+# frame; its upper layer written as host root) gets a range at its next start, and its upper layer is shifted once.
 sb sh -c 'corralctl create legacy --image busybox --net none --privileged -- sleep 1000 && corralctl start legacy &&
   corralctl exec legacy -- sh -c "touch /by-root && touch /by-user && chown 1000:1000 /by-user" && corralctl stop legacy &&
-  sed -i "/^privileged=/d" /var/lib/corral/containers/legacy/config && systemctl restart corrald' >/dev/null
+  sed -i "/^privileged=/d; /^format=/d; /^end=/d" /var/lib/corral/containers/legacy/config && systemctl restart corrald' >/dev/null
 check "the old container starts" sb corralctl start legacy
 check_output "it got a range, its upper layer is shifted on disk and root's and uid 1000's inside" \
   '^[0-9]+-[0-9]+ ok 0:0 1000:1000$' sb sh -c '
