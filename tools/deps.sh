@@ -7,7 +7,7 @@ packages=(
   # build
   bazel-bootstrap bazel-platforms g++ libc6-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev
+  libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev nlohmann-json3-dev
   # run time and tests
   busybox-static iproute2 nftables util-linux procps psmisc debootstrap
   systemd systemd-container dbus kmod libglib2.0-bin
