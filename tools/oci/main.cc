@@ -864,6 +864,10 @@ int CmdExec(std::vector<std::string> args) {
     if (!compiled.ok()) return LogError(compiled.status().message()), 1;
     program = std::move(*compiled);
     spec.seccomp_program = &*program;
+    // The attached process installs its filter after dropping CAP_SYS_ADMIN, which the kernel
+    // allows only under no_new_privs: a filtered exec always has it (setuid programs inside
+    // it do not gain privileges).
+    spec.no_new_privs = true;
   } else {
     spec.seccomp = false;
   }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# corral-oci under a real client, in a throwaway systemd (tools/sandbox/sandbox.sh): Debian's
+# podman with --runtime /usr/local/bin/corral-oci runs, execs into, logs, stops and removes a
+# busybox image made offline (`podman import` of a rootfs tarball), with --network none.
+# Skips (one "ok - skipped" line) when podman is not installed. Prints "N passed, N failed" last.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. tests/system/lib.sh
+
+if ! command -v podman >/dev/null; then
+  ok "skipped: podman is not installed (apt-get install podman)"
+  finish
+  exit
+fi
+if ! log=$(bazel build -c opt //tools:corral-oci 2>&1); then
+  echo "$log" | tail -20
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+build_corral
+work=$(mktemp -d /tmp/corral-ocitest-XXXXXX)
+extra_cleanup="rm -rf $work"
+# The image: busybox-static and its applets, as a tarball podman imports.
+mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in $("$work/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"; done
+tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$work/sandbox" "$work"
+
+# podman's storage on a tmpfs (the sandbox root is an overlay), vfs driver, cgroupfs.
+sb sh -c 'mkdir -p /var/lib/ctest /run/ctest && mount -t tmpfs ctest /var/lib/ctest' >/dev/null
+pm() {
+  sb podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs --cgroup-manager cgroupfs \
+    --events-backend file --runtime /usr/local/bin/corral-oci "$@"
+}
+check_output "corral-oci --version inside the sandbox" '^corral-oci version ' sb /usr/local/bin/corral-oci --version
+check "podman import of the busybox tarball" pm import "$work/busybox.tar" localhost/corral-busybox:latest
+check_output "podman run --rm --network none: output comes back" '^hello-from-corral-oci$' \
+  pm run --rm --network none localhost/corral-busybox:latest echo hello-from-corral-oci
+check_output "podman run: the exit status propagates" '^status=7$' \
+  sb sh -c "podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime /usr/local/bin/corral-oci run --rm --network none localhost/corral-busybox:latest sh -c 'exit 7'; echo status=\$?"
+check "podman run -d (a long-running container)" pm run -d --name c1 --network none localhost/corral-busybox:latest \
+  sh -c 'echo started-c1; exec sleep 1000'
+sleep 1
+check_output "podman ps shows it running" 'c1' pm ps --format '{{.Names}} {{.Status}}'
+check_output "podman exec runs inside it" '^uid=0' pm exec c1 id
+check_output "podman exec sees the container's processes only (pid namespace)" '^1 ' pm exec c1 sh -c 'ps -o pid,args | grep -v PID | head -1'
+check_output "podman logs has its output" 'started-c1' pm logs c1
+check_output "corral-oci state (podman's --root) says running" '"status": "running"' sb sh -c \
+  'd=$(dirname "$(find /run -path "*corral-oci*" -name state.json | head -1)"); /usr/local/bin/corral-oci --root "$(dirname "$d")" state "$(basename "$d")"'
+check "podman stop" pm stop -t 2 c1
+check_output "podman ps -a shows it exited" 'Exited' pm ps -a --format '{{.Names}} {{.Status}}'
+check "podman rm" pm rm c1
+check_output "nothing left in podman ps -a" '^$' pm ps -aq
+finish
