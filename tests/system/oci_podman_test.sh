@@ -41,17 +41,29 @@ check_output "podman run --rm --network none: output comes back" '^hello-from-co
   pm run --rm --network none localhost/corral-busybox:latest echo hello-from-corral-oci
 check_output "podman run: the exit status propagates" '^status=7$' \
   sb sh -c "podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime /usr/local/bin/corral-oci run --rm --network none localhost/corral-busybox:latest sh -c 'exit 7'; echo status=\$?"
-check "podman run -d (a long-running container)" pm run -d --name c1 --network none localhost/corral-busybox:latest \
-  sh -c 'echo started-c1; exec sleep 1000'
+# In a unit of its own that may stay behind: conmon lives on in the cgroup of whatever ran
+# podman (cgroupfs manager), and `sb` waits for its unit to empty.
+check "podman run -d (a long-running container)" sb systemd-run --quiet -p Type=oneshot -p RemainAfterExit=yes \
+  --unit corral-oci-podman-c1 podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs \
+  --cgroup-manager cgroupfs --events-backend file --runtime /usr/local/bin/corral-oci \
+  run -d --name c1 --network none localhost/corral-busybox:latest sh -c 'echo started-c1; exec sleep 1000'
 sleep 1
 check_output "podman ps shows it running" 'c1' pm ps --format '{{.Names}} {{.Status}}'
 check_output "podman exec runs inside it" '^uid=0' pm exec c1 id
-check_output "podman exec sees the container's processes only (pid namespace)" '^1 ' pm exec c1 sh -c 'ps -o pid,args | grep -v PID | head -1'
+check_output "podman exec sees the container's processes only (pid namespace)" '^ *1 +sleep' pm exec c1 sh -c 'ps -o pid,args | grep -v PID | head -1'
 check_output "podman logs has its output" 'started-c1' pm logs c1
 check_output "corral-oci state (podman's --root) says running" '"status": "running"' sb sh -c \
   'd=$(dirname "$(find /run -path "*corral-oci*" -name state.json | head -1)"); /usr/local/bin/corral-oci --root "$(dirname "$d")" state "$(basename "$d")"'
+check_output "the container's init is in libpod's cgroup (cgroupsPath), unified and v1 memory" \
+  'libpod_parent/libpod-[0-9a-f]+ memory:/libpod_parent/libpod-[0-9a-f]+' \
+  sb sh -c 'pid=$(podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs inspect -f "{{.State.Pid}}" c1); grep -E "^0::|memory" /proc/$pid/cgroup | sort | tr "\n" " " | sed "s/^[0-9]*://; s/ [0-9]*:/ /"'
+check "podman pause" pm pause c1
+check_output "podman ps shows it paused" 'Paused' pm ps -a --format '{{.Names}} {{.Status}}'
+check "podman unpause" pm unpause c1
+check_output "podman top (corral-oci ps) lists sleep" 'sleep' pm top c1
 check "podman stop" pm stop -t 2 c1
 check_output "podman ps -a shows it exited" 'Exited' pm ps -a --format '{{.Names}} {{.Status}}'
 check "podman rm" pm rm c1
+sb systemctl stop corral-oci-podman-c1 >/dev/null 2>&1
 check_output "nothing left in podman ps -a" '^$' pm ps -aq
 finish

@@ -118,7 +118,9 @@ absl::StatusOr<std::vector<std::string>> CgroupDirs(const oci::Config& config, c
   runtime::CgroupMounts mounts = runtime::ParseCgroupMounts(mountinfo);
   std::vector<std::string> dirs;
   if (mounts.unified) dirs.push_back(mounts.unified->mount_point + path);
-  for (const char* controller : {"memory", "pids", "cpu", "freezer"}) {
+  // name=systemd too: on a hybrid host that is where systemd (and so `systemctl status`) sees
+  // which unit a process belongs to.
+  for (const char* controller : {"memory", "pids", "cpu", "freezer", "blkio", "devices", "name=systemd"}) {
     auto it = mounts.v1.find(controller);
     if (it != mounts.v1.end()) {
       std::string dir = it->second.mount_point + path;
