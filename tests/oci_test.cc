@@ -267,6 +267,34 @@ TEST_F(OciTest, RunReturnsTheExitStatusAndSetsProcessFields) {
   EXPECT_THAT(out, HasSubstr("CapEff:\t0000000000000000"));
 }
 
+// Without linux.uidMappings the container shares the caller's user namespace (as runc, and
+// what podman as root asks for); with them it gets its own, root inside mapped to the block.
+TEST_F(OciTest, UidMappingsGiveAUserNamespace) {
+  config_["linux"]["namespaces"].push_back({{"type", "user"}});
+  config_["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 300000}, {"size", 65536}}};
+  config_["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 300000}, {"size", 65536}}};
+  config_["process"]["args"] = {"sh", "-c", "echo MAP:$(cat /proc/self/uid_map); echo ID:$(id -u)"};
+  WriteConfig();
+  CliResult run = Oci({"run", "--bundle", dir_ + "/bundle", "userns"}, "container.out");
+  ASSERT_EQ(run.exit_status, 0) << run.output << ContainerOutput();
+  std::string out = ContainerOutput();
+  EXPECT_THAT(out, ::testing::ContainsRegex("MAP: *0 +300000 +65536"));
+  EXPECT_THAT(out, HasSubstr("ID:0"));
+
+  config_ = json::parse(ReadFile(dir_ + "/bundle/config.json").value());
+  config_["linux"].erase("uidMappings");
+  config_["linux"].erase("gidMappings");
+  json namespaces = json::array();
+  for (const json& ns : config_["linux"]["namespaces"]) {
+    if (ns["type"] != "user") namespaces.push_back(ns);
+  }
+  config_["linux"]["namespaces"] = namespaces;
+  WriteConfig();
+  run = Oci({"run", "--bundle", dir_ + "/bundle", "hostns"}, "container.out");
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_THAT(ContainerOutput(), ::testing::ContainsRegex("MAP: *0 +0 +4294967295"));
+}
+
 TEST_F(OciTest, BadBundlesFailWithOneClearErrorAndCreateNothing) {
   struct Case {
     std::function<void(json&)> change;

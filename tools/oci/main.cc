@@ -435,6 +435,14 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   if (text.ok()) WriteFileAtomically(dir + "/config.json", *text, 0600, Durability::kProcessCrashSafe).IgnoreError();
   std::string fifo = dir + "/exec.fifo";
   if (::mkfifo(fifo.c_str(), 0600) != 0) return ErrnoError(absl::StrCat("mkfifo ", fifo));
+  // In a user namespace the init opens the fifo as the container's root: it must own it.
+  for (const runtime::IdMapping& u : config.uid_mappings) {
+    for (const runtime::IdMapping& gm : config.gid_mappings) {
+      if (u.container_id == 0 && gm.container_id == 0 && ::chown(fifo.c_str(), u.host_id, gm.host_id) != 0) {
+        return ErrnoError(absl::StrCat("chown ", fifo, " to the container's root"));
+      }
+    }
+  }
   UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd) return ErrnoError(absl::StrCat("open ", fifo));
   if (!cgroups.empty()) {
@@ -547,7 +555,18 @@ int CmdRun(std::vector<std::string> args) {
   State s;
   absl::StatusOr<oci::Launched> launched = DoCreate(id, *f, /*clone_parent=*/f->detach, &s);
   if (!launched.ok()) return LogError(launched.status().message()), 1;
-  if (absl::Status st = ReleaseInit(s, launched->pidfd.get()); !st.ok()) return LogError(st.message()), 1;
+  if (absl::Status st = ReleaseInit(s, launched->pidfd.get()); !st.ok()) {
+    // Nothing of a run that did not start stays behind: the init, its state, its cgroups.
+    LogError(st.message());
+    sys::PidfdSendSignal(launched->pidfd.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    if (!f->detach) {
+      while (::waitid(P_PIDFD, launched->pidfd.get(), &info, WEXITED) != 0 && errno == EINTR) {
+      }
+    }
+    Delete(s);
+    return 1;
+  }
   if (f->detach) return 0;
   absl::Status exec = oci::WaitForExec(*launched);
   int code = 0;
