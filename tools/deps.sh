@@ -10,6 +10,7 @@ packages=(
   libseccomp-dev libsystemd-dev libcap-dev libmnl-dev libnftables-dev nlohmann-json3-dev
   # run time and tests
   busybox-static iproute2 nftables util-linux procps psmisc debootstrap
+  podman containerd  # clients of corral-oci in tests/system/oci_*_test.sh
   systemd systemd-container dbus kmod libglib2.0-bin
   # peers for the side-by-side benchmarks
   crun containernetworking-plugins iptables python3 gnuplot-nox
