@@ -332,6 +332,57 @@ TEST_F(OciTest, BadBundlesFailWithOneClearErrorAndCreateNothing) {
   children_.clear();
 }
 
+TEST_F(OciTest, SeccompProfileFromTheConfigIsEnforced) {
+  // mkdir fails with EPERM (errnoRet 1), everything else is allowed; /dev/shm is the
+  // container's own tmpfs, so a filter that did not hold would change nothing of the host.
+  config_["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
+  config_["process"]["args"] = {"sh", "-c", "mkdir /dev/shm/blocked && echo MKDIR-OK; echo BEFORE > /dev/shm/f && echo WRITE-OK"};
+  WriteConfig();
+  CliResult run = Oci({"run", "--bundle", dir_ + "/bundle", "seccomp"}, "container.out");
+  EXPECT_EQ(run.exit_status, 0) << run.output;
+  std::string out = ContainerOutput();
+  EXPECT_THAT(out, HasSubstr("Operation not permitted"));
+  EXPECT_THAT(out, Not(HasSubstr("MKDIR-OK")));
+  EXPECT_THAT(out, HasSubstr("WRITE-OK"));
+
+  config_["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_FLY";
+  WriteConfig();
+  CliResult bad = Oci({"run", "--bundle", dir_ + "/bundle", "seccomp2"});
+  EXPECT_NE(bad.exit_status, 0);
+  EXPECT_THAT(bad.output, HasSubstr("linux.seccomp.syscalls[0].action: unsupported seccomp action \"SCMP_ACT_FLY\""));
+}
+
+TEST_F(OciTest, HooksGetTheStateOnStdin) {
+  std::string prestart = dir_ + "/prestart.out", poststop = dir_ + "/poststop.out";
+  config_["hooks"] = {
+      {"prestart", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "cat > " + prestart}}, {"timeout", 10}}}},
+      {"poststop", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "cat > " + poststop}}}}}};
+  config_["process"]["args"] = {"true"};
+  WriteConfig();
+  CliResult run = Oci({"run", "--bundle", dir_ + "/bundle", "hooked"}, "container.out");
+  EXPECT_EQ(run.exit_status, 0) << run.output;
+  json pre = json::parse(ReadFile(prestart).value_or(""), nullptr, false);
+  ASSERT_FALSE(pre.is_discarded());
+  EXPECT_EQ(pre["id"], "hooked");
+  EXPECT_EQ(pre["status"], "creating");
+  EXPECT_GT(pre["pid"].get<int>(), 0);
+  json post = json::parse(ReadFile(poststop).value_or(""), nullptr, false);
+  ASSERT_FALSE(post.is_discarded());
+  EXPECT_EQ(post["status"], "stopped");
+
+  // A failing prestart hook stops the create, and nothing stays.
+  config_["hooks"] = {{"prestart", {{{"path", "/bin/false"}}}}};
+  WriteConfig();
+  CliResult failed = Oci({"run", "--bundle", dir_ + "/bundle", "hookfail"});
+  EXPECT_NE(failed.exit_status, 0);
+  EXPECT_THAT(failed.output, HasSubstr("prestart hook /bin/false"));
+  struct stat st;
+  EXPECT_NE(::stat((state_root_ + "/hookfail").c_str(), &st), 0);
+}
+
 TEST_F(OciTest, VersionAndFeatures) {
   CliResult v = Oci({"--version"});
   EXPECT_THAT(v.output, HasSubstr("corral-oci version "));

@@ -57,6 +57,18 @@ check_output "corral-oci state (podman's --root) says running" '"status": "runni
 check_output "the container's init is in libpod's cgroup (cgroupsPath), unified and v1 memory" \
   'libpod_parent/libpod-[0-9a-f]+ memory:/libpod_parent/libpod-[0-9a-f]+' \
   sb sh -c 'pid=$(podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs inspect -f "{{.State.Pid}}" c1); grep -E "^0::|memory" /proc/$pid/cgroup | sort | tr "\n" " " | sed "s/^[0-9]*://; s/ [0-9]*:/ /"'
+check "podman run -d --memory 64m --pids-limit 50" sb systemd-run --quiet -p Type=oneshot -p RemainAfterExit=yes \
+  --unit corral-oci-podman-m1 podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs \
+  --cgroup-manager cgroupfs --events-backend file --runtime /usr/local/bin/corral-oci \
+  run -d --name m1 --memory 64m --pids-limit 50 --network none localhost/corral-busybox:latest sleep 1000
+check_output "its cgroup has the limits (memory 64 MiB, 50 pids; cgroup2 or the hybrid host's v1)" '^67108864 50$' \
+  sb sh -c 'pid=$(podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs inspect -f "{{.State.Pid}}" m1)
+    m=$(grep -E "^[0-9]+:memory:" /proc/$pid/cgroup | cut -d: -f3); p=$(grep -E "^[0-9]+:pids:" /proc/$pid/cgroup | cut -d: -f3)
+    u=$(grep "^0::" /proc/$pid/cgroup | cut -d: -f3)
+    mem=$(cat /sys/fs/cgroup/memory$m/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup$u/memory.max)
+    pids=$(cat /sys/fs/cgroup/pids$p/pids.max 2>/dev/null || cat /sys/fs/cgroup$u/pids.max); echo "$mem $pids"'
+check "podman rm -f m1" pm rm -f -t 0 m1
+sb systemctl stop corral-oci-podman-m1 >/dev/null 2>&1
 check "podman pause" pm pause c1
 check_output "podman ps shows it paused" 'Paused' pm ps -a --format '{{.Names}} {{.Status}}'
 check "podman unpause" pm unpause c1
