@@ -69,6 +69,24 @@ check_output "its cgroup has the limits (memory 64 MiB, 50 pids; cgroup2 or the 
     pids=$(cat /sys/fs/cgroup/pids$p/pids.max 2>/dev/null || cat /sys/fs/cgroup$u/pids.max); echo "$mem $pids"'
 check "podman rm -f m1" pm rm -f -t 0 m1
 sb systemctl stop corral-oci-podman-m1 >/dev/null 2>&1
+# podman's default cgroup manager: --systemd-cgroup, cgroupsPath machine.slice:libpod:ID, a
+# real transient scope of the sandbox's systemd.
+pms() {
+  sb podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs \
+    --events-backend file --runtime /usr/local/bin/corral-oci "$@"
+}
+check_output "podman (systemd cgroup manager) run --rm: the init is in machine.slice/libpod-ID.scope" \
+  '^0::/machine.slice/libpod-[0-9a-f]+\.scope$' pms run --rm --network none localhost/corral-busybox:latest grep '^0::' /proc/self/cgroup
+check "podman (systemd cgroup manager) run -d --memory 64m" sb systemd-run --quiet -p Type=oneshot -p RemainAfterExit=yes \
+  --unit corral-oci-podman-s1 podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs \
+  --events-backend file --runtime /usr/local/bin/corral-oci run -d --name s1 --memory 64m --network none \
+  localhost/corral-busybox:latest sleep 1000
+check_output "systemd has its scope, active, with MemoryMax=64M" '^ActiveState=active MemoryMax=67108864 ' \
+  sb sh -c 'id=$(podman --root /var/lib/ctest/storage --runroot /run/ctest --storage-driver vfs ps -q --no-trunc --filter name=s1)
+    systemctl show -p ActiveState -p MemoryMax "libpod-$id.scope" | sort | tr "\n" " "'
+check "podman rm -f s1" pms rm -f -t 0 s1
+check_output "the scope is gone with it" '^0$' sb sh -c 'systemctl list-units --no-legend "libpod-*.scope" | grep -c active'
+sb systemctl stop corral-oci-podman-s1 >/dev/null 2>&1
 check "podman pause" pm pause c1
 check_output "podman ps shows it paused" 'Paused' pm ps -a --format '{{.Names}} {{.Status}}'
 check "podman unpause" pm unpause c1

@@ -41,6 +41,7 @@
 #include "runtime/oci/config.h"
 #include "runtime/oci/launch.h"
 #include "runtime/spec.h"
+#include "tools/oci/systemd_scope.h"
 
 namespace corral::oci_cli {
 namespace {
@@ -101,6 +102,12 @@ std::string StateDir(const std::string& id) { return g.root + "/" + id; }
 
 // ---- cgroups (cgroupfs driver) ----
 
+// prefix-name.scope, as runc names the scope of cgroupsPath "slice:prefix:name".
+std::string ScopeName(const std::string& prefix, const std::string& name) {
+  if (absl::EndsWith(name, ".slice") || absl::EndsWith(name, ".scope")) return name;
+  return absl::StrCat(prefix, prefix.empty() ? "" : "-", name, ".scope");
+}
+
 // The cgroup directories of a container: cgroup2's and, on a hybrid host, those of the v1
 // controllers that carry its limits.
 absl::StatusOr<std::vector<std::string>> CgroupDirs(const oci::Config& config, const std::string& id) {
@@ -111,7 +118,7 @@ absl::StatusOr<std::vector<std::string>> CgroupDirs(const oci::Config& config, c
     std::vector<std::string> parts = absl::StrSplit(path, ':');
     if (parts.size() != 3) return absl::InvalidArgumentError(absl::StrCat("linux.cgroupsPath: expected slice:prefix:name, got \"", path, "\""));
     std::string slice = parts[0].empty() ? "system.slice" : parts[0];
-    path = absl::StrCat("/", slice, "/", parts[1], parts[1].empty() ? "" : "-", parts[2].empty() ? id : parts[2], ".scope");
+    path = SystemdCgroupPath(slice, ScopeName(parts[1], parts[2].empty() ? id : parts[2]));
   }
   if (path[0] != '/') path = "/" + path;
   ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
@@ -445,7 +452,19 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   }
   UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd) return ErrnoError(absl::StrCat("open ", fifo));
-  if (!cgroups.empty()) {
+  // With --systemd-cgroup systemd makes (and removes) the scope's directories; the limits are
+  // written once the scope holds the init (Delegate=yes makes them ours).
+  const bool systemd_scope = g.systemd_cgroup && !cgroups.empty();
+  std::string scope_slice, scope_unit;
+  if (systemd_scope) {
+    std::vector<std::string> parts = absl::StrSplit(config.cgroups_path, ':');
+    if (parts.size() != 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linux.cgroupsPath: --systemd-cgroup wants slice:prefix:name, got \"", config.cgroups_path, "\""));
+    }
+    scope_slice = parts[0].empty() ? "system.slice" : parts[0];
+    scope_unit = ScopeName(parts[1], parts[2].empty() ? id : parts[2]);
+  } else if (!cgroups.empty()) {
     RETURN_IF_ERROR(MakeCgroups(cgroups));
     made_cgroups = cgroups;
     RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
@@ -464,8 +483,16 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   options.clone_parent = clone_parent;
   options.preserve_fds = f.preserve_fds;
   options.before_go = [&](pid_t pid) -> absl::Status {
-    for (const std::string& cg : cgroups) {
-      RETURN_IF_ERROR(Annotate(WriteExistingFile(cg + "/cgroup.procs", absl::StrCat(pid)), "join the container's cgroup"));
+    if (systemd_scope) {
+      const oci::Resources& r = config.resources;
+      RETURN_IF_ERROR(StartSystemdScope(scope_unit, scope_slice, pid, absl::StrCat("corral-oci container ", id),
+                                        r.memory_limit && *r.memory_limit > 0 ? static_cast<uint64_t>(*r.memory_limit) : 0,
+                                        r.pids_limit && *r.pids_limit > 0 ? static_cast<uint64_t>(*r.pids_limit) : 0));
+      RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
+    } else {
+      for (const std::string& cg : cgroups) {
+        RETURN_IF_ERROR(Annotate(WriteExistingFile(cg + "/cgroup.procs", absl::StrCat(pid)), "join the container's cgroup"));
+      }
     }
     s.pid = pid;
     std::string state = StateJson(s, "creating", false);
