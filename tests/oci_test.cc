@@ -383,6 +383,18 @@ TEST_F(OciTest, HooksGetTheStateOnStdin) {
   EXPECT_NE(::stat((state_root_ + "/hookfail").c_str(), &st), 0);
 }
 
+TEST_F(OciTest, ErrorsGoToTheJsonLog) {
+  std::string log = dir_ + "/log.json";
+  CliResult r = Oci({"--log", log, "--log-format", "json", "state", "nosuch"});
+  EXPECT_NE(r.exit_status, 0);
+  json line = json::parse(ReadFile(log).value_or(""), nullptr, false);
+  ASSERT_FALSE(line.is_discarded()) << ReadFile(log).value_or("");
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["msg"], "container \"nosuch\" does not exist");
+  EXPECT_TRUE(line["time"].is_string());
+  EXPECT_NE(Oci({"--log-format", "xml", "list"}).exit_status, 0);
+}
+
 TEST_F(OciTest, VersionAndFeatures) {
   CliResult v = Oci({"--version"});
   EXPECT_THAT(v.output, HasSubstr("corral-oci version "));
