@@ -357,7 +357,8 @@ bool BindStep(const RootfsStep& step, ChildRootfs& c) {
   const char* target = step.target.c_str();
   ChildFd fd(EnsureMountPoint(c.root_fd, target, step.target_is_file));
   if (!fd.valid()) return Fail(c.error_fd, "create mount point", target);
-  uint64_t attr = MOUNT_ATTR_NODEV | ((step.flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0);
+  uint64_t attr = MOUNT_ATTR_NODEV | ((step.flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0) |
+                  ((step.flags & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0) | ((step.flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0);
   if (!CloneTreeOnto(AT_FDCWD, step.source.c_str(), 0, attr, fd.get())) return Fail(c.error_fd, "bind mount", target);
   return true;
 }

@@ -24,7 +24,7 @@ struct RootfsStep {
     // refused, a missing one created), and after the mount the target must carry `magic`.
     kApiMount,
     kMount,       // a caller's file system: mount(source, target, fstype, flags | MS_NODEV, data)
-    kBind,        // recursive bind of host `source`, nodev; read-only throughout if flags has MS_RDONLY
+    kBind,        // recursive bind of host `source`, nodev; read-only, nosuid, noexec throughout with MS_RDONLY, MS_NOSUID, MS_NOEXEC in flags
     kDevice,      // bind the host node `source` onto an empty file at target (/dev itself is nodev)
     kSymlink,     // symlink `source` at target
     // Beneath the fresh proc or sys mount (`base`): /dev/null bound over a file, an empty

@@ -10,7 +10,7 @@ bindir=$prefix/bin
 if [ -n "${CORRAL_BIN_DIR:-}" ]; then
   bin=$CORRAL_BIN_DIR
 else
-  bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1 | tail -1
+  bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci 2>&1 | tail -1
   bin=bazel-bin
 fi
 
@@ -31,7 +31,7 @@ for dir in /var/lib/corral/images/*/; do
   dir=${dir%/}
   if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi
 done
-install -m 0755 "$bin/dbus/corrald" "$bin/tools/corralctl" "$bin/tools/corral-run" "$bindir/"
+install -m 0755 "$bin/dbus/corrald" "$bin/tools/corralctl" "$bin/tools/corral-run" "$bin/tools/corral-oci" "$bindir/"
 for unit in corrald.service corral@.service; do
   sed "s|@BINDIR@|$bindir|g" "units/$unit" > "/etc/systemd/system/$unit"
 done
