@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //benchmarks:dbus_bench 2>&1 | tail -1
+bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci //benchmarks:dbus_bench 2>&1 | tail -1
 bin=$(readlink -f bazel-bin)
 if [ "$(cat /proc/1/comm)" = systemd ]; then
   CORRAL_BIN_DIR=$bin tools/install.sh >/dev/null

@@ -12,7 +12,7 @@
 #   benchmarks/run_sandbox_peers_bench.sh [--benchmark_out=FILE --benchmark_out_format=json] ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //benchmarks:sandbox_peers_bench 2>&1 | tail -1
+bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci //benchmarks:sandbox_peers_bench 2>&1 | tail -1
 bin=$(readlink -f bazel-bin)
 
 debs=${CORRAL_PEERS_DEBS:-/var/cache/corral-peers/debs}

@@ -13,7 +13,7 @@ step "installing dependencies (Debian packages)"
 tools/deps.sh
 
 step "building corral (Bazel, offline)"
-bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1 | tail -1
+bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci 2>&1 | tail -1
 bin=$(readlink -f bazel-bin)
 
 # `sb CMD...` runs CMD where corrald runs: on this host when it boots with systemd, else inside

@@ -40,7 +40,7 @@ finish() {
 # and `sb CMD...` to run CMD in it as a unit, at most 60 s so one stuck check cannot hang the run.
 build_corral() {
   local log
-  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run 2>&1); then
+  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci 2>&1); then
     echo "$log" | tail -20
     echo "0 passed, 1 failed"
     exit 1
