@@ -1,6 +1,7 @@
 #include "dbus/container_config.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -230,6 +231,11 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
     } else if (key == "created_usec") {
       uint64_t v = 0;
       RETURN_IF_ERROR(number_of(&v));
+      // A time past INT64_MAX would turn negative here and be written back as what no longer
+      // parses (found by tests/fuzz/container_config_fuzz).
+      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", value, " is out of range"));
+      }
       c.created_usec = static_cast<int64_t>(v);
     }
     // Unknown keys are skipped: a config written by a newer corral still loads.

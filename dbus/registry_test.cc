@@ -159,6 +159,25 @@ TEST(ContainerConfigTest, DevicesArePersistedAndChecked) {
   }
 }
 
+// Found by tests/fuzz/container_config_fuzz: a creation time past INT64_MAX read back negative,
+// and what FormatConfig then wrote did not parse.
+TEST(ContainerConfigTest, ACreationTimePastInt64IsRefusedNotMisread) {
+  ContainerConfig c;
+  c.name = "t";
+  c.image = "busybox";
+  c.boot = true;
+  c.created_usec = 1764634444360000;
+  std::string text = FormatConfig(c);
+  ASSERT_TRUE(ParseConfig(text).ok()) << ParseConfig(text).status();
+  std::string huge = text;
+  size_t at = huge.find("created_usec=1764634444360000");
+  ASSERT_NE(at, std::string::npos);
+  huge.replace(at, std::string("created_usec=1764634444360000").size(), "created_usec=17646344443600000000");
+  absl::StatusOr<ContainerConfig> parsed = ParseConfig(huge);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("out of range"), absl::string_view::npos) << parsed.status();
+}
+
 TEST(ContainerConfigTest, StorageIsPersistedAndChecked) {
   ContainerConfig c;
   c.name = "st";
