@@ -555,7 +555,7 @@ void BM_PeerCatCgroupFiles200(benchmark::State& state) {
       "for i in $(seq 0 199); do u=machine.slice/corral-bench-stats-$i.scope; "
       "if [ -e /sys/fs/cgroup/$u/memory.current ]; then "
       "cat /sys/fs/cgroup/$u/memory.current /sys/fs/cgroup/$u/cpu.stat /sys/fs/cgroup/$u/pids.current; "
-      "else cat /sys/fs/cgroup/memory/$u/memory.usage_in_bytes /sys/fs/cgroup/cpu,cpuacct/$u/cpuacct.usage "
+      "else cat /sys/fs/cgroup/memory/$u/memory.usage_in_bytes /sys/fs/cgroup/unified/$u/cpu.stat "
       "/sys/fs/cgroup/pids/$u/pids.current; fi; done > /dev/null";
   TimeCommand(state, {"/bin/sh", "-c", loop}, "shell loop of cat");
 }
