@@ -658,34 +658,4 @@ absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) 
   return handle;
 }
 
-absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoError("socket for the console");
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::string path = paths.console_socket();
-  if (path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("console socket path too long");
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoError(absl::StrCat("connect to the container's supervisor at ", path));
-  }
-  timeval timeout{2, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  char name[128];
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{name, sizeof(name) - 1};
-  msghdr message{};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t n = ::recvmsg(fd.get(), &message, MSG_CMSG_CLOEXEC);
-  if (n <= 0) return ErrnoError(n == 0 ? EPIPE : errno, "receive the console from the supervisor");
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return absl::InternalError("the supervisor sent no console");
-  int master = -1;
-  std::memcpy(&master, CMSG_DATA(cmsg), sizeof(int));
-  return ConsoleSession{UniqueFd(master), std::string(name, n)};
-}
-
 }  // namespace corral::dbus

@@ -73,13 +73,12 @@ struct SupervisorState {
 std::string FormatSupervisorState(const SupervisorState& state);
 absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text);
 
-// Asks the supervisor of a running container for a new console session: returns the proxy
-// pty's master and its path.
+// A console session from the supervisor of a running container (dbus/console_request.h asks
+// for it from corrald's loop): the proxy pty's master and its path.
 struct ConsoleSession {
   UniqueFd master;
   std::string pty;
 };
-absl::StatusOr<ConsoleSession> RequestConsole(const ContainerPaths& paths);
 
 // Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
 absl::StatusOr<std::string> Cgroup2MountPoint();
