@@ -550,6 +550,11 @@ bool AttachInProgress::OnReadable() {
         Finish(abort_);
       } else if (!status_.ok()) {
         Finish(status_);
+      } else if (expect_helper_ && !helper_pidfd_) {
+        // The request went out but no helper ever announced itself: its forker (the
+        // supervisor) dropped the request, or died with it.
+        Finish(absl::UnavailableError("the container's supervisor did not start the exec (it went away or dropped "
+                                      "the request); nothing was started"));
       } else if (!process_.pidfd) {
         Finish(absl::InternalError("the attach helper ended without a report"));
       } else {

@@ -246,22 +246,12 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
     sd_bus_message_close_container(m);
     sd_bus_message_close_container(m);
   }
-  auto strv_option = [m](const char* key, const std::vector<std::string>& values) {
-    sd_bus_message_open_container(m, 'e', "sv");
-    sd_bus_message_append(m, "s", key);
-    sd_bus_message_open_container(m, 'v', "as");
-    sd_bus_message_open_container(m, 'a', "s");
-    for (const std::string& v : values) sd_bus_message_append(m, "s", v.c_str());
-    sd_bus_message_close_container(m);
-    sd_bus_message_close_container(m);
-    sd_bus_message_close_container(m);
-  };
-  if (!o.spec.command.empty()) strv_option("Command", o.spec.command);
-  if (!o.spec.env.empty()) strv_option("Environment", o.spec.env);
+  AppendStrvOption(m, "Command", o.spec.command);
+  AppendStrvOption(m, "Environment", o.spec.env);
   if (!o.spec.devices.empty()) {
     std::vector<std::string> devices;
     for (const runtime::DeviceSpec& d : o.spec.devices) devices.push_back(runtime::FormatDeviceSpec(d));
-    strv_option("Devices", devices);
+    AppendStrvOption(m, "Devices", devices);
   }
   AppendStorageOptions(m, o);  // Binds, IdmappedBinds, Tmpfs, Volumes: tools/ctl/storage.h
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(o.spec.init == runtime::InitMode::kBoot));

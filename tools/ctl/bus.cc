@@ -253,4 +253,16 @@ std::string JsonString(const std::string& text) {
   return out + "\"";
 }
 
+void AppendStrvOption(sd_bus_message* m, const char* key, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  sd_bus_message_open_container(m, 'e', "sv");
+  sd_bus_message_append(m, "s", key);
+  sd_bus_message_open_container(m, 'v', "as");
+  sd_bus_message_open_container(m, 'a', "s");
+  for (const std::string& v : values) sd_bus_message_append(m, "s", v.c_str());
+  sd_bus_message_close_container(m);
+  sd_bus_message_close_container(m);
+  sd_bus_message_close_container(m);
+}
+
 }  // namespace corral::tools

@@ -47,6 +47,10 @@ absl::StatusOr<MessagePtr> NewManagerCall(sd_bus* bus, const char* method);
 // The path of container `name`'s object.
 std::string ContainerPath(const std::string& name);
 
+// Appends one a{sv} entry `key` => as `values` to an open options array (nothing when empty):
+// how create and clone send Command, Environment, Devices.
+void AppendStrvOption(sd_bus_message* m, const char* key, const std::vector<std::string>& values);
+
 // Every org.corral1.Container property of `name`, as (name, text) pairs in the vtable's order;
 // lists joined by ", ".
 struct Property {

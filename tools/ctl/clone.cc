@@ -50,18 +50,6 @@ int Fail(const std::string& message, int code = 1) {
   return code;
 }
 
-void AppendStrv(sd_bus_message* m, const char* key, const std::vector<std::string>& values) {
-  if (values.empty()) return;
-  sd_bus_message_open_container(m, 'e', "sv");
-  sd_bus_message_append(m, "s", key);
-  sd_bus_message_open_container(m, 'v', "as");
-  sd_bus_message_open_container(m, 'a', "s");
-  for (const std::string& v : values) sd_bus_message_append(m, "s", v.c_str());
-  sd_bus_message_close_container(m);
-  sd_bus_message_close_container(m);
-  sd_bus_message_close_container(m);
-}
-
 // Binds (plain and idmapped), Tmpfs and Volumes from their stored text.
 void AppendStorage(sd_bus_message* m, const dbus::ContainerConfig& c) {
   auto rows = [m](const char* key, const char* type, const char* row, auto fill) {
@@ -151,9 +139,9 @@ int CloneCommand(sd_bus* bus, const std::vector<std::string>& args, const std::s
   if (c.tasks) sd_bus_message_append(m, "{sv}", "Tasks", "t", c.tasks);
   if (c.cpu_weight) sd_bus_message_append(m, "{sv}", "CPUWeight", "t", c.cpu_weight);
   sd_bus_message_append(m, "{sv}", "Network", "s", std::string(dbus::NetworkModeName(c.network)).c_str());
-  AppendStrv(m, "Command", c.command);
-  AppendStrv(m, "Environment", c.env);
-  AppendStrv(m, "Devices", c.devices);
+  AppendStrvOption(m, "Command", c.command);
+  AppendStrvOption(m, "Environment", c.env);
+  AppendStrvOption(m, "Devices", c.devices);
   AppendStorage(m, c);
   sd_bus_message_append(m, "{sv}", "Boot", "b", static_cast<int>(c.boot));
   if (c.privileged) sd_bus_message_append(m, "{sv}", "Privileged", "b", 1);
