@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dbus/supervisor.h"
+#include "dbus/supervisor/state_file.h"
 
 namespace corral::dbus {
 

@@ -12,6 +12,7 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "common/status_macros.h"
+#include "dbus/error_kind.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
 
@@ -133,7 +134,7 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
 
 absl::Status Registry::Remove(const std::string& name) {
   ContainerRecord* record = Find(name);
-  if (record == nullptr) return absl::NotFoundError(absl::StrCat("no container named ", name));
+  if (record == nullptr) return NoSuchContainerError(name);
   const bool broken = record->state == ContainerState::kBroken;
   if (record->state != ContainerState::kStopped && !broken) {
     return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", ContainerStateName(record->state)));

@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "dbus/container_config.h"
-#include "dbus/supervisor.h"
+#include "dbus/container_paths.h"
 #include "runtime/idmap.h"
 
 namespace corral::dbus {

@@ -124,16 +124,6 @@ TEST_F(RegistryTest, BrokenConfigIsListedAsBrokenAndReported) {
   EXPECT_NE(registry.Find("junk")->problem.find("wifi"), std::string::npos);
 }
 
-TEST(SupervisorStateTest, RoundTrip) {
-  SupervisorState state{12, 34, {"10.77.0.2/16"}};
-  auto parsed = ParseSupervisorState(FormatSupervisorState(state));
-  ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(parsed->supervisor, 12);
-  EXPECT_EQ(parsed->leader, 34);
-  EXPECT_EQ(parsed->addresses, state.addresses);
-  EXPECT_FALSE(ParseSupervisorState("leader=3\n").ok());
-}
-
 }  // namespace
 }  // namespace corral::dbus
 

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "common/errors.h"
+#include "common/files.h"
+#include "dbus/supervisor/cgroup_dirs.h"
 
 namespace corral::dbus {
 namespace {
@@ -399,5 +402,21 @@ void SystemdClient::SendNext() {
     ++in_flight_;
   }
 }
+
+bool SystemdClient::ScopeEventsContain(const std::string& unit, const char* line) {
+  if (cgroup2_root_.empty()) {
+    absl::StatusOr<std::string> root = Cgroup2MountPoint();
+    if (!root.ok()) return false;  // no cgroup2: systemd's own answer will tell
+    cgroup2_root_ = *root;
+  }
+  // Transient scopes of corral live in machine.slice at the top of systemd's tree.
+  absl::StatusOr<std::string> events = ReadFile(absl::StrCat(cgroup2_root_, "/machine.slice/", unit, "/cgroup.events"));
+  return events.ok() && absl::StrContains(*events, line);
+}
+
+bool SystemdClient::ScopeHasProcesses(const std::string& unit) { return ScopeEventsContain(unit, "populated 1"); }
+
+// "frozen 1" when the scope or an ancestor is frozen, not when only a cgroup below it is.
+bool SystemdClient::ScopeIsFrozen(const std::string& unit) { return ScopeEventsContain(unit, "frozen 1"); }
 
 }  // namespace corral::dbus

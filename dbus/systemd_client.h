@@ -17,30 +17,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dbus/lifecycle/interfaces.h"
 
 namespace corral::dbus {
 
-struct ScopeSpec {
-  std::string unit;  // corral-NAME.scope
-  std::string description;
-  pid_t pid = 0;     // the first process of the scope (the container's supervisor)
-  uint64_t memory_max = 0;  // 0: not set
-  uint64_t tasks_max = 0;
-  uint64_t cpu_weight = 0;
-  uint64_t cpu_quota_per_sec_usec = 0;  // CPUQuotaPerSecUSec; 0: none
-  // DevicePolicy=closed with these DeviceAllow= entries (node or "char-pts", access): the
-  // kernel-enforced device allow-list (runtime::SystemdDeviceAllow). Always closed: a scope
-  // of corrald's never gets systemd's default of every device.
-  std::vector<std::pair<std::string, std::string>> device_allow;
-};
-
-class SystemdClient {
+// The lifecycle's scope manager and machine registry (dbus/lifecycle/interfaces.h) over the bus.
+class SystemdClient : public ScopeManager, public MachineRegistry {
  public:
-  using Done = std::function<void(absl::Status)>;
 
   // Subscribes to the manager's job signals (JobRemoved says when a scope is really there).
   static absl::StatusOr<std::unique_ptr<SystemdClient>> Create(sd_bus* bus);
-  ~SystemdClient();
+  ~SystemdClient() override;
 
   // StartTransientUnit of a scope in machine.slice with Delegate=yes, DevicePolicy=closed and
   // the device allow-list and limits asked for;
@@ -48,32 +35,38 @@ class SystemdClient {
   // connection was reset meanwhile (its JobRemoved lost), the scope's state decides. A scope of
   // that name still loaded (the emptied scope of the container's last run, which systemd
   // collects a moment after the container stopped) is stopped first and the start tried again.
-  void StartScope(const ScopeSpec& spec, Done done);
+  void StartScope(const ScopeSpec& spec, Done done) override;
 
   // Registers a running container with machined (so machinectl shows it). Calls `done` with
   // Unavailable when machined is not there.
   // A machine of the same name left over (machined missed its scope's end, as after a systemd
   // re-exec) is unregistered and the registration tried once more: left there, machined would
   // stop the new scope of the same name when it finally collects the old machine.
-  void RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory, Done done);
+  void RegisterMachine(const std::string& name, pid_t leader, const std::string& root_directory, Done done) override;
 
   // SetUnitProperties(unit, runtime=true, ...) with these t-valued properties (MemoryMax,
   // TasksMax, CPUWeight, CPUQuotaPerSecUSec): a running scope's limits changed in place, until
   // it stops. `done` gets systemd's answer.
   void SetUnitProperties(const std::string& unit, const std::vector<std::pair<std::string, uint64_t>>& properties,
-                         Done done);
+                         Done done) override;
 
   // Tells machined the machine is gone, as systemd-nspawn does when its container ends (without
   // this, machined notices by itself when the scope goes). No such machine is fine.
-  void UnregisterMachine(const std::string& name);
+  void UnregisterMachine(const std::string& name) override;
 
   // Kills whatever is left in scope `unit` (SIGKILL to all its processes) and stops it, without
   // waiting: after a supervisor died, nothing of its container may run on unsupervised.
-  void KillAndStopScope(const std::string& unit);
+  void KillAndStopScope(const std::string& unit) override;
+
+  // Whether systemd's scope `unit` (in machine.slice) has processes in it (its cgroup is
+  // populated), and whether it is frozen (cgroup2's freezer, from outside the container):
+  // read from its cgroup.events.
+  bool ScopeHasProcesses(const std::string& unit) override;
+  bool ScopeIsFrozen(const std::string& unit) override;
 
   // Unregisters every machine of machined's registered by corral (service "corral") whose name
   // is not in `keep`; `freed` is called with each name (corrald's start, issue 13).
-  void UnregisterMachinesExcept(std::set<std::string> keep, std::function<void(const std::string&)> freed);
+  void UnregisterMachinesExcept(std::set<std::string> keep, std::function<void(const std::string&)> freed) override;
 
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
@@ -123,6 +116,8 @@ class SystemdClient {
   sd_bus_slot* owner_changed_slot_ = nullptr;
   std::map<std::string, Waiting> waiting_;       // job path -> who waits for it
   std::map<std::string, std::string> finished_;  // JobRemoved that came before the call's reply
+  std::string cgroup2_root_;  // where cgroup2 is mounted, found at the first look at a scope
+  bool ScopeEventsContain(const std::string& unit, const char* line);
 };
 
 // An sd_bus_error with its message, as a Status.

@@ -1,6 +1,6 @@
 // The supervisor's side of exec requests, for what corrald would never send: each is refused
 // on the request's own report socket and starts nothing.
-#include "dbus/supervisor_exec.h"
+#include "dbus/supervisor/exec.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "dbus/supervisor_exec.h"
+#include "dbus/supervisor/exec.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "dbus/console_request.h"
+#include "dbus/supervisor/console_request.h"
 
 #include <errno.h>
 #include <sys/socket.h>

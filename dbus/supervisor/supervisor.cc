@@ -1,4 +1,4 @@
-#include "dbus/supervisor.h"
+#include "dbus/supervisor/supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +31,11 @@
 #include "common/status_macros.h"
 #include "common/syscalls.h"
 #include "dbus/journal_log.h"
-#include "dbus/supervisor_exec.h"
+#include "dbus/supervisor/cgroup_dirs.h"
+#include "dbus/supervisor/console_server.h"
+#include "dbus/supervisor/exec.h"
+#include "dbus/supervisor/protocol.h"
+#include "dbus/supervisor/state_file.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "runtime/console.h"
@@ -44,72 +48,6 @@
 #include "runtime/userns.h"
 
 namespace corral::dbus {
-
-ContainerPaths ContainerPaths::For(const std::string& lib_root, const std::string& run_root, const std::string& name) {
-  return {absl::StrCat(lib_root, "/", name), absl::StrCat(run_root, "/", name)};
-}
-
-InitKind ContainerInit(const ContainerConfig& config) {
-  if (!config.boot || !config.command.empty()) return InitKind::kCommand;
-  char target[256];
-  ssize_t n = ::readlink((config.image_rootfs + "/sbin/init").c_str(), target, sizeof(target) - 1);
-  std::string link = n > 0 ? std::string(target, n) : "";
-  if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
-  if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
-  struct stat st;
-  return ::stat((config.image_rootfs + "/lib/systemd/systemd").c_str(), &st) == 0 ? InitKind::kSystemd
-                                                                                 : InitKind::kOther;
-}
-
-int HaltSignal(InitKind init) {
-  switch (init) {
-    case InitKind::kSystemd:
-      return SIGRTMIN + 3;
-    case InitKind::kBusybox:
-      return SIGUSR2;  // busybox init's poweroff
-    default:
-      return SIGTERM;  // the tiny init passes it to the command
-  }
-}
-
-absl::StatusOr<std::string> Cgroup2MountPoint() {
-  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
-  std::string mount_point;
-  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
-    for (size_t i = 6; i + 1 < fields.size(); ++i) {
-      if (fields[i] == "-" && fields[i + 1] == "cgroup2") mount_point = std::string(fields[4]);
-    }
-  }
-  if (mount_point.empty()) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
-  return mount_point;
-}
-
-absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
-  ASSIGN_OR_RETURN(std::string mount_point, Cgroup2MountPoint());
-  ASSIGN_OR_RETURN(std::string cgroups, ReadFile(pid == 0 ? "/proc/self/cgroup" : absl::StrCat("/proc/", pid, "/cgroup")));
-  for (absl::string_view line : absl::StrSplit(cgroups, '\n', absl::SkipEmpty())) {
-    if (absl::ConsumePrefix(&line, "0::")) return absl::StrCat(mount_point, line == "/" ? "" : line);
-  }
-  return absl::FailedPreconditionError("no cgroup2 line in /proc/PID/cgroup");
-}
-
-std::string FormatSupervisorState(const SupervisorState& state) {
-  return absl::StrCat("supervisor=", state.supervisor, "\nleader=", state.leader,
-                      "\naddresses=", absl::StrJoin(state.addresses, " "), "\n");
-}
-
-absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text) {
-  SupervisorState state;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (kv.first == "supervisor" && !absl::SimpleAtoi(kv.second, &state.supervisor)) break;
-    if (kv.first == "leader" && !absl::SimpleAtoi(kv.second, &state.leader)) break;
-    if (kv.first == "addresses") state.addresses = absl::StrSplit(kv.second, ' ', absl::SkipEmpty());
-  }
-  if (state.supervisor <= 0 || state.leader <= 0) return absl::DataLossError("state file without supervisor and leader");
-  return state;
-}
 
 namespace {
 
@@ -127,12 +65,8 @@ absl::Status ChmodIfNeeded(const std::string& path, mode_t mode, uid_t uid, gid_
 // ---- the supervisor process ----
 
 // The supervisor's fds: 3 the go pipe, 4 the report pipe, 5 corrald's exec requests
-// (supervisor_exec.h), then the volumes' mounts (SupervisorLaunch::volume_trees).
+// (exec.h), then the volumes' mounts (SupervisorLaunch::volume_trees).
 constexpr int kFirstVolumeFd = 6;
-
-// How much console output is kept for the next session to see (a prompt printed while nobody
-// was attached, the end of a boot log).
-constexpr size_t kConsoleRing = 16 * 1024;
 
 class Supervisor {
  public:
@@ -147,14 +81,17 @@ class Supervisor {
   absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
+  absl::Status AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees);
+  absl::Status AddBoot(runtime::ContainerSpec& spec);
+  absl::Status PrepareNetwork(runtime::ContainerSpec& spec);
   absl::Status Start();
   absl::Status ListenForNotify();
   void ReadNotify();
   void Serve();
-  void AcceptConsoleClient();
   void ServeExec();
   void Cleanup();
-  void Report(absl::string_view line);
+  template <typename Message>
+  void Report(const Message& message);
   void Log(absl::string_view message);
 
   // Whether the container runs in its own user namespace, and the host id of its root.
@@ -163,7 +100,7 @@ class Supervisor {
 
   const SupervisorLaunch& launch_;
   int report_fd_;
-  UniqueFd exec_requests_;  // corrald's exec requests (supervisor_exec.h), until it goes away
+  UniqueFd exec_requests_;  // corrald's exec requests (exec.h), until it goes away
   UniqueFd payload_cgroup_;  // the payload leaf, where the commands of execs are born
   std::string payload_dir_;
   bool rootfs_mounted_ = false;
@@ -171,10 +108,8 @@ class Supervisor {
   std::unique_ptr<netcfg::BridgeNetwork> network_;
   bool network_attached_ = false;
   std::optional<runtime::Container> container_;
-  UniqueFd console_listener_;
+  ConsoleServer console_;
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
-  UniqueFd session_;  // the proxy pty's slave while a client is attached
-  std::string ring_;
   // What the container writes to its console, into the journal (dbus/journal_log.h).
   std::optional<ConsoleJournal> journal_;
   bool ready_reported_ = false;
@@ -182,8 +117,9 @@ class Supervisor {
   runtime::PhaseTimer timer_;
 };
 
-void Supervisor::Report(absl::string_view line) {
-  std::string text = absl::StrCat(line, "\n");
+template <typename Message>
+void Supervisor::Report(const Message& message) {
+  std::string text = absl::StrCat(FormatReport(message), "\n");
   (void)!::write(report_fd_, text.data(), text.size());  // corrald may be gone: fine
 }
 
@@ -263,17 +199,11 @@ absl::Status Supervisor::MountRootfs() {
   return absl::OkStatus();
 }
 
-absl::Status Supervisor::Start() {
+// Devices, binds, tmpfs and volumes, as the host has them now; the volumes' fds are held in
+// `volume_trees` until the container has started.
+absl::Status Supervisor::AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees_out) {
   const ContainerConfig& config = launch_.config;
-  runtime::ContainerSpec spec;
-  spec.name = config.name;
-  spec.hostname = config.EffectiveHostname();
-  spec.rootfs = launch_.paths.rootfs();
-  spec.command = config.command;
-  spec.env = config.env;
-  spec.tty = true;
-  spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
-  if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  std::vector<UniqueFd>& volume_trees = *volume_trees_out;
   for (const std::string& text : config.devices) {  // the host's node, as it is now
     ASSIGN_OR_RETURN(runtime::DeviceSpec device, runtime::ParseDeviceSpec(text));
     spec.devices.push_back(device);
@@ -290,7 +220,6 @@ absl::Status Supervisor::Start() {
     spec.namespaces |= CLONE_NEWUSER;  // before the volumes: they are idmapped with it
   }
   // The volumes' mounts corrald opened (fds 6, ...: ForkSupervisor), closed once started.
-  std::vector<UniqueFd> volume_trees;
   for (size_t i = 0; i < config.volumes.size(); ++i) {
     ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(config.volumes[i]));
     if (i >= launch_.volume_trees.size()) return absl::InternalError("a volume's mount was not passed to the supervisor");
@@ -310,6 +239,11 @@ absl::Status Supervisor::Start() {
     spec.namespaces |= CLONE_NEWUSER;
     spec.uid_map = spec.gid_map = runtime::BlockMap(base());
   }
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::AddBoot(runtime::ContainerSpec& spec) {
+  const ContainerConfig& config = launch_.config;
   // The capability set follows the configuration, never the image: a booted container gets
   // what a full init needs (in its own user namespace unless privileged), a command the
   // defaults. What the image's init is only picks the halt signal (HaltSignal).
@@ -326,8 +260,11 @@ absl::Status Supervisor::Start() {
     spec.mounts.push_back({launch_.paths.host_dir(), "/run/host", "", "", true, false});
     spec.env.push_back("NOTIFY_SOCKET=/run/host/notify");
   }
+  return absl::OkStatus();
+}
 
-  timer_.Mark("console and boot files");
+absl::Status Supervisor::PrepareNetwork(runtime::ContainerSpec& spec) {
+  const ContainerConfig& config = launch_.config;
   if (config.network == NetworkMode::kBridge) {
     ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
     ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
@@ -337,6 +274,25 @@ absl::Status Supervisor::Start() {
     spec.mounts.push_back({network_->HostsPath(config.name), "/etc/hosts", "", "", true, true});
     timer_.Mark("network prepare");
   }
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::Start() {
+  const ContainerConfig& config = launch_.config;
+  runtime::ContainerSpec spec;
+  spec.name = config.name;
+  spec.hostname = config.EffectiveHostname();
+  spec.rootfs = launch_.paths.rootfs();
+  spec.command = config.command;
+  spec.env = config.env;
+  spec.tty = true;
+  spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
+  if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  std::vector<UniqueFd> volume_trees;
+  RETURN_IF_ERROR(AddStorage(spec, &volume_trees));
+  RETURN_IF_ERROR(AddBoot(spec));
+  timer_.Mark("console and boot files");
+  RETURN_IF_ERROR(PrepareNetwork(spec));
 
   std::vector<std::string> addresses;
   runtime::StartOptions start;
@@ -363,10 +319,10 @@ absl::Status Supervisor::Start() {
   RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.state(), FormatSupervisorState(state), 0644,
                                       Durability::kProcessCrashSafe));
   timer_.Mark("state file");
-  std::vector<std::string> phases;
-  for (const auto& [phase, ns] : timer_.phases()) phases.push_back(absl::StrCat(phase, "=", ns / 1000));
-  Report(absl::StrCat("phases ", absl::StrJoin(phases, ";")));
-  Report(absl::StrCat("ok ", container_->pid(), addresses.empty() ? "" : " ", absl::StrJoin(addresses, " ")));
+  PhasesReport phases;
+  for (const auto& [phase, ns] : timer_.phases()) phases.phases.emplace_back(phase, static_cast<uint64_t>(ns) / 1000);
+  Report(phases);
+  Report(OkReport{container_->pid(), addresses});
   return absl::OkStatus();
 }
 
@@ -396,7 +352,7 @@ void Supervisor::ReadNotify() {
     for (absl::string_view line : absl::StrSplit(absl::string_view(message, n), '\n')) {
       if (line == "READY=1" && !ready_reported_) {
         ready_reported_ = true;
-        Report("ready");
+        Report(ReadyReport{});
       }
     }
   }
@@ -435,39 +391,8 @@ absl::Status Supervisor::Prepare() {
   timer_.Mark("overlay rootfs");
   // The console socket is there before the container, so a client never finds it missing
   // while the container runs.
-  std::string socket_path = launch_.paths.console_socket();
-  ::unlink(socket_path.c_str());
-  console_listener_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(address.sun_path)) return absl::InvalidArgumentError("console socket path too long");
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  if (!console_listener_.valid() ||
-      ::bind(console_listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::listen(console_listener_.get(), 4) != 0) {
-    return ErrnoError(absl::StrCat("listen on ", socket_path));
-  }
+  RETURN_IF_ERROR(console_.Listen(launch_.paths.console_socket()));
   return Start();
-}
-
-void Supervisor::AcceptConsoleClient() {
-  UniqueFd client(::accept4(console_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!client.valid()) return;
-  absl::StatusOr<runtime::Pty> proxy = runtime::OpenPty();
-  if (!proxy.ok()) {
-    Log(proxy.status().message());
-    return;
-  }
-  // The proxy's slave is ours: raw, so bytes pass unchanged between client and container.
-  struct termios raw;
-  if (::tcgetattr(proxy->slave.get(), &raw) == 0) {
-    ::cfmakeraw(&raw);
-    ::tcsetattr(proxy->slave.get(), TCSANOW, &raw);
-  }
-  if (SendWithFd(client.get(), proxy->slave_path.data(), proxy->slave_path.size(), proxy->master.get()) != 0) return;
-  // A new session replaces the old one: its client sees the pty hang up.
-  session_ = std::move(proxy->slave);
-  if (!ring_.empty()) (void)!::write(session_.get(), ring_.data(), ring_.size());
 }
 
 void Supervisor::ServeExec() {
@@ -490,8 +415,8 @@ void Supervisor::Serve() {
   for (;;) {
     pollfd fds[6] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
-                     {console_listener_.get(), POLLIN, 0},
-                     {session_.valid() ? session_.get() : -1, POLLIN, 0},
+                     {console_.listener(), POLLIN, 0},
+                     {console_.session(), POLLIN, 0},
                      {notify_.valid() ? notify_.get() : -1, POLLIN, 0},
                      {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0}};
     int timeout = journal_->PollTimeoutMs(MonotonicUsec());
@@ -506,25 +431,18 @@ void Supervisor::Serve() {
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
-        ring_.append(buffer, n);
-        if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
+        console_.Output(absl::string_view(buffer, n));
         journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
-        if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
       } else {
         console_resting = true;  // EIO: no slave open
       }
     } else if (fds[1].revents & (POLLHUP | POLLERR)) {
       console_resting = true;
     }
-    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(session_.get(), buffer, sizeof(buffer));
-      if (n > 0) {
-        (void)!::write(console, buffer, n);
-      } else if (n == 0 || errno != EAGAIN) {
-        session_.reset();  // the client closed its master: back to buffering
-      }
+    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) console_.Input(console);
+    if (fds[2].revents & POLLIN) {
+      if (std::string problem = console_.Accept(); !problem.empty()) Log(problem);
     }
-    if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[4].revents & POLLIN) ReadNotify();
     if (fds[5].revents & (POLLIN | POLLHUP | POLLERR)) ServeExec();
     if (fds[0].revents & POLLIN) {
@@ -572,11 +490,7 @@ int Supervisor::Run(int go_fd) {
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
     container_.reset();  // kills and reaps a container that started halfway
     Cleanup();
-    std::string message(prepared.message());
-    for (char& c : message) {
-      if (c == '\n') c = ' ';
-    }
-    Report(absl::StrCat("error ", message));
+    Report(ErrorReport{std::string(prepared.message())});
     return 1;
   }
   Serve();
@@ -584,11 +498,11 @@ int Supervisor::Run(int go_fd) {
   absl::StatusOr<int> status = container_->Wait();
   int exit_status = status.ok() ? *status : 255;
   container_.reset();
-  session_.reset();
+  console_.EndSession();
   Cleanup();
   WriteFileAtomically(launch_.paths.exit_status(), absl::StrCat(exit_status, "\n"), 0644, Durability::kProcessCrashSafe)
       .IgnoreError();
-  Report(absl::StrCat("exit ", exit_status));
+  Report(ExitReport{exit_status});
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// What `corralctl events` and the restart policy need from corrald (dbus/service.h): StartedAt
+// What `corralctl events` and the restart policy need from the lifecycle (lifecycle.h): StartedAt
 // and FinishedAt, the OOM kills of a running container (dbus/oom_watch.h) as the OOMKills and
 // OOMKilled properties, and the restarts of the policy (dbus/restart_policy.h) with back-off.
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include "dbus/journal_log.h"
 #include "dbus/oom_watch.h"
 #include "dbus/restart_policy.h"
-#include "dbus/service.h"
+#include "dbus/lifecycle/lifecycle.h"
 
 namespace corral::dbus {
 namespace {
@@ -21,7 +21,7 @@ int64_t RealtimeUsec() {
 
 // A restart waiting for its timer (freed with the timer's event source).
 struct Pending {
-  Service* service;
+  Lifecycle* lifecycle;
   std::string name;
 };
 
@@ -30,20 +30,35 @@ constexpr uint64_t kOomRecheckUsec = 200'000;
 
 }  // namespace
 
-struct Service::OomState {
-  Service* service = nullptr;
+struct Lifecycle::OomState {
+  Lifecycle* lifecycle = nullptr;
   std::string name;
   std::unique_ptr<OomWatch> watch;
-  sd_event_source* source = nullptr;
-  sd_event_source* recheck = nullptr;
+  EventSourcePtr source;
+  EventSourcePtr recheck;
   uint64_t base = 0;  // the scope's count when this run started (a leftover scope's kills)
-  ~OomState() {
-    sd_event_source_disable_unref(source);
-    sd_event_source_disable_unref(recheck);
-  }
 };
 
-void Service::RunStarted(ContainerRecord* record, bool recovered) {
+// Here, where OomState is complete.
+Lifecycle::Lifecycle(sd_event* event, Registry* registry, ScopeManager* scopes, MachineRegistry* machines,
+                     SupervisorLauncher* launcher, LifecycleObserver* observer, LifecycleOptions options)
+    : event_(event),
+      registry_(registry),
+      scopes_(scopes),
+      machines_(machines),
+      launcher_(launcher),
+      observer_(observer),
+      options_(std::move(options)) {}
+
+Lifecycle::~Lifecycle() {
+  // The runs' waiting callers are dropped unanswered (corrald is going away); the runs'
+  // supervisors and containers keep running.
+  restart_timers_.clear();
+  oom_.clear();
+  runs_.clear();
+}
+
+void Lifecycle::RunStarted(ContainerRecord* record, bool recovered) {
   const std::string& name = record->config.name;
   // A container found again after corrald's restart started when its state file was written.
   struct stat st;
@@ -58,47 +73,48 @@ void Service::RunStarted(ContainerRecord* record, bool recovered) {
                {{"CORRAL_CONTAINER", name}});
     return;
   }
-  auto* state = new OomState;
-  state->service = this;
+  auto state = std::make_unique<OomState>();
+  state->lifecycle = this;
   state->name = name;
   state->watch = std::move(*watch);
   state->base = state->watch->Read().value_or(0);
+  sd_event_source* source = nullptr;
   int r = sd_event_add_io(
-      event_, &state->source, state->watch->fd(), EPOLLIN,
+      event_, &source, state->watch->fd(), EPOLLIN,
       [](sd_event_source*, int, uint32_t, void* data) -> int {
         auto* s = static_cast<OomState*>(data);
-        s->service->CheckOom(s->name);
+        s->lifecycle->CheckOom(s->name);
         if (s->recheck == nullptr) {
+          sd_event_source* recheck = nullptr;
           sd_event_add_time_relative(
-              s->service->event_, &s->recheck, CLOCK_MONOTONIC, kOomRecheckUsec, 0,
-              [](sd_event_source* source, uint64_t, void* data) -> int {
+              s->lifecycle->event_, &recheck, CLOCK_MONOTONIC, kOomRecheckUsec, 0,
+              [](sd_event_source*, uint64_t, void* data) -> int {
                 auto* s = static_cast<OomState*>(data);
-                s->recheck = sd_event_source_disable_unref(source);
-                s->service->CheckOom(s->name);
+                s->recheck.reset();
+                s->lifecycle->CheckOom(s->name);
                 return 0;
               },
               s);
+          s->recheck.reset(recheck);
         }
         return 0;
       },
-      state);
-  if (r < 0) {
-    delete state;
-    return;
-  }
-  oom_[name] = state;
+      state.get());
+  if (r < 0) return;
+  state->source.reset(source);
+  oom_[name] = std::move(state);
 }
 
-void Service::CheckOom(const std::string& name) {
+void Lifecycle::CheckOom(const std::string& name) {
   auto it = oom_.find(name);
-  ContainerRecord* record = registry_.Find(name);
+  ContainerRecord* record = registry_->Find(name);
   if (it == oom_.end() || record == nullptr) return;
   std::optional<uint64_t> count = it->second->watch->Read();
   if (!count || *count < it->second->base) return;
   uint64_t kills = *count - it->second->base;
   if (kills <= record->oom_kills) return;
   record->oom_kills = kills;
-  EmitChanged(record, {"OOMKilled", "OOMKills"});
+  Changed(*record, {"OOMKilled", "OOMKills"});
   LogMessage(kPriorityWarning,
              absl::StrCat("the OOM killer killed a process of container ", name, " (", kills, " in this run, limit ",
                           record->config.memory_bytes == 0 ? std::string("none") : absl::StrCat(record->config.memory_bytes),
@@ -106,17 +122,16 @@ void Service::CheckOom(const std::string& name) {
              {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "oom"}});
 }
 
-void Service::RunEnded(ContainerRecord* record, bool was_running) {
+void Lifecycle::RunEnded(ContainerRecord* record, bool was_running) {
   const std::string& name = record->config.name;
   if (auto it = oom_.find(name); it != oom_.end()) {
     CheckOom(name);  // a kill that ended the container: counted before its end is told
-    delete it->second;
     oom_.erase(it);
   }
   if (was_running) record->finished_at_usec = RealtimeUsec();
 }
 
-void Service::MaybeRestart(ContainerRecord* record) {
+void Lifecycle::MaybeRestart(ContainerRecord* record) {
   const std::string name = record->config.name;
   absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(record->config.restart);
   if (!policy.ok() || policy->kind == RestartPolicy::Kind::kNo) return;
@@ -127,33 +142,30 @@ void Service::MaybeRestart(ContainerRecord* record) {
   if (!ShouldRestart(*policy, record->exit_status, record->stopped_by_user, record->restart_count)) return;
   uint64_t delay = RestartDelayUsec(record->restart_count);
   ++record->restart_count;
-  EmitChanged(record, {"RestartCount"});
+  Changed(*record, {"RestartCount"});
   LogMessage(kPriorityNotice,
              absl::StrCat("container ", name, " exited with status ", record->exit_status, ": restart ",
                           record->restart_count, " (", FormatRestartPolicy(*policy), ") in ", delay / 1000, " ms"),
              {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart"}});
   CancelRestart(record);
-  auto* pending = new Pending{this, name};
+  auto* pending = new Pending{this, name};  // freed with its timer (the destroy callback)
   sd_event_source* source = nullptr;
   int r = sd_event_add_time_relative(
       event_, &source, CLOCK_MONOTONIC, delay, 0,
       [](sd_event_source* s, uint64_t, void* data) -> int {
         auto* p = static_cast<Pending*>(data);
-        Service* service = p->service;
-        const std::string name = p->name;  // a copy: unref'ing the source frees p
-        auto it = service->restart_timers_.find(name);
-        if (it == service->restart_timers_.end() || it->second != s) return 0;
-        service->restart_timers_.erase(it);
-        sd_event_source_disable_unref(s);
-        ContainerRecord* rec = service->registry_.Find(name);
+        Lifecycle* lifecycle = p->lifecycle;
+        const std::string name = p->name;  // a copy: releasing the source frees p
+        auto it = lifecycle->restart_timers_.find(name);
+        if (it == lifecycle->restart_timers_.end() || it->second.get() != s) return 0;
+        EventSourcePtr done = std::move(it->second);
+        lifecycle->restart_timers_.erase(it);
+        ContainerRecord* rec = lifecycle->registry_->Find(name);
         if (rec == nullptr || rec->state != ContainerState::kStopped || rec->stopped_by_user) return 0;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int q = service->Start(nullptr, rec, &error);
-        if (q < 0 || sd_bus_error_is_set(&error)) {
-          LogMessage(kPriorityErr, absl::StrCat("restart of ", name, " failed: ", error.message ? error.message : "error"),
+        if (absl::Status started = lifecycle->StartRun(rec, nullptr); !started.ok()) {
+          LogMessage(kPriorityErr, absl::StrCat("restart of ", name, " failed: ", started.message()),
                      {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart-failed"}});
         }
-        sd_bus_error_free(&error);
         return 0;
       },
       pending);
@@ -162,29 +174,21 @@ void Service::MaybeRestart(ContainerRecord* record) {
     return;
   }
   sd_event_source_set_destroy_callback(source, [](void* data) { delete static_cast<Pending*>(data); });
-  restart_timers_[name] = source;
+  restart_timers_[name].reset(source);
 }
 
-bool Service::CancelRestart(ContainerRecord* record) {
+bool Lifecycle::CancelRestart(ContainerRecord* record) {
   auto it = restart_timers_.find(record->config.name);
   if (it == restart_timers_.end()) return false;
   // The timer's userdata (its Pending) goes with it: freed by the destroy callback.
-  sd_event_source_disable_unref(it->second);
   restart_timers_.erase(it);
   return true;
 }
 
-void Service::UserStarted(ContainerRecord* record) {
+void Lifecycle::UserStarted(ContainerRecord* record) {
   CancelRestart(record);
   record->stopped_by_user = false;
   record->restart_count = 0;
-}
-
-void Service::DropEventState() {
-  for (auto& [name, state] : oom_) delete state;
-  oom_.clear();
-  for (auto& [name, source] : restart_timers_) sd_event_source_disable_unref(source);
-  restart_timers_.clear();
 }
 
 }  // namespace corral::dbus
