@@ -145,28 +145,103 @@ std::string FormatConfig(const ContainerConfig& c) {
   return out;
 }
 
+namespace {
+
+// With the format line first, the file must be whole: its last line `end=N` counts the N lines
+// before it, and it ends with a newline. Without (written before corral had it) it is read as
+// it always was.
+absl::Status CheckFrame(absl::string_view text) {
+  const std::string format_line = absl::StrCat("format=", kConfigFormat, "\n");
+  if (absl::StartsWith(format_line, text)) return absl::DataLossError("config is torn: cut off in its first line");
+  if (!absl::StartsWith(text, format_line)) return absl::OkStatus();
+  size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  size_t last_start = text.size() >= 2 ? text.rfind('\n', text.size() - 2) : absl::string_view::npos;
+  absl::string_view last = last_start == absl::string_view::npos ? "" : text.substr(last_start + 1);
+  size_t counted = 0;
+  if (text.back() != '\n' || !absl::ConsumePrefix(&last, "end=") || !absl::ConsumeSuffix(&last, "\n") ||
+      !absl::SimpleAtoi(last, &counted) || counted + 1 != lines) {
+    return absl::DataLossError(absl::StrCat(
+        "config is torn: it has ", lines,
+        " complete lines and no last line end=N counting the lines before it (cut off? after an edit by hand, "
+        "set N to the number of lines before it)"));
+  }
+  return absl::OkStatus();
+}
+
+// One key=value line into `c`. Unknown keys are skipped: a config written by a newer corral
+// still loads.
+absl::Status ParseConfigLine(absl::string_view key, const std::string& value, ContainerConfig& c) {
+  auto number_of = [&](uint64_t* out) -> absl::Status {
+    if (!absl::SimpleAtoi(value, out)) return absl::InvalidArgumentError(absl::StrCat("config ", key, ": not a number"));
+    return absl::OkStatus();
+  };
+  if (key == "name") {
+    c.name = value;
+  } else if (key == "image") {
+    c.image = value;
+  } else if (key == "image_rootfs") {
+    c.image_rootfs = value;
+  } else if (key == "hostname") {
+    c.hostname = value;
+  } else if (key == "network") {
+    ASSIGN_OR_RETURN(c.network, ParseNetworkMode(value));
+  } else if (key == "port") {
+    ASSIGN_OR_RETURN(netcfg::PortForward p, netcfg::ParsePortForward(value));
+    c.ports.push_back(p);
+  } else if (key == "memory") {
+    RETURN_IF_ERROR(number_of(&c.memory_bytes));
+  } else if (key == "tasks") {
+    RETURN_IF_ERROR(number_of(&c.tasks));
+  } else if (key == "cpu_weight") {
+    RETURN_IF_ERROR(number_of(&c.cpu_weight));
+  } else if (key == "cpu_quota") {
+    RETURN_IF_ERROR(number_of(&c.cpu_quota_percent));
+  } else if (key == "restart") {
+    c.restart = value;
+  } else if (key == "command") {
+    c.command.push_back(value);
+  } else if (key == "env") {
+    c.env.push_back(value);
+  } else if (key == "boot") {
+    c.boot = value == "yes";
+  } else if (key == "device") {
+    c.devices.push_back(value);
+  } else if (key == "bind") {
+    c.binds.push_back(value);
+  } else if (key == "tmpfs") {
+    c.tmpfs.push_back(value);
+  } else if (key == "volume") {
+    c.volumes.push_back(value);
+  } else if (key == "privileged") {
+    c.privileged = value == "yes";
+  } else if (key == "uid_base") {
+    uint64_t v = 0;
+    RETURN_IF_ERROR(number_of(&v));
+    if (v < 65536 || v > UINT32_MAX - 65536) {
+      return absl::InvalidArgumentError(absl::StrCat("config uid_base: ", v, " is not a host id range's start"));
+    }
+    c.uid_base = static_cast<uint32_t>(v);
+  } else if (key == "format" || key == "end") {
+    // the frame, checked above
+  } else if (key == "created_usec") {
+    uint64_t v = 0;
+    RETURN_IF_ERROR(number_of(&v));
+    // A time past INT64_MAX would turn negative here and be written back as what no longer
+    // parses (found by tests/fuzz/container_config_fuzz).
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", value, " is out of range"));
+    }
+    c.created_usec = static_cast<int64_t>(v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
   ContainerConfig c;
   if (absl::StripAsciiWhitespace(text).empty()) return absl::DataLossError("config is empty");
-  // With the format line first, the file must be whole: its last line `end=N` counts the N
-  // lines before it, and it ends with a newline. Without (written before corral had it) it is
-  // read as it always was.
-  const std::string format_line = absl::StrCat("format=", kConfigFormat, "\n");
-  if (absl::StartsWith(format_line, text)) return absl::DataLossError("config is torn: cut off in its first line");
-  const bool framed = absl::StartsWith(text, format_line);
-  if (framed) {
-    size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-    size_t last_start = text.size() >= 2 ? text.rfind('\n', text.size() - 2) : absl::string_view::npos;
-    absl::string_view last = last_start == absl::string_view::npos ? "" : text.substr(last_start + 1);
-    size_t counted = 0;
-    if (text.back() != '\n' || !absl::ConsumePrefix(&last, "end=") || !absl::ConsumeSuffix(&last, "\n") ||
-        !absl::SimpleAtoi(last, &counted) || counted + 1 != lines) {
-      return absl::DataLossError(absl::StrCat(
-          "config is torn: it has ", lines,
-          " complete lines and no last line end=N counting the lines before it (cut off? after an edit by hand, "
-          "set N to the number of lines before it)"));
-    }
-  }
+  RETURN_IF_ERROR(CheckFrame(text));
   int number = 0;
   for (absl::string_view raw : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     ++number;
@@ -175,70 +250,7 @@ absl::StatusOr<ContainerConfig> ParseConfig(absl::string_view text) {
     if (eq == absl::string_view::npos || !absl::CUnescape(raw.substr(eq + 1), &value)) {
       return absl::InvalidArgumentError(absl::StrCat("config line ", number, " is not key=value"));
     }
-    absl::string_view key = raw.substr(0, eq);
-    auto number_of = [&](uint64_t* out) -> absl::Status {
-      if (!absl::SimpleAtoi(value, out)) return absl::InvalidArgumentError(absl::StrCat("config ", key, ": not a number"));
-      return absl::OkStatus();
-    };
-    if (key == "name") {
-      c.name = value;
-    } else if (key == "image") {
-      c.image = value;
-    } else if (key == "image_rootfs") {
-      c.image_rootfs = value;
-    } else if (key == "hostname") {
-      c.hostname = value;
-    } else if (key == "network") {
-      ASSIGN_OR_RETURN(c.network, ParseNetworkMode(value));
-    } else if (key == "port") {
-      ASSIGN_OR_RETURN(netcfg::PortForward p, netcfg::ParsePortForward(value));
-      c.ports.push_back(p);
-    } else if (key == "memory") {
-      RETURN_IF_ERROR(number_of(&c.memory_bytes));
-    } else if (key == "tasks") {
-      RETURN_IF_ERROR(number_of(&c.tasks));
-    } else if (key == "cpu_weight") {
-      RETURN_IF_ERROR(number_of(&c.cpu_weight));
-    } else if (key == "cpu_quota") {
-      RETURN_IF_ERROR(number_of(&c.cpu_quota_percent));
-    } else if (key == "restart") {
-      c.restart = value;
-    } else if (key == "command") {
-      c.command.push_back(value);
-    } else if (key == "env") {
-      c.env.push_back(value);
-    } else if (key == "boot") {
-      c.boot = value == "yes";
-    } else if (key == "device") {
-      c.devices.push_back(value);
-    } else if (key == "bind") {
-      c.binds.push_back(value);
-    } else if (key == "tmpfs") {
-      c.tmpfs.push_back(value);
-    } else if (key == "volume") {
-      c.volumes.push_back(value);
-    } else if (key == "privileged") {
-      c.privileged = value == "yes";
-    } else if (key == "uid_base") {
-      uint64_t v = 0;
-      RETURN_IF_ERROR(number_of(&v));
-      if (v < 65536 || v > UINT32_MAX - 65536) {
-        return absl::InvalidArgumentError(absl::StrCat("config uid_base: ", v, " is not a host id range's start"));
-      }
-      c.uid_base = static_cast<uint32_t>(v);
-    } else if (key == "format" || key == "end") {
-      // the frame, checked above
-    } else if (key == "created_usec") {
-      uint64_t v = 0;
-      RETURN_IF_ERROR(number_of(&v));
-      // A time past INT64_MAX would turn negative here and be written back as what no longer
-      // parses (found by tests/fuzz/container_config_fuzz).
-      if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", value, " is out of range"));
-      }
-      c.created_usec = static_cast<int64_t>(v);
-    }
-    // Unknown keys are skipped: a config written by a newer corral still loads.
+    RETURN_IF_ERROR(ParseConfigLine(raw.substr(0, eq), value, c));
   }
   RETURN_IF_ERROR(ValidateConfig(c));
   return c;
