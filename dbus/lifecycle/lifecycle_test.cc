@@ -30,17 +30,25 @@ namespace {
 // one does when corrald gives up), else waits; SIGTERM makes it exit 0 (its container's clean
 // end), SIGKILL kills it.
 pid_t ForkFakeSupervisor(int go_read, bool wait_for_go) {
+  // SIGTERM blocked across the fork, so one sent right away waits for the child's handler.
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::sigprocmask(SIG_BLOCK, &term, &old);
   pid_t pid = ::fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    return pid;
+  }
+  ::signal(SIGTERM, [](int) { ::_exit(0); });
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   // Only the go pipe's read end stays (as ForkSupervisor's close_range does), so a closed go
   // reads as EOF here.
   for (int fd = 3; fd < 1024; ++fd) {
     if (fd != go_read) ::close(fd);
   }
-  sigset_t all;
-  sigemptyset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  ::signal(SIGTERM, [](int) { ::_exit(0); });
   if (wait_for_go) {
     char byte;
     if (::read(go_read, &byte, 1) != 1) ::_exit(1);
