@@ -16,7 +16,7 @@
 
 namespace corral::dbus {
 
-// The leaf below the scope that holds the container's processes (dbus/supervisor.h).
+// The leaf below the scope that holds the container's processes (dbus/supervisor/supervisor.h).
 inline constexpr char kPayloadLeaf[] = "payload";
 
 struct StatsRequest {

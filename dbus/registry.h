@@ -35,7 +35,7 @@ struct ContainerRecord {
   bool ready = false;  // a booted init said READY=1 (sd_notify) in this run
   // Where the last start's time went, in order: phase name, microseconds (StartPhases).
   std::vector<std::pair<std::string, uint64_t>> start_phases;
-  // What events and the restart policy need (dbus/service_events.cc): the OOM kills in this or
+  // What events and the restart policy need (dbus/lifecycle/lifecycle_events.cc): the OOM kills in this or
   // the last run, when it started and ended (CLOCK_REALTIME us, 0: not yet), the restarts in a
   // row by the policy, and whether the user stopped or killed it (never restarted then).
   uint64_t oom_kills = 0;

@@ -200,7 +200,8 @@ void Lifecycle::ArmStartDeadline(ContainerRun& run) {
 }
 
 void Lifecycle::ScopeStarted(ContainerRun& run, const absl::Status& status) {
-  if (run.phase() != RunPhase::kLaunched) return;  // aborted meanwhile: nothing to let go
+  // Aborted meanwhile (the table refuses ScopeReady then): nothing to let go.
+  if (!NextPhase(run.phase(), RunEvent::kScopeReady).ok()) return;
   if (!status.ok()) {
     StartFailed(run, status);
     return;
@@ -273,8 +274,10 @@ void Lifecycle::OnReportLine(ContainerRun& run, const std::string& line) {
 }
 
 void Lifecycle::OnOk(ContainerRun& run, pid_t leader, std::vector<std::string> addresses) {
-  if (run.phase() != RunPhase::kPreparing) {
-    // A start aborted meanwhile (its supervisor is being killed): it never counts as running.
+  // Asked of the phase table before the run's fields change (MarkRunning applies the move).
+  if (!NextPhase(run.phase(), RunEvent::kSupervisorOk).ok()) {
+    // Before the scope's go, or a start aborted meanwhile (its supervisor is being killed): it
+    // never counts as running.
     LogMessage(kPriorityNotice,
                absl::StrCat(run.record->config.name, ": supervisor reported ok in phase ", RunPhaseName(run.phase()),
                             "; ignored"),

@@ -75,7 +75,7 @@ held=$(sb sh -c '
   echo "held exec: $(cat "$f.held")"
   rm -f "$f" "$f.held"' 2>&1)
 check_output "corrald answers ListContainers meanwhile" '^ls answered in [0-9]{1,3} ms$' echo "$held"
-# Before its execve the process is a fork of the supervisor (which starts execs: dbus/supervisor_exec.h)
+# Before its execve the process is a fork of the supervisor (which starts execs: dbus/supervisor/exec.h)
 # or, for a container corrald adopted after a restart, of corrald.
 check_output "the held-back process is visible in the container" '^held-back: [0-9]+ (corrald|corral-superv) ' echo "$held"
 check_output "its fds, root and cwd are not reachable from the container" \
