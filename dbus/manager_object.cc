@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "dbus/bus_errors.h"
+#include "dbus/bus_ptr.h"
 #include "dbus/caller.h"
 #include "dbus/container_object.h"
 #include "dbus/error_kind.h"
@@ -141,8 +142,10 @@ int Service::FinishRemove(sd_bus_message* m, const std::string& name, uint64_t d
 
 int Service::ListContainers(sd_bus_message* m, void* userdata, sd_bus_error*) {
   auto* self = static_cast<Service*>(userdata);
-  sd_bus_message* reply = nullptr;
-  int r = sd_bus_message_new_method_return(m, &reply);
+  sd_bus_message* raw = nullptr;
+  int r = sd_bus_message_new_method_return(m, &raw);
+  MessagePtr owned(raw);
+  sd_bus_message* reply = owned.get();
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ssuo)");
   for (ContainerRecord* record : self->registry_.List()) {
     if (r < 0) break;
@@ -152,7 +155,6 @@ int Service::ListContainers(sd_bus_message* m, void* userdata, sd_bus_error*) {
   }
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-  sd_bus_message_unref(reply);
   return r;
 }
 
@@ -187,15 +189,16 @@ int Service::CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error)
     }
   }
   for (std::string& w : self->registry_.CheckUserNamespaces()) warnings.push_back(std::move(w));
-  sd_bus_message* reply = nullptr;
-  int r = sd_bus_message_new_method_return(m, &reply);
+  sd_bus_message* raw = nullptr;
+  int r = sd_bus_message_new_method_return(m, &raw);
+  MessagePtr owned(raw);
+  sd_bus_message* reply = owned.get();
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
   for (const std::string& w : warnings) {
     if (r >= 0) r = sd_bus_message_append(reply, "s", w.c_str());
   }
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-  sd_bus_message_unref(reply);
   return r;
 }
 

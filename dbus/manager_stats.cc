@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "dbus/bus_errors.h"
+#include "dbus/bus_ptr.h"
 #include "dbus/caller.h"
 #include "dbus/error_kind.h"
 #include "dbus/interface.h"
@@ -48,8 +49,10 @@ int Service::GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   if (self->RunningTarget(m, error, &r, &request) == nullptr) return r;
   absl::StatusOr<std::vector<StatsEntry>> stats = ReadContainerStats(request);
   if (!stats.ok()) return self->StatsError(request, stats.status(), error);
-  sd_bus_message* reply = nullptr;
-  r = sd_bus_message_new_method_return(m, &reply);
+  sd_bus_message* raw = nullptr;
+  r = sd_bus_message_new_method_return(m, &raw);
+  MessagePtr owned(raw);
+  sd_bus_message* reply = owned.get();
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "{sv}");
   for (const StatsEntry& entry : *stats) {
     if (r < 0) break;
@@ -58,7 +61,6 @@ int Service::GetStats(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   }
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-  sd_bus_message_unref(reply);
   return r;
 }
 
@@ -72,8 +74,10 @@ int Service::Top(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   // Command lines may carry secrets (as the Command property may): root's to read. Others get
   // the short name the kernel keeps, "[sleep]".
   const bool full = CallerIsRoot(m);
-  sd_bus_message* reply = nullptr;
-  r = sd_bus_message_new_method_return(m, &reply);
+  sd_bus_message* raw = nullptr;
+  r = sd_bus_message_new_method_return(m, &raw);
+  MessagePtr owned(raw);
+  sd_bus_message* reply = owned.get();
   if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(uuutts)");
   for (const runtime::ProcessInfo& p : *processes) {
     if (r < 0) break;
@@ -83,7 +87,6 @@ int Service::Top(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   }
   if (r >= 0) r = sd_bus_message_close_container(reply);
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
-  sd_bus_message_unref(reply);
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "dbus/bus_ptr.h"
 
 namespace corral::dbus {
 
@@ -21,12 +22,8 @@ struct Pending {
   UniqueFd socket;
   std::string path;
   std::function<void(absl::StatusOr<ConsoleSession>)> done;
-  sd_event_source* io = nullptr;
-  sd_event_source* timer = nullptr;
-  ~Pending() {
-    sd_event_source_disable_unref(io);
-    sd_event_source_disable_unref(timer);
-  }
+  EventSourcePtr io;
+  EventSourcePtr timer;
 };
 
 // The supervisor's answer: the pty's path as data, its master as SCM_RIGHTS.
@@ -75,17 +72,20 @@ void RequestConsoleAsync(sd_event* event, const ContainerPaths& paths, uint64_t 
     return pending->done(ErrnoError(absl::StrCat("connect to the container's supervisor at ", pending->path)));
   }
   Pending* p = pending.get();
+  sd_event_source* io = nullptr;
+  sd_event_source* timer = nullptr;
   int r = sd_event_add_io(
-      event, &p->io, p->socket.get(), EPOLLIN,
+      event, &io, p->socket.get(), EPOLLIN,
       [](sd_event_source*, int fd, uint32_t, void* data) -> int {
         std::unique_ptr<Pending> self(static_cast<Pending*>(data));
         self->done(Receive(fd));
         return 0;
       },
       p);
+  p->io.reset(io);
   if (r >= 0) {
     r = sd_event_add_time_relative(
-        event, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0,
+        event, &timer, CLOCK_MONOTONIC, timeout_usec, 0,
         [](sd_event_source*, uint64_t, void* data) -> int {
           std::unique_ptr<Pending> self(static_cast<Pending*>(data));
           self->done(absl::DeadlineExceededError(
@@ -95,6 +95,7 @@ void RequestConsoleAsync(sd_event* event, const ContainerPaths& paths, uint64_t 
         },
         p);
   }
+  p->timer.reset(timer);
   if (r < 0) return pending->done(ErrnoError(-r, "watch the console socket"));
   pending.release();  // owned by its event sources' callbacks from here on
 }
