@@ -209,6 +209,10 @@ int Service::BeginExec(sd_bus_message* m, ContainerRecord* record, runtime::Atta
   return 1;
 }
 
+void Service::DropExecs() {
+  while (!execs_.empty()) delete *execs_.begin();  // each erases itself
+}
+
 void Service::CallerDisconnected(sd_bus* bus) {
   for (ExecCall* exec : execs_) {
     if (sd_bus_message_get_bus(exec->call.get()) == bus) exec->run->Cancel();

@@ -36,8 +36,7 @@ Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
 
 Service::~Service() {
   private_socket_.reset();
-  // Execs under way end unanswered (their attaches are killed); commands that started run on.
-  while (!execs_.empty()) delete *execs_.begin();
+  DropExecs();
   lifecycle_.reset();
   slots_.clear();
 }

@@ -98,6 +98,9 @@ class Service : public LifecycleObserver {
   int BeginExec(sd_bus_message* m, ContainerRecord* record, runtime::AttachSpec spec, UniqueFd pty_receiver,
                 sd_bus_error* error);
   void CallerDisconnected(sd_bus* bus);  // a private connection's peer went away
+  // At the end: execs under way end unanswered (their attaches are killed); commands that
+  // started run on.
+  void DropExecs();
 
   sd_event* event_;
   sd_bus* bus_;
