@@ -1,8 +1,6 @@
 // The Manager object's vtable and its methods on the set of containers: create, remove,
 // list, get, the host check, volumes. (Start, stop, kill, console and exec: manager_run.cc;
 // stats, top and limits: manager_stats.cc.)
-#include <time.h>
-
 #include <memory>
 #include <utility>
 
@@ -17,7 +15,6 @@
 #include "dbus/options.h"
 #include "dbus/retry.h"
 #include "dbus/service.h"
-#include "dbus/storage_options.h"
 #include "dbus/volume_methods.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
@@ -84,14 +81,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   config.name = name;
   config.image = image;
   if ((r = ReadCreateOptions(m, &config, error)) < 0) return r;
-  if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
-  if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
-    return StatusError(error, storage);
-  }
-  timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
-  absl::StatusOr<ContainerRecord*> created = self->registry_.Create(std::move(config));
+  absl::StatusOr<ContainerRecord*> created = self->lifecycle_->Create(std::move(config));
   if (!created.ok()) return StatusError(error, created.status());
   std::string path = ContainerPath(name);
   sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerNew", "so", name.c_str(), path.c_str());

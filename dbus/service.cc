@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   service->launcher_ = std::make_unique<ForkingLauncher>(o.network_config, o.paths.volumes_root);
   LifecycleOptions lifecycle;
   lifecycle.network_config = o.network_config;
+  lifecycle.volumes_root = o.paths.volumes_root;
   lifecycle.default_stop_timeout_seconds = o.default_stop_timeout_seconds;
   lifecycle.start_timeout_seconds = o.start_timeout_seconds;
   service->lifecycle_ =

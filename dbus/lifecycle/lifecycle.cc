@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "dbus/error_kind.h"
 #include "dbus/journal_log.h"
 #include "dbus/lifecycle/init_kind.h"
+#include "dbus/storage_options.h"
 #include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
@@ -89,7 +91,16 @@ absl::Status Lifecycle::Apply(ContainerRun& run, RunEvent event) {
   return absl::OkStatus();
 }
 
-// ---- start ----
+// ---- create, start ----
+
+absl::StatusOr<ContainerRecord*> Lifecycle::Create(ContainerConfig config) {
+  if (config.command.empty()) config.boot = true;
+  if (absl::Status storage = CheckStorageOnHost(config, options_.volumes_root); !storage.ok()) return storage;
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+  return registry_->Create(std::move(config));
+}
 
 absl::Status Lifecycle::Start(ContainerRecord* record, Done started) {
   if (record->state == ContainerState::kStopped) UserStarted(record);

@@ -33,6 +33,7 @@ namespace corral::dbus {
 
 struct LifecycleOptions {
   std::string network_config = "/etc/corral/network.conf";
+  std::string volumes_root = "/var/lib/corral/volumes";  // runtime/volume_store.h
   uint32_t default_stop_timeout_seconds = 10;
   // A start that has not reported running by then is failed and cleaned.
   uint32_t start_timeout_seconds = 90;
@@ -59,6 +60,11 @@ class Lifecycle {
 
   // At corrald's start: every container that runs is adopted, then the host is reconciled.
   void RecoverAll();
+
+  // A new container: `config` (read and validated by the caller) checked against the host
+  // (bind sources, volumes), stamped with its creation time and persisted by the registry. A
+  // config without a command boots the image's init, as lxc-start does.
+  absl::StatusOr<ContainerRecord*> Create(ContainerConfig config);
 
   // The user's start: a restart waiting for its back-off is this start now. `started` hears
   // when it runs (and machined has it) or why it did not; an error returned means nothing

@@ -195,7 +195,7 @@ class LifecycleTest : public ::testing::Test {
     c.image = "busybox";
     c.command = {"/bin/sleep", "1000"};
     c.restart = restart;
-    absl::StatusOr<ContainerRecord*> created = registry_->Create(c);
+    absl::StatusOr<ContainerRecord*> created = lifecycle_->Create(c);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : nullptr;
   }
@@ -445,6 +445,24 @@ TEST_F(LifecycleTest, RefusalsNameTheirKindAndChangeNothing) {
   EXPECT_FALSE(lifecycle_->Start(record, nullptr).ok());
   EXPECT_EQ(record->state, ContainerState::kStopped);
   EXPECT_EQ(lifecycle_->RunOf("web"), nullptr);
+}
+
+TEST_F(LifecycleTest, CreateChecksTheHostAndStampsTheTime) {
+  ContainerRecord* web = Create("web");
+  EXPECT_GT(web->config.created_usec, 0);
+  EXPECT_FALSE(web->config.boot);
+  ContainerConfig booted;
+  booted.name = "booted";
+  booted.image = "busybox";
+  absl::StatusOr<ContainerRecord*> created = lifecycle_->Create(booted);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE((*created)->config.boot);  // no command: the image's init
+  ContainerConfig bad = booted;
+  bad.name = "bad";
+  bad.binds = {"/nonexistent-corral-lifecycle-test:/x"};
+  EXPECT_FALSE(lifecycle_->Create(bad).ok());
+  EXPECT_EQ(registry_->Find("bad"), nullptr);
+  EXPECT_FALSE(lifecycle_->Create(booted).ok());  // the name is taken
 }
 
 TEST_F(LifecycleTest, RemoveForgetsOnlyAStoppedContainer) {
