@@ -45,6 +45,8 @@
 //       (SCM_RIGHTS, one byte) once the command has started; stdin/stdout/stderr are then
 //       ignored). exit_status: the exit code, or 128 + signal. A command that has not started
 //       within 10 s (its execve held back inside the container) is killed and the call fails.
+//       The same call without D-Bus, for root: corrald's exec socket /run/corral/exec
+//       (dbus/exec_wire.h), which `corralctl exec` uses; same checks, same errors by name.
 //       The command never sees corrald: it is forked by a helper that closed every other fd,
 //       is not dumpable, and joined the container's namespaces and cgroups (v1 too) first.
 //   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...);

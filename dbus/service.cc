@@ -26,6 +26,8 @@
 #include "common/status_macros.h"
 #include "common/syscalls.h"
 #include "dbus/console_request.h"
+#include "dbus/exec_socket.h"
+#include "dbus/exec_wire.h"
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
 #include "dbus/interface.h"
@@ -98,7 +100,11 @@ constexpr uint64_t kRemoveLockWaitUsec = 30 * 1000000;
 
 struct Service::PendingExec {
   Service* service = nullptr;
+  // Who waits for the exit status: a call of the Exec method, or a connection of the exec
+  // socket (dbus/exec_socket.h), watched by `hangup` for its caller going away.
   sd_bus_message* call = nullptr;
+  UniqueFd connection;
+  sd_event_source* hangup = nullptr;
   // While starting: the attach under way, watched by attach_source, bounded by start_timer.
   std::unique_ptr<runtime::AttachInProgress> attach;
   sd_event_source* attach_source = nullptr;
@@ -114,8 +120,11 @@ struct Service::PendingExec {
     sd_event_source_disable_unref(attach_source);
     sd_event_source_disable_unref(start_timer);
     sd_event_source_disable_unref(source);
+    sd_event_source_disable_unref(hangup);
     sd_bus_message_unref(call);
   }
+  // Answers the caller: the command's exit status, or why there is none.
+  void Finish(const absl::StatusOr<int>& result);
   // The caller is gone (Ctrl-C on corralctl, a crash): its command goes too, as a hangup
   // would take it.
   void CallerGone() {
@@ -163,6 +172,33 @@ int ReplyStatusError(sd_bus_message* call, const absl::Status& status) {
   sd_bus_error_free(&error);
   return r;
 }
+
+}  // namespace
+
+void Service::PendingExec::Finish(const absl::StatusOr<int>& result) {
+  if (call != nullptr) {
+    if (result.ok()) {
+      sd_bus_reply_method_return(call, "i", *result);
+    } else {
+      ReplyStatusError(call, result.status());
+    }
+    return;
+  }
+  ExecReply reply;
+  reply.exited = result.ok();
+  if (result.ok()) {
+    reply.exit_status = *result;
+  } else {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    StatusError(&error, result.status());
+    reply.error_name = error.name;
+    reply.message = error.message != nullptr ? error.message : "";
+    sd_bus_error_free(&error);
+  }
+  SendExecReply(connection.get(), reply);
+}
+
+namespace {
 
 // Passes `fd` on `socket` (one byte of data) without waiting: a caller that does not read its
 // socket gets an error, not a stuck corrald.
@@ -574,7 +610,9 @@ void Service::AcceptPrivate() {
           if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected")) return 0;
           auto* self = static_cast<Service*>(data);
           for (PendingExec* exec : self->execs_) {
-            if (sd_bus_message_get_bus(exec->call) == sd_bus_message_get_bus(m)) exec->CallerGone();
+            if (exec->call != nullptr && sd_bus_message_get_bus(exec->call) == sd_bus_message_get_bus(m)) {
+              exec->CallerGone();
+            }
           }
           auto it = self->private_connections_.find(sd_bus_message_get_bus(m));
           if (it == self->private_connections_.end() || it->second->cleanup != nullptr) return 0;
@@ -1452,38 +1490,76 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
   return 1;
 }
 
+namespace {
+
+// An exec refused before it started: the contract's error and its text.
+struct ExecRefusal {
+  const char* name;
+  std::string message;
+};
+
+// The checks every exec request passes, from the bus or the exec socket alike, and the spec
+// made of it (stdio still to be set). `pty_receiver` is the PtyReceiver socket, or -1.
+std::optional<ExecRefusal> SpecFromRequest(const ExecRequest& request, int pty_receiver, runtime::AttachSpec* spec) {
+  if (request.command.empty()) return ExecRefusal{kErrorInvalidArgument, "no command given"};
+  spec->command = request.command;
+  spec->env = request.env;
+  for (const std::string& e : spec->env) {
+    if (e.find('=') == std::string::npos || e[0] == '=') {
+      return ExecRefusal{kErrorInvalidArgument, absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE")};
+    }
+  }
+  if (!request.cwd.empty()) spec->cwd = request.cwd;
+  if (!request.user.empty()) {
+    std::vector<std::string> ids = absl::StrSplit(request.user, ':');
+    uint32_t uid = 0, gid = 0;
+    if (ids.size() > 2 || !absl::SimpleAtoi(ids[0], &uid) || (ids.size() == 2 && !absl::SimpleAtoi(ids[1], &gid))) {
+      return ExecRefusal{kErrorInvalidArgument, absl::StrCat("User \"", request.user, "\" is not UID[:GID]")};
+    }
+    spec->uid = uid;
+    spec->gid = ids.size() == 2 ? gid : uid;
+  }
+  spec->controlling_tty = request.tty;
+  if (pty_receiver >= 0) {
+    if (!spec->controlling_tty) return ExecRefusal{kErrorInvalidArgument, "PtyReceiver needs Tty"};
+    struct stat st;
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (::fstat(pty_receiver, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        ::getsockopt(pty_receiver, SOL_SOCKET, SO_DOMAIN, &type, &len) != 0 || type != AF_UNIX) {
+      return ExecRefusal{kErrorInvalidArgument, "PtyReceiver is not a unix socket"};
+    }
+    spec->allocate_pty = true;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
-  const std::string& name = record->config.name;
-  runtime::AttachSpec spec;
+  ExecRequest request;
   UniqueFd pty_receiver;
-  if ((r = ReadStrv(m, &spec.command)) < 0) return r;
-  if (spec.command.empty()) return SetError(error, kErrorInvalidArgument, "no command given");
+  if ((r = ReadStrv(m, &request.command)) < 0) return r;
   r = ReadOptions(m, [&](const std::string& key) -> int {
     int q;
     if (key == "Environment") {
-      if ((q = EnterVariant(m, "Environment", "as", error)) < 0 || (q = ReadStrv(m, &spec.env)) < 0) return q;
+      if ((q = EnterVariant(m, "Environment", "as", error)) < 0 || (q = ReadStrv(m, &request.env)) < 0) return q;
     } else if (key == "User" || key == "Cwd") {
       const char* value = nullptr;
       if ((q = EnterVariant(m, key.c_str(), "s", error)) < 0 || (q = sd_bus_message_read(m, "s", &value)) < 0) return q;
-      if (key == "Cwd") {
-        spec.cwd = value;
-      } else {
-        std::vector<std::string> ids = absl::StrSplit(value, ':');
-        uint32_t uid = 0, gid = 0;
-        if (ids.size() > 2 || !absl::SimpleAtoi(ids[0], &uid) || (ids.size() == 2 && !absl::SimpleAtoi(ids[1], &gid))) {
-          return SetError(error, kErrorInvalidArgument, absl::StrCat("User \"", value, "\" is not UID[:GID]"));
-        }
-        spec.uid = uid;
-        spec.gid = ids.size() == 2 ? gid : uid;
+      (key == "Cwd" ? request.cwd : request.user) = value;
+      // An empty User would read as root; on the bus it was always an error.
+      if (key == "User" && request.user.empty()) {
+        return SetError(error, kErrorInvalidArgument, "User \"\" is not UID[:GID]");
       }
     } else if (key == "Tty") {
       int tty = 0;
       if ((q = EnterVariant(m, "Tty", "b", error)) < 0 || (q = sd_bus_message_read(m, "b", &tty)) < 0) return q;
-      spec.controlling_tty = tty;
+      request.tty = tty;
     } else if (key == "PtyReceiver") {
       int fd = -1;
       if ((q = EnterVariant(m, "PtyReceiver", "h", error)) < 0 || (q = sd_bus_message_read(m, "h", &fd)) < 0) return q;
@@ -1496,79 +1572,18 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return sd_bus_message_exit_container(m);
   }, error);
   if (r < 0) return r;
-  for (const std::string& e : spec.env) {
-    if (e.find('=') == std::string::npos || e[0] == '=') {
-      return SetError(error, kErrorInvalidArgument, absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
-    }
+  runtime::AttachSpec spec;
+  if (std::optional<ExecRefusal> refused = SpecFromRequest(request, pty_receiver.get(), &spec)) {
+    return SetError(error, refused->name, refused->message);
   }
   if ((r = sd_bus_message_read(m, "hhh", &spec.stdin_fd, &spec.stdout_fd, &spec.stderr_fd)) < 0) return r;
-  if (pty_receiver) {
-    if (!spec.controlling_tty) return SetError(error, kErrorInvalidArgument, "PtyReceiver needs Tty");
-    struct stat st;
-    int type = 0;
-    socklen_t len = sizeof(type);
-    if (::fstat(pty_receiver.get(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
-        ::getsockopt(pty_receiver.get(), SOL_SOCKET, SO_DOMAIN, &type, &len) != 0 || type != AF_UNIX) {
-      return SetError(error, kErrorInvalidArgument, "PtyReceiver is not a unix socket");
-    }
-    spec.allocate_pty = true;
+  PendingExec* pending = nullptr;
+  absl::Status begun = self->BeginExec(record, spec, std::move(pty_receiver), &pending);
+  if (!begun.ok()) {
+    const char* name = begun.code() == absl::StatusCode::kFailedPrecondition ? kErrorNotRunning : nullptr;
+    return name != nullptr ? SetError(error, name, begun.message()) : StatusError(error, begun);
   }
-
-  auto it = self->running_.find(name);
-  if (record->state != ContainerState::kRunning || it == self->running_.end()) {
-    return SetError(error, kErrorNotRunning, absl::StrCat("container ", name, " is not running"));
-  }
-  Running& run = *it->second;
-  if (!run.payload_cgroup.valid()) {
-    absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
-    if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
-  }
-  spec.cgroup_fd = run.payload_cgroup.get();
-  // A frozen scope (cgroup2's freezer from outside: `systemctl freeze`, the scope's
-  // cgroup.freeze) would freeze the exec's helper the moment it enters: refused at once, by
-  // name, instead of failing after the exec's start timeout. A container that froze its own
-  // payload (its delegated cgroup.freeze) gets that timeout, never the loop stuck (and never a
-  // host fd: exec_escape_test).
-  if (self->ScopeIsFrozen(record->unit())) {
-    return SetError(error, kErrorNotRunning,
-                    absl::StrCat("container ", name, " is frozen: nothing can be executed in it until it is thawed "
-                                 "(systemctl thaw ", record->unit(), ")"));
-  }
-  // Never waits: the helper reports on a socket the loop watches (see PendingExec). The
-  // supervisor starts it when it can (no cgroup moves: supervisor_exec.h); else we do.
-  absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
-      RequestExecFromSupervisor(run.exec_requests.get(), spec);
-  if (!attach.ok()) attach = runtime::AttachInProgress::Start(it->second->leader_pidfd.get(), spec);
-  if (!attach.ok()) return StatusError(error, attach.status());
-
-  auto* pending = new PendingExec;
-  pending->service = self;
   pending->call = sd_bus_message_ref(m);
-  pending->attach = std::move(*attach);
-  pending->pty_receiver = std::move(pty_receiver);
-  r = sd_event_add_io(
-      self->event_, &pending->attach_source, pending->attach->fd(), EPOLLIN,
-      [](sd_event_source*, int, uint32_t, void* data) -> int {
-        static_cast<PendingExec*>(data)->service->ExecReport(static_cast<PendingExec*>(data));
-        return 0;
-      },
-      pending);
-  if (r >= 0) {
-    r = sd_event_add_time_relative(
-        self->event_, &pending->start_timer, CLOCK_MONOTONIC, kExecStartTimeoutUsec, 0,
-        [](sd_event_source*, uint64_t, void* data) -> int {
-          static_cast<PendingExec*>(data)->attach->Abort(absl::DeadlineExceededError(absl::StrCat(
-              "the command did not start within ", kExecStartTimeoutUsec / 1000000,
-              " s (something in the container holds its execve back); it was killed")));
-          return 0;
-        },
-        pending);
-  }
-  if (r < 0) {
-    delete pending;  // kills and reaps what started
-    return r;
-  }
-  self->execs_.insert(pending);
   sd_bus* bus = sd_bus_message_get_bus(m);
   if (sd_bus_is_bus_client(bus) > 0 &&
       sd_bus_track_new(
@@ -1583,6 +1598,122 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   return 1;
 }
 
+absl::Status Service::ListenExec(const std::string& path) {
+  ASSIGN_OR_RETURN(exec_socket_, ExecSocket::Listen(event_, path, [this](ExecSocketCall call) {
+                     ExecFromSocket(std::move(call));
+                   }));
+  return absl::OkStatus();
+}
+
+void Service::ExecFromSocket(ExecSocketCall call) {
+  auto refuse = [&call](const char* name, absl::string_view message) {
+    ExecReply reply;
+    reply.error_name = name;
+    reply.message = ValidUtf8(message);
+    SendExecReply(call.connection.get(), reply);
+  };
+  // The socket let only root in (ExecSocket::Accept); the rest is what Target checks.
+  if (absl::Status valid = runtime::ValidateContainerName(call.request.name); !valid.ok()) {
+    return refuse(kErrorInvalidName, valid.message());
+  }
+  ContainerRecord* record = registry_.Find(call.request.name);
+  if (record == nullptr) return refuse(kErrorNoSuchContainer, absl::StrCat("no container named ", call.request.name));
+  UniqueFd pty_receiver;
+  if (call.request.pty_receiver) pty_receiver = std::move(call.fds[kExecStdioFds]);
+  runtime::AttachSpec spec;
+  if (std::optional<ExecRefusal> refused = SpecFromRequest(call.request, pty_receiver.get(), &spec)) {
+    return refuse(refused->name, refused->message);
+  }
+  spec.stdin_fd = call.fds[0].get();
+  spec.stdout_fd = call.fds[1].get();
+  spec.stderr_fd = call.fds[2].get();
+  PendingExec* pending = nullptr;
+  absl::Status begun = BeginExec(record, spec, std::move(pty_receiver), &pending);
+  if (!begun.ok()) {
+    if (begun.code() == absl::StatusCode::kFailedPrecondition) return refuse(kErrorNotRunning, begun.message());
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    StatusError(&error, begun);
+    refuse(error.name, error.message != nullptr ? error.message : "");
+    sd_bus_error_free(&error);
+    return;
+  }
+  pending->connection = std::move(call.connection);
+  // The caller gone (Ctrl-C on corralctl) takes its command, as on the bus.
+  int r = sd_event_add_io(
+      event_, &pending->hangup, pending->connection.get(), EPOLLRDHUP,
+      [](sd_event_source* source, int, uint32_t, void* data) -> int {
+        sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        static_cast<PendingExec*>(data)->CallerGone();
+        return 0;
+      },
+      pending);
+  if (r < 0) pending->CallerGone();
+}
+
+// Starts `spec` in `record`'s container; the caller then says where the answer goes. Errors:
+// kFailedPrecondition when the container is not running or frozen, else the attach's own.
+absl::Status Service::BeginExec(ContainerRecord* record, const runtime::AttachSpec& request_spec,
+                                UniqueFd pty_receiver, PendingExec** out) {
+  const std::string& name = record->config.name;
+  runtime::AttachSpec spec = request_spec;
+  auto it = running_.find(name);
+  if (record->state != ContainerState::kRunning || it == running_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", name, " is not running"));
+  }
+  Running& run = *it->second;
+  if (!run.payload_cgroup.valid()) {
+    absl::StatusOr<UniqueFd> cgroup = OpenCgroupOf(record->leader);
+    if (cgroup.ok()) run.payload_cgroup = std::move(*cgroup);
+  }
+  spec.cgroup_fd = run.payload_cgroup.get();
+  // A frozen scope (cgroup2's freezer from outside: `systemctl freeze`, the scope's
+  // cgroup.freeze) would freeze the exec's helper the moment it enters: refused at once, by
+  // name, instead of failing after the exec's start timeout. A container that froze its own
+  // payload (its delegated cgroup.freeze) gets that timeout, never the loop stuck (and never a
+  // host fd: exec_escape_test).
+  if (ScopeIsFrozen(record->unit())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", name, " is frozen: nothing can be executed in it until it is thawed "
+                     "(systemctl thaw ", record->unit(), ")"));
+  }
+  // Never waits: the helper reports on a socket the loop watches (see PendingExec). The
+  // supervisor starts it when it can (no cgroup moves: supervisor_exec.h); else we do.
+  absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach =
+      RequestExecFromSupervisor(run.exec_requests.get(), spec);
+  if (!attach.ok()) attach = runtime::AttachInProgress::Start(run.leader_pidfd.get(), spec);
+  if (!attach.ok()) return attach.status();
+
+  auto* pending = new PendingExec;
+  pending->service = this;
+  pending->attach = std::move(*attach);
+  pending->pty_receiver = std::move(pty_receiver);
+  int r = sd_event_add_io(
+      event_, &pending->attach_source, pending->attach->fd(), EPOLLIN,
+      [](sd_event_source*, int, uint32_t, void* data) -> int {
+        static_cast<PendingExec*>(data)->service->ExecReport(static_cast<PendingExec*>(data));
+        return 0;
+      },
+      pending);
+  if (r >= 0) {
+    r = sd_event_add_time_relative(
+        event_, &pending->start_timer, CLOCK_MONOTONIC, kExecStartTimeoutUsec, 0,
+        [](sd_event_source*, uint64_t, void* data) -> int {
+          static_cast<PendingExec*>(data)->attach->Abort(absl::DeadlineExceededError(absl::StrCat(
+              "the command did not start within ", kExecStartTimeoutUsec / 1000000,
+              " s (something in the container holds its execve back); it was killed")));
+          return 0;
+        },
+        pending);
+  }
+  if (r < 0) {
+    delete pending;  // kills and reaps what started
+    return ErrnoError(-r, "watch the exec's start");
+  }
+  execs_.insert(pending);
+  *out = pending;
+  return absl::OkStatus();
+}
+
 void Service::ExecReport(PendingExec* pending) {
   if (!pending->attach->OnReadable()) return;
   pending->attach_source = sd_event_source_disable_unref(pending->attach_source);
@@ -1590,7 +1721,7 @@ void Service::ExecReport(PendingExec* pending) {
   absl::StatusOr<runtime::AttachedProcess> process = pending->attach->Result();
   pending->attach.reset();
   if (!process.ok()) {
-    ReplyStatusError(pending->call, process.status());
+    pending->Finish(process.status());
     delete pending;
     return;
   }
@@ -1602,7 +1733,7 @@ void Service::ExecReport(PendingExec* pending) {
     pending->pty_receiver.reset();
     if (!passed.ok()) {
       runtime::KillAndReapAttached(pending->process);  // bounded: never stalls the loop
-      ReplyStatusError(pending->call, Annotate(passed, "pass the pty to the caller"));
+      pending->Finish(Annotate(passed, "pass the pty to the caller"));
       delete pending;
       return;
     }
@@ -1611,18 +1742,13 @@ void Service::ExecReport(PendingExec* pending) {
       event_, &pending->source, pending->process.pidfd.get(), EPOLLIN,
       [](sd_event_source*, int, uint32_t, void* data) -> int {
         std::unique_ptr<PendingExec> done(static_cast<PendingExec*>(data));
-        absl::StatusOr<int> status = runtime::WaitAttached(done->process);
-        if (status.ok()) {
-          sd_bus_reply_method_return(done->call, "i", *status);
-        } else {
-          ReplyStatusError(done->call, status.status());
-        }
+        done->Finish(runtime::WaitAttached(done->process));
         return 0;
       },
       pending);
   if (r < 0) {
     runtime::KillAndReapAttached(pending->process);
-    ReplyStatusError(pending->call, ErrnoError(-r, "watch the exec'd command"));
+    pending->Finish(ErrnoError(-r, "watch the exec'd command"));
     delete pending;
   }
 }

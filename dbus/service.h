@@ -24,9 +24,11 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "dbus/container_stats.h"
+#include "dbus/exec_socket.h"
 #include "dbus/limits.h"
 #include "dbus/registry.h"
 #include "dbus/systemd_client.h"
+#include "runtime/attach.h"
 
 namespace corral::dbus {
 
@@ -52,6 +54,9 @@ class Service {
   // policy pass. Made under umask 0077, so only root can connect; corrald still checks the
   // peer's uid.
   absl::Status ListenPrivate(const std::string& path);
+  // Serves `corralctl exec` on the exec socket too (dbus/exec_wire.h): the Exec method's work
+  // for root's client that needs no D-Bus.
+  absl::Status ListenExec(const std::string& path);
 
  private:
   struct Running;  // a started container's live handles
@@ -78,6 +83,11 @@ class Service {
   static int GetContainer(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int Exec(sd_bus_message* m, void* userdata, sd_bus_error* error);
+  // Exec's work once its arguments are checked, for the bus and the exec socket alike: the
+  // exec under way in *pending (its caller still to be set).
+  absl::Status BeginExec(ContainerRecord* record, const runtime::AttachSpec& spec, UniqueFd pty_receiver,
+                         PendingExec** pending);
+  void ExecFromSocket(ExecSocketCall call);
   // The attach of `pending` has news (its report socket is readable).
   void ExecReport(PendingExec* pending);
   static int CheckConfig(sd_bus_message* m, void* userdata, sd_bus_error* error);
@@ -152,6 +162,7 @@ class Service {
   UniqueFd private_listener_;
   sd_event_source* private_source_ = nullptr;
   std::map<sd_bus*, std::unique_ptr<PrivateConnection>> private_connections_;
+  std::unique_ptr<ExecSocket> exec_socket_;
   std::set<PendingExec*> execs_;  // owned by their event sources' callbacks
   std::string cgroup2_root_;        // where cgroup2 is mounted, found at the first start
 };

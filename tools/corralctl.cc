@@ -30,6 +30,8 @@
 #include "tools/ctl/events.h"
 #include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
+#include "common/errors.h"
+#include "tools/ctl/exec_args.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
@@ -496,37 +498,36 @@ int Console(sd_bus* bus, const std::vector<std::string>& args) {
 
 // exec: pipes or a pty relayed to the caller's stdio (ExecStdio), passed to corrald as unix
 // fds; the reply carries the command's exit status.
-int Exec(sd_bus* bus, const std::vector<std::string>& args) {
-  std::vector<std::string> env;
-  std::string name, user, cwd;
-  bool tty = false;
-  size_t i = 0;
-  // Options may come before or after NAME (`exec -t web -- sh` and `exec web -t -- sh`).
-  for (; i < args.size() && args[i] != "--"; ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "-t" || a == "--tty") {
-      tty = true;
-    } else if ((a == "-e" || a == "--env") && value(&v)) {
-      env.push_back(v);
-    } else if (a == "--user" && value(&v)) {
-      user = v;
-    } else if (a == "--cwd" && value(&v)) {
-      cwd = v;
-    } else if (name.empty() && !a.empty() && a[0] != '-') {
-      name = a;
-    } else {
-      return Usage(absl::StrCat("exec: unknown option or missing value \"", a, "\""));
-    }
+// The reply of the Exec call, waited for while the stdio is relayed.
+class BusReplyWait : public ReplyWait {
+ public:
+  BusReplyWait(sd_bus* bus, const bool* done) : bus_(bus), done_(done) {}
+  pollfd PollFd() override { return {sd_bus_get_fd(bus_), static_cast<short>(sd_bus_get_events(bus_)), 0}; }
+  uint64_t DeadlineUsec() override {
+    uint64_t usec = UINT64_MAX;
+    sd_bus_get_timeout(bus_, &usec);
+    return usec;
   }
-  if (name.empty()) return Usage("exec: which container? corralctl exec NAME -- CMD...");
-  if (i + 1 >= args.size()) return Usage("exec: no command given: put it after `--`");
-  std::vector<std::string> command(args.begin() + static_cast<long>(i) + 1, args.end());
+  absl::StatusOr<bool> Process() override {
+    int r;
+    while ((r = sd_bus_process(bus_, nullptr)) > 0) {
+    }
+    if (r < 0) return ErrnoError(-r, "process the bus");
+    return *done_;
+  }
+
+ private:
+  sd_bus* bus_;
+  const bool* done_;
+};
+
+int Exec(sd_bus* bus, const std::vector<std::string>& args) {
+  absl::StatusOr<ExecArgs> parsed = ParseExecArgs(args);
+  if (!parsed.ok()) return Usage(parsed.status().message());
+  const std::vector<std::string>& env = parsed->env;
+  const std::string &name = parsed->name, &user = parsed->user, &cwd = parsed->cwd;
+  const std::vector<std::string>& command = parsed->command;
+  bool tty = parsed->tty;
 
   // The command gets pipes and ptys made here, never our own stdio (see ExecStdio); with -t
   // corrald allocates the pty inside the container, so ttyname() there finds /dev/pts/N as
@@ -584,7 +585,8 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   if (r < 0) return Fail(ErrorSentence(nullptr, r));
   call->reset();  // the message holds copies of the command's fds until it is freed
   (*io)->CallSent();
-  absl::Status relayed = (*io)->Relay(bus, &outcome.done);
+  BusReplyWait reply(bus, &outcome.done);
+  absl::Status relayed = (*io)->Relay(reply);
   io->reset();  // the terminal back to how it was before any message
   if (!relayed.ok()) return Fail(relayed.message());
   if (!outcome.error.empty()) return Fail(outcome.error);
