@@ -407,6 +407,26 @@ absl::StatusOr<ImportReport> ImportImage(const ImportOptions& options) {
     }
   }
   ASSIGN_OR_RETURN(FileLock lock, LockStore(images_dir));
+  // The blobs of the layers to unpack match their digests before any of them is parsed: a
+  // tampered blob is refused as what it is, and unpacks nothing. (Checked again while
+  // unpacking, with the diff_id, against a blob changed in between.)
+  for (size_t i = 0; i < plan->layers.size(); ++i) {
+    const PlannedLayer& layer = plan->layers[i];
+    if (layer.descriptor.digest.empty() || Exists(LayerDir(images_dir, layer.diff_id))) continue;
+    ASSIGN_OR_RETURN(Blob blob, bundle->Find(layer.member));
+    std::string which = absl::StrCat("layer ", i + 1, "/", plan->layers.size(), " ", Short(layer.diff_id));
+    if (layer.descriptor.size >= 0 && blob.size != layer.descriptor.size) {
+      return absl::DataLossError(absl::StrCat(options.source, ": ", which, ": the blob is ", blob.size,
+                                              " bytes, the manifest says ", layer.descriptor.size, "; nothing was imported"));
+    }
+    FdRangeReader raw(blob.fd, blob.offset, blob.size);
+    HashingReader hash(&raw);
+    RETURN_IF_ERROR(hash.Drain());
+    if (std::string actual = hash.Digest(); actual != layer.descriptor.digest) {
+      return absl::DataLossError(absl::StrCat(options.source, ": ", which, ": blob digest mismatch: the manifest says ",
+                                              layer.descriptor.digest, ", the blob is ", actual, "; nothing was imported"));
+    }
+  }
   ImportReport report;
   report.layers = static_cast<int>(plan->layers.size());
   std::vector<std::string> created;  // removed again if the import fails
