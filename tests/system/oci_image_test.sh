@@ -53,6 +53,17 @@ for i in 1 2 3 4 5 6; do oci_tar "$work/l$i" "$work/l$i.tar"; done
 cfg='{"Entrypoint":["/bin/sh","-c"],"Cmd":["{ cat /etc/upper-file; id -u; pwd; echo $FOO; } > /srv/work/out; exec sleep 1000"],"Env":["PATH=/bin:/sbin","FOO=from-image"],"WorkingDir":"/srv/work","User":"app","ExposedPorts":{"80/tcp":{}},"StopSignal":"SIGINT"}'
 oci_image "$work/layout" five "$cfg" "$work/l1.tar:gzip" "$work/l2.tar:zstd" "$work/l3.tar:none" "$work/l4.tar:gzip" "$work/l5.tar:gzip"
 oci_image "$work/layout" two '{"Cmd":["sleep","1000"]}' "$work/l1.tar:gzip" "$work/l6.tar:gzip"
+# 45 layers: their store paths (about 105 bytes each) do not fit the one page a mount option
+# string may take, so they must go to overlay one by one (fsconfig lowerdir+).
+deep=()
+for i in $(seq 1 45); do
+  mkdir -p "$work/deep$i/deep"
+  echo "$i" >"$work/deep$i/deep/$i"
+  echo "$i" >"$work/deep$i/deep/top"
+  oci_tar "$work/deep$i" "$work/deep$i.tar"
+  deep+=("$work/deep$i.tar:none")
+done
+oci_image "$work/layout" deep '{"Cmd":["sleep","1000"]}' "$work/l1.tar:gzip" "${deep[@]}"
 check "skopeo reads the layout (image five)" skopeo inspect "oci:$work/layout:five"
 check "skopeo writes image two as a docker-archive and an oci-archive" sh -c "
   skopeo copy --quiet oci:$work/layout:two docker-archive:$work/two-docker.tar:corral/two:latest &&
@@ -149,6 +160,17 @@ check_output "t1 sees its own layer and busybox, not five's upper layer" '^only-
   sb corralctl exec t1 -- sh -c 'echo $(cat /etc/two) $(test -e /etc/upper-file && echo present || echo absent)'
 check_output "busybox in o2 and t1 is the same inode on disk (the shared layer)" '^same$' \
   sb sh -c "a=\$(stat -c %i $(layer 1)/bin/busybox); b=\$(stat -L -c %i /proc/\$($(leader t1))/root/bin/busybox); [ \"\$a\" = \"\$b\" ] && echo same || echo \"\$a \$b\""
+
+echo "== an image of 46 layers (a lowerdir list longer than a page)"
+check_output "image import deep: 46 layers, 45 unpacked" 'imported image deep: 46 layers, 45 unpacked, 1 already' \
+  sb corralctl image import deep "oci:$work/layout:deep"
+for mode in "" --privileged; do
+  check_output "a container of it ${mode:-(unprivileged)} sees every layer, the top one last" '^45 1 45 top-ok$' \
+    sb sh -c "corralctl create dp --image deep --net none $mode && corralctl start dp &&
+      corralctl exec dp -- sh -c 'echo \$(ls /deep | grep -v top | wc -l) \$(cat /deep/1) \$(cat /deep/45) \$(test \$(cat /deep/top) = 45 && echo top-ok)';
+      corralctl stop dp --timeout 2 >/dev/null; corralctl rm dp >/dev/null"
+done
+check "image rm deep" sb corralctl image rm deep
 
 echo "== importing the 5-layer image again unpacks nothing"
 before=$(sb sh -c "stat -c '%n %i %Z' $store/* | tr '\n' ' '")
