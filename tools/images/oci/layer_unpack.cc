@@ -515,7 +515,6 @@ absl::Status Unpacker::One(Entry& e) {
   size_t slash = path.rfind('/');
   std::string parent_path = slash == std::string::npos ? "" : path.substr(0, slash);
   std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-  uint64_t data = (e.type == '0' || e.type == '7') ? e.size : 0;
   auto skip_data = [&]() { return Skip(tar_, e.size + Padding(e.size)); };
 
   if (path.empty()) {  // the layer's root itself
@@ -605,7 +604,6 @@ absl::Status Unpacker::One(Entry& e) {
       return absl::OkStatus();
     }
     default:
-      (void)data;
       return EntryError(e, absl::StrCat("entry type '", std::string(1, e.type), "' is not supported"));
   }
 }
