@@ -204,7 +204,7 @@ check_fails "a layer with an absolute path" 'an absolute path: refused' sb corra
 check_fails "a layer writing through a symlink it planted (at a decoy directory)" 'goes through a symbolic link .*planted.*refused' \
   sb corralctl image import bad4 "oci:$work/evil-symlink:evil"
 check_fails "a layer hard-linking out of itself" 'hard link target: "\.\." in the path: refused' sb corralctl image import bad5 "oci:$work/evil-hardlink:evil"
-check_fails "a tag the layout does not have" 'no image tagged "nope" \(tags: five, two\)' sb corralctl image import bad6 "oci:$work/layout:nope"
+check_fails "a tag the layout does not have" 'no image tagged "nope" \(tags: five, two, deep\)' sb corralctl image import bad6 "oci:$work/layout:nope"
 check_fails "a name that is not one" 'invalid image name' sb corralctl image import ../x "oci:$work/layout:two"
 check_fails "the layer store's own name" 'layer store' sb corralctl image import layers "oci:$work/layout:two"
 check_output "nothing was created: the same layers and images, no staging left" "^$before\$" count
