@@ -4,7 +4,9 @@
 //
 // Manager, object /org/corral1, interface org.corral1.Manager:
 //   CreateContainer(s name, s image, a{sv} options) -> (o path)
-//       image: "busybox", "debian" or a directory holding a rootfs.
+//       image: "busybox", "debian", an image name in the store (an OCI image: its layers, and
+//       Entrypoint + Cmd, Env, WorkingDir, User, StopSignal as defaults; dbus/image_defaults.h)
+//       or a directory holding a rootfs.
 //       options: Memory t (bytes), Tasks t, CPUWeight t, CPUQuota t (percent of one CPU),
 //                Restart s (no|on-failure|on-failure:N|always; dbus/restart_policy.h: with
 //                back-off, never after the user's StopContainer or KillContainer),

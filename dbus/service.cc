@@ -30,6 +30,7 @@
 #include "dbus/exec_wire.h"
 #include "dbus/container_stats.h"
 #include "common/utf8.h"
+#include "dbus/image_defaults.h"
 #include "dbus/interface.h"
 #include "dbus/journal_log.h"
 #include "dbus/reconcile.h"
@@ -775,6 +776,10 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   config.image = image;
   r = ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, &config, error); }, error);
   if (r < 0) return r;
+  // An OCI image's layers and defaults (Entrypoint, Cmd, Env, ...): dbus/image_defaults.h.
+  if (absl::Status image = ApplyImageDefaults(self->options_.paths.images_root, &config); !image.ok()) {
+    return StatusError(error, image);
+  }
   if (config.command.empty()) config.boot = true;  // no command: boot the image's init, as lxc-start does
   if (absl::Status storage = CheckStorageOnHost(config, self->options_.paths.volumes_root); !storage.ok()) {
     return StatusError(error, storage);
@@ -1428,7 +1433,9 @@ int Service::Stop(sd_bus_message* m, ContainerRecord* record, uint32_t timeout_s
 
 void Service::BeginStop(ContainerRecord* record, Running& run, uint32_t timeout_seconds) {
   SetState(record, ContainerState::kStopping);
-  int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(ContainerInit(record->config));
+  int halt = timeout_seconds == 0              ? SIGKILL
+             : record->config.stop_signal != 0 ? record->config.stop_signal  // an OCI image's StopSignal
+                                               : HaltSignal(ContainerInit(record->config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
   if (halt != SIGKILL) {
     // Killing PID 1 of the container's PID namespace takes every process in it along.

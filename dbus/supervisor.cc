@@ -37,6 +37,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/layered_overlay.h"
 #include "runtime/storage_spec.h"
 #include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
@@ -51,14 +52,19 @@ ContainerPaths ContainerPaths::For(const std::string& lib_root, const std::strin
 
 InitKind ContainerInit(const ContainerConfig& config) {
   if (!config.boot || !config.command.empty()) return InitKind::kCommand;
-  char target[256];
-  ssize_t n = ::readlink((config.image_rootfs + "/sbin/init").c_str(), target, sizeof(target) - 1);
-  std::string link = n > 0 ? std::string(target, n) : "";
-  if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
-  if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
+  // A layered image's files are in the first of its layers (top down) that has them.
+  std::vector<std::string> layers = config.image_layers;
+  if (layers.empty()) layers.push_back(config.image_rootfs);
   struct stat st;
-  return ::stat((config.image_rootfs + "/lib/systemd/systemd").c_str(), &st) == 0 ? InitKind::kSystemd
-                                                                                 : InitKind::kOther;
+  for (const std::string& layer : layers) {
+    char target[256];
+    ssize_t n = ::readlink((layer + "/sbin/init").c_str(), target, sizeof(target) - 1);
+    std::string link = n > 0 ? std::string(target, n) : "";
+    if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
+    if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
+    if (::stat((layer + "/lib/systemd/systemd").c_str(), &st) == 0) return InitKind::kSystemd;
+  }
+  return InitKind::kOther;
 }
 
 int HaltSignal(InitKind init) {
@@ -147,6 +153,7 @@ class Supervisor {
   absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
+  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
   absl::Status Start();
   absl::Status ListenForNotify();
   void ReadNotify();
@@ -220,6 +227,7 @@ absl::Status Supervisor::MountRootfs() {
   std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
   for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
+  if (!launch_.config.image_layers.empty()) return MountLayeredRootfs(upper, work, rootfs);
   std::string lower = launch_.config.image_rootfs;
   std::string idmapped_lower;
   if (userns()) {
@@ -263,6 +271,31 @@ absl::Status Supervisor::MountRootfs() {
   return absl::OkStatus();
 }
 
+// An OCI image's layers as the overlay's lower layers (runtime/layered_overlay.h), each an
+// idmapped read-only view in a user namespace; the upper layer is the container's, as above.
+absl::Status Supervisor::MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs) {
+  runtime::LayeredOverlay overlay;
+  overlay.lowers = launch_.config.image_layers;
+  overlay.upper = upper;
+  overlay.work = work;
+  overlay.target = rootfs;
+  UniqueFd ns;
+  if (userns()) {
+    struct stat st;
+    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
+    if ((st.st_uid != base() || st.st_gid != base()) && ::chown(upper.c_str(), base(), base()) != 0) {
+      return ErrnoError(absl::StrCat("chown ", upper));
+    }
+    ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
+    overlay.userns_fd = ns.get();
+    overlay.scratch = launch_.paths.run_dir + "/layers";
+  }
+  RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), absl::StrCat("mount the overlay rootfs at ", rootfs)));
+  timer_.Mark("layered image");
+  rootfs_mounted_ = true;
+  return absl::OkStatus();
+}
+
 absl::Status Supervisor::Start() {
   const ContainerConfig& config = launch_.config;
   runtime::ContainerSpec spec;
@@ -271,6 +304,9 @@ absl::Status Supervisor::Start() {
   spec.rootfs = launch_.paths.rootfs();
   spec.command = config.command;
   spec.env = config.env;
+  if (!config.cwd.empty()) spec.cwd = config.cwd;  // an OCI image's WorkingDir and User
+  spec.uid = config.uid;
+  spec.gid = config.gid;
   spec.tty = true;
   spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
   if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);

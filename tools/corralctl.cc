@@ -40,6 +40,8 @@
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
+#include "tools/images/oci/image_commands.h"
+#include "tools/images/oci/oci_store.h"
 #include "tools/images/progress.h"
 #include "tools/run_options.h"
 #include "tools/run_unit.h"
@@ -120,9 +122,15 @@ Images:
                                         debootstrap a Debian-family image (mirror: the host's
                                         apt sources; Ubuntu: its suite, mirror and keyring)
   image import NAME TARBALL             a rootfs tarball (e.g. Ubuntu's base tarball) as NAME
+  image import NAME oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:TAG]
+                                        an OCI image (skopeo, podman save, buildah): layers
+                                        unpacked once, shared; digests checked
+  image pull REF [--name N] [--tls-verify=false]
+                                        from a registry, through skopeo
+  image rm NAME                         refused while a container uses it; shared layers stay
                                         (image build/import show progress on a terminal;
                                         --quiet: none)
-  images                                list the images: name, size, created
+  images | image ls [--json]            list the images: name, kind, layers, size, source
 Options:
   --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
 Exit status: 0 done, 1 failed, 2 usage error; exec exits with the command's status.
@@ -179,20 +187,6 @@ int ImageImport(const std::string& images_dir, const std::vector<std::string>& a
   absl::StatusOr<std::string> rootfs = images::ImportTarball(images_dir, args[0], args[1]);
   if (!rootfs.ok()) return Fail(rootfs.status().message());
   ::printf("imported image %s: %s\n", args[0].c_str(), rootfs->c_str());
-  return 0;
-}
-
-int Images(const std::string& images_dir) {
-  absl::StatusOr<std::vector<images::ImageInfo>> list = images::ListImages(images_dir);
-  if (!list.ok()) return Fail(list.status().message());
-  ::printf("%-16s %10s  %-20s %s\n", "NAME", "SIZE", "CREATED", "ROOTFS");
-  for (const images::ImageInfo& image : *list) {
-    char created[32];
-    time_t t = image.created_sec;
-    ::strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", ::localtime(&t));
-    ::printf("%-16s %9.1fM  %-20s %s\n", image.name.c_str(), static_cast<double>(image.bytes) / (1 << 20), created,
-             image.rootfs.c_str());
-  }
   return 0;
 }
 
@@ -289,6 +283,7 @@ absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
   if (!config.ok()) return config.status();
   target.base = config->privileged ? 0 : config->uid_base;
   target.image_rootfs = config->image_rootfs;
+  target.image_layers = config->image_layers;
   if (!target.running && state != "stopped") {
     return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
   }
@@ -621,10 +616,18 @@ int Main(int argc, char** argv) {
   if (verb == "image" && !rest.empty() && rest[0] == "build") {
     return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
+  if (verb == "image" && rest.size() == 3 && rest[0] == "import" && images::oci::LooksLikeImageSource(rest[2])) {
+    return images::oci::ImportCommand(images_dir, rest[1], rest[2]);  // tools/images/oci
+  }
   if (verb == "image" && !rest.empty() && rest[0] == "import") {
     return ImageImport(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
-  if (verb == "images") return Images(images_dir);
+  if (verb == "image" && !rest.empty() && (rest[0] == "pull" || rest[0] == "rm" || rest[0] == "ls")) {
+    std::vector<std::string> tail(rest.begin() + 1, rest.end());
+    if (rest[0] == "pull") return images::oci::PullCommand(images_dir, tail);
+    return rest[0] == "rm" ? images::oci::RemoveCommand(images_dir, tail) : images::oci::ListCommand(images_dir, tail);
+  }
+  if (verb == "images") return images::oci::ListCommand(images_dir, rest);
   if (verb == "events") return EventsCommand(rest);  // its own system-bus connection
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 

@@ -20,6 +20,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/layered_overlay.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
 
@@ -318,7 +319,7 @@ absl::Status CopyRootInto(const ContainerSide& c, const std::string& host_dir) {
 }
 
 absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const std::string& lib_dir, uint32_t base,
-                                          const std::string& scratch) {
+                                          const std::string& scratch, const std::vector<std::string>& image_layers) {
   if (::unshare(CLONE_NEWNS) != 0) return ErrnoError("unshare a mount namespace for the copy");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");
   std::string upper = lib_dir + "/upper", work = lib_dir + "/work", lower = image_rootfs;
@@ -329,6 +330,24 @@ absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const
   }
   std::string merged = scratch + "/merged";
   ::mkdir(merged.c_str(), 0700);
+  if (!image_layers.empty()) {  // as the supervisor mounts a layered image (runtime/layered_overlay.h)
+    runtime::LayeredOverlay overlay;
+    overlay.lowers = image_layers;
+    overlay.upper = upper;
+    overlay.work = work;
+    overlay.target = merged;
+    overlay.mount_attrs = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID;
+    UniqueFd ns;
+    if (base != 0) {
+      ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base), runtime::BlockMap(base)));
+      overlay.userns_fd = ns.get();
+      overlay.scratch = scratch + "/layers";
+    }
+    RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), "mount the stopped container's overlay"));
+    UniqueFd root(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return ErrnoError(absl::StrCat("open ", merged));
+    return root;
+  }
   if (base != 0) {
     // As the supervisor mounts it: the image seen through the container's map.
     std::string idmapped = scratch + "/lower";
@@ -411,7 +430,7 @@ absl::Status WithStoppedRoot(const CpTarget& target, const std::function<absl::S
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(report[0]);
-    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target.image_rootfs, target.lib_dir, target.base, scratch);
+    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target.image_rootfs, target.lib_dir, target.base, scratch, target.image_layers);
     absl::Status done = root.ok() ? work(ContainerSide{root->get(), target.base}) : root.status();
     std::string message(done.message());
     if (!done.ok() && ::write(report[1], message.data(), message.size()) < 0) ::_exit(3);

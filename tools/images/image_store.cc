@@ -22,6 +22,8 @@
 namespace corral::images {
 
 absl::Status ValidateImageName(absl::string_view name) {
+  // IMAGES_DIR/layers is the OCI layer store (tools/images/oci/oci_store.h).
+  if (name == "layers") return absl::InvalidArgumentError("\"layers\" is the layer store's name, not an image's");
   absl::Status valid = runtime::ValidateContainerName(name);
   if (valid.ok()) return valid;
   return absl::InvalidArgumentError(absl::StrCat("invalid image name \"", name, "\""));
