@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/bind_stage.h"
 #include "runtime/binds.h"
 #include "runtime/child_error.h"
 #include "runtime/clone.h"
@@ -134,6 +135,15 @@ struct ChildPlan {
       ::_exit(125);
     }
   }
+  // The bind stage lies over the rootfs path until the rootfs covers it: held open first.
+  int stage_fd = -1;
+  if (plan.rootfs.staged) {
+    stage_fd = ::open(plan.rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (stage_fd < 0) {
+      ReportChildError(fd, "open the bind stage", plan.rootfs.rootfs.c_str(), errno);
+      ::_exit(125);
+    }
+  }
   if (rootfs_tree >= 0) {
     // The idmapped tree goes over the rootfs directory in our own mount namespace only (made
     // private first: nothing propagates back to the host); SetUpRootfsInChild then binds the
@@ -148,7 +158,7 @@ struct ChildPlan {
     }
     ::close(rootfs_tree);
   }
-  if (!SetUpRootfsInChild(plan.rootfs, fd)) ::_exit(125);
+  if (!SetUpRootfsInChild(plan.rootfs, fd, stage_fd)) ::_exit(125);
   if (spec.init == InitMode::kTinyInit) RunTinyInit(plan.exec, fd);
   ExecInChild(plan.exec, fd);
   ::_exit(127);
@@ -225,6 +235,13 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
       const BindTree& tree = bind_trees[static_cast<size_t>(step.bind_index)];
       step.tree_fd = tree.tree.get();
       step.target_is_file = tree.is_file;
+      // In a user namespace the trees are staged (runtime/bind_stage.h) so the kernel locks
+      // their flags: the child clones them from the stage.
+      if (userns) step.stage_name = BindStage::EntryName(static_cast<size_t>(step.bind_index));
+    }
+    if (userns) {
+      plan.rootfs.staged = true;
+      if (!spec.idmap_rootfs) plan.rootfs.staged_rootfs = BindStage::StagedRootfs(spec.rootfs);
     }
     if (timer) timer->Mark("bind trees");
   }
@@ -256,6 +273,13 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   // The cgroup namespace is unshared by the child later (see ChildMain).
   uint64_t clone_flags = spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWCGROUP);
+  // The clone copies the staging namespace into the container's user namespace: that copy is
+  // what locks the binds. We leave the stage right after.
+  std::optional<BindStage> stage;
+  if (plan.rootfs.staged) {
+    ASSIGN_OR_RETURN(stage, BindStage::Enter(spec.rootfs, !spec.idmap_rootfs, bind_trees));
+    if (timer) timer->Mark("bind stage");
+  }
   ASSIGN_OR_RETURN(CloneResult cloned, CloneWithPidfd(clone_flags));
   if (cloned.pid == 0) ChildMain(plan);
   if (timer) timer->Mark("clone");
@@ -263,6 +287,10 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   Container container(cloned.pid, std::move(cloned.pidfd), pty ? std::move(pty->master) : UniqueFd());
   // From here on, an error return destroys `container`, which kills and reaps the child.
+  if (stage) {
+    RETURN_IF_ERROR(stage->Leave());
+    stage.reset();
+  }
   UniqueFd rootfs_tree;
   if (userns) {
     RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec.uid_map, spec.gid_map), "write id maps"));
