@@ -44,6 +44,7 @@ struct ChildPlan {
   int parent_sync_fd = -1;  // the parent's end: closed in the child, so the parent's death shows
   bool expect_rootfs_tree = false;  // the go carries the idmapped rootfs (spec.idmap_rootfs)
   int console_fd = -1;   // pty slave, or -1
+  int console_output = -1;  // StartOptions::console_output
   int stdio[3] = {-1, -1, -1};
 };
 
@@ -123,7 +124,8 @@ struct ChildPlan {
       ::_exit(125);
     }
     for (int target = 0; target < 3; ++target) {
-      if (::dup2(plan.console_fd, target) < 0) {
+      int source = target > 0 && plan.console_output >= 0 ? plan.console_output : plan.console_fd;
+      if (::dup2(source, target) < 0) {
         ReportChildError(fd, "dup2 console", "", errno);
         ::_exit(125);
       }
@@ -258,6 +260,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   plan.exec = MakeExecPlan(exec_options);
   plan.exec.death_signal = SIGKILL;  // kept through DropPrivilegesInChild's credential changes
   plan.console_fd = pty ? pty->slave.get() : -1;
+  plan.console_output = options.console_output;
   plan.expect_rootfs_tree = userns && spec.idmap_rootfs;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
 
