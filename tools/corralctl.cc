@@ -86,9 +86,10 @@ Containers (through corrald, on the system bus):
                                         change limits: at once on a running container
                                         (systemd's scope), and for every next start;
                                         none removes one
-  events [--json]                       created, starting, started, stopping, stopped (exit
+  events [--json] [--since T]           created, starting, started, stopping, stopped (exit
                                         status, OOM), oom, restart, limits, removed: one
-                                        line each until Ctrl-C
+                                        line each until Ctrl-C; --since replays from T
+                                        (corrald's journal) first
   logs NAME [-f] [-n N] [--since T] [-t] [--json]
                                         what it wrote to its console, from the journal
                                         (journalctl CONTAINER_NAME=NAME shows the same);
