@@ -30,6 +30,7 @@
 #include "tools/ctl/events.h"
 #include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
+#include "tools/ctl/copy_progress.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
@@ -325,12 +326,15 @@ int Export(const std::vector<std::string>& args) {
   if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
   std::string tree = scratch + "/rootfs";
   absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
-  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  if (done.ok()) {
+    CopyProgress progress(absl::StrCat("exporting ", args[0], ": copying"));  // tools/ctl/copy_progress.h
+    done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  }
   std::string partial = file + ".partial";
   if (done.ok()) {
     std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
     if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
-    done = images::RunProgram(argv);
+    done = images::RunProgram(argv, images::RunProgress{absl::StrCat("exporting ", args[0], ": archiving"), "", false});
   }
   if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
   ::unlink(partial.c_str());
@@ -606,7 +610,7 @@ int Main(int argc, char** argv) {
   }
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (verb == "image") {
+  if (verb == "image" || verb == "cp" || verb == "export") {
     // --quiet: no progress line even on a terminal (tools/images/progress.h).
     for (auto it = rest.begin(); it != rest.end();) {
       if (*it == "--quiet" || *it == "-q") {
