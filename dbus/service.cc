@@ -32,6 +32,7 @@
 #include "common/utf8.h"
 #include "dbus/image_defaults.h"
 #include "dbus/interface.h"
+#include "dbus/event_log.h"
 #include "dbus/journal_log.h"
 #include "dbus/reconcile.h"
 #include "dbus/retry.h"
@@ -494,7 +495,10 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   for (const std::string& problem : problems) ::fprintf(stderr, "corrald: skipping %s\n", problem.c_str());
   ASSIGN_OR_RETURN(service->systemd_, SystemdClient::Create(bus));
   RETURN_IF_ERROR(service->Publish(bus, &service->slots_));
-  for (ContainerRecord* record : service->registry_.List()) service->Recover(record);
+  for (ContainerRecord* record : service->registry_.List()) {
+    service->Recover(record);
+    BaselineContainerEvents(*record);
+  }
   // Everything the host holds for containers that do not run is freed, and said (issue 13).
   ReconcileInput input{service->options_.paths.lib_root, service->options_.paths.run_root,
                        Cgroup2MountPoint().value_or(""), {}, {}};
@@ -746,6 +750,7 @@ void Service::EmitChanged(ContainerRecord* record, std::vector<const char*> prop
   properties.push_back(nullptr);
   sd_bus_emit_properties_changed_strv(bus_, PathOf(record->config.name).c_str(), kContainerInterface,
                                       const_cast<char**>(properties.data()));
+  LogStateIfChanged(*record);  // for `corralctl events --since` (dbus/event_log.h)
 }
 
 void Service::SetState(ContainerRecord* record, ContainerState state) {
@@ -791,6 +796,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   if (!created.ok()) return StatusError(error, created.status());
   std::string path = self->PathOf(name);
   sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerNew", "so", name.c_str(), path.c_str());
+  LogCreated(name);
   sd_bus_emit_object_added(self->bus_, path.c_str());
   return sd_bus_reply_method_return(m, "o", path.c_str());
 }
@@ -878,6 +884,7 @@ int Service::FinishRemove(sd_bus_message* m, const std::string& name, uint64_t d
   absl::Status removed = registry_.Remove(name);
   if (!removed.ok()) return StatusError(error, removed);
   sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
+  LogRemoved(name);
   return sd_bus_reply_method_return(m, "");
 }
 

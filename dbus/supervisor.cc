@@ -30,6 +30,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/console_output.h"
 #include "dbus/journal_log.h"
 #include "dbus/supervisor_exec.h"
 #include "netcfg/config.h"
@@ -184,6 +185,8 @@ class Supervisor {
   std::string ring_;
   // What the container writes to its console, into the journal (dbus/journal_log.h).
   std::optional<ConsoleJournal> journal_;
+  // A command container's stdout and stderr (dbus/console_output.h); a booted one's go to the pty.
+  std::optional<ConsoleOutput> output_;
   bool ready_reported_ = false;
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
@@ -391,7 +394,12 @@ absl::Status Supervisor::Start() {
     return absl::OkStatus();
   };
   start.timer = &timer_;
+  if (!config.boot) {
+    ASSIGN_OR_RETURN(output_, ConsoleOutput::Open());
+    start.console_output = output_->child_end();
+  }
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
+  if (output_) output_->CloseChildEnd();
   if (!container.ok()) return container.status();
   container_.emplace(std::move(*container));
 
@@ -523,16 +531,25 @@ void Supervisor::Serve() {
   bool console_resting = false;
   char buffer[4096];
   journal_.emplace(launch_.config.name, absl::StrCat("corral-", launch_.config.name, ".scope"));
+  // What the container wrote, on its console or its output pipe: to the ring, an attached
+  // console and the journal.
+  auto relay = [&](absl::string_view data) {
+    ring_.append(data.data(), data.size());
+    if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
+    journal_->Feed(data, MonotonicUsec());
+    if (session_.valid() && ::write(session_.get(), data.data(), data.size()) < 0) session_.reset();
+  };
   for (;;) {
-    pollfd fds[6] = {{container_->pidfd(), POLLIN, 0},
+    pollfd fds[7] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
                      {console_listener_.get(), POLLIN, 0},
                      {session_.valid() ? session_.get() : -1, POLLIN, 0},
                      {notify_.valid() ? notify_.get() : -1, POLLIN, 0},
-                     {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0}};
+                     {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0},
+                     {output_ ? output_->fd() : -1, POLLIN, 0}};
     int timeout = journal_->PollTimeoutMs(MonotonicUsec());
     if (console_resting && (timeout < 0 || timeout > 100)) timeout = 100;
-    int ready = ::poll(fds, 6, timeout);
+    int ready = ::poll(fds, 7, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
@@ -542,10 +559,7 @@ void Supervisor::Serve() {
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
-        ring_.append(buffer, n);
-        if (ring_.size() > kConsoleRing) ring_.erase(0, ring_.size() - kConsoleRing);
-        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
-        if (session_.valid() && ::write(session_.get(), buffer, n) < 0) session_.reset();
+        relay(absl::string_view(buffer, n));
       } else {
         console_resting = true;  // EIO: no slave open
       }
@@ -560,6 +574,7 @@ void Supervisor::Serve() {
         session_.reset();  // the client closed its master: back to buffering
       }
     }
+    if (fds[6].revents & (POLLIN | POLLHUP | POLLERR)) output_->ReadAvailable(relay);
     if (fds[2].revents & POLLIN) AcceptConsoleClient();
     if (fds[4].revents & POLLIN) ReadNotify();
     if (fds[5].revents & (POLLIN | POLLHUP | POLLERR)) ServeExec();
@@ -571,6 +586,7 @@ void Supervisor::Serve() {
         if (n <= 0) break;
         journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
       }
+      if (output_) output_->ReadAvailable([&](absl::string_view data) { journal_->Feed(data, MonotonicUsec()); }, 16 << 20);
       return;
     }
   }

@@ -25,6 +25,10 @@ struct StartOptions {
   ParentHook before_setup;
   // stdin, stdout, stderr of the container without a tty; -1 inherits the caller's.
   int stdio[3] = {-1, -1, -1};
+  // With a tty: where the container's stdout and stderr go instead of the console (a pipe its
+  // supervisor reads much faster than a pty), -1 for the console. The console stays its stdin,
+  // controlling terminal and /dev/console.
+  int console_output = -1;
   // Where per-phase timings go (optional).
   PhaseTimer* timer = nullptr;
 };

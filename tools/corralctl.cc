@@ -32,6 +32,7 @@
 #include "tools/ctl/copy.h"
 #include "common/errors.h"
 #include "tools/ctl/exec_args.h"
+#include "tools/ctl/copy_progress.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
@@ -90,9 +91,10 @@ Containers (through corrald, on the system bus):
                                         change limits: at once on a running container
                                         (systemd's scope), and for every next start;
                                         none removes one
-  events [--json]                       created, starting, started, stopping, stopped (exit
+  events [--json] [--since T]           created, starting, started, stopping, stopped (exit
                                         status, OOM), oom, restart, limits, removed: one
-                                        line each until Ctrl-C
+                                        line each until Ctrl-C; --since replays from T
+                                        (corrald's journal) first
   logs NAME [-f] [-n N] [--since T] [-t] [--json]
                                         what it wrote to its console, from the journal
                                         (journalctl CONTAINER_NAME=NAME shows the same);
@@ -321,12 +323,15 @@ int Export(const std::vector<std::string>& args) {
   if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
   std::string tree = scratch + "/rootfs";
   absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
-  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  if (done.ok()) {
+    CopyProgress progress(absl::StrCat("exporting ", args[0], ": copying"));  // tools/ctl/copy_progress.h
+    done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  }
   std::string partial = file + ".partial";
   if (done.ok()) {
     std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
     if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
-    done = images::RunProgram(argv);
+    done = images::RunProgram(argv, images::RunProgress{absl::StrCat("exporting ", args[0], ": archiving"), "", false});
   }
   if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
   ::unlink(partial.c_str());
@@ -602,7 +607,7 @@ int Main(int argc, char** argv) {
   }
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (verb == "image") {
+  if (verb == "image" || verb == "cp" || verb == "export") {
     // --quiet: no progress line even on a terminal (tools/images/progress.h).
     for (auto it = rest.begin(); it != rest.end();) {
       if (*it == "--quiet" || *it == "-q") {

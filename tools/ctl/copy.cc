@@ -23,6 +23,7 @@
 #include "runtime/layered_overlay.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
+#include "tools/ctl/copy_progress.h"
 
 namespace corral::tools {
 
@@ -78,13 +79,17 @@ absl::Status CopyData(int from, int to, const std::string& what) {
     ssize_t n = ::read(from, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError(absl::StrCat("read ", what));
-    if (n == 0) return absl::OkStatus();
+    if (n == 0) {
+      if (CopyProgress* p = CopyProgress::Current()) p->Add(0, true);
+      return absl::OkStatus();
+    }
     for (ssize_t done = 0; done < n;) {
       ssize_t w = ::write(to, buf + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) return ErrnoError(absl::StrCat("write ", what));
       done += w;
     }
+    if (CopyProgress* p = CopyProgress::Current()) p->Add(static_cast<uint64_t>(n), false);
   }
 }
 
@@ -406,6 +411,7 @@ int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*f
   }
   absl::StatusOr<CpTarget> target = find(name);
   if (!target.ok()) return CpFail(std::string(target.status().message()));
+  CopyProgress progress(absl::StrCat("copying ", in ? args[0] : args[1]));
   auto copy = [&](int root_fd) -> absl::Status {
     ContainerSide side{root_fd, target->base};
     return in ? CopyIntoContainer(host, side, path) : CopyOutOfContainer(side, path, host);
