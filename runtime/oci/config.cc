@@ -745,6 +745,7 @@ absl::StatusOr<Config> ParseConfigJson(const json& root, const std::string& bund
     if (auto it = l.find("seccomp"); it != l.end() && !it->is_null()) {
       Seccomp seccomp;
       RETURN_IF_ERROR(ParseSeccomp(*it, "linux.seccomp", &seccomp));
+      seccomp.source = it->dump();  // keys sorted: the same profile gives the same text
       config.seccomp = std::move(seccomp);
     }
     RETURN_IF_ERROR(GetStrings(l, "maskedPaths", "linux", &config.masked_paths));

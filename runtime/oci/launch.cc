@@ -38,6 +38,7 @@
 #include "runtime/console.h"
 #include "runtime/devices.h"
 #include "runtime/exec.h"
+#include "runtime/oci/seccomp_cache.h"
 #include "runtime/userns.h"
 
 namespace corral::runtime::oci {
@@ -76,6 +77,8 @@ std::string ParentOf(const std::string& rel) {
 }
 
 }  // namespace
+
+bool DevicesByMknod(const Config& config) { return config.FindNamespace(CLONE_NEWUSER) == nullptr; }
 
 absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::string& console_path) {
   using Kind = RootfsStep::Kind;
@@ -142,6 +145,10 @@ absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::st
   std::vector<std::string> bound;
   for (size_t i = 0; i < config.devices.size(); ++i) {
     const Device& d = config.devices[i];
+    if (DevicesByMknod(config)) {
+      bound.push_back(d.path);  // made by the init after pivot_root (MakeDeviceNodes)
+      continue;
+    }
     struct stat st;
     bool is_char = d.type == 'c' || d.type == 'u';
     if (d.type == 'p' || ::stat(d.path.c_str(), &st) != 0 || (is_char ? !S_ISCHR(st.st_mode) : !S_ISBLK(st.st_mode)) ||
@@ -304,6 +311,14 @@ struct JoinFd {
   uint64_t flag;
 };
 
+struct DeviceNode {
+  std::string path;  // absolute, inside the container
+  mode_t mode = 0;   // S_IFCHR/S_IFBLK/S_IFIFO | permissions
+  dev_t dev = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
 struct SysctlWrite {
   std::string path;  // /proc/sys/net/ipv4/ip_forward
   std::string value;
@@ -320,6 +335,7 @@ struct InitPlan {
   bool new_cgroupns = false;
   bool set_hostname = false;
   std::vector<SysctlWrite> sysctls;
+  std::vector<DeviceNode> nodes;  // linux.devices made with mknod (no user namespace)
   std::vector<Rlimit> rlimits;
   char oom_score_adj[16] = {};
   bool has_oom = false;
@@ -445,6 +461,29 @@ bool WriteSmallFile(const char* path, const char* value, size_t size) {
   return ok;
 }
 
+// linux.devices without a user namespace, as runc makes them: mknod in the container's /dev
+// (after pivot_root, so every path resolves inside the root), parents made, mode and owner set.
+// An existing node is left alone. Allocates nothing.
+bool MakeDeviceNodes(const InitPlan& plan) {
+  for (const DeviceNode& node : plan.nodes) {
+    char path[4096];
+    CopyBounded(path, sizeof(path), node.path.c_str());
+    for (char* p = path + 1; *p != '\0'; ++p) {
+      if (*p != '/') continue;
+      *p = '\0';
+      if (::mkdir(path, 0755) != 0 && errno != EEXIST) return InitFail(plan, false, "mkdir for a device node", path, errno);
+      *p = '/';
+    }
+    if (::mknod(path, node.mode, node.dev) != 0) {
+      if (errno == EEXIST) continue;
+      return InitFail(plan, false, "mknod (linux.devices)", path, errno);
+    }
+    if (::chmod(path, node.mode & 07777) != 0) return InitFail(plan, false, "chmod a device node", path, errno);
+    if (::lchown(path, node.uid, node.gid) != 0) return InitFail(plan, false, "chown a device node", path, errno);
+  }
+  return true;
+}
+
 [[noreturn]] void InitMain(const InitPlan& plan) {
   const Config& config = *plan.config;
   char go = 0;
@@ -513,6 +552,7 @@ bool WriteSmallFile(const char* path, const char* value, size_t size) {
     for (int target = 0; target < 3; ++target) ::dup2(plan.console_fd, target);
   }
   if (!SetUpRootfsInChild(plan.rootfs, plan.sync_fd)) ::_exit(125);
+  if (!MakeDeviceNodes(plan)) ::_exit(125);
   if (plan.rootfs_propagation != 0 && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) != 0) {
     InitFail(plan, false, "set rootfs propagation", "/", errno);
     ::_exit(125);
@@ -646,6 +686,14 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
   for (const auto& [key, value] : config.sysctl) {
     plan.sysctls.push_back({"/proc/sys/" + absl::StrReplaceAll(key, {{".", "/"}}), value});
   }
+  if (DevicesByMknod(config)) {
+    for (const Device& d : config.devices) {
+      mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+      plan.nodes.push_back({d.path, type | (d.file_mode.value_or(0666) & 07777),
+                            d.type == 'p' ? 0 : makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
+                            d.uid.value_or(0), d.gid.value_or(0)});
+    }
+  }
   plan.rlimits = config.process.rlimits;
   if (config.process.oom_score_adj) {
     std::string text = absl::StrCat(*config.process.oom_score_adj);
@@ -661,7 +709,7 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
   plan.last_cap = MakeCapabilityPlan({}).last_cap;
   plan.no_new_privs = config.process.no_new_privileges;
   if (config.seccomp) {
-    ASSIGN_OR_RETURN(plan.seccomp, CompileOciSeccomp(*config.seccomp));
+    ASSIGN_OR_RETURN(plan.seccomp, CachedOciSeccomp(*config.seccomp, options.seccomp_cache_dir));
   }
   plan.root_readonly = config.root_readonly;
   if (!config.rootfs_propagation.empty()) {

@@ -40,6 +40,8 @@
 #include "runtime/oci/launch.h"
 #include "runtime/spec.h"
 #include "tools/oci/cgroups.h"
+#include "runtime/cgroup/device_filter.h"
+#include "runtime/devices.h"
 #include "tools/oci/state.h"
 #include "tools/oci/systemd_scope.h"
 
@@ -161,6 +163,34 @@ std::vector<pid_t> CgroupPids(const std::vector<std::string>& dirs) {
     if (absl::SimpleAtoi(line, &pid)) pids.push_back(pid);
   }
   return pids;
+}
+
+std::vector<runtime::DeviceAccessRule> DeviceRules(const oci::Config& config, const std::vector<oci::DeviceRule>& rules) {
+  std::vector<runtime::DeviceAccessRule> out;
+  for (const oci::DeviceRule& r : rules) out.push_back({r.allow, r.type, r.major, r.minor, r.access.empty() ? "rwm" : r.access});
+  // After the config's rules (so its "deny all" does not take them away), as runc appends its
+  // AllowedDevices: the nodes every container's /dev has, the console and ptys, then the
+  // config's own linux.devices.
+  for (const runtime::DeviceRule& r : runtime::DeviceAllowList({})) out.push_back({true, r.type, r.major, r.minor, r.access});
+  for (const oci::Device& d : config.devices) {
+    if (d.type == 'p') continue;
+    out.push_back({true, d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
+  }
+  return out;
+}
+
+absl::Status ApplyDeviceRules(const std::vector<std::string>& dirs, const std::vector<runtime::DeviceAccessRule>& rules) {
+  // cgroup2 (hybrid hosts too: the BPF hook runs for every process by its cgroup2 cgroup).
+  for (const std::string& dir : dirs) {
+    if (!Exists(dir + "/cgroup.controllers")) continue;
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return ErrnoError(absl::StrCat("linux.resources.devices: open ", dir));
+    return Annotate(runtime::AttachDeviceFilter(fd.get(), rules), "linux.resources.devices");
+  }
+  for (const std::string& dir : dirs) {
+    if (Exists(dir + "/devices.allow")) return Annotate(runtime::ApplyV1DeviceRules(dir, rules), "linux.resources.devices");
+  }
+  return absl::FailedPreconditionError("linux.resources.devices: no cgroup2 directory or v1 devices controller for the container");
 }
 
 }  // namespace corral::oci_cli

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/cgroup/device_filter.h"
 #include "runtime/oci/config.h"
 
 namespace corral::oci_cli {
@@ -25,6 +26,14 @@ absl::Status ApplyResources(const std::vector<std::string>& dirs, const runtime:
 absl::Status MakeCgroups(const std::vector<std::string>& dirs);
 void RemoveCgroups(const std::vector<std::string>& dirs);
 std::vector<pid_t> CgroupPids(const std::vector<std::string>& dirs);
+
+// The device filter of a container: `rules` (its linux.resources.devices, or an update's),
+// then the nodes every container has and its linux.devices, allowed.
+std::vector<runtime::DeviceAccessRule> DeviceRules(const runtime::oci::Config& config,
+                                                   const std::vector<runtime::oci::DeviceRule>& rules);
+// Enforces `rules` on the container's cgroup: a BPF device program on its cgroup2 directory,
+// or the v1 devices controller where there is no cgroup2.
+absl::Status ApplyDeviceRules(const std::vector<std::string>& dirs, const std::vector<runtime::DeviceAccessRule>& rules);
 
 }  // namespace corral::oci_cli
 

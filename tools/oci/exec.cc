@@ -38,6 +38,7 @@
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/oci/config.h"
 #include "runtime/oci/launch.h"
+#include "runtime/oci/seccomp_cache.h"
 #include "runtime/spec.h"
 #include "tools/oci/commands.h"
 #include "tools/oci/state.h"
@@ -126,7 +127,7 @@ int CmdExec(std::vector<std::string> args) {
   spec.capabilities = caps;
   std::optional<runtime::SeccompProgram> program;
   if (config->seccomp) {
-    absl::StatusOr<runtime::SeccompProgram> compiled = oci::CompileOciSeccomp(*config->seccomp);
+    absl::StatusOr<runtime::SeccompProgram> compiled = oci::CachedOciSeccomp(*config->seccomp, SeccompCacheDir());
     if (!compiled.ok()) return LogError(compiled.status().message()), 1;
     program = std::move(*compiled);
     spec.seccomp_program = &*program;

@@ -206,6 +206,12 @@ int CmdUpdate(std::vector<std::string> args) {
   if (s->cgroups.empty()) return LogError("update: the container has no cgroup (linux.cgroupsPath)"), 1;
   absl::Status st = ApplyResources(s->cgroups, *res);
   if (!st.ok()) return LogError(st.message()), 1;
+  if (!res->devices.empty()) {
+    absl::StatusOr<oci::Config> config = SavedConfig(*s);
+    if (!config.ok()) return LogError(config.status().message()), 1;
+    st = ApplyDeviceRules(s->cgroups, DeviceRules(*config, res->devices));
+    if (!st.ok()) return LogError(st.message()), 1;
+  }
   return 0;
 }
 

@@ -42,6 +42,7 @@
 #include "tools/oci/cgroups.h"
 #include "tools/oci/commands.h"
 #include "tools/oci/hooks.h"
+#include "tools/oci/machined.h"
 #include "tools/oci/state.h"
 #include "tools/oci/systemd_scope.h"
 
@@ -176,6 +177,7 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   options.exec_fifo = fifo_fd.get();
   options.clone_parent = clone_parent;
   options.preserve_fds = f.preserve_fds;
+  options.seccomp_cache_dir = SeccompCacheDir();
   options.before_go = [&](pid_t pid) -> absl::Status {
     if (systemd_scope) {
       const oci::Resources& r = config.resources;
@@ -188,6 +190,8 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
         RETURN_IF_ERROR(Annotate(WriteExistingFile(cg + "/cgroup.procs", absl::StrCat(pid)), "join the container's cgroup"));
       }
     }
+    // Before the init goes on to make its /dev: nothing it opens escapes the filter.
+    if (!cgroups.empty()) RETURN_IF_ERROR(ApplyDeviceRules(cgroups, DeviceRules(config, config.resources.devices)));
     s.pid = pid;
     std::string state = StateJson(s, "creating", false);
     RETURN_IF_ERROR(RunHooks(config.hooks.prestart, state, "prestart"));
@@ -198,6 +202,7 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   s.pid = launched.pid;
   ASSIGN_OR_RETURN(s.start_time, StartTimeOf(launched.pid, nullptr));
   auto kill = [&](absl::Status why) {
+    if (!s.machine.empty()) UnregisterMachine(s.machine).IgnoreError();
     sys::PidfdSendSignal(launched.pidfd.get(), SIGKILL, nullptr, 0);
     return why;
   };
@@ -205,6 +210,12 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
     absl::Status sent = oci::SendConsoleToSocket(f.console_socket, launched.pty_master.get());
     if (!sent.ok()) return kill(sent);
     launched.pty_master.reset();
+  }
+  if (g.register_machine || WantsMachined(config.annotations)) {
+    // Once the init is in its cgroup (machined takes the unit from it) and before anyone
+    // can see the container: a refusal leaves nothing behind.
+    if (absl::Status st = RegisterMachine(MachineName(id), s.pid, s.rootfs); !st.ok()) return kill(st);
+    s.machine = MachineName(id);
   }
   if (absl::Status st = SaveState(s); !st.ok()) return kill(st);
   if (absl::Status st = WritePidFile(f.pid_file, s.pid); !st.ok()) return kill(st);
@@ -344,6 +355,10 @@ int CmdKill(std::vector<std::string> args) {
 
 void Delete(const State& s) {
   absl::StatusOr<oci::Config> config = SavedConfig(s);
+  if (!s.machine.empty()) {
+    absl::Status st = UnregisterMachine(s.machine);
+    if (!st.ok()) LogError(st.message());
+  }
   RemoveCgroups(s.cgroups);
   if (config.ok()) {
     absl::Status hooks = RunHooks(config->hooks.poststop, StateJson(s, "stopped", false), "poststop");

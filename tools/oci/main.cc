@@ -51,7 +51,7 @@ namespace oci = runtime::oci;
 
 void Usage() {
   std::fprintf(stderr,
-               "usage: corral-oci [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] [--debug]\n"
+               "usage: corral-oci [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] [--register] [--debug]\n"
                "                  create|start|run|state|kill|delete|exec|ps|pause|resume|update|list|spec|features ...\n");
 }
 
@@ -77,6 +77,8 @@ int Main(int argc, char** argv) {
       g.log_json = format == "json";
     } else if (a == "--systemd-cgroup") {
       g.systemd_cgroup = true;
+    } else if (a == "--register") {
+      g.register_machine = true;
     } else if (a == "--debug") {
       g.debug = true;
     } else if (a == "--rootless") {

@@ -88,6 +88,8 @@ absl::Status CheckId(const std::string& id) {
 
 std::string StateDir(const std::string& id) { return g.root + "/" + id; }
 
+std::string SeccompCacheDir() { return g.root + "/seccomp:cache"; }
+
 bool Exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -103,7 +105,7 @@ absl::StatusOr<uint64_t> StartTimeOf(pid_t pid, char* proc_state) {
 absl::Status SaveState(const State& s) {
   json j = {{"id", s.id},          {"pid", s.pid},         {"start_time", s.start_time}, {"bundle", s.bundle},
             {"rootfs", s.rootfs},  {"created", s.created}, {"owner", s.owner},           {"annotations", s.annotations},
-            {"cgroups", s.cgroups}};
+            {"cgroups", s.cgroups}, {"machine", s.machine}};
   return WriteFileAtomically(StateDir(s.id) + "/state.json", j.dump(), 0600, Durability::kProcessCrashSafe);
 }
 
@@ -124,6 +126,7 @@ absl::StatusOr<State> LoadState(const std::string& id) {
     s.owner = j.value("owner", "");
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     s.cgroups = j.value("cgroups", std::vector<std::string>{});
+    s.machine = j.value("machine", "");
   } catch (const json::exception& e) {
     return absl::DataLossError(absl::StrCat("container \"", id, "\": state.json: ", e.what()));
   }

@@ -38,6 +38,8 @@ void LogError(absl::string_view message);
 
 absl::Status CheckId(const std::string& id);
 std::string StateDir(const std::string& id);
+// --root/seccomp:cache (':' is never in an id): compiled seccomp programs by content.
+std::string SeccompCacheDir();
 bool Exists(const std::string& path);
 
 struct State {
