@@ -134,21 +134,27 @@ absl::Status AttachDeviceFilter(int cgroup_fd, const std::vector<DeviceAccessRul
   uint32_t old_count = Bpf(BPF_PROG_QUERY, &query) == 0 ? query.query.prog_cnt : 0;
 
   static const char kLicense[] = "Apache";
-  char log[4096] = {};
   union bpf_attr load = {};
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   load.insns = reinterpret_cast<uint64_t>(insns.data());
   load.insn_cnt = static_cast<uint32_t>(insns.size());
   load.license = reinterpret_cast<uint64_t>(kLicense);
-  load.log_buf = reinterpret_cast<uint64_t>(log);
-  load.log_size = sizeof(log);
-  load.log_level = 1;
   std::strncpy(load.prog_name, "corral_devices", sizeof(load.prog_name) - 1);
   UniqueFd prog(static_cast<int>(Bpf(BPF_PROG_LOAD, &load)));
   if (!prog) {
+    // Again with the verifier's log (a log that overflows its buffer fails the load with
+    // ENOSPC, so only now): its last line says why.
     int err = errno;
+    std::string log(1 << 20, '\0');
+    load.log_buf = reinterpret_cast<uint64_t>(log.data());
+    load.log_size = static_cast<uint32_t>(log.size());
+    load.log_level = 1;
+    UniqueFd again(static_cast<int>(Bpf(BPF_PROG_LOAD, &load)));
+    log.resize(std::strlen(log.c_str()));
+    size_t last = log.find_last_of('\n', log.size() > 1 ? log.size() - 2 : 0);
+    std::string why = last == std::string::npos ? log : log.substr(last + 1);
     return ErrnoError(err, absl::StrCat("device filter: bpf(BPF_PROG_LOAD) of ", insns.size(), " instructions",
-                                        log[0] != '\0' ? absl::StrCat(" (verifier: ", log, ")") : ""));
+                                        why.empty() ? "" : absl::StrCat(" (verifier: ", why, ")")));
   }
   union bpf_attr attach = {};
   attach.target_fd = static_cast<uint32_t>(cgroup_fd);
