@@ -157,6 +157,21 @@ TEST(OciConfigTest, BadLinuxFields) {
   ExpectError(Config("", "", R"(, "hooks": {"prestart": [{"path": "rel"}]})"), "hooks.prestart[0].path");
 }
 
+// docker writes zeros for limits nobody asked for: runc reads them as not set, and so do we
+// (a memory limit of 0 written to memory.max would kill the container at once).
+TEST(OciConfigTest, ZeroLimitsAreNotSet) {
+  absl::StatusOr<Resources> res = ParseResources(
+      R"({"memory": {"limit": 0, "reservation": 0, "swap": 0}, "cpu": {"shares": 0, "quota": 0, "period": 0},
+          "pids": {"limit": 0}})");
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_FALSE(res->memory_limit.has_value());
+  EXPECT_FALSE(res->cpu_shares.has_value());
+  EXPECT_FALSE(res->cpu_quota.has_value());
+  EXPECT_FALSE(res->cpu_period.has_value());
+  EXPECT_FALSE(res->pids_limit.has_value());
+  EXPECT_TRUE(res->empty());
+}
+
 TEST(OciConfigTest, HostnameNeedsUts) {
   ExpectError(R"({"ociVersion": "1.0.0", "root": {"path": "r"}, "process": {"args": ["x"]}, "hostname": "h",
       "linux": {"namespaces": [{"type": "mount"}]}})",

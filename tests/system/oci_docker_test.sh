@@ -44,7 +44,7 @@ check "docker run -d" dk run -d --runtime corral --name c1 corral-busybox:latest
 sleep 1
 check_output "docker ps shows it running" 'c1 Up' dk ps --format '{{.Names}} {{.Status}}'
 check_output "the bridge reaches it: ping from the sandbox to its address" '1 packets received|1 received' \
-  sb sh -c 'ping -c1 -W2 "$(/usr/bin/docker inspect -f "{{.NetworkSettings.IPAddress}}" c1)"'
+  sb sh -c '/bin/busybox ping -c1 -W2 "$(/usr/bin/docker inspect -f "{{.NetworkSettings.IPAddress}}" c1)"'
 check_output "docker exec runs inside it" '^uid=0' dk exec c1 id
 check_output "docker exec sees the container's processes only (pid namespace)" '^ *1 +[0-9a-z]* *sleep' dk exec c1 ps -o pid,user,args
 check_output "docker logs has its output" 'started-c1' dk logs c1
