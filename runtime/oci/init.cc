@@ -178,24 +178,16 @@ bool MakeDeviceNodes(const InitPlan& plan) {
   return true;
 }
 
-}  // namespace
-
-[[noreturn]] void InitMain(const InitPlan& plan) {
-  const Config& config = *plan.config;
-  char go = 0;
-  ssize_t got;
-  do {
-    got = ::read(plan.sync_fd, &go, 1);
-  } while (got < 0 && errno == EINTR);
-  if (got != 1) ::_exit(125);
+// Joins and makes the namespaces (user first: it grants the rest).
+bool EnterNamespaces(const InitPlan& plan) {
   if (plan.new_userns && (::syscall(SYS_setresgid, 0, 0, 0) != 0 || ::syscall(SYS_setresuid, 0, 0, 0) != 0)) {
     InitFail(plan, false, "become root of the user namespace", "", errno);
-    ::_exit(125);
+    return false;
   }
   for (const JoinFd& join : plan.joins) {
     if (::setns(join.fd, static_cast<int>(join.flag)) != 0) {
       InitFail(plan, false, "setns", "linux.namespaces[].path", errno);
-      ::_exit(125);
+      return false;
     }
     if (join.flag == CLONE_NEWUSER) {
       ::syscall(SYS_setresgid, 0, 0, 0);
@@ -205,75 +197,83 @@ bool MakeDeviceNodes(const InitPlan& plan) {
   }
   if (plan.unshare_after_join != 0 && ::unshare(static_cast<int>(plan.unshare_after_join)) != 0) {
     InitFail(plan, false, "unshare", "", errno);
-    ::_exit(125);
+    return false;
   }
   // After the parent placed us in our cgroup: that cgroup is the namespace's root.
   if (plan.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) {
     InitFail(plan, false, "unshare cgroup namespace", "", errno);
-    ::_exit(125);
+    return false;
   }
+  return true;
+}
+
+// hostname, domainname, namespaced sysctls, oom_score_adj, rlimits.
+bool ApplyKernelSettings(const InitPlan& plan) {
+  const Config& config = *plan.config;
   if (plan.set_hostname && ::sethostname(config.hostname.data(), config.hostname.size()) != 0) {
     InitFail(plan, false, "sethostname", config.hostname.c_str(), errno);
-    ::_exit(125);
+    return false;
   }
   if (!config.domainname.empty() && ::setdomainname(config.domainname.data(), config.domainname.size()) != 0) {
     InitFail(plan, false, "setdomainname", config.domainname.c_str(), errno);
-    ::_exit(125);
+    return false;
   }
   // Namespaced sysctls, through the host's /proc still mounted here: the files resolve to
   // the namespaces we are in now (validation admitted only keys of namespaces we have).
   for (const SysctlWrite& s : plan.sysctls) {
     if (!WriteSmallFile(s.path.c_str(), s.value.data(), s.value.size())) {
       InitFail(plan, false, "write sysctl", s.path.c_str(), errno);
-      ::_exit(125);
+      return false;
     }
   }
   if (plan.has_oom && !WriteSmallFile("/proc/self/oom_score_adj", plan.oom_score_adj, __builtin_strlen(plan.oom_score_adj))) {
     InitFail(plan, false, "write oom_score_adj", "/proc/self/oom_score_adj", errno);
-    ::_exit(125);
+    return false;
   }
   for (const Rlimit& r : plan.rlimits) {
     struct rlimit limit = {r.soft, r.hard};
     if (::setrlimit(r.resource, &limit) != 0) {
       InitFail(plan, false, "setrlimit", "process.rlimits", errno);
-      ::_exit(125);
+      return false;
     }
   }
+  return true;
+}
+
+// A session with the console, the rootfs and its device nodes, propagation, read-only root, umask.
+bool SetUpRoot(const InitPlan& plan) {
   ::setsid();
   if (plan.console_fd >= 0) {
     if (::ioctl(plan.console_fd, TIOCSCTTY, 0) != 0) {
       InitFail(plan, false, "make the console our controlling terminal", "", errno);
-      ::_exit(125);
+      return false;
     }
     for (int target = 0; target < 3; ++target) ::dup2(plan.console_fd, target);
   }
-  if (!SetUpRootfsInChild(plan.rootfs, plan.sync_fd)) ::_exit(125);
-  if (!MakeDeviceNodes(plan)) ::_exit(125);
+  if (!SetUpRootfsInChild(plan.rootfs, plan.sync_fd)) return false;
+  if (!MakeDeviceNodes(plan)) return false;
   if (plan.rootfs_propagation != 0 && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) != 0) {
     InitFail(plan, false, "set rootfs propagation", "/", errno);
-    ::_exit(125);
+    return false;
   }
   if (plan.root_readonly) {
     struct mount_attr attr = {};
     attr.attr_set = MOUNT_ATTR_RDONLY;
     if (::mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) != 0) {
       InitFail(plan, false, "make the root read-only (mount_setattr)", "/", errno);
-      ::_exit(125);
+      return false;
     }
   }
   if (plan.has_umask) ::umask(plan.umask);
-  char command[4096];
-  if (!FindCommand(plan.exec, command)) {
-    InitFail(plan, false, "exec", plan.exec.argv[0], errno == 0 ? ENOENT : errno, /*is_exec=*/true);
-    ::_exit(127);
-  }
-  // Created: tell the parent, then wait for `start`.
+  return true;
+}
+
+// Created: tells the parent, then (with a fifo) blocks until `start` opens its read end.
+bool ReportReadyAndWait(const InitPlan& plan) {
   ChildError ready;
   CopyBounded(ready.step, sizeof(ready.step), "ready");
   (void)!::write(plan.sync_fd, &ready, sizeof(ready));
-  bool late = false;
   if (plan.exec_fifo >= 0) {
-    late = true;
     char path[64] = "/proc/self/fd/";
     {
       char digits[12];
@@ -293,12 +293,32 @@ bool MakeDeviceNodes(const InitPlan& plan) {
     } while (fifo < 0 && errno == EINTR);
     if (fifo < 0) {
       ReportLate("open exec fifo", path, errno);
-      ::_exit(125);
+      return false;
     }
     (void)!::write(fifo, "0", 1);
     ::close(fifo);
     ::close(plan.exec_fifo);
   }
+  return true;
+}
+
+}  // namespace
+
+[[noreturn]] void InitMain(const InitPlan& plan) {
+  char go = 0;
+  ssize_t got;
+  do {
+    got = ::read(plan.sync_fd, &go, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) ::_exit(125);
+  if (!EnterNamespaces(plan) || !ApplyKernelSettings(plan) || !SetUpRoot(plan)) ::_exit(125);
+  char command[4096];
+  if (!FindCommand(plan.exec, command)) {
+    InitFail(plan, false, "exec", plan.exec.argv[0], errno == 0 ? ENOENT : errno, /*is_exec=*/true);
+    ::_exit(127);
+  }
+  if (!ReportReadyAndWait(plan)) ::_exit(125);
+  const bool late = plan.exec_fifo >= 0;  // errors from here go to the container's stderr
   ResetSignalsInChild();
   if (!DropPrivileges(plan, late)) ::_exit(125);
   if (::chdir(plan.exec.cwd.c_str()) != 0) {

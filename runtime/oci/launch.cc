@@ -81,20 +81,11 @@ absl::Status SendConsole(const std::string& socket_path, int master) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& options) {
-  InitPlan plan;
-  plan.config = &config;
+// Joined namespaces: fds now, setns in the init (user first: it grants the rest). Sets the
+// clone flags and what the init unshares after joining a user namespace.
+absl::Status OpenJoinedNamespaces(const Config& config, InitPlan& plan, std::vector<UniqueFd>& join_fds,
+                                  UniqueFd& join_pid, uint64_t& clone_flags) {
   const Namespace* user = config.FindNamespace(CLONE_NEWUSER);
-  plan.new_userns = user != nullptr && user->path.empty();
-  const Namespace* cgroup = config.FindNamespace(CLONE_NEWCGROUP);
-  plan.new_cgroupns = cgroup != nullptr && cgroup->path.empty();
-  plan.set_hostname = !config.hostname.empty();
-
-  // Joined namespaces: fds now, setns in the init (user first: it grants the rest).
-  std::vector<UniqueFd> join_fds;
-  UniqueFd join_pid;
   bool join_user = user != nullptr && !user->path.empty();
   for (int pass = 0; pass < 2; ++pass) {
     for (const Namespace& ns : config.namespaces) {
@@ -110,12 +101,40 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
     }
   }
   uint64_t new_flags = config.NewNamespaces() & ~static_cast<uint64_t>(CLONE_NEWCGROUP);
-  uint64_t clone_flags = new_flags;
+  clone_flags = new_flags;
   if (join_user) {
     // Namespaces made after joining the user namespace are owned by it.
     clone_flags = new_flags & CLONE_NEWPID;
     plan.unshare_after_join = new_flags & ~static_cast<uint64_t>(CLONE_NEWPID | CLONE_NEWUSER);
   }
+  return absl::OkStatus();
+}
+
+// The command: the process's env exactly, with HOME added when missing (as runc does).
+void PlanCommand(const Config& config, InitPlan& plan) {
+  ExecOptions exec;
+  exec.command = config.process.args;
+  exec.cwd = config.process.cwd;
+  plan.exec = MakeExecPlan(exec);
+  plan.exec.env_storage = config.process.env;
+  bool has_home = false, has_path = false;
+  for (const std::string& kv : config.process.env) {
+    has_home |= absl::StartsWith(kv, "HOME=");
+    if (absl::StartsWith(kv, "PATH=")) {
+      has_path = true;
+      plan.exec.path_dirs.clear();
+      for (absl::string_view dir : absl::StrSplit(kv.substr(5), ':', absl::SkipEmpty())) plan.exec.path_dirs.emplace_back(dir);
+    }
+  }
+  if (!has_home) plan.exec.env_storage.push_back(config.process.uid == 0 ? "HOME=/root" : "HOME=/");
+  (void)has_path;  // without PATH, the default search path stays (MakeExecPlan's)
+  plan.exec.envp.clear();
+  for (std::string& kv : plan.exec.env_storage) plan.exec.envp.push_back(kv.data());
+  plan.exec.envp.push_back(nullptr);
+}
+
+// sysctls, device nodes, rlimits, oom_score_adj, credentials, capabilities, seccomp, root.
+absl::Status PlanProcess(const Config& config, const LaunchOptions& options, InitPlan& plan) {
   for (const auto& [key, value] : config.sysctl) {
     plan.sysctls.push_back({"/proc/sys/" + absl::StrReplaceAll(key, {{".", "/"}}), value});
   }
@@ -154,33 +173,18 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
       if (config.rootfs_propagation == name) plan.rootfs_propagation = flag;
     }
   }
-  // The command: the process's env exactly, with HOME added when missing (as runc does).
-  ExecOptions exec;
-  exec.command = config.process.args;
-  exec.cwd = config.process.cwd;
-  plan.exec = MakeExecPlan(exec);
-  plan.exec.env_storage = config.process.env;
-  bool has_home = false, has_path = false;
-  for (const std::string& kv : config.process.env) {
-    has_home |= absl::StartsWith(kv, "HOME=");
-    if (absl::StartsWith(kv, "PATH=")) {
-      has_path = true;
-      plan.exec.path_dirs.clear();
-      for (absl::string_view dir : absl::StrSplit(kv.substr(5), ':', absl::SkipEmpty())) plan.exec.path_dirs.emplace_back(dir);
-    }
-  }
-  if (!has_home) plan.exec.env_storage.push_back(config.process.uid == 0 ? "HOME=/root" : "HOME=/");
-  (void)has_path;  // without PATH, the default search path stays (MakeExecPlan's)
-  plan.exec.envp.clear();
-  for (std::string& kv : plan.exec.env_storage) plan.exec.envp.push_back(kv.data());
-  plan.exec.envp.push_back(nullptr);
+  PlanCommand(config, plan);
   plan.exec_fifo = options.exec_fifo;
   plan.preserve_fds = options.preserve_fds;
+  return absl::OkStatus();
+}
 
+// With process.terminal: a pty whose slave belongs to the container's root, sized.
+absl::StatusOr<std::optional<Pty>> OpenConsoleFor(const Config& config, bool new_userns) {
   std::optional<Pty> pty;
   if (config.process.terminal) {
     ASSIGN_OR_RETURN(pty, OpenPty());
-    if (plan.new_userns) {
+    if (new_userns) {
       uid_t root_uid = static_cast<uid_t>(-1);
       gid_t root_gid = static_cast<gid_t>(-1);
       for (const IdMapping& m : config.uid_mappings) {
@@ -198,6 +202,25 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
       ::ioctl(pty->master.get(), TIOCSWINSZ, &size);
     }
   }
+  return pty;
+}
+
+}  // namespace
+
+absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& options) {
+  InitPlan plan;
+  plan.config = &config;
+  const Namespace* user = config.FindNamespace(CLONE_NEWUSER);
+  plan.new_userns = user != nullptr && user->path.empty();
+  const Namespace* cgroup = config.FindNamespace(CLONE_NEWCGROUP);
+  plan.new_cgroupns = cgroup != nullptr && cgroup->path.empty();
+  plan.set_hostname = !config.hostname.empty();
+  std::vector<UniqueFd> join_fds;
+  UniqueFd join_pid;
+  uint64_t clone_flags = 0;
+  RETURN_IF_ERROR(OpenJoinedNamespaces(config, plan, join_fds, join_pid, clone_flags));
+  RETURN_IF_ERROR(PlanProcess(config, options, plan));
+  ASSIGN_OR_RETURN(std::optional<Pty> pty, OpenConsoleFor(config, plan.new_userns));
   plan.console_fd = pty ? pty->slave.get() : -1;
   ASSIGN_OR_RETURN(plan.rootfs, MakeOciRootfsPlan(config, pty ? pty->slave_path : ""));
 

@@ -84,11 +84,17 @@ std::string ParentOf(const std::string& rel) {
 
 bool DevicesByMknod(const Config& config) { return config.FindNamespace(CLONE_NEWUSER) == nullptr; }
 
-absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::string& console_path) {
+namespace {
+
+// What the mounts gave the rest of the plan to stand on.
+struct MountBases {
+  bool proc = false, sys = false, dev = false, devpts = false;
+};
+
+// config.json mounts[], in order.
+absl::Status AddMountSteps(const Config& config, RootfsPlan& plan, MountBases& bases) {
   using Kind = RootfsStep::Kind;
-  RootfsPlan plan;
-  plan.rootfs = config.root_path;
-  bool proc_base = false, sys_base = false, has_dev = false, has_devpts = false;
+  bool &proc_base = bases.proc, &sys_base = bases.sys, &has_dev = bases.dev, &has_devpts = bases.devpts;
   for (size_t i = 0; i < config.mounts.size(); ++i) {
     const Mount& m = config.mounts[i];
     std::string target = Relative(m.destination);
@@ -145,6 +151,15 @@ absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::st
     }
     plan.steps.push_back(std::move(step));
   }
+  return absl::OkStatus();
+}
+
+// linux.devices (bound from the host in a user namespace; made by the init otherwise), the
+// default nodes, /dev's links and the console.
+absl::Status AddDeviceSteps(const Config& config, const std::string& console_path, const MountBases& bases,
+                            RootfsPlan& plan) {
+  using Kind = RootfsStep::Kind;
+  const bool has_dev = bases.dev, has_devpts = bases.devpts;
   // Device nodes: the host's own, bound (the container's /dev tmpfs may be nodev).
   std::vector<std::string> bound;
   for (size_t i = 0; i < config.devices.size(); ++i) {
@@ -193,6 +208,12 @@ absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::st
     step.target_is_file = true;
     plan.steps.push_back(std::move(step));
   }
+  return absl::OkStatus();
+}
+
+absl::Status AddMaskSteps(const Config& config, const MountBases& bases, RootfsPlan& plan) {
+  using Kind = RootfsStep::Kind;
+  const bool proc_base = bases.proc, sys_base = bases.sys;
   for (const std::string& path : config.masked_paths) {
     RootfsStep step{Kind::kMask, Relative(path)};
     step.base = absl::StartsWith(path, "/sys/") ? RootfsStep::Base::kSys : RootfsStep::Base::kProc;
@@ -213,6 +234,18 @@ absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::st
     }
     plan.steps.push_back(std::move(step));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::string& console_path) {
+  RootfsPlan plan;
+  plan.rootfs = config.root_path;
+  MountBases bases;
+  RETURN_IF_ERROR(AddMountSteps(config, plan, bases));
+  RETURN_IF_ERROR(AddDeviceSteps(config, console_path, bases, plan));
+  RETURN_IF_ERROR(AddMaskSteps(config, bases, plan));
   return plan;
 }
 
