@@ -48,30 +48,38 @@ namespace corral::oci_cli {
 using json = nlohmann::json;
 namespace oci = runtime::oci;
 
-int CmdExec(std::vector<std::string> args) {
+namespace {
+
+struct ExecFlags {
   std::string process_file, pid_file, console_socket, cwd, user;
-  std::vector<std::string> env, rest;
+  std::vector<std::string> env;
   bool detach = false, tty = false;
+  std::string id;
+  std::vector<std::string> command;
+};
+
+absl::StatusOr<ExecFlags> ParseExecFlags(const std::vector<std::string>& args) {
+  ExecFlags f;
   size_t i = 0;
   for (; i < args.size(); ++i) {
     std::string a = args[i];
     auto take = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
     if (a == "--process" || a == "-p") {
-      process_file = take();
+      f.process_file = take();
     } else if (a == "--pid-file") {
-      pid_file = take();
+      f.pid_file = take();
     } else if (a == "--console-socket") {
-      console_socket = take();
+      f.console_socket = take();
     } else if (a == "--cwd") {
-      cwd = take();
+      f.cwd = take();
     } else if (a == "--env" || a == "-e") {
-      env.push_back(take());
+      f.env.push_back(take());
     } else if (a == "--user" || a == "-u") {
-      user = take();
+      f.user = take();
     } else if (a == "--detach" || a == "-d") {
-      detach = true;
+      f.detach = true;
     } else if (a == "--tty" || a == "-t") {
-      tty = true;
+      f.tty = true;
     } else if (a == "--preserve-fds" || a == "--cap" || a == "--apparmor" || a == "--process-label") {
       take();
     } else if (a == "--no-new-privs") {
@@ -79,37 +87,53 @@ int CmdExec(std::vector<std::string> args) {
       ++i;
       break;
     } else if (absl::StartsWith(a, "-")) {
-      return LogError(absl::StrCat("exec: unknown option ", a)), 1;
+      return absl::InvalidArgumentError(absl::StrCat("exec: unknown option ", a));
     } else {
       break;
     }
   }
-  for (; i < args.size(); ++i) rest.push_back(args[i]);
-  if (rest.empty()) return LogError("usage: corral-oci exec [options] ID [COMMAND...]"), 1;
-  absl::StatusOr<State> s = LoadState(rest[0]);
+  if (i >= args.size()) return absl::InvalidArgumentError("usage: corral-oci exec [options] ID [COMMAND...]");
+  f.id = args[i];
+  f.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+  return f;
+}
+
+// The process to run: --process FILE, or the container's own with the command line's changes.
+absl::StatusOr<oci::Process> ExecProcess(const ExecFlags& f, const oci::Config& config) {
+  if (!f.process_file.empty()) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(f.process_file));
+    return oci::ParseProcess(text);
+  }
+  oci::Process process = config.process;
+  process.args = f.command;
+  if (process.args.empty()) return absl::InvalidArgumentError("exec: no command given");
+  process.terminal = f.tty;
+  if (!f.cwd.empty()) process.cwd = f.cwd;
+  for (const std::string& e : f.env) process.env.push_back(e);
+  if (!f.user.empty()) {
+    std::vector<std::string> ug = absl::StrSplit(f.user, ':');
+    if (!absl::SimpleAtoi(ug[0], &process.uid) || (ug.size() > 1 && !absl::SimpleAtoi(ug[1], &process.gid))) {
+      return absl::InvalidArgumentError(absl::StrCat("exec: --user must be UID[:GID], got \"", f.user, "\""));
+    }
+  }
+  return process;
+}
+
+}  // namespace
+
+int CmdExec(std::vector<std::string> args) {
+  absl::StatusOr<ExecFlags> flags = ParseExecFlags(args);
+  if (!flags.ok()) return LogError(flags.status().message()), 1;
+  const std::string& console_socket = flags->console_socket;
+  const std::string& pid_file = flags->pid_file;
+  const bool detach = flags->detach;
+  absl::StatusOr<State> s = LoadState(flags->id);
   if (!s.ok()) return LogError(s.status().message()), 1;
   absl::StatusOr<oci::Config> config = SavedConfig(*s);
   if (!config.ok()) return LogError(config.status().message()), 1;
-  oci::Process process = config->process;
-  if (!process_file.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(process_file);
-    if (!text.ok()) return LogError(text.status().message()), 1;
-    absl::StatusOr<oci::Process> parsed = oci::ParseProcess(*text);
-    if (!parsed.ok()) return LogError(parsed.status().message()), 1;
-    process = *parsed;
-  } else {
-    process.args.assign(rest.begin() + 1, rest.end());
-    if (process.args.empty()) return LogError("exec: no command given"), 1;
-    process.terminal = tty;
-    if (!cwd.empty()) process.cwd = cwd;
-    for (const std::string& e : env) process.env.push_back(e);
-    if (!user.empty()) {
-      std::vector<std::string> ug = absl::StrSplit(user, ':');
-      if (!absl::SimpleAtoi(ug[0], &process.uid) || (ug.size() > 1 && !absl::SimpleAtoi(ug[1], &process.gid))) {
-        return LogError(absl::StrCat("exec: --user must be UID[:GID], got \"", user, "\"")), 1;
-      }
-    }
-  }
+  absl::StatusOr<oci::Process> parsed = ExecProcess(*flags, *config);
+  if (!parsed.ok()) return LogError(parsed.status().message()), 1;
+  const oci::Process& process = *parsed;
   absl::StatusOr<UniqueFd> pidfd = OpenInit(*s);
   if (!pidfd.ok()) return LogError(pidfd.status().message()), 1;
   runtime::AttachSpec spec;

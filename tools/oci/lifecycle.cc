@@ -110,6 +110,65 @@ absl::Status WritePidFile(const std::string& path, pid_t pid) {
 }
 
 // create and the first half of run. Returns the launched init.
+// The exec fifo the init blocks on until `start`, O_PATH. In a user namespace the init opens
+// it as the container's root: it must own it.
+absl::StatusOr<UniqueFd> MakeExecFifo(const std::string& dir, const oci::Config& config) {
+  std::string fifo = dir + "/exec.fifo";
+  if (::mkfifo(fifo.c_str(), 0600) != 0) return ErrnoError(absl::StrCat("mkfifo ", fifo));
+  // In a user namespace the init opens the fifo as the container's root: it must own it.
+  for (const runtime::IdMapping& u : config.uid_mappings) {
+    for (const runtime::IdMapping& gm : config.gid_mappings) {
+      if (u.container_id == 0 && gm.container_id == 0 && ::chown(fifo.c_str(), u.host_id, gm.host_id) != 0) {
+        return ErrnoError(absl::StrCat("chown ", fifo, " to the container's root"));
+      }
+    }
+  }
+  UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo_fd) return ErrnoError(absl::StrCat("open ", fifo));
+  return fifo_fd;
+}
+
+// The init, just cloned, into its cgroups: the transient scope `scope_unit` (--systemd-cgroup)
+// or the cgroupfs directories; its limits, then the device filter.
+absl::Status PlaceInit(pid_t pid, const std::string& id, const oci::Config& config, const std::vector<std::string>& cgroups,
+                       const std::string& scope_unit, const std::string& scope_slice) {
+  const bool systemd_scope = !scope_unit.empty();
+  if (systemd_scope) {
+    const oci::Resources& r = config.resources;
+    RETURN_IF_ERROR(StartSystemdScope(scope_unit, scope_slice, pid, absl::StrCat("corral-oci container ", id),
+                                      r.memory_limit && *r.memory_limit > 0 ? static_cast<uint64_t>(*r.memory_limit) : 0,
+                                      r.pids_limit && *r.pids_limit > 0 ? static_cast<uint64_t>(*r.pids_limit) : 0));
+    RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
+  } else {
+    for (const std::string& cg : cgroups) {
+      RETURN_IF_ERROR(Annotate(WriteExistingFile(cg + "/cgroup.procs", absl::StrCat(pid)), "join the container's cgroup"));
+    }
+  }
+  // Before the init goes on to make its /dev: nothing it opens escapes the filter.
+  if (!cgroups.empty()) RETURN_IF_ERROR(ApplyDeviceRules(cgroups, DeviceRules(config, config.resources.devices)));
+  return absl::OkStatus();
+}
+
+// The scope's slice and name (--systemd-cgroup), or the cgroupfs directories made and limited.
+absl::Status PrepareCgroups(const oci::Config& config, const std::string& id, const std::vector<std::string>& cgroups,
+                            bool systemd_scope, std::string* scope_slice, std::string* scope_unit,
+                            std::vector<std::string>* made_cgroups) {
+  if (systemd_scope) {
+    std::vector<std::string> parts = absl::StrSplit(config.cgroups_path, ':');
+    if (parts.size() != 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linux.cgroupsPath: --systemd-cgroup wants slice:prefix:name, got \"", config.cgroups_path, "\""));
+    }
+    *scope_slice = parts[0].empty() ? "system.slice" : parts[0];
+    *scope_unit = ScopeName(parts[1], parts[2].empty() ? id : parts[2]);
+  } else if (!cgroups.empty()) {
+    RETURN_IF_ERROR(MakeCgroups(cgroups));
+    *made_cgroups = cgroups;
+    RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags& f, bool clone_parent, State* out) {
   RETURN_IF_ERROR(CheckId(id));
   ASSIGN_OR_RETURN(oci::Config config, oci::LoadBundle(f.bundle));
@@ -135,35 +194,12 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   }};
   absl::StatusOr<std::string> text = ReadFile(f.bundle + "/config.json");
   if (text.ok()) WriteFileAtomically(dir + "/config.json", *text, 0600, Durability::kProcessCrashSafe).IgnoreError();
-  std::string fifo = dir + "/exec.fifo";
-  if (::mkfifo(fifo.c_str(), 0600) != 0) return ErrnoError(absl::StrCat("mkfifo ", fifo));
-  // In a user namespace the init opens the fifo as the container's root: it must own it.
-  for (const runtime::IdMapping& u : config.uid_mappings) {
-    for (const runtime::IdMapping& gm : config.gid_mappings) {
-      if (u.container_id == 0 && gm.container_id == 0 && ::chown(fifo.c_str(), u.host_id, gm.host_id) != 0) {
-        return ErrnoError(absl::StrCat("chown ", fifo, " to the container's root"));
-      }
-    }
-  }
-  UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
-  if (!fifo_fd) return ErrnoError(absl::StrCat("open ", fifo));
+  ASSIGN_OR_RETURN(UniqueFd fifo_fd, MakeExecFifo(dir, config));
   // With --systemd-cgroup systemd makes (and removes) the scope's directories; the limits are
   // written once the scope holds the init (Delegate=yes makes them ours).
   const bool systemd_scope = g.systemd_cgroup && !cgroups.empty();
   std::string scope_slice, scope_unit;
-  if (systemd_scope) {
-    std::vector<std::string> parts = absl::StrSplit(config.cgroups_path, ':');
-    if (parts.size() != 3) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("linux.cgroupsPath: --systemd-cgroup wants slice:prefix:name, got \"", config.cgroups_path, "\""));
-    }
-    scope_slice = parts[0].empty() ? "system.slice" : parts[0];
-    scope_unit = ScopeName(parts[1], parts[2].empty() ? id : parts[2]);
-  } else if (!cgroups.empty()) {
-    RETURN_IF_ERROR(MakeCgroups(cgroups));
-    made_cgroups = cgroups;
-    RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
-  }
+  RETURN_IF_ERROR(PrepareCgroups(config, id, cgroups, systemd_scope, &scope_slice, &scope_unit, &made_cgroups));
   State s;
   s.id = id;
   s.bundle = f.bundle;
@@ -179,19 +215,7 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
   options.preserve_fds = f.preserve_fds;
   options.seccomp_cache_dir = SeccompCacheDir();
   options.before_go = [&](pid_t pid) -> absl::Status {
-    if (systemd_scope) {
-      const oci::Resources& r = config.resources;
-      RETURN_IF_ERROR(StartSystemdScope(scope_unit, scope_slice, pid, absl::StrCat("corral-oci container ", id),
-                                        r.memory_limit && *r.memory_limit > 0 ? static_cast<uint64_t>(*r.memory_limit) : 0,
-                                        r.pids_limit && *r.pids_limit > 0 ? static_cast<uint64_t>(*r.pids_limit) : 0));
-      RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
-    } else {
-      for (const std::string& cg : cgroups) {
-        RETURN_IF_ERROR(Annotate(WriteExistingFile(cg + "/cgroup.procs", absl::StrCat(pid)), "join the container's cgroup"));
-      }
-    }
-    // Before the init goes on to make its /dev: nothing it opens escapes the filter.
-    if (!cgroups.empty()) RETURN_IF_ERROR(ApplyDeviceRules(cgroups, DeviceRules(config, config.resources.devices)));
+    RETURN_IF_ERROR(PlaceInit(pid, id, config, cgroups, systemd_scope ? scope_unit : "", scope_slice));
     s.pid = pid;
     std::string state = StateJson(s, "creating", false);
     RETURN_IF_ERROR(RunHooks(config.hooks.prestart, state, "prestart"));
