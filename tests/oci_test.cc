@@ -373,6 +373,15 @@ TEST_F(OciTest, HooksGetTheStateOnStdin) {
   ASSERT_FALSE(post.is_discarded());
   EXPECT_EQ(post["status"], "stopped");
 
+  // A hook that never reads its stdin: the state (made larger than a pipe holds) meets a closed
+  // pipe, which must not kill corral-oci with SIGPIPE (runtime-tools' prestart test).
+  config_["hooks"] = {{"prestart", {{{"path", "/bin/true"}}}}};
+  config_["annotations"] = {{"big", std::string(256 * 1024, 'x')}};
+  WriteConfig();
+  CliResult unread = Oci({"run", "--bundle", dir_ + "/bundle", "unread"}, "container.out");
+  EXPECT_EQ(unread.exit_status, 0) << unread.output.substr(0, 500);
+  config_.erase("annotations");
+
   // A failing prestart hook stops the create, and nothing stays.
   config_["hooks"] = {{"prestart", {{{"path", "/bin/false"}}}}};
   WriteConfig();

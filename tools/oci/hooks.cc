@@ -65,7 +65,13 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state, absl::stri
     ::_exit(127);
   }
   read_end.reset();
+  // A hook that exits without reading its stdin must not kill us with SIGPIPE: ignored for
+  // the write only (the hook, cloned before, keeps the default).
+  struct sigaction ignore = {}, saved = {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &saved);
   (void)!::write(write_end.get(), state.data(), state.size());
+  ::sigaction(SIGPIPE, &saved, nullptr);
   write_end.reset();
   struct pollfd p = {child->pidfd.get(), POLLIN, 0};
   int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
