@@ -256,9 +256,7 @@ absl::Status ParseMaskedAndReadonlyPaths(const json& l, Config* config) {
       if (path.empty() || path[0] != '/' || absl::StrContains(path, "/..")) {
         return Bad(Index(name, i), "must be an absolute path without \"..\"", path);
       }
-      if (!absl::StartsWith(path, "/proc/") && !absl::StartsWith(path, "/sys/")) {
-        return Bad(Index(name, i), "only paths under /proc/ and /sys/ are supported", path);
-      }
+      if (path == "/") return Bad(Index(name, i), "cannot be the root itself", path);
     }
   }
   return absl::OkStatus();

@@ -147,7 +147,8 @@ TEST(OciConfigTest, BadLinuxFields) {
   ExpectError(Config("", R"(, "resources": {"memory": {"limit": "1G"}})"),
               "linux.resources.memory.limit: expected an integer, got \"1G\"");
   ExpectError(Config("", R"(, "resources": {"cpu": {"shares": 1}})"), "linux.resources.cpu.shares");
-  ExpectError(Config("", R"(, "maskedPaths": ["/etc/shadow"])"), "linux.maskedPaths[0]: only paths under /proc/");
+  ExpectError(Config("", R"(, "maskedPaths": ["/etc/../x"])"), "linux.maskedPaths[0]: must be an absolute path without");
+  ExpectError(Config("", R"(, "readonlyPaths": ["/"])"), "linux.readonlyPaths[0]: cannot be the root itself");
   ExpectError(Config("", R"(, "cgroupsPath": "/a/../../b")"), "linux.cgroupsPath");
   ExpectError(Config("", R"(, "devices": [{"path": "/etc/x", "type": "c", "major": 1, "minor": 3}])"),
               "linux.devices[0].path: must be a path under /dev/");

@@ -211,13 +211,20 @@ absl::Status AddDeviceSteps(const Config& config, const std::string& console_pat
   return absl::OkStatus();
 }
 
+// Beneath the container's own proc or sys mount, or else a path of the image.
+RootfsStep::Base PathBase(const std::string& path) {
+  if (absl::StartsWith(path, "/sys/")) return RootfsStep::Base::kSys;
+  if (absl::StartsWith(path, "/proc/")) return RootfsStep::Base::kProc;
+  return RootfsStep::Base::kRootfs;
+}
+
 absl::Status AddMaskSteps(const Config& config, const MountBases& bases, RootfsPlan& plan) {
   using Kind = RootfsStep::Kind;
   const bool proc_base = bases.proc, sys_base = bases.sys;
   for (const std::string& path : config.masked_paths) {
     RootfsStep step{Kind::kMask, Relative(path)};
-    step.base = absl::StartsWith(path, "/sys/") ? RootfsStep::Base::kSys : RootfsStep::Base::kProc;
-    if (!(step.base == RootfsStep::Base::kSys ? sys_base : proc_base)) {
+    step.base = PathBase(path);
+    if (step.base != RootfsStep::Base::kRootfs && !(step.base == RootfsStep::Base::kSys ? sys_base : proc_base)) {
       return absl::InvalidArgumentError(absl::StrCat("config.json: linux.maskedPaths: ", path, " needs a ",
                                                      step.base == RootfsStep::Base::kSys ? "sysfs on /sys" : "proc on /proc",
                                                      " in mounts"));
@@ -226,8 +233,8 @@ absl::Status AddMaskSteps(const Config& config, const MountBases& bases, RootfsP
   }
   for (const std::string& path : config.readonly_paths) {
     RootfsStep step{Kind::kReadOnly, Relative(path)};
-    step.base = absl::StartsWith(path, "/sys/") ? RootfsStep::Base::kSys : RootfsStep::Base::kProc;
-    if (!(step.base == RootfsStep::Base::kSys ? sys_base : proc_base)) {
+    step.base = PathBase(path);
+    if (step.base != RootfsStep::Base::kRootfs && !(step.base == RootfsStep::Base::kSys ? sys_base : proc_base)) {
       return absl::InvalidArgumentError(absl::StrCat("config.json: linux.readonlyPaths: ", path, " needs a ",
                                                      step.base == RootfsStep::Base::kSys ? "sysfs on /sys" : "proc on /proc",
                                                      " in mounts"));
