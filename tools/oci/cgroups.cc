@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -179,13 +180,30 @@ std::vector<runtime::DeviceAccessRule> DeviceRules(const oci::Config& config, co
   return out;
 }
 
+namespace {
+
+// Whether we are uid 0 of the initial user namespace (its uid_map is the identity of all ids).
+bool RootOfTheInitialUserNamespace() {
+  if (::geteuid() != 0) return false;
+  absl::StatusOr<std::string> map = ReadFile("/proc/self/uid_map");
+  if (!map.ok()) return false;
+  std::vector<std::string> f = absl::StrSplit(*map, ' ', absl::SkipEmpty());
+  return f.size() >= 3 && f[0] == "0" && f[1] == "0" && absl::StripTrailingAsciiWhitespace(f[2]) == "4294967295";
+}
+
+}  // namespace
+
 absl::Status ApplyDeviceRules(const std::vector<std::string>& dirs, const std::vector<runtime::DeviceAccessRule>& rules) {
   // cgroup2 (hybrid hosts too: the BPF hook runs for every process by its cgroup2 cgroup).
   for (const std::string& dir : dirs) {
     if (!Exists(dir + "/cgroup.controllers")) continue;
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) return ErrnoError(absl::StrCat("linux.resources.devices: open ", dir));
-    return Annotate(runtime::AttachDeviceFilter(fd.get(), rules), "linux.resources.devices");
+    absl::Status attached = runtime::AttachDeviceFilter(fd.get(), rules);
+    // Rootless (not root of the host's user namespace): no BPF program can be loaded, and none
+    // is needed: such a caller can open no device it could not open anyway (crun does the same).
+    if (!attached.ok() && absl::IsPermissionDenied(attached) && !RootOfTheInitialUserNamespace()) return absl::OkStatus();
+    return Annotate(attached, "linux.resources.devices");
   }
   for (const std::string& dir : dirs) {
     if (Exists(dir + "/devices.allow")) return Annotate(runtime::ApplyV1DeviceRules(dir, rules), "linux.resources.devices");
