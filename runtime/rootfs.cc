@@ -445,12 +445,19 @@ bool SymlinkStep(const RootfsStep& step, ChildRootfs& c) {
 // the start.
 bool BeneathStep(const RootfsStep& step, ChildRootfs& c) {
   const char* target = step.target.c_str();
-  const ChildFd& base = step.base == RootfsStep::Base::kSys ? c.sys : c.proc;
-  if (!base.valid()) return FailWith(c.error_fd, EBADF, "no proc or sys mount to mask beneath for", target);
-  const char* beneath = target;
-  while (*beneath != '\0' && *beneath != '/') ++beneath;  // "proc/kcore" -> "kcore"
-  if (*beneath == '/') ++beneath;
-  ChildFd fd(OpenBeneathMount(base.get(), beneath));
+  ChildFd fd;
+  if (step.base == RootfsStep::Base::kRootfs) {
+    // A path of the image (OCI maskedPaths/readonlyPaths outside /proc and /sys): resolved
+    // inside the root, its symlinks too, so it can only ever cover something of the image.
+    fd.reset(OpenInRoot(c.root_fd, target, O_PATH));
+  } else {
+    const ChildFd& base = step.base == RootfsStep::Base::kSys ? c.sys : c.proc;
+    if (!base.valid()) return FailWith(c.error_fd, EBADF, "no proc or sys mount to mask beneath for", target);
+    const char* beneath = target;
+    while (*beneath != '\0' && *beneath != '/') ++beneath;  // "proc/kcore" -> "kcore"
+    if (*beneath == '/') ++beneath;
+    fd.reset(OpenBeneathMount(base.get(), beneath));
+  }
   if (!fd.valid()) {
     if (errno == ENOENT) return true;  // nothing to hide on this kernel
     return Fail(c.error_fd, "open masked path", target);

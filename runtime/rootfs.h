@@ -27,8 +27,9 @@ struct RootfsStep {
     kBind,        // recursive bind of host `source`, nodev; read-only, nosuid, noexec throughout with MS_RDONLY, MS_NOSUID, MS_NOEXEC in flags
     kDevice,      // bind the host node `source` onto an empty file at target (/dev itself is nodev)
     kSymlink,     // symlink `source` at target
-    // Beneath the fresh proc or sys mount (`base`): /dev/null bound over a file, an empty
-    // read-only tmpfs over a directory.
+    // Beneath the fresh proc or sys mount (`base`), or a path of the image (base kRootfs,
+    // resolved inside the root): /dev/null bound over a file, an empty read-only tmpfs over a
+    // directory.
     kMask,
     kReadOnly,    // target beneath `base`, with everything under it, made read-only
     // A user's --bind or --volume: the detached tree `tree_fd` (runtime/binds.h, made by the

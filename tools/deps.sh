@@ -13,7 +13,7 @@ packages=(
   clang libclang-rt-14-dev libasan8 libubsan1
   # run time and tests
   busybox-static iproute2 nftables util-linux procps psmisc debootstrap
-  podman containerd  # clients of corral-oci in tests/system/oci_*_test.sh
+  podman containerd docker.io  # clients of corral-oci in tests/system/oci_*_test.sh
   skopeo docker-registry zstd  # image pull and tests/system/oci_image_test.sh (registry on loopback)
   systemd systemd-container dbus kmod libglib2.0-bin
   # peers for the side-by-side benchmarks
