@@ -163,6 +163,7 @@ class Supervisor {
   // What the container writes to its console, into the journal (dbus/journal_log.h).
   std::optional<ConsoleJournal> journal_;
   bool ready_reported_ = false;
+  bool made_layers_ = false;  // MountRootfs made upper and work (the container's first start)
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
 };
@@ -203,6 +204,8 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
 absl::Status Supervisor::MountRootfs() {
   const ContainerPaths& paths = launch_.paths;
   std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  struct stat existing;
+  made_layers_ = ::lstat(upper.c_str(), &existing) != 0;  // a first start: undone if it fails
   for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
   std::string lower = launch_.config.image_rootfs;
@@ -562,6 +565,13 @@ int Supervisor::Run(int go_fd) {
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
     container_.reset();  // kills and reaps a container that started halfway
     Cleanup();
+    if (made_layers_) {
+      // A first start that failed leaves the container's files as they were (only empty
+      // directories go; issue 13's D-Bus bad-input test found them left).
+      ::rmdir((launch_.paths.lib_dir + "/work/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/upper").c_str());
+    }
     std::string message(prepared.message());
     for (char& c : message) {
       if (c == '\n') c = ' ';
