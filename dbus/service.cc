@@ -71,6 +71,10 @@ struct Service::Running {
   }
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
+  // Callers of a start that failed: answered with start_error once the supervisor is gone and
+  // the state is stopped again, so none of them can see "starting" after its error.
+  std::vector<sd_bus_message*> failed_start_callers;
+  absl::Status start_error;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
   // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
   // own breakdown of its part (its "phases" report line), in microseconds.
@@ -84,6 +88,7 @@ struct Service::Running {
     sd_event_source_disable_unref(start_deadline);
     for (sd_bus_message* m : waiting_start) sd_bus_message_unref(m);
     for (sd_bus_message* m : waiting_stop) sd_bus_message_unref(m);
+    for (sd_bus_message* m : failed_start_callers) sd_bus_message_unref(m);
   }
 };
 
@@ -1119,8 +1124,8 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   if (it == running_.end()) return;
   Running& run = *it->second;
   run.start_failed = true;
-  for (sd_bus_message* call : run.waiting_start) ReplyStatusError(call, status);
-  for (sd_bus_message* call : run.waiting_start) sd_bus_message_unref(call);
+  if (run.start_error.ok()) run.start_error = status;
+  run.failed_start_callers.insert(run.failed_start_callers.end(), run.waiting_start.begin(), run.waiting_start.end());
   run.waiting_start.clear();
   // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
   // and exits. Either way its exit moves the state to stopped.
@@ -1262,8 +1267,12 @@ void Service::OnSupervisorExit(const std::string& name) {
   siginfo_t info{};
   // Our child unless corrald restarted since; then init reaps it.
   bool reaped = ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0;
+  // Last, with the state stopped and the run directory gone (the destructor unrefs them).
+  auto reply_failed_start = [&run]() {
+    for (sd_bus_message* call : run->failed_start_callers) ReplyStatusError(call, run->start_error);
+  };
   ContainerRecord* record = registry_.Find(name);
-  if (record == nullptr) return;
+  if (record == nullptr) return reply_failed_start();
   bool was_running = record->leader != 0;  // it reported "ok", so it was registered with machined
   absl::StatusOr<std::string> exit_text = ReadFile(record->paths.exit_status());
   int exit_status = -1;
@@ -1305,6 +1314,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }
+  reply_failed_start();
   // Last: a restart forks a new supervisor for the same name.
   if (was_running && !failed_start) MaybeRestart(record);
 }
