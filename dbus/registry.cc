@@ -126,7 +126,8 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
   }
   // The config's own directory was fsynced by the write; the new directory's entry in lib_root
   // is made durable too, or a power cut could lose the container with its config on disk.
-  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); root.valid()) {
+  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      root.valid() && !DurableWritesDisabled()) {
     ::fsync(root.get());
   }
   ContainerRecord* result = record.get();

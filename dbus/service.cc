@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 #include <cstring>
 #include <utility>
@@ -74,6 +75,10 @@ struct Service::Running {
   }
   std::vector<sd_bus_message*> waiting_start;
   std::vector<sd_bus_message*> waiting_stop;
+  // Callers of a start that failed: answered with start_error once the supervisor is gone and
+  // the state is stopped again, so none of them can see "starting" after its error.
+  std::vector<sd_bus_message*> failed_start_callers;
+  absl::Status start_error;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
   // This start's phases as corrald sees them (fork, scope, supervisor), and the supervisor's
   // own breakdown of its part (its "phases" report line), in microseconds.
@@ -87,6 +92,7 @@ struct Service::Running {
     sd_event_source_disable_unref(start_deadline);
     for (sd_bus_message* m : waiting_start) sd_bus_message_unref(m);
     for (sd_bus_message* m : waiting_stop) sd_bus_message_unref(m);
+    for (sd_bus_message* m : failed_start_callers) sd_bus_message_unref(m);
   }
 };
 
@@ -513,6 +519,16 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   service->systemd_->UnregisterMachinesExcept(input.running, [](const std::string& machine) {
     ::fprintf(stderr, "corrald: reconciled at start: unregistered machine %s (no such running container)\n",
               machine.c_str());
+  });
+  // Adopted containers whose registration died with the last corrald are registered now.
+  std::map<std::string, SystemdClient::MachineLeader> machines;
+  for (const auto& [name, run] : service->running_) {
+    ContainerRecord* record = service->registry_.Find(name);
+    if (record != nullptr && !absl::StrContains(name, '_')) machines[name] = {record->leader, record->paths.rootfs()};
+  }
+  service->systemd_->RegisterMissingMachines(std::move(machines), [](const std::string& machine, absl::Status status) {
+    ::fprintf(stderr, "corrald: reconciled at start: registered machine %s: %s\n", machine.c_str(),
+              status.ok() ? "ok" : std::string(status.message()).c_str());
   });
   service->ReclaimNetwork("at start");
   return service;
@@ -1158,8 +1174,8 @@ void Service::StartFailed(const std::string& name, const absl::Status& status) {
   if (it == running_.end()) return;
   Running& run = *it->second;
   run.start_failed = true;
-  for (sd_bus_message* call : run.waiting_start) ReplyStatusError(call, status);
-  for (sd_bus_message* call : run.waiting_start) sd_bus_message_unref(call);
+  if (run.start_error.ok()) run.start_error = status;
+  run.failed_start_callers.insert(run.failed_start_callers.end(), run.waiting_start.begin(), run.waiting_start.end());
   run.waiting_start.clear();
   // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
   // and exits. Either way its exit moves the state to stopped.
@@ -1196,17 +1212,15 @@ void Service::OnSupervisorReport(const std::string& name) {
   while ((newline = run.report_buffer.find('\n')) != std::string::npos) {
     std::string text = run.report_buffer.substr(0, newline);
     run.report_buffer.erase(0, newline + 1);
-    absl::string_view line = text;
+    absl::StatusOr<SupervisorReport> report = ParseSupervisorReport(text);  // dbus/supervisor_wire.h
     ContainerRecord* record = registry_.Find(name);
-    if (record == nullptr) continue;
-    if (absl::ConsumePrefix(&line, "ok ")) {
-      std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      pid_t leader = 0;
-      if (words.empty() || !absl::SimpleAtoi(words[0], &leader)) continue;
+    if (record == nullptr || !report.ok()) continue;
+    if (report->kind == SupervisorReport::Kind::kOk) {
+      pid_t leader = report->leader;
       run.start_timer.Mark("supervisor");
       run.start_deadline = sd_event_source_disable_unref(run.start_deadline);
       record->start_phases = StartPhases(run);
-      MarkRunning(record, leader, std::vector<std::string>(words.begin() + 1, words.end()));
+      MarkRunning(record, leader, std::move(report->addresses));
       // The callers hear "running" once machinectl can see it too.
       // machined wants a host name, and corral allows '_': such names are not registered.
       bool registers = !absl::StrContains(name, '_');
@@ -1228,18 +1242,13 @@ void Service::OnSupervisorReport(const std::string& name) {
         continue;
       }
       systemd_->RegisterMachine(name, leader, record->paths.rootfs(), std::move(reply));
-    } else if (absl::ConsumePrefix(&line, "phases ")) {
-      run.supervisor_phases.clear();
-      for (absl::string_view item : absl::StrSplit(line, ';', absl::SkipEmpty())) {
-        std::pair<absl::string_view, absl::string_view> phase = absl::StrSplit(item, absl::MaxSplits('=', 1));
-        uint64_t us = 0;
-        if (absl::SimpleAtoi(phase.second, &us)) run.supervisor_phases.emplace_back(std::string(phase.first), us);
-      }
-    } else if (line == "ready") {
+    } else if (report->kind == SupervisorReport::Kind::kPhases) {
+      run.supervisor_phases = std::move(report->phases);
+    } else if (report->kind == SupervisorReport::Kind::kReady) {
       record->ready = true;
       EmitChanged(record, {"Ready"});
-    } else if (absl::ConsumePrefix(&line, "error ")) {
-      StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", line)));
+    } else if (report->kind == SupervisorReport::Kind::kError) {
+      StartFailed(name, absl::InternalError(absl::StrCat("start container ", name, ": ", report->message)));
     }
   }
 }
@@ -1308,8 +1317,12 @@ void Service::OnSupervisorExit(const std::string& name) {
   siginfo_t info{};
   // Our child unless corrald restarted since; then init reaps it.
   bool reaped = ::waitid(P_PIDFD, run->supervisor_pidfd.get(), &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0;
+  // Last, with the state stopped and the run directory gone (the destructor unrefs them).
+  auto reply_failed_start = [&run]() {
+    for (sd_bus_message* call : run->failed_start_callers) ReplyStatusError(call, run->start_error);
+  };
   ContainerRecord* record = registry_.Find(name);
-  if (record == nullptr) return;
+  if (record == nullptr) return reply_failed_start();
   bool was_running = record->leader != 0;  // it reported "ok", so it was registered with machined
   absl::StatusOr<std::string> exit_text = ReadFile(record->paths.exit_status());
   int exit_status = -1;
@@ -1351,6 +1364,7 @@ void Service::OnSupervisorExit(const std::string& name) {
   if (!clean && record->config.network == NetworkMode::kBridge) {
     ReclaimNetwork(absl::StrCat("after ", name, " ended").c_str());
   }
+  reply_failed_start();
   // Last: a restart forks a new supervisor for the same name.
   if (was_running && !failed_start) MaybeRestart(record);
 }
@@ -1370,23 +1384,30 @@ void Service::ReclaimNetwork(const char* why) {
   };
   absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
       network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
-  if (reclaimed.status().code() == absl::StatusCode::kUnavailable) {
+  if (!reclaimed.ok()) {
     // The leases lock is held by another process: once more from the loop a moment later (one
-    // pass waiting at a time; it judges by what this corrald knows then).
+    // pass waiting at a time; it judges by what this corrald knows then). Any other failure (a
+    // full disk refused the leases file) is retried every 5 s, so a forward of a container that
+    // ended meanwhile is freed once there is room again.
+    bool locked = reclaimed.status().code() == absl::StatusCode::kUnavailable;
+    if (!locked && !network.ok()) {  // no network configured: nothing to retry for
+      ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
+                std::string(reclaimed.status().message()).c_str());
+      return;
+    }
+    if (!locked) {
+      ::fprintf(stderr, "corrald: network reconciliation %s failed (again in 5 s): %s\n", why,
+                std::string(reclaimed.status().message()).c_str());
+    }
     if (!reclaim_pending_) {
       reclaim_pending_ = true;
       std::string reason = why;
-      RetryLater(event_, 10 * kLockRetryUsec, [this, reason]() {
+      RetryLater(event_, locked ? 10 * kLockRetryUsec : 5'000'000, [this, reason]() {
         reclaim_pending_ = false;
         ReclaimNetwork(reason.c_str());
         return true;
       });
     }
-    return;
-  }
-  if (!reclaimed.ok()) {
-    ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why,
-              std::string(reclaimed.status().message()).c_str());
     return;
   }
   for (const std::string& line : reclaimed->Describe()) {

@@ -101,23 +101,6 @@ absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
   return absl::FailedPreconditionError("no cgroup2 line in /proc/PID/cgroup");
 }
 
-std::string FormatSupervisorState(const SupervisorState& state) {
-  return absl::StrCat("supervisor=", state.supervisor, "\nleader=", state.leader,
-                      "\naddresses=", absl::StrJoin(state.addresses, " "), "\n");
-}
-
-absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text) {
-  SupervisorState state;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (kv.first == "supervisor" && !absl::SimpleAtoi(kv.second, &state.supervisor)) break;
-    if (kv.first == "leader" && !absl::SimpleAtoi(kv.second, &state.leader)) break;
-    if (kv.first == "addresses") state.addresses = absl::StrSplit(kv.second, ' ', absl::SkipEmpty());
-  }
-  if (state.supervisor <= 0 || state.leader <= 0) return absl::DataLossError("state file without supervisor and leader");
-  return state;
-}
-
 namespace {
 
 // Sets owner and mode of `path` unless they are so already.
@@ -161,7 +144,9 @@ class Supervisor {
   void Serve();
   void AcceptConsoleClient();
   void ServeExec();
-  void Cleanup();
+  // False when part of it failed (a full disk refused the leases file): the supervisor then
+  // exits 2, and corrald reconciles the network after it (and retries until that succeeds).
+  bool Cleanup();
   void Report(absl::string_view line);
   void Log(absl::string_view message);
 
@@ -188,6 +173,7 @@ class Supervisor {
   // A command container's stdout and stderr (dbus/console_output.h); a booted one's go to the pty.
   std::optional<ConsoleOutput> output_;
   bool ready_reported_ = false;
+  bool made_layers_ = false;  // MountRootfs made upper and work (the container's first start)
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
 };
@@ -228,6 +214,8 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
 absl::Status Supervisor::MountRootfs() {
   const ContainerPaths& paths = launch_.paths;
   std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  struct stat existing;
+  made_layers_ = ::lstat(upper.c_str(), &existing) != 0;  // a first start: undone if it fails
   for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
   if (!launch_.config.image_layers.empty()) return MountLayeredRootfs(upper, work, rootfs);
@@ -592,11 +580,15 @@ void Supervisor::Serve() {
   }
 }
 
-void Supervisor::Cleanup() {
+bool Supervisor::Cleanup() {
+  bool clean = true;
   if (network_attached_) {
     // The container still exists: it keeps its address for its next start.
     absl::Status detached = network_->Detach(launch_.config.name, {/*keep_address=*/true, /*delete_link=*/false});
-    if (!detached.ok()) Log(detached.message());
+    if (!detached.ok()) {
+      Log(detached.message());
+      clean = false;
+    }
     network_attached_ = false;
   }
   if (rootfs_mounted_) {
@@ -609,6 +601,7 @@ void Supervisor::Cleanup() {
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
   ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
+  return clean;
 }
 
 int Supervisor::Run(int go_fd) {
@@ -624,6 +617,13 @@ int Supervisor::Run(int go_fd) {
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
     container_.reset();  // kills and reaps a container that started halfway
     Cleanup();
+    if (made_layers_) {
+      // A first start that failed leaves the container's files as they were (only empty
+      // directories go; issue 13's D-Bus bad-input test found them left).
+      ::rmdir((launch_.paths.lib_dir + "/work/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/upper").c_str());
+    }
     std::string message(prepared.message());
     for (char& c : message) {
       if (c == '\n') c = ' ';
@@ -637,11 +637,11 @@ int Supervisor::Run(int go_fd) {
   int exit_status = status.ok() ? *status : 255;
   container_.reset();
   session_.reset();
-  Cleanup();
+  bool clean = Cleanup();
   WriteFileAtomically(launch_.paths.exit_status(), absl::StrCat(exit_status, "\n"), 0644, Durability::kProcessCrashSafe)
       .IgnoreError();
   Report(absl::StrCat("exit ", exit_status));
-  return 0;
+  return clean ? 0 : 2;
 }
 
 }  // namespace

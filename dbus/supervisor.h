@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "dbus/container_config.h"
+#include "dbus/supervisor_wire.h"
 
 namespace corral::dbus {
 
@@ -64,14 +65,7 @@ struct SupervisorHandle {
 // Forks the supervisor. Call from a single-threaded process (corrald is).
 absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch);
 
-// What the state file says about a running container (for a corrald that restarted).
-struct SupervisorState {
-  pid_t supervisor = -1;
-  pid_t leader = -1;
-  std::vector<std::string> addresses;
-};
-std::string FormatSupervisorState(const SupervisorState& state);
-absl::StatusOr<SupervisorState> ParseSupervisorState(absl::string_view text);
+// SupervisorState and its file, the report lines: dbus/supervisor_wire.h.
 
 // A console session from the supervisor of a running container (dbus/console_request.h asks
 // for it from corrald's loop): the proxy pty's master and its path.

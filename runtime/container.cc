@@ -354,9 +354,4 @@ absl::StatusOr<int> Container::Wait() {
   return 128 + info.si_status;
 }
 
-void Container::Release() {
-  reaped_ = true;
-  pidfd_.reset();
-}
-
 }  // namespace corral::runtime

@@ -36,6 +36,7 @@
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
+#include "tools/ctl/signal.h"
 #include "tools/ctl/stats.h"
 #include "tools/ctl/storage.h"
 #include "tools/images/busybox_image.h"
@@ -355,26 +356,6 @@ int Stop(sd_bus* bus, const std::vector<std::string>& args) {
   // Its own wait, then the kill and the scope's end.
   auto reply = CallAndWait(bus, call->get(), (uint64_t{timeout} + 60) * 1000000);
   return reply.ok() ? 0 : Fail(reply.status().message());
-}
-
-// "TERM", "SIGTERM", "15", "RTMIN+3".
-bool ParseSignal(const std::string& text, int* signal) {
-  if (absl::SimpleAtoi(text, signal)) return *signal >= 1 && *signal <= SIGRTMAX;
-  std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
-  if (name.rfind("RTMIN+", 0) == 0) {
-    int offset = 0;
-    if (!absl::SimpleAtoi(name.substr(6), &offset) || offset < 0 || SIGRTMIN + offset > SIGRTMAX) return false;
-    *signal = SIGRTMIN + offset;
-    return true;
-  }
-  for (int s = 1; s < NSIG; ++s) {
-    const char* abbrev = sigabbrev_np(s);
-    if (abbrev != nullptr && name == abbrev) {
-      *signal = s;
-      return true;
-    }
-  }
-  return false;
 }
 
 int Kill(sd_bus* bus, const std::vector<std::string>& args) {
