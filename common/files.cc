@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -44,8 +47,17 @@ static absl::Status WriteAll(int fd, absl::string_view data, const std::string& 
   return absl::OkStatus();
 }
 
+bool DurableWritesDisabled() {
+  static const bool disabled = [] {
+    const char* v = ::getenv("CORRAL_UNSAFE_NO_FSYNC");
+    return v != nullptr && std::string_view(v) == "1";
+  }();
+  return disabled;
+}
+
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
                                  Durability durability) {
+  if (DurableWritesDisabled()) durability = Durability::kProcessCrashSafe;
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return ErrnoError(absl::StrCat("create ", tmp));

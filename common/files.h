@@ -23,6 +23,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // update to a power cut is harmless.
 enum class Durability { kCrashSafe, kProcessCrashSafe };
 
+// True when the environment has CORRAL_UNSAFE_NO_FSYNC=1 (read once): every kCrashSafe write
+// is then done as kProcessCrashSafe and corral's other fsyncs are skipped. For
+// benchmarks/durability_bench only, which measures what the fsyncs cost a create + start; never
+// set it for a corrald that keeps real containers.
+bool DurableWritesDisabled();
+
 // Writes `contents` to `path` through a temporary file in the same directory and rename(2),
 // so readers see the old or the new file, never a half-written one.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,

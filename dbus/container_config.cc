@@ -99,6 +99,12 @@ absl::Status ValidateConfig(const ContainerConfig& config) {
     }
   }
   if (!config.boot && config.command.empty()) return absl::InvalidArgumentError("no command and not Boot");
+  if (!config.cwd.empty() && (config.cwd[0] != '/' || config.cwd.find('\0') != std::string::npos)) {
+    return absl::InvalidArgumentError(absl::StrCat("working directory \"", config.cwd, "\" is not absolute"));
+  }
+  for (const std::string& layer : config.image_layers) {
+    if (layer.empty() || layer[0] != '/') return absl::InvalidArgumentError(absl::StrCat("image layer \"", layer, "\" is not absolute"));
+  }
   RETURN_IF_ERROR(ValidateDeviceList(config.devices));
   RETURN_IF_ERROR(ValidateStorage(config));
   if (config.privileged && config.uid_base != 0) {
@@ -123,6 +129,7 @@ std::string FormatConfig(const ContainerConfig& c) {
   line("name", c.name);
   line("image", c.image);
   line("image_rootfs", c.image_rootfs);
+  for (const std::string& l : c.image_layers) line("image_layer", l);
   line("hostname", c.hostname);
   line("network", NetworkModeName(c.network));
   for (const netcfg::PortForward& p : c.ports) line("port", netcfg::ToString(p));
@@ -134,6 +141,9 @@ std::string FormatConfig(const ContainerConfig& c) {
   for (const std::string& a : c.command) line("command", a);
   for (const std::string& e : c.env) line("env", e);
   line("boot", c.boot ? "yes" : "no");
+  if (!c.cwd.empty()) line("cwd", c.cwd);
+  if (c.uid != 0 || c.gid != 0) line("user", absl::StrCat(c.uid, ":", c.gid));
+  if (c.stop_signal != 0) line("stop_signal", absl::StrCat(c.stop_signal));
   for (const std::string& d : c.devices) line("device", d);
   for (const std::string& b : c.binds) line("bind", b);
   for (const std::string& t : c.tmpfs) line("tmpfs", t);
@@ -181,6 +191,21 @@ absl::Status ParseConfigLine(absl::string_view key, const std::string& value, Co
     c.image = value;
   } else if (key == "image_rootfs") {
     c.image_rootfs = value;
+  } else if (key == "image_layer") {
+    c.image_layers.push_back(value);
+  } else if (key == "cwd") {
+    c.cwd = value;
+  } else if (key == "user") {
+    std::pair<std::string, std::string> ids = absl::StrSplit(value, absl::MaxSplits(':', 1));
+    if (!absl::SimpleAtoi(ids.first, &c.uid) || !absl::SimpleAtoi(ids.second, &c.gid) || c.uid == UINT32_MAX ||
+        c.gid == UINT32_MAX) {
+      return absl::InvalidArgumentError(absl::StrCat("config user: \"", value, "\" is not UID:GID"));
+    }
+  } else if (key == "stop_signal") {
+    uint64_t v = 0;
+    RETURN_IF_ERROR(number_of(&v));
+    if (v == 0 || v > 64) return absl::InvalidArgumentError(absl::StrCat("config stop_signal: ", value, " is not a signal"));
+    c.stop_signal = static_cast<int>(v);
   } else if (key == "hostname") {
     c.hostname = value;
   } else if (key == "network") {

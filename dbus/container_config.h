@@ -27,6 +27,9 @@ struct ContainerConfig {
   std::string name;
   std::string image;        // as asked: "busybox", "debian" or a directory
   std::string image_rootfs;  // the resolved lower directory of the container's overlay
+  // A layered (OCI) image's layer directories, top first (dbus/image_defaults.h); then
+  // image_rootfs is the top one. Empty for a single-tree image.
+  std::vector<std::string> image_layers;
   std::string hostname;     // empty: the name
   NetworkMode network = NetworkMode::kBridge;
   std::vector<netcfg::PortForward> ports;
@@ -40,6 +43,10 @@ struct ContainerConfig {
   std::string restart = "no";
   std::vector<std::string> command;  // empty with boot: /sbin/init
   std::vector<std::string> env;
+  // The process's working directory and ids inside (an OCI image's WorkingDir and User).
+  std::string cwd;  // empty: /
+  uint32_t uid = 0, gid = 0;
+  int stop_signal = 0;  // an OCI image's StopSignal; 0: by the init (HaltSignal)
   bool boot = false;
   // --device / the Devices option: "/dev/X:ACCESS" (access normalized to rwm order). The host's
   // node is looked up when the container starts; the text is checked here.

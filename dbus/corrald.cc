@@ -15,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dbus/exec_wire.h"
 #include "dbus/interface.h"
 #include "common/files.h"
 #include "dbus/service.h"
@@ -103,6 +104,11 @@ int Main() {
                                                         : std::string("/run/corral/private");
   if (absl::Status listening = (*service)->ListenPrivate(private_socket); !listening.ok()) {
     // Not fatal: everything works over the system bus, a little slower.
+    ::fprintf(stderr, "corrald: %s\n", std::string(listening.message()).c_str());
+  }
+  std::string run_dir = getenv("CORRAL_RUN_DIR") ? getenv("CORRAL_RUN_DIR") : kDefaultRunDir;
+  if (absl::Status listening = (*service)->ListenExec(absl::StrCat(run_dir, "/", kExecSocketName)); !listening.ok()) {
+    // Not fatal either: corralctl exec then goes through the Exec method.
     ::fprintf(stderr, "corrald: %s\n", std::string(listening.message()).c_str());
   }
   // The name last: a caller activated through it finds every object answering.

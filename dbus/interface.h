@@ -4,7 +4,9 @@
 //
 // Manager, object /org/corral1, interface org.corral1.Manager:
 //   CreateContainer(s name, s image, a{sv} options) -> (o path)
-//       image: "busybox", "debian" or a directory holding a rootfs.
+//       image: "busybox", "debian", an image name in the store (an OCI image: its layers, and
+//       Entrypoint + Cmd, Env, WorkingDir, User, StopSignal as defaults; dbus/image_defaults.h)
+//       or a directory holding a rootfs.
 //       options: Memory t (bytes), Tasks t, CPUWeight t, CPUQuota t (percent of one CPU),
 //                Restart s (no|on-failure|on-failure:N|always; dbus/restart_policy.h: with
 //                back-off, never after the user's StopContainer or KillContainer),
@@ -45,6 +47,8 @@
 //       (SCM_RIGHTS, one byte) once the command has started; stdin/stdout/stderr are then
 //       ignored). exit_status: the exit code, or 128 + signal. A command that has not started
 //       within 10 s (its execve held back inside the container) is killed and the call fails.
+//       The same call without D-Bus, for root: corrald's exec socket /run/corral/exec
+//       (dbus/exec_wire.h), which `corralctl exec` uses; same checks, same errors by name.
 //       The command never sees corrald: it is forked by a helper that closed every other fd,
 //       is not dumpable, and joined the container's namespaces and cgroups (v1 too) first.
 //   CheckConfig() -> (as warnings)         host problems (forwarding dropped by a firewall, ...);

@@ -11,6 +11,7 @@
 #include "dbus/caller.h"
 #include "dbus/container_object.h"
 #include "dbus/error_kind.h"
+#include "dbus/event_log.h"
 #include "dbus/interface.h"
 #include "dbus/options.h"
 #include "dbus/retry.h"
@@ -85,6 +86,7 @@ int Service::CreateContainer(sd_bus_message* m, void* userdata, sd_bus_error* er
   if (!created.ok()) return StatusError(error, created.status());
   std::string path = ContainerPath(name);
   sd_bus_emit_signal(self->bus_, kManagerPath, kManagerInterface, "ContainerNew", "so", name.c_str(), path.c_str());
+  LogCreated(name);
   sd_bus_emit_object_added(self->bus_, path.c_str());
   return sd_bus_reply_method_return(m, "o", path.c_str());
 }
@@ -127,6 +129,7 @@ int Service::FinishRemove(sd_bus_message* m, const std::string& name, uint64_t d
   if (!removed.ok()) return StatusError(error, removed);
   std::string path = ContainerPath(name);
   sd_bus_emit_signal(bus_, kManagerPath, kManagerInterface, "ContainerRemoved", "so", name.c_str(), path.c_str());
+  LogRemoved(name);
   return sd_bus_reply_method_return(m, "");
 }
 

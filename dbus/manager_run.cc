@@ -13,11 +13,16 @@
 #include "common/fd_passing.h"
 #include "dbus/bus_errors.h"
 #include "dbus/caller.h"
+#include "common/utf8.h"
 #include "dbus/error_kind.h"
+#include "dbus/exec_request.h"
+#include "dbus/exec_socket.h"
+#include "dbus/exec_wire.h"
 #include "dbus/interface.h"
 #include "dbus/lifecycle/exec_run.h"
 #include "dbus/options.h"
 #include "dbus/service.h"
+#include "runtime/spec.h"
 #include "dbus/supervisor/console_request.h"
 
 namespace corral::dbus {
@@ -114,62 +119,124 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
 
 // ---- exec ----
 
-// One Exec call: its run (lifecycle/exec_run.h) and what is the bus's: the call to answer,
-// the caller's tracking (on the system bus: fires when the caller goes away) and the socket
-// the -t pty master goes to.
+// One exec: its run (lifecycle/exec_run.h) and who waits for the exit status: a call of the
+// Exec method (its caller tracked on the system bus: when it goes away its command goes) or a
+// connection of the exec socket (exec_socket.h, watched by `hangup`), and the socket the -t pty
+// master goes to.
 struct Service::ExecCall {
   Service* service = nullptr;
   MessagePtr call;
   TrackPtr caller;
+  UniqueFd connection;
+  EventSourcePtr hangup;
   UniqueFd pty_receiver;
   std::unique_ptr<ExecRun> run;
   ~ExecCall() { service->execs_.erase(this); }
+  // Answers the caller: the command's exit status, or why there is none.
+  void Finish(const absl::StatusOr<int>& result) {
+    if (call != nullptr) {
+      if (result.ok()) {
+        sd_bus_reply_method_return(call.get(), "i", *result);
+      } else {
+        ReplyStatusError(call.get(), result.status());
+      }
+      return;
+    }
+    ExecReply reply;
+    reply.exited = result.ok();
+    if (result.ok()) {
+      reply.exit_status = *result;
+    } else {
+      reply.error_name = ErrorNameFor(result.status());
+      reply.message = ValidUtf8(result.status().message());
+    }
+    SendExecReply(connection.get(), reply);
+  }
 };
-
-int Service::ReadExecCall(sd_bus_message* m, runtime::AttachSpec* spec, UniqueFd* pty_receiver, sd_bus_error* error) {
-  int r;
-  if ((r = ReadStrv(m, &spec->command)) < 0) return r;
-  if (spec->command.empty()) return SetError(error, kErrorInvalidArgument, "no command given");
-  if ((r = ReadExecOptions(m, spec, pty_receiver, error)) < 0) return r;
-  for (const std::string& e : spec->env) {
-    if (e.find('=') == std::string::npos || e[0] == '=') {
-      return SetError(error, kErrorInvalidArgument, absl::StrCat("environment entry \"", e, "\" is not KEY=VALUE"));
-    }
-  }
-  if ((r = sd_bus_message_read(m, "hhh", &spec->stdin_fd, &spec->stdout_fd, &spec->stderr_fd)) < 0) return r;
-  if (*pty_receiver) {
-    if (!spec->controlling_tty) return SetError(error, kErrorInvalidArgument, "PtyReceiver needs Tty");
-    struct stat st;
-    int type = 0;
-    socklen_t len = sizeof(type);
-    if (::fstat(pty_receiver->get(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
-        ::getsockopt(pty_receiver->get(), SOL_SOCKET, SO_DOMAIN, &type, &len) != 0 || type != AF_UNIX) {
-      return SetError(error, kErrorInvalidArgument, "PtyReceiver is not a unix socket");
-    }
-    spec->allocate_pty = true;
-  }
-  return 0;
-}
 
 int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   int r = 0;
   ContainerRecord* record = self->Target(m, error, &r);
   if (record == nullptr) return r;
-  runtime::AttachSpec spec;
+  ExecRequest request;
   UniqueFd pty_receiver;
-  if ((r = self->ReadExecCall(m, &spec, &pty_receiver, error)) < 0) return r;
-  return self->BeginExec(m, record, std::move(spec), std::move(pty_receiver), error);
+  if ((r = ReadStrv(m, &request.command)) < 0) return r;
+  if ((r = ReadExecOptions(m, &request, &pty_receiver, error)) < 0) return r;
+  runtime::AttachSpec spec;
+  if (absl::Status valid = SpecFromRequest(request, pty_receiver.get(), &spec); !valid.ok()) {
+    return StatusError(error, valid);
+  }
+  if ((r = sd_bus_message_read(m, "hhh", &spec.stdin_fd, &spec.stdout_fd, &spec.stderr_fd)) < 0) return r;
+  absl::StatusOr<ExecCall*> pending = self->BeginExec(record, std::move(spec), std::move(pty_receiver));
+  if (!pending.ok()) return StatusError(error, pending.status());
+  (*pending)->call.reset(sd_bus_message_ref(m));
+  sd_bus* bus = sd_bus_message_get_bus(m);
+  sd_bus_track* track = nullptr;
+  if (sd_bus_is_bus_client(bus) > 0 &&
+      sd_bus_track_new(
+          bus, &track,
+          [](sd_bus_track*, void* data) -> int {
+            static_cast<ExecCall*>(data)->run->Cancel();
+            return 0;
+          },
+          *pending) >= 0) {
+    (*pending)->caller.reset(track);
+    sd_bus_track_add_sender(track, m);
+  }
+  return 1;
 }
 
-int Service::BeginExec(sd_bus_message* m, ContainerRecord* record, runtime::AttachSpec spec, UniqueFd pty_receiver,
-                       sd_bus_error* error) {
+void Service::ExecFromSocket(ExecSocketCall call) {
+  auto refuse = [&call](const absl::Status& status) {
+    ExecReply reply;
+    reply.error_name = ErrorNameFor(status);
+    reply.message = ValidUtf8(status.message());
+    SendExecReply(call.connection.get(), reply);
+  };
+  // The socket let only root in (ExecSocket::Accept); the rest is what Target checks.
+  if (absl::Status valid = runtime::ValidateContainerName(call.request.name); !valid.ok()) {
+    return refuse(WithErrorKind(valid, ErrorKind::kInvalidName));
+  }
+  ContainerRecord* record = registry_.Find(call.request.name);
+  if (record == nullptr) return refuse(NoSuchContainerError(call.request.name));
+  UniqueFd pty_receiver;
+  if (call.request.pty_receiver) pty_receiver = std::move(call.fds[kExecStdioFds]);
+  runtime::AttachSpec spec;
+  if (absl::Status valid = SpecFromRequest(call.request, pty_receiver.get(), &spec); !valid.ok()) return refuse(valid);
+  spec.stdin_fd = call.fds[0].get();
+  spec.stdout_fd = call.fds[1].get();
+  spec.stderr_fd = call.fds[2].get();
+  absl::StatusOr<ExecCall*> begun = BeginExec(record, std::move(spec), std::move(pty_receiver));
+  if (!begun.ok()) return refuse(begun.status());
+  ExecCall* pending = *begun;
+  pending->connection = std::move(call.connection);
+  // The caller gone (Ctrl-C on corralctl) takes its command, as on the bus.
+  sd_event_source* hangup = nullptr;
+  int r = sd_event_add_io(
+      event_, &hangup, pending->connection.get(), EPOLLRDHUP,
+      [](sd_event_source* source, int, uint32_t, void* data) -> int {
+        sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        static_cast<ExecCall*>(data)->run->Cancel();
+        return 0;
+      },
+      pending);
+  if (r < 0) {
+    pending->run->Cancel();
+    return;
+  }
+  pending->hangup.reset(hangup);
+}
+
+// Exec's work once its arguments are checked, for the bus and the exec socket alike: the exec
+// under way (who waits for it still to be set by the caller).
+absl::StatusOr<Service::ExecCall*> Service::BeginExec(ContainerRecord* record, runtime::AttachSpec spec,
+                                                      UniqueFd pty_receiver) {
   absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> attach = lifecycle_->StartExec(record, std::move(spec));
-  if (!attach.ok()) return StatusError(error, attach.status());
+  if (!attach.ok()) return attach.status();
   auto exec = std::make_unique<ExecCall>();
   ExecCall* pending = exec.get();
   pending->service = this;
-  pending->call.reset(sd_bus_message_ref(m));
   pending->pty_receiver = std::move(pty_receiver);
   ExecRun::Callbacks callbacks;
   callbacks.started = [pending](runtime::AttachedProcess& process) -> absl::Status {
@@ -182,31 +249,14 @@ int Service::BeginExec(sd_bus_message* m, ContainerRecord* record, runtime::Atta
   };
   callbacks.done = [pending](absl::StatusOr<int> status) {
     std::unique_ptr<ExecCall> done(pending);
-    if (status.ok()) {
-      sd_bus_reply_method_return(done->call.get(), "i", *status);
-    } else {
-      ReplyStatusError(done->call.get(), status.status());
-    }
+    done->Finish(status);
   };
   absl::StatusOr<std::unique_ptr<ExecRun>> run =
       ExecRun::Begin(event_, std::move(*attach), kExecStartTimeoutUsec, std::move(callbacks));
-  if (!run.ok()) return StatusError(error, run.status());  // the attach is killed and reaped
+  if (!run.ok()) return run.status();  // the attach is killed and reaped
   pending->run = std::move(*run);
   execs_.insert(exec.release());  // freed by its done callback
-  sd_bus* bus = sd_bus_message_get_bus(m);
-  sd_bus_track* track = nullptr;
-  if (sd_bus_is_bus_client(bus) > 0 &&
-      sd_bus_track_new(
-          bus, &track,
-          [](sd_bus_track*, void* data) -> int {
-            static_cast<ExecCall*>(data)->run->Cancel();
-            return 0;
-          },
-          pending) >= 0) {
-    pending->caller.reset(track);
-    sd_bus_track_add_sender(track, m);
-  }
-  return 1;
+  return pending;
 }
 
 void Service::DropExecs() {
@@ -215,7 +265,7 @@ void Service::DropExecs() {
 
 void Service::CallerDisconnected(sd_bus* bus) {
   for (ExecCall* exec : execs_) {
-    if (sd_bus_message_get_bus(exec->call.get()) == bus) exec->run->Cancel();
+    if (exec->call != nullptr && sd_bus_message_get_bus(exec->call.get()) == bus) exec->run->Cancel();
   }
 }
 

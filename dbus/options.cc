@@ -192,34 +192,21 @@ int ReadCreateOption(sd_bus_message* m, const std::string& key, ContainerConfig*
 
 // ---- Exec ----
 
-int ReadUser(const char* value, runtime::AttachSpec* spec, sd_bus_error* error) {
-  std::vector<std::string> ids = absl::StrSplit(value, ':');
-  uint32_t uid = 0, gid = 0;
-  if (ids.size() > 2 || !absl::SimpleAtoi(ids[0], &uid) || (ids.size() == 2 && !absl::SimpleAtoi(ids[1], &gid))) {
-    return SetError(error, kErrorInvalidArgument, absl::StrCat("User \"", value, "\" is not UID[:GID]"));
-  }
-  spec->uid = uid;
-  spec->gid = ids.size() == 2 ? gid : uid;
-  return 0;
-}
-
-int ReadExecOption(sd_bus_message* m, const std::string& key, runtime::AttachSpec* spec, UniqueFd* pty_receiver,
+int ReadExecOption(sd_bus_message* m, const std::string& key, ExecRequest* request, UniqueFd* pty_receiver,
                    sd_bus_error* error) {
   int q;
   if (key == "Environment") {
-    if ((q = EnterVariant(m, "Environment", "as", error)) < 0 || (q = ReadStrv(m, &spec->env)) < 0) return q;
+    if ((q = EnterVariant(m, "Environment", "as", error)) < 0 || (q = ReadStrv(m, &request->env)) < 0) return q;
   } else if (key == "User" || key == "Cwd") {
     const char* value = nullptr;
     if ((q = EnterVariant(m, key.c_str(), "s", error)) < 0 || (q = sd_bus_message_read(m, "s", &value)) < 0) return q;
-    if (key == "Cwd") {
-      spec->cwd = value;
-    } else if ((q = ReadUser(value, spec, error)) < 0) {
-      return q;
-    }
+    (key == "Cwd" ? request->cwd : request->user) = value;
+    // An empty User would read as root; on the bus it was always an error.
+    if (key == "User" && request->user.empty()) return SetError(error, kErrorInvalidArgument, "User \"\" is not UID[:GID]");
   } else if (key == "Tty") {
     int tty = 0;
     if ((q = EnterVariant(m, "Tty", "b", error)) < 0 || (q = sd_bus_message_read(m, "b", &tty)) < 0) return q;
-    spec->controlling_tty = tty;
+    request->tty = tty;
   } else if (key == "PtyReceiver") {
     int fd = -1;
     if ((q = EnterVariant(m, "PtyReceiver", "h", error)) < 0 || (q = sd_bus_message_read(m, "h", &fd)) < 0) return q;
@@ -238,8 +225,8 @@ int ReadCreateOptions(sd_bus_message* m, ContainerConfig* config, sd_bus_error* 
   return ReadOptions(m, [&](const std::string& key) { return ReadCreateOption(m, key, config, error); }, error);
 }
 
-int ReadExecOptions(sd_bus_message* m, runtime::AttachSpec* spec, UniqueFd* pty_receiver, sd_bus_error* error) {
-  return ReadOptions(m, [&](const std::string& key) { return ReadExecOption(m, key, spec, pty_receiver, error); },
+int ReadExecOptions(sd_bus_message* m, ExecRequest* request, UniqueFd* pty_receiver, sd_bus_error* error) {
+  return ReadOptions(m, [&](const std::string& key) { return ReadExecOption(m, key, request, pty_receiver, error); },
                      error);
 }
 

@@ -17,7 +17,7 @@
 
 #include "common/unique_fd.h"
 #include "dbus/container_config.h"
-#include "runtime/attach.h"
+#include "dbus/exec_wire.h"
 
 namespace corral::dbus {
 
@@ -35,8 +35,9 @@ int ReadOptions(sd_bus_message* m, const std::function<int(const std::string& ke
 // CreateContainer's options into `config`.
 int ReadCreateOptions(sd_bus_message* m, ContainerConfig* config, sd_bus_error* error);
 
-// Exec's options into `spec`; the PtyReceiver socket (a dup of it) into `pty_receiver`.
-int ReadExecOptions(sd_bus_message* m, runtime::AttachSpec* spec, UniqueFd* pty_receiver, sd_bus_error* error);
+// Exec's options into `request` (exec_request.h checks them); the PtyReceiver socket (a dup of
+// it) into `pty_receiver`.
+int ReadExecOptions(sd_bus_message* m, ExecRequest* request, UniqueFd* pty_receiver, sd_bus_error* error);
 
 }  // namespace corral::dbus
 

@@ -87,8 +87,11 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
     return absl::InvalidArgumentError(
         absl::StrCat("image \"", config.image, "\" is neither an image name (busybox, debian, ...) nor an absolute directory"));
   }
-  config.image_rootfs = config.image.front() == '/' ? config.image
-                                                    : absl::StrCat(paths_.images_root, "/", config.image, "/rootfs");
+  // A layered image's top layer was set with its layers (dbus/image_defaults.h).
+  if (config.image_layers.empty()) {
+    config.image_rootfs = config.image.front() == '/' ? config.image
+                                                      : absl::StrCat(paths_.images_root, "/", config.image, "/rootfs");
+  }
   struct stat st;
   if (::stat(config.image_rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::NotFoundError(absl::StrCat("image ", config.image, ": no root file system at ", config.image_rootfs,
@@ -124,7 +127,8 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
   }
   // The config's own directory was fsynced by the write; the new directory's entry in lib_root
   // is made durable too, or a power cut could lose the container with its config on disk.
-  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); root.valid()) {
+  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      root.valid() && !DurableWritesDisabled()) {
     ::fsync(root.get());
   }
   ContainerRecord* result = record.get();

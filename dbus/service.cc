@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "dbus/container_object.h"
+#include "dbus/event_log.h"
 #include "dbus/interface.h"
 
 namespace corral::dbus {
@@ -29,6 +30,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(sd_event* event, sd_bus
   // Running containers are found again, and everything the host holds for containers that do
   // not run is freed, and said.
   service->lifecycle_->RecoverAll();
+  // What each container's state was when corrald found it (a start of corrald is no event).
+  for (ContainerRecord* record : service->registry_.List()) BaselineContainerEvents(*record);
   return service;
 }
 
@@ -36,6 +39,7 @@ Service::Service(sd_event* event, sd_bus* bus, ServiceOptions options)
     : event_(event), bus_(bus), options_(std::move(options)), registry_(options_.paths) {}
 
 Service::~Service() {
+  exec_socket_.reset();
   private_socket_.reset();
   DropExecs();
   lifecycle_.reset();
@@ -67,8 +71,16 @@ absl::Status Service::ListenPrivate(const std::string& path) {
   return private_socket_->Listen(path);
 }
 
+absl::Status Service::ListenExec(const std::string& path) {
+  ASSIGN_OR_RETURN(exec_socket_, ExecSocket::Listen(event_, path, [this](ExecSocketCall call) {
+                     ExecFromSocket(std::move(call));
+                   }));
+  return absl::OkStatus();
+}
+
 void Service::PropertiesChanged(const ContainerRecord& record, std::vector<const char*> properties) {
   EmitContainerChanged(bus_, record, std::move(properties));
+  LogStateIfChanged(record);  // for `corralctl events --since` (dbus/event_log.h)
 }
 
 void Service::Removing(const ContainerRecord& record) {

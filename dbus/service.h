@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "dbus/bus_ptr.h"
 #include "dbus/container_stats.h"
+#include "dbus/exec_socket.h"
 #include "dbus/lifecycle/launcher.h"
 #include "dbus/lifecycle/lifecycle.h"
 #include "dbus/private_socket.h"
@@ -49,6 +50,9 @@ class Service : public LifecycleObserver {
 
   // Also serves the same objects on a private socket (private_socket.h).
   absl::Status ListenPrivate(const std::string& path);
+  // Serves `corralctl exec` on the exec socket too (exec_wire.h): the Exec method's work for
+  // root's client that needs no D-Bus.
+  absl::Status ListenExec(const std::string& path);
 
   // LifecycleObserver: PropertiesChanged and InterfacesRemoved on the system bus.
   void PropertiesChanged(const ContainerRecord& record, std::vector<const char*> properties) override;
@@ -93,10 +97,10 @@ class Service : public LifecycleObserver {
   // elsewhere (*busy: try again), until `deadline_usec` (CLOCK_MONOTONIC).
   int FinishRemove(sd_bus_message* m, const std::string& name, uint64_t deadline_usec, sd_bus_error* error,
                    bool* busy);
-  // The exec's reading of arguments and its watch (manager_run.cc).
-  int ReadExecCall(sd_bus_message* m, runtime::AttachSpec* spec, UniqueFd* pty_receiver, sd_bus_error* error);
-  int BeginExec(sd_bus_message* m, ContainerRecord* record, runtime::AttachSpec spec, UniqueFd pty_receiver,
-                sd_bus_error* error);
+  // Exec's work once its arguments are checked, for the bus and the exec socket alike
+  // (manager_run.cc): the exec under way, its caller still to be set.
+  absl::StatusOr<ExecCall*> BeginExec(ContainerRecord* record, runtime::AttachSpec spec, UniqueFd pty_receiver);
+  void ExecFromSocket(ExecSocketCall call);
   void CallerDisconnected(sd_bus* bus);  // a private connection's peer went away
   // At the end: execs under way end unanswered (their attaches are killed); commands that
   // started run on.
@@ -111,6 +115,7 @@ class Service : public LifecycleObserver {
   std::unique_ptr<Lifecycle> lifecycle_;
   std::vector<SlotPtr> slots_;
   std::unique_ptr<PrivateSocket> private_socket_;
+  std::unique_ptr<ExecSocket> exec_socket_;
   std::set<ExecCall*> execs_;  // owned here; each erases itself when done
 };
 

@@ -371,6 +371,28 @@ void SystemdClient::UnregisterMachinesExcept(std::set<std::string> keep,
   });
 }
 
+void SystemdClient::RegisterMissingMachines(std::map<std::string, MachineLeader> running,
+                                            std::function<void(const std::string&, absl::Status)> registered) {
+  if (running.empty()) return;
+  sd_bus_message* call = nullptr;
+  int r = sd_bus_message_new_method_call(bus_, &call, kMachined, kMachinedPath, kMachinedManager, "ListMachines");
+  if (r < 0) {
+    sd_bus_message_unref(call);
+    return;
+  }
+  CallAsync(call, [this, running = std::move(running), registered = std::move(registered)](sd_bus_message* reply) mutable {
+    if (reply == nullptr || sd_bus_message_is_method_error(reply, nullptr)) return false;  // no machined
+    if (sd_bus_message_enter_container(reply, 'a', "(ssso)") < 0) return false;
+    const char *name = nullptr, *machine_class = nullptr, *service = nullptr, *path = nullptr;
+    while (sd_bus_message_read(reply, "(ssso)", &name, &machine_class, &service, &path) > 0) running.erase(name);
+    for (const auto& [machine, leader] : running) {
+      RegisterMachine(machine, leader.leader, leader.root_directory,
+                      [registered, machine = machine](absl::Status status) { registered(machine, std::move(status)); });
+    }
+    return false;
+  });
+}
+
 void SystemdClient::CallAsync(sd_bus_message* call, std::function<bool(sd_bus_message*)> on_reply) {
   queued_.push_back({call, std::move(on_reply)});  // owns the reference to `call`
   SendNext();

@@ -68,6 +68,15 @@ class SystemdClient : public ScopeManager, public MachineRegistry {
   // is not in `keep`; `freed` is called with each name (corrald's start, issue 13).
   void UnregisterMachinesExcept(std::set<std::string> keep, std::function<void(const std::string&)> freed) override;
 
+  // Registers every container of `running` (name -> leader pid and root directory) that
+  // machined does not list: one adopted by a corrald whose predecessor died between the
+  // supervisor's "ok" and machined's answer would otherwise stay unregistered for good (issue 13:
+  // 9 of 50 after a kill -9 with starts in flight). `registered` is called with each name and
+  // the outcome.
+  // (MachineLeader: dbus/lifecycle/interfaces.h.)
+  void RegisterMissingMachines(std::map<std::string, MachineLeader> running,
+                               std::function<void(const std::string&, absl::Status)> registered) override;
+
  private:
   explicit SystemdClient(sd_bus* bus) : bus_(bus) {}
   void StartScopeOnce(const ScopeSpec& spec, bool replace_leftover, Done done);

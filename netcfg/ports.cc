@@ -54,10 +54,6 @@ absl::StatusOr<PortForward> ParsePortForward(absl::string_view text) {
   return forward;
 }
 
-absl::StatusOr<PortForward> MakePortForward(absl::string_view protocol, uint32_t host_port, uint32_t container_port) {
-  return ParsePortForward(absl::StrCat(protocol, ":", host_port, ":", container_port));
-}
-
 std::string ToString(const PortForward& f) {
   return absl::StrCat(ProtocolName(f.protocol), ":", f.host_port, ":", f.container_port);
 }

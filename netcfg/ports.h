@@ -28,8 +28,6 @@ absl::StatusOr<Protocol> ParseProtocol(absl::string_view text);
 
 // "8080:80", "tcp:8080:80", "udp:5353:53".
 absl::StatusOr<PortForward> ParsePortForward(absl::string_view text);
-// Builds one from its parts (the D-Bus form), checking the ports are 1..65535.
-absl::StatusOr<PortForward> MakePortForward(absl::string_view protocol, uint32_t host_port, uint32_t container_port);
 
 // "tcp:8080:80", the form ParsePortForward reads back.
 std::string ToString(const PortForward& forward);

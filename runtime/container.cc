@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/bind_stage.h"
 #include "runtime/binds.h"
 #include "runtime/child_error.h"
 #include "runtime/clone.h"
@@ -43,6 +44,7 @@ struct ChildPlan {
   int parent_sync_fd = -1;  // the parent's end: closed in the child, so the parent's death shows
   bool expect_rootfs_tree = false;  // the go carries the idmapped rootfs (spec.idmap_rootfs)
   int console_fd = -1;   // pty slave, or -1
+  int console_output = -1;  // StartOptions::console_output
   int stdio[3] = {-1, -1, -1};
 };
 
@@ -122,7 +124,8 @@ struct ChildPlan {
       ::_exit(125);
     }
     for (int target = 0; target < 3; ++target) {
-      if (::dup2(plan.console_fd, target) < 0) {
+      int source = target > 0 && plan.console_output >= 0 ? plan.console_output : plan.console_fd;
+      if (::dup2(source, target) < 0) {
         ReportChildError(fd, "dup2 console", "", errno);
         ::_exit(125);
       }
@@ -131,6 +134,15 @@ struct ChildPlan {
   for (int target = 0; target < 3 && plan.console_fd < 0; ++target) {
     if (plan.stdio[target] >= 0 && plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) {
       ReportChildError(fd, "dup2 stdio", "", errno);
+      ::_exit(125);
+    }
+  }
+  // The bind stage lies over the rootfs path until the rootfs covers it: held open first.
+  int stage_fd = -1;
+  if (plan.rootfs.staged) {
+    stage_fd = ::open(plan.rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (stage_fd < 0) {
+      ReportChildError(fd, "open the bind stage", plan.rootfs.rootfs.c_str(), errno);
       ::_exit(125);
     }
   }
@@ -148,7 +160,7 @@ struct ChildPlan {
     }
     ::close(rootfs_tree);
   }
-  if (!SetUpRootfsInChild(plan.rootfs, fd)) ::_exit(125);
+  if (!SetUpRootfsInChild(plan.rootfs, fd, stage_fd)) ::_exit(125);
   if (spec.init == InitMode::kTinyInit) RunTinyInit(plan.exec, fd);
   ExecInChild(plan.exec, fd);
   ::_exit(127);
@@ -225,6 +237,13 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
       const BindTree& tree = bind_trees[static_cast<size_t>(step.bind_index)];
       step.tree_fd = tree.tree.get();
       step.target_is_file = tree.is_file;
+      // In a user namespace the trees are staged (runtime/bind_stage.h) so the kernel locks
+      // their flags: the child clones them from the stage.
+      if (userns) step.stage_name = BindStage::EntryName(static_cast<size_t>(step.bind_index));
+    }
+    if (userns) {
+      plan.rootfs.staged = true;
+      if (!spec.idmap_rootfs) plan.rootfs.staged_rootfs = BindStage::StagedRootfs(spec.rootfs);
     }
     if (timer) timer->Mark("bind trees");
   }
@@ -241,6 +260,7 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   plan.exec = MakeExecPlan(exec_options);
   plan.exec.death_signal = SIGKILL;  // kept through DropPrivilegesInChild's credential changes
   plan.console_fd = pty ? pty->slave.get() : -1;
+  plan.console_output = options.console_output;
   plan.expect_rootfs_tree = userns && spec.idmap_rootfs;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
 
@@ -256,6 +276,13 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   // The cgroup namespace is unshared by the child later (see ChildMain).
   uint64_t clone_flags = spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWCGROUP);
+  // The clone copies the staging namespace into the container's user namespace: that copy is
+  // what locks the binds. We leave the stage right after.
+  std::optional<BindStage> stage;
+  if (plan.rootfs.staged) {
+    ASSIGN_OR_RETURN(stage, BindStage::Enter(spec.rootfs, !spec.idmap_rootfs, bind_trees));
+    if (timer) timer->Mark("bind stage");
+  }
   ASSIGN_OR_RETURN(CloneResult cloned, CloneWithPidfd(clone_flags));
   if (cloned.pid == 0) ChildMain(plan);
   if (timer) timer->Mark("clone");
@@ -263,6 +290,10 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
 
   Container container(cloned.pid, std::move(cloned.pidfd), pty ? std::move(pty->master) : UniqueFd());
   // From here on, an error return destroys `container`, which kills and reaps the child.
+  if (stage) {
+    RETURN_IF_ERROR(stage->Leave());
+    stage.reset();
+  }
   UniqueFd rootfs_tree;
   if (userns) {
     RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec.uid_map, spec.gid_map), "write id maps"));
@@ -321,11 +352,6 @@ absl::StatusOr<int> Container::Wait() {
   reaped_ = true;
   if (info.si_code == CLD_EXITED) return info.si_status;
   return 128 + info.si_status;
-}
-
-void Container::Release() {
-  reaped_ = true;
-  pidfd_.reset();
 }
 
 }  // namespace corral::runtime

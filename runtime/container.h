@@ -25,6 +25,10 @@ struct StartOptions {
   ParentHook before_setup;
   // stdin, stdout, stderr of the container without a tty; -1 inherits the caller's.
   int stdio[3] = {-1, -1, -1};
+  // With a tty: where the container's stdout and stderr go instead of the console (a pipe its
+  // supervisor reads much faster than a pty), -1 for the console. The console stays its stdin,
+  // controlling terminal and /dev/console.
+  int console_output = -1;
   // Where per-phase timings go (optional).
   PhaseTimer* timer = nullptr;
 };
@@ -44,15 +48,12 @@ class Container {
   int pidfd() const { return pidfd_.get(); }
   // The pty master of the container's console (with spec.tty), else -1.
   int console_master() const { return console_.get(); }
-  UniqueFd TakeConsole() { return std::move(console_); }
 
   // Sends `signal` through the pidfd.
   absl::Status Signal(int signal);
   // Waits for the container's PID 1 to exit; returns its status as a shell would:
   // the exit code, or 128 + the signal that killed it.
   absl::StatusOr<int> Wait();
-  // Forgets the process without killing it (used by supervisors that hand it on).
-  void Release();
 
  private:
   Container(pid_t pid, UniqueFd pidfd, UniqueFd console)

@@ -103,14 +103,19 @@ absl::StatusOr<DeviceSpec> ParseDeviceSpec(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("device \"", text, "\": ", device.path, " on the host: ", std::strerror(errno)));
   }
-  if (S_ISCHR(st.st_mode)) {
-    device.type = 'c';
-  } else if (S_ISBLK(st.st_mode)) {
-    device.type = 'b';
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("device \"", text, "\": ", device.path, " on the host is not a character or block device"));
+  // Only character devices: a block device would hand the container the raw disk under the
+  // host's file systems (bind a mounted directory, or use a volume with --size, instead).
+  if (S_ISBLK(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device \"", text, "\": ", device.path,
+        " on the host is a block device; only character devices can be passed (bind a mounted directory or use "
+        "a volume instead)"));
   }
+  if (!S_ISCHR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device \"", text, "\": ", device.path, " on the host is not a character device"));
+  }
+  device.type = 'c';
   device.major = ::major(st.st_rdev);
   device.minor = ::minor(st.st_rdev);
   return device;

@@ -49,8 +49,8 @@ std::vector<DeviceRule> DeviceAllowList(const std::vector<DeviceSpec>& extra);
 std::vector<std::pair<std::string, std::string>> SystemdDeviceAllow(const std::vector<DeviceSpec>& extra);
 
 // "/dev/X[:ACCESS]": checks the text (a path under /dev/ without "..", access letters r, w, m
-// each at most once) and that the host has a character or block device there; the node's type
-// and numbers come from the host. Errors say which part is wrong; nothing is created.
+// each at most once) and that the host has a character device there (a block device is
+// refused: it would hand over a raw disk); the node's type and numbers come from the host. Errors say which part is wrong; nothing is created.
 absl::StatusOr<DeviceSpec> ParseDeviceSpec(absl::string_view text);
 
 // The text only, without looking at the host (for a stored config, whose device may be

@@ -243,6 +243,7 @@ struct ChildRootfs {
   int error_fd = -1;
   ChildFd proc;  // O_PATH fd of the container's procfs root, once mounted
   ChildFd sys;   // the same for its sysfs (or the read-only bind of the host's)
+  int stage_fd = -1;  // the bind stage's root (plan.staged), or -1
 };
 
 // Creates the mount point (a directory, or an empty file) if it is missing; resolution of the
@@ -365,7 +366,18 @@ bool BindStep(const RootfsStep& step, ChildRootfs& c) {
 
 bool BindTreeStep(const RootfsStep& step, ChildRootfs& c) {
   const char* failed = "";
-  int err = AttachBindInChild(c.root_fd, step.target.c_str(), step.target_is_file, step.tree_fd, &failed);
+  int tree_fd = step.tree_fd;
+  ChildFd staged;
+  if (!step.stage_name.empty()) {
+    // A clone of the staged (locked) tree: the clone keeps MNT_LOCK_READONLY and friends, and
+    // its submounts stay MNT_LOCKED.
+    if (c.stage_fd < 0) return FailWith(c.error_fd, EBADF, "no bind stage for", step.target.c_str());
+    staged.reset(static_cast<int>(
+        ::open_tree(c.stage_fd, step.stage_name.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+    if (!staged.valid()) return Fail(c.error_fd, "clone the staged bind (open_tree)", step.target.c_str());
+    tree_fd = staged.get();
+  }
+  int err = AttachBindInChild(c.root_fd, step.target.c_str(), step.target_is_file, tree_fd, &failed);
   if (err != 0) return FailWith(c.error_fd, err, failed, step.target.c_str());
   return true;
 }
@@ -433,12 +445,19 @@ bool SymlinkStep(const RootfsStep& step, ChildRootfs& c) {
 // the start.
 bool BeneathStep(const RootfsStep& step, ChildRootfs& c) {
   const char* target = step.target.c_str();
-  const ChildFd& base = step.base == RootfsStep::Base::kSys ? c.sys : c.proc;
-  if (!base.valid()) return FailWith(c.error_fd, EBADF, "no proc or sys mount to mask beneath for", target);
-  const char* beneath = target;
-  while (*beneath != '\0' && *beneath != '/') ++beneath;  // "proc/kcore" -> "kcore"
-  if (*beneath == '/') ++beneath;
-  ChildFd fd(OpenBeneathMount(base.get(), beneath));
+  ChildFd fd;
+  if (step.base == RootfsStep::Base::kRootfs) {
+    // A path of the image (OCI maskedPaths/readonlyPaths outside /proc and /sys): resolved
+    // inside the root, its symlinks too, so it can only ever cover something of the image.
+    fd.reset(OpenInRoot(c.root_fd, target, O_PATH));
+  } else {
+    const ChildFd& base = step.base == RootfsStep::Base::kSys ? c.sys : c.proc;
+    if (!base.valid()) return FailWith(c.error_fd, EBADF, "no proc or sys mount to mask beneath for", target);
+    const char* beneath = target;
+    while (*beneath != '\0' && *beneath != '/') ++beneath;  // "proc/kcore" -> "kcore"
+    if (*beneath == '/') ++beneath;
+    fd.reset(OpenBeneathMount(base.get(), beneath));
+  }
   if (!fd.valid()) {
     if (errno == ENOENT) return true;  // nothing to hide on this kernel
     return Fail(c.error_fd, "open masked path", target);
@@ -485,18 +504,22 @@ bool RunStep(const RootfsStep& step, ChildRootfs& c) {
 
 }  // namespace
 
-bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd) {
+bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd, int stage_fd) {
+  ChildFd stage(stage_fd);
   const char* rootfs = plan.rootfs.c_str();
   // Nothing we mount may propagate back to the host, and pivot_root refuses shared mounts.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return Fail(error_fd, "make mounts private", "/");
   }
-  // pivot_root needs the new root to be a mount point.
-  if (::mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-    return Fail(error_fd, "bind rootfs", rootfs);
+  // pivot_root needs the new root to be a mount point (and one the kernel has not locked: a
+  // fresh bind of the staged rootfs, which lands over the stage, is not).
+  const char* rootfs_source = plan.staged_rootfs.empty() ? rootfs : plan.staged_rootfs.c_str();
+  if (::mount(rootfs_source, rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return Fail(error_fd, "bind rootfs", rootfs_source);
   }
   ChildRootfs c;
   c.error_fd = error_fd;
+  c.stage_fd = stage.get();
   ChildFd root(::open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Fail(error_fd, "open rootfs", rootfs);
   c.root_fd = root.get();
@@ -513,6 +536,7 @@ bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd) {
   }
   c.proc.reset();
   c.sys.reset();
+  stage.reset();
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the
   // container's tree (the trick runc and crun use; no put_old directory needed).
   if (::fchdir(root.get()) != 0) return Fail(error_fd, "chdir", rootfs);

@@ -27,8 +27,9 @@ struct RootfsStep {
     kBind,        // recursive bind of host `source`, nodev; read-only, nosuid, noexec throughout with MS_RDONLY, MS_NOSUID, MS_NOEXEC in flags
     kDevice,      // bind the host node `source` onto an empty file at target (/dev itself is nodev)
     kSymlink,     // symlink `source` at target
-    // Beneath the fresh proc or sys mount (`base`): /dev/null bound over a file, an empty
-    // read-only tmpfs over a directory.
+    // Beneath the fresh proc or sys mount (`base`), or a path of the image (base kRootfs,
+    // resolved inside the root): /dev/null bound over a file, an empty read-only tmpfs over a
+    // directory.
     kMask,
     kReadOnly,    // target beneath `base`, with everything under it, made read-only
     // A user's --bind or --volume: the detached tree `tree_fd` (runtime/binds.h, made by the
@@ -53,11 +54,19 @@ struct RootfsStep {
   bool target_is_file = false;   // create a file rather than a directory as mount point
   int bind_index = -1;           // kBindTree: index into ContainerSpec::binds
   int tree_fd = -1;              // kBindTree: set by the parent once the tree is open
+  // kBindTree of a staged bind (runtime/bind_stage.h): its entry in the stage, which the child
+  // clones (keeping the kernel's locks on its flags) instead of attaching tree_fd.
+  std::string stage_name;
 };
 
 struct RootfsPlan {
   std::string rootfs;  // absolute host path
   std::vector<RootfsStep> steps;
+  // The binds are staged (runtime/bind_stage.h): a staging tmpfs covers `rootfs` in the child's
+  // mount namespace. `staged_rootfs` is the staged copy of the rootfs directory to bind instead
+  // of `rootfs`, or empty when the rootfs comes as an idmapped tree laid over the stage.
+  bool staged = false;
+  std::string staged_rootfs;
 };
 
 // Builds the plan: /proc, /sys (read-only), /dev (nodev tmpfs with the nodes of
@@ -73,8 +82,9 @@ const std::vector<std::string>& ReadOnlyPaths();
 
 // Child side: makes mounts private, bind-mounts the rootfs on itself (nodev throughout, setuid
 // left alone), carries out every step, pivot_roots and detaches the old root. On failure writes a ChildError to `error_fd` and
-// returns false. Async-signal-safe: no allocation.
-bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd);
+// returns false. Async-signal-safe: no allocation. `stage_fd` is an O_PATH fd of the bind
+// stage's root when plan.staged (opened before anything covered it), else -1; it is closed here.
+bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd, int stage_fd = -1);
 
 }  // namespace corral::runtime
 

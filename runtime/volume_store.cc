@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -189,6 +190,21 @@ absl::StatusOr<VolumeInfo> VolumeStore::Create(const std::string& name, uint64_t
   }
   std::string mkfs;
   if (size_bytes != 0) {
+    // The image is sparse, but mkfs writes its metadata and the container its data into the
+    // store's file system: a size it cannot hold is refused before anything is made (a random
+    // 2^60 once had mkfs run in corrald's loop until the watchdog killed it; issue 13's D-Bus
+    // bad-input test).
+    std::string where = root_;
+    struct statvfs fs {};
+    while (::statvfs(where.c_str(), &fs) != 0 && where.size() > 1) {
+      size_t slash = where.find_last_of('/');
+      where = slash == 0 || slash == std::string::npos ? "/" : where.substr(0, slash);
+    }
+    uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (size_bytes > free_bytes || size_bytes > static_cast<uint64_t>(INT64_MAX)) {
+      return absl::InvalidArgumentError(absl::StrCat("volume ", name, ": --size ", size_bytes, " is more than the ",
+                                                     free_bytes, " bytes free on ", where));
+    }
     mkfs = FindProgram("mkfs.ext4");
     if (mkfs.empty()) return absl::FailedPreconditionError("a sized volume needs mkfs.ext4 (e2fsprogs)");
   }

@@ -17,6 +17,8 @@ allowed=(
   tools/corralctl.cc       # the verb table (issue 12, tools side)
   runtime/attach.cc        # the two-step attach
   benchmarks/dbus_bench.cc # the D-Bus benchmarks
+  tools/images/oci/layer_unpack.cc  # OCI image layers (issue 16, item 3)
+  tools/images/oci/oci_store.cc     # the OCI layer store (issue 16, item 3)
 )
 
 script=$(readlink -f "${BASH_SOURCE[0]}")

@@ -249,6 +249,33 @@ TEST_F(OciTest, ReadonlyRootMaskedAndReadonlyPathsHoldInside) {
   EXPECT_NE(::stat((state_root_ + "/masks").c_str(), &st), 0);
 }
 
+// maskedPaths and readonlyPaths of the image itself (runtime-tools' linux_masked_paths and
+// linux_readonly_paths): resolved inside the root, an absent one skipped.
+TEST_F(OciTest, MaskedAndReadonlyPathsOfTheImage) {
+  ASSERT_TRUE(MakeDirectories(rootfs() + "/m-dir").ok());
+  ASSERT_TRUE(WriteFileAtomically(rootfs() + "/m-dir/secret", "SECRET-IN-DIR").ok());
+  ASSERT_TRUE(WriteFileAtomically(rootfs() + "/m-file", "SECRET-IN-FILE").ok());
+  ASSERT_TRUE(MakeDirectories(rootfs() + "/ro-dir").ok());
+  config_["root"]["readonly"] = false;
+  config_["linux"]["maskedPaths"] = {"/m-dir", "/m-file", "/not-in-the-image"};
+  config_["linux"]["readonlyPaths"] = {"/ro-dir"};
+  config_["process"]["args"] = {
+      "sh", "-c",
+      "echo DIR:$(ls -A /m-dir | wc -l); echo FILE:$(cat /m-file | wc -c); "
+      "if touch /ro-dir/probe 2>/dev/null; then echo RO-DIR-WRITABLE; else echo RO-DIR-RO; fi; "
+      "if touch /probe-root 2>/dev/null; then echo ROOT-RW; fi; echo DONE"};
+  WriteConfig();
+  CliResult run = Oci({"run", "--bundle", dir_ + "/bundle", "imagemasks"}, "container.out");
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  std::string out = ContainerOutput();
+  ASSERT_THAT(out, HasSubstr("DONE"));
+  EXPECT_THAT(out, HasSubstr("DIR:0"));
+  EXPECT_THAT(out, HasSubstr("FILE:0"));
+  EXPECT_THAT(out, HasSubstr("RO-DIR-RO"));
+  EXPECT_THAT(out, HasSubstr("ROOT-RW"));  // the root itself stays writable: only /ro-dir is not
+  EXPECT_EQ(ReadFile(rootfs() + "/m-dir/secret").value_or(""), "SECRET-IN-DIR");
+}
+
 TEST_F(OciTest, RunReturnsTheExitStatusAndSetsProcessFields) {
   config_["hostname"] = "oci-box";
   config_["process"]["cwd"] = "/tmp";
@@ -372,6 +399,15 @@ TEST_F(OciTest, HooksGetTheStateOnStdin) {
   json post = json::parse(ReadFile(poststop).value_or(""), nullptr, false);
   ASSERT_FALSE(post.is_discarded());
   EXPECT_EQ(post["status"], "stopped");
+
+  // A hook that never reads its stdin: the state (made larger than a pipe holds) meets a closed
+  // pipe, which must not kill corral-oci with SIGPIPE (runtime-tools' prestart test).
+  config_["hooks"] = {{"prestart", {{{"path", "/bin/true"}}}}};
+  config_["annotations"] = {{"big", std::string(256 * 1024, 'x')}};
+  WriteConfig();
+  CliResult unread = Oci({"run", "--bundle", dir_ + "/bundle", "unread"}, "container.out");
+  EXPECT_EQ(unread.exit_status, 0) << unread.output.substr(0, 500);
+  config_.erase("annotations");
 
   // A failing prestart hook stops the create, and nothing stays.
   config_["hooks"] = {{"prestart", {{{"path", "/bin/false"}}}}};

@@ -320,13 +320,27 @@ TEST_F(ContainerTest, HostNetworkModeSharesTheNetworkNamespaceOnly) {
 TEST_F(ContainerTest, ParentHookRunsBeforeTheChildProceeds) {
   runtime::StartOptions options;
   pid_t seen = 0;
+  std::string self_exe = Readlink("/proc/self/exe");
+  std::vector<std::string> during;  // what the child was while the hook ran
   options.before_setup = [&](pid_t pid, int pidfd) {
     seen = pid;
+    // The child must be held until the hook returns: still this binary (no execve yet) with
+    // the host's root (no pivot_root yet), also after a pause long enough for it to have
+    // set up and exec'd had it not been waiting for us.
+    for (int i = 0; i < 2; ++i) {
+      during.push_back(absl::StrCat("exe=", Readlink(absl::StrCat("/proc/", pid, "/exe")) == self_exe ? "parent's" : "other",
+                                    " root=", Readlink(absl::StrCat("/proc/", pid, "/root"))));
+      if (i == 0) ::usleep(300 * 1000);
+    }
     return absl::OkStatus();
   };
   auto container = runtime::Container::Start(BusyboxSpec({"/bin/true"}), options);
   ASSERT_TRUE(container.ok()) << container.status();
   EXPECT_EQ(seen, container->pid());
+  EXPECT_EQ(during, (std::vector<std::string>{"exe=parent's root=/", "exe=parent's root=/"}))
+      << "the child proceeded before the parent's hook returned";
+  // After Start, the child has exec'd the command.
+  EXPECT_NE(Readlink(absl::StrCat("/proc/", container->pid(), "/exe")), self_exe);
   EXPECT_EQ(*container->Wait(), 0);
   // A failing hook aborts the start and leaves nothing running.
   options.before_setup = [](pid_t, int) { return absl::UnavailableError("no scope"); };

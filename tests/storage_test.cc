@@ -193,6 +193,98 @@ void ReadOnlySubmountCheck(const std::string& dir, const std::string& rootfs, bo
 TEST_F(StorageTest, ReadOnlyHoldsForASubmountPrivileged) { ReadOnlySubmountCheck(dir_, rootfs(), false); }
 TEST_F(StorageTest, ReadOnlyHoldsForASubmountUnprivileged) { ReadOnlySubmountCheck(dir_, rootfs(), true); }
 
+// A booted container (CAP_SYS_ADMIN in its user namespace, the boot seccomp profile) tries to
+// make its :ro bind and the bind's submount writable again (mount -o remount,bind,rw;
+// mount_setattr clearing MOUNT_ATTR_RDONLY), to write through them, and to unmount the submount
+// to see what it covers. The binds are staged in a mount namespace of the host's user namespace
+// (runtime/bind_stage.h), so the kernel locks them: every attempt fails. The bind's source
+// belongs to the container's root, so a writable mount would really take the write. The
+// submount is made in a forked child's mount namespace, so the host never sees it.
+void LockedReadOnlyCheck(const std::string& dir, const std::string& rootfs, bool idmap_rootfs) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(10);
+    std::string sub = dir + "/data/sub";
+    if (::mkdir(sub.c_str(), 0755) != 0) ::_exit(11);
+    if (!WriteFileAtomically(sub + "/covered", "hidden\n", 0644).ok()) ::_exit(11);
+    if (::mount("tmpfs", sub.c_str(), "tmpfs", 0, "mode=1777") != 0) ::_exit(12);
+    if (::chown((dir + "/data").c_str(), kBase, kBase) != 0) ::_exit(12);
+    runtime::ContainerSpec spec;
+    spec.name = "it";
+    spec.rootfs = rootfs;
+    spec.command = {"/bin/sh", "-c",
+                    "/bin/syscall_probe remount /ro /ro/sub; /bin/syscall_probe umount /ro/sub; "
+                    "cat /ro/sub/covered 2>/dev/null; grep -E ' /ro(/sub)? ' /proc/self/mountinfo | cut -d' ' -f5,6; "
+                    "echo END"};
+    spec.namespaces |= CLONE_NEWUSER;
+    spec.uid_map = spec.gid_map = {{0, kBase, 65536}};
+    spec.idmap_rootfs = idmap_rootfs;
+    spec.capabilities = runtime::BootCapabilities();
+    runtime::BindSpec b;
+    b.source = dir + "/data";
+    b.target = "/ro";
+    b.read_only = true;
+    spec.binds.push_back(b);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) ::_exit(13);
+    runtime::StartOptions options;
+    options.stdio[1] = fds[1];
+    options.stdio[2] = fds[1];
+    absl::StatusOr<runtime::Container> c = runtime::Container::Start(spec, options);
+    ::close(fds[1]);
+    if (!c.ok()) {
+      fprintf(stderr, "start: %s\n", std::string(c.status().message()).c_str());
+      ::_exit(14);
+    }
+    std::string out = ReadAll(fds[0]);
+    c->Wait().IgnoreError();
+    fprintf(stderr, "%s", out.c_str());
+    bool refused = absl::StrContains(out, "remount-rw /ro EPERM") && absl::StrContains(out, "setattr-rw /ro EPERM") &&
+                   absl::StrContains(out, "create /ro EROFS") && absl::StrContains(out, "remount-rw /ro/sub EPERM") &&
+                   absl::StrContains(out, "setattr-rw /ro/sub EPERM") && absl::StrContains(out, "create /ro/sub EROFS") &&
+                   absl::StrContains(out, "umount /ro/sub EINVAL") && !absl::StrContains(out, "hidden");
+    bool still_ro = absl::StrContains(out, "/ro ro,") && absl::StrContains(out, "/ro/sub ro,") &&
+                    absl::StrContains(out, "END");
+    bool untouched = ::access((dir + "/data/probe-written").c_str(), F_OK) != 0;
+    ::_exit(refused && still_ro && untouched ? 0 : 20);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "a booted container made its :ro bind writable, or the run failed (see stderr)";
+}
+
+TEST_F(StorageTest, ReadOnlyBindIsLockedAgainstABootedContainerIdmappedRootfs) {
+  LockedReadOnlyCheck(dir_, rootfs(), /*idmap_rootfs=*/true);
+}
+TEST_F(StorageTest, ReadOnlyBindIsLockedAgainstABootedContainerPlainRootfs) {
+  LockedReadOnlyCheck(dir_, rootfs(), /*idmap_rootfs=*/false);
+}
+
+// The read-only parts of /proc and /sys are mounted from inside the container (a procfs
+// belongs to the container's pid namespace, a sysfs to its network namespace), so no staging
+// can lock them: a booted container may remount /proc/sys writable, as it could mount a fresh
+// procfs. What holds is that the host's kernel knobs belong to host root, which is no one in
+// the container's user namespace: they still do not open for writing (open and close, never a
+// write).
+TEST_F(StorageTest, BootedContainerUndoingProcReadOnlyStillCannotOpenHostKnobs) {
+  runtime::ContainerSpec spec = BusyboxSpec(
+      {"/bin/sh", "-c",
+       "mount -o remount,bind,rw /proc/sys 2>/dev/null && echo REMOUNTED; "
+       "mount -o remount,bind,rw /proc/sysrq-trigger 2>/dev/null && echo REMOUNTED-SYSRQ; "
+       "mount -o remount,rw /sys 2>/dev/null && echo REMOUNTED-SYS; "
+       "/bin/open_probe w /proc/sysrq-trigger /proc/sys/kernel/core_pattern /proc/sys/vm/drop_caches "
+       "/sys/kernel/uevent_helper"});
+  Unprivileged(&spec);
+  spec.capabilities = runtime::BootCapabilities();
+  std::string out = RunOk(spec);
+  EXPECT_THAT(out, Not(HasSubstr("/proc/sysrq-trigger ok")));  // ENOENT on a kernel without it
+  EXPECT_THAT(out, HasSubstr("/proc/sys/kernel/core_pattern EACCES"));
+  EXPECT_THAT(out, HasSubstr("/proc/sys/vm/drop_caches EACCES"));
+  EXPECT_THAT(out, Not(HasSubstr("uevent_helper ok")));
+}
+
 // The image plants a symlink where the bind goes, pointing at a host directory that exists in
 // the image too (/root), absolutely and through ../..: the bind must land on the image's
 // directory, where the link leads when resolved inside the rootfs, never on the host's (which
@@ -423,6 +515,14 @@ TEST_F(VolumeTest, BadNamesAndSizesCreateNothing) {
     EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << name;
   }
   EXPECT_THAT(store_->Create("tiny", 4096).status().message(), HasSubstr("below the 8M minimum"));
+  // More than the file system holds (bus_fuzz once sent 2^60: mkfs ran until the watchdog).
+  for (uint64_t size : {uint64_t{1} << 60, UINT64_MAX}) {
+    absl::StatusOr<runtime::VolumeInfo> huge = store_->Create("huge", size);
+    EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument) << size;
+    EXPECT_THAT(huge.status().message(), HasSubstr("bytes free on")) << size;
+  }
+  struct stat st;
+  EXPECT_NE(::lstat((dir_ + "/volumes").c_str(), &st), 0) << "a refused size made the store";
   ASSERT_TRUE(store_->Create("once", 0).ok());
   EXPECT_EQ(store_->Create("once", 0).status().code(), absl::StatusCode::kAlreadyExists);
   absl::StatusOr<std::vector<runtime::VolumeInfo>> list = store_->List();

@@ -30,14 +30,20 @@
 #include "tools/ctl/events.h"
 #include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
+#include "common/errors.h"
+#include "tools/ctl/exec_args.h"
+#include "tools/ctl/copy_progress.h"
 #include "tools/ctl/exec_stdio.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
+#include "tools/ctl/signal.h"
 #include "tools/ctl/stats.h"
 #include "tools/ctl/storage.h"
 #include "tools/images/busybox_image.h"
 #include "tools/images/debian_image.h"
 #include "tools/images/image_store.h"
+#include "tools/images/oci/image_commands.h"
+#include "tools/images/oci/oci_store.h"
 #include "tools/images/progress.h"
 #include "tools/run_options.h"
 #include "tools/run_unit.h"
@@ -86,9 +92,10 @@ Containers (through corrald, on the system bus):
                                         change limits: at once on a running container
                                         (systemd's scope), and for every next start;
                                         none removes one
-  events [--json]                       created, starting, started, stopping, stopped (exit
+  events [--json] [--since T]           created, starting, started, stopping, stopped (exit
                                         status, OOM), oom, restart, limits, removed: one
-                                        line each until Ctrl-C
+                                        line each until Ctrl-C; --since replays from T
+                                        (corrald's journal) first
   logs NAME [-f] [-n N] [--since T] [-t] [--json]
                                         what it wrote to its console, from the journal
                                         (journalctl CONTAINER_NAME=NAME shows the same);
@@ -118,9 +125,15 @@ Images:
                                         debootstrap a Debian-family image (mirror: the host's
                                         apt sources; Ubuntu: its suite, mirror and keyring)
   image import NAME TARBALL             a rootfs tarball (e.g. Ubuntu's base tarball) as NAME
+  image import NAME oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE[:TAG]
+                                        an OCI image (skopeo, podman save, buildah): layers
+                                        unpacked once, shared; digests checked
+  image pull REF [--name N] [--tls-verify=false]
+                                        from a registry, through skopeo
+  image rm NAME                         refused while a container uses it; shared layers stay
                                         (image build/import show progress on a terminal;
                                         --quiet: none)
-  images                                list the images: name, size, created
+  images | image ls [--json]            list the images: name, kind, layers, size, source
 Options:
   --images-dir DIR                      image store (default /var/lib/corral/images, or $CORRAL_IMAGES_DIR)
 Exit status: 0 done, 1 failed, 2 usage error; exec exits with the command's status.
@@ -177,20 +190,6 @@ int ImageImport(const std::string& images_dir, const std::vector<std::string>& a
   absl::StatusOr<std::string> rootfs = images::ImportTarball(images_dir, args[0], args[1]);
   if (!rootfs.ok()) return Fail(rootfs.status().message());
   ::printf("imported image %s: %s\n", args[0].c_str(), rootfs->c_str());
-  return 0;
-}
-
-int Images(const std::string& images_dir) {
-  absl::StatusOr<std::vector<images::ImageInfo>> list = images::ListImages(images_dir);
-  if (!list.ok()) return Fail(list.status().message());
-  ::printf("%-16s %10s  %-20s %s\n", "NAME", "SIZE", "CREATED", "ROOTFS");
-  for (const images::ImageInfo& image : *list) {
-    char created[32];
-    time_t t = image.created_sec;
-    ::strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", ::localtime(&t));
-    ::printf("%-16s %9.1fM  %-20s %s\n", image.name.c_str(), static_cast<double>(image.bytes) / (1 << 20), created,
-             image.rootfs.c_str());
-  }
   return 0;
 }
 
@@ -287,6 +286,7 @@ absl::StatusOr<CpTarget> FindForCopy(const std::string& name) {
   if (!config.ok()) return config.status();
   target.base = config->privileged ? 0 : config->uid_base;
   target.image_rootfs = config->image_rootfs;
+  target.image_layers = config->image_layers;
   if (!target.running && state != "stopped") {
     return absl::FailedPreconditionError(absl::StrCat("container ", name, " is ", state, ": try again when it runs or has stopped"));
   }
@@ -324,12 +324,15 @@ int Export(const std::vector<std::string>& args) {
   if (::mkdtemp(scratch.data()) == nullptr) return Fail(absl::StrCat("export: mkdtemp ", scratch, ": ", std::strerror(errno)));
   std::string tree = scratch + "/rootfs";
   absl::Status done = ::mkdir(tree.c_str(), 0755) == 0 ? absl::OkStatus() : absl::InternalError(std::strerror(errno));
-  if (done.ok()) done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  if (done.ok()) {
+    CopyProgress progress(absl::StrCat("exporting ", args[0], ": copying"));  // tools/ctl/copy_progress.h
+    done = WithStoppedRoot(*target, [&](const ContainerSide& side) { return CopyRootInto(side, tree); });
+  }
   std::string partial = file + ".partial";
   if (done.ok()) {
     std::vector<std::string> argv = {"tar", "--numeric-owner", "-cp", "-f", partial, "-C", tree, "."};
     if (file.size() > 4 && file.compare(file.size() - 4, 4, ".zst") == 0) argv.insert(argv.begin() + 1, "--zstd");
-    done = images::RunProgram(argv);
+    done = images::RunProgram(argv, images::RunProgress{absl::StrCat("exporting ", args[0], ": archiving"), "", false});
   }
   if (done.ok() && ::rename(partial.c_str(), file.c_str()) != 0) done = absl::InternalError(std::strerror(errno));
   ::unlink(partial.c_str());
@@ -353,26 +356,6 @@ int Stop(sd_bus* bus, const std::vector<std::string>& args) {
   // Its own wait, then the kill and the scope's end.
   auto reply = CallAndWait(bus, call->get(), (uint64_t{timeout} + 60) * 1000000);
   return reply.ok() ? 0 : Fail(reply.status().message());
-}
-
-// "TERM", "SIGTERM", "15", "RTMIN+3".
-bool ParseSignal(const std::string& text, int* signal) {
-  if (absl::SimpleAtoi(text, signal)) return *signal >= 1 && *signal <= SIGRTMAX;
-  std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
-  if (name.rfind("RTMIN+", 0) == 0) {
-    int offset = 0;
-    if (!absl::SimpleAtoi(name.substr(6), &offset) || offset < 0 || SIGRTMIN + offset > SIGRTMAX) return false;
-    *signal = SIGRTMIN + offset;
-    return true;
-  }
-  for (int s = 1; s < NSIG; ++s) {
-    const char* abbrev = sigabbrev_np(s);
-    if (abbrev != nullptr && name == abbrev) {
-      *signal = s;
-      return true;
-    }
-  }
-  return false;
 }
 
 int Kill(sd_bus* bus, const std::vector<std::string>& args) {
@@ -496,37 +479,36 @@ int Console(sd_bus* bus, const std::vector<std::string>& args) {
 
 // exec: pipes or a pty relayed to the caller's stdio (ExecStdio), passed to corrald as unix
 // fds; the reply carries the command's exit status.
-int Exec(sd_bus* bus, const std::vector<std::string>& args) {
-  std::vector<std::string> env;
-  std::string name, user, cwd;
-  bool tty = false;
-  size_t i = 0;
-  // Options may come before or after NAME (`exec -t web -- sh` and `exec web -t -- sh`).
-  for (; i < args.size() && args[i] != "--"; ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "-t" || a == "--tty") {
-      tty = true;
-    } else if ((a == "-e" || a == "--env") && value(&v)) {
-      env.push_back(v);
-    } else if (a == "--user" && value(&v)) {
-      user = v;
-    } else if (a == "--cwd" && value(&v)) {
-      cwd = v;
-    } else if (name.empty() && !a.empty() && a[0] != '-') {
-      name = a;
-    } else {
-      return Usage(absl::StrCat("exec: unknown option or missing value \"", a, "\""));
-    }
+// The reply of the Exec call, waited for while the stdio is relayed.
+class BusReplyWait : public ReplyWait {
+ public:
+  BusReplyWait(sd_bus* bus, const bool* done) : bus_(bus), done_(done) {}
+  pollfd PollFd() override { return {sd_bus_get_fd(bus_), static_cast<short>(sd_bus_get_events(bus_)), 0}; }
+  uint64_t DeadlineUsec() override {
+    uint64_t usec = UINT64_MAX;
+    sd_bus_get_timeout(bus_, &usec);
+    return usec;
   }
-  if (name.empty()) return Usage("exec: which container? corralctl exec NAME -- CMD...");
-  if (i + 1 >= args.size()) return Usage("exec: no command given: put it after `--`");
-  std::vector<std::string> command(args.begin() + static_cast<long>(i) + 1, args.end());
+  absl::StatusOr<bool> Process() override {
+    int r;
+    while ((r = sd_bus_process(bus_, nullptr)) > 0) {
+    }
+    if (r < 0) return ErrnoError(-r, "process the bus");
+    return *done_;
+  }
+
+ private:
+  sd_bus* bus_;
+  const bool* done_;
+};
+
+int Exec(sd_bus* bus, const std::vector<std::string>& args) {
+  absl::StatusOr<ExecArgs> parsed = ParseExecArgs(args);
+  if (!parsed.ok()) return Usage(parsed.status().message());
+  const std::vector<std::string>& env = parsed->env;
+  const std::string &name = parsed->name, &user = parsed->user, &cwd = parsed->cwd;
+  const std::vector<std::string>& command = parsed->command;
+  bool tty = parsed->tty;
 
   // The command gets pipes and ptys made here, never our own stdio (see ExecStdio); with -t
   // corrald allocates the pty inside the container, so ttyname() there finds /dev/pts/N as
@@ -584,7 +566,8 @@ int Exec(sd_bus* bus, const std::vector<std::string>& args) {
   if (r < 0) return Fail(ErrorSentence(nullptr, r));
   call->reset();  // the message holds copies of the command's fds until it is freed
   (*io)->CallSent();
-  absl::Status relayed = (*io)->Relay(bus, &outcome.done);
+  BusReplyWait reply(bus, &outcome.done);
+  absl::Status relayed = (*io)->Relay(reply);
   io->reset();  // the terminal back to how it was before any message
   if (!relayed.ok()) return Fail(relayed.message());
   if (!outcome.error.empty()) return Fail(outcome.error);
@@ -605,7 +588,7 @@ int Main(int argc, char** argv) {
   }
   const std::string verb = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (verb == "image") {
+  if (verb == "image" || verb == "cp" || verb == "export") {
     // --quiet: no progress line even on a terminal (tools/images/progress.h).
     for (auto it = rest.begin(); it != rest.end();) {
       if (*it == "--quiet" || *it == "-q") {
@@ -619,10 +602,18 @@ int Main(int argc, char** argv) {
   if (verb == "image" && !rest.empty() && rest[0] == "build") {
     return ImageBuild(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
+  if (verb == "image" && rest.size() == 3 && rest[0] == "import" && images::oci::LooksLikeImageSource(rest[2])) {
+    return images::oci::ImportCommand(images_dir, rest[1], rest[2]);  // tools/images/oci
+  }
   if (verb == "image" && !rest.empty() && rest[0] == "import") {
     return ImageImport(images_dir, std::vector<std::string>(rest.begin() + 1, rest.end()));
   }
-  if (verb == "images") return Images(images_dir);
+  if (verb == "image" && !rest.empty() && (rest[0] == "pull" || rest[0] == "rm" || rest[0] == "ls")) {
+    std::vector<std::string> tail(rest.begin() + 1, rest.end());
+    if (rest[0] == "pull") return images::oci::PullCommand(images_dir, tail);
+    return rest[0] == "rm" ? images::oci::RemoveCommand(images_dir, tail) : images::oci::ListCommand(images_dir, tail);
+  }
+  if (verb == "images") return images::oci::ListCommand(images_dir, rest);
   if (verb == "events") return EventsCommand(rest);  // its own system-bus connection
   if (verb == "run-unit") return rest.size() == 1 ? RunUnit(rest[0]) : Usage("usage: corralctl run-unit NAME");
 

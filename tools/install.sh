@@ -14,7 +14,7 @@ else
   bin=bazel-bin
 fi
 
-install -d "$bindir" /etc/systemd/system /usr/share/dbus-1/system-services /usr/share/dbus-1/system.d \
+install -d "$bindir" "$prefix/libexec/corral" /etc/systemd/system /usr/share/dbus-1/system-services /usr/share/dbus-1/system.d \
   "$prefix/share/doc/corral"
 # corral's state is root's: the top directories only traversable (0711), the container and image
 # state not even that; /run/corral/containers stays traversable, since the root of an
@@ -32,6 +32,8 @@ for dir in /var/lib/corral/images/*/; do
   if [ -d "$dir" ] && [ ! -L "$dir" ]; then chmod 0700 "$dir"; fi
 done
 install -m 0755 "$bin/dbus/corrald" "$bin/tools/corralctl" "$bin/tools/corral-run" "$bin/tools/corral-oci" "$bindir/"
+# corralctl runs its D-Bus client from here for every verb but root's exec (tools/ctl/front.cc).
+install -m 0755 "$bin/tools/corralctl-dbus" "$prefix/libexec/corral/"
 for unit in corrald.service corral@.service; do
   sed "s|@BINDIR@|$bindir|g" "units/$unit" > "/etc/systemd/system/$unit"
 done

@@ -1,5 +1,7 @@
 #include "tools/run_options.h"
 
+#include <sys/stat.h>
+
 #include <sched.h>
 #include <unistd.h>
 
@@ -112,6 +114,13 @@ TEST(RunOptionsTest, BadInputIsAClearError) {
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--boot=yes"}).find("takes no value"), std::string::npos);
 }
 
+TEST(RunOptionsTest, ABlockDeviceIsRefusedNamingIt) {
+  struct stat st;
+  if (::stat("/dev/loop0", &st) != 0 || !S_ISBLK(st.st_mode)) GTEST_SKIP() << "no block device /dev/loop0 here";
+  std::string error = ErrorOf({"--rootfs", "/r", "--device", "/dev/loop0", "--", "true"});
+  EXPECT_NE(error.find("/dev/loop0 on the host is a block device; only character devices"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace corral::tools
 
@@ -144,7 +153,7 @@ TEST(RunOptionsTest, MalformedDevicesAreOneClearError) {
       {"/dev/", "under /dev/"},
       {"/dev/../etc/passwd", "plain"},
       {"/dev/no-such-node-here", "No such file"},
-      {"/dev/pts", "not a character or block device"},
+      {"/dev/pts", "not a character device"},
       {"/dev/null:rwx", "may only hold r, w and m"},
       {"/dev/null:rr", "given twice"},
       {"/dev/null:", "empty access"},

@@ -81,6 +81,10 @@ struct ContainerRun {
   EventSourcePtr start_deadline;  // fails the start when it fires
   std::vector<Done> waiting_start;
   std::vector<Done> waiting_stop;
+  // Callers of a start that failed: answered with start_error once the supervisor is gone and
+  // the state is stopped again, so none of them can see "starting" after its error.
+  std::vector<Done> failed_start_callers;
+  absl::Status start_error;
   bool start_failed = false;  // its run directory goes when the supervisor is gone
   bool recovered = false;     // adopted after corrald's restart
   int reported_exit = -1;     // the supervisor's "exit" line

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 
@@ -12,14 +13,19 @@ namespace corral::dbus {
 
 InitKind ContainerInit(const ContainerConfig& config) {
   if (!config.boot || !config.command.empty()) return InitKind::kCommand;
-  char target[256];
-  ssize_t n = ::readlink((config.image_rootfs + "/sbin/init").c_str(), target, sizeof(target) - 1);
-  std::string link = n > 0 ? std::string(target, n) : "";
-  if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
-  if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
+  // A layered image's files are in the first of its layers (top down) that has them.
+  std::vector<std::string> layers = config.image_layers;
+  if (layers.empty()) layers.push_back(config.image_rootfs);
   struct stat st;
-  return ::stat((config.image_rootfs + "/lib/systemd/systemd").c_str(), &st) == 0 ? InitKind::kSystemd
-                                                                                 : InitKind::kOther;
+  for (const std::string& layer : layers) {
+    char target[256];
+    ssize_t n = ::readlink((layer + "/sbin/init").c_str(), target, sizeof(target) - 1);
+    std::string link = n > 0 ? std::string(target, n) : "";
+    if (absl::StrContains(link, "busybox")) return InitKind::kBusybox;
+    if (absl::StrContains(link, "systemd")) return InitKind::kSystemd;
+    if (::stat((layer + "/lib/systemd/systemd").c_str(), &st) == 0) return InitKind::kSystemd;
+  }
+  return InitKind::kOther;
 }
 
 int HaltSignal(InitKind init) {

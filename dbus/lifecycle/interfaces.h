@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -54,6 +55,12 @@ class ScopeManager {
   virtual bool ScopeIsFrozen(const std::string& unit) = 0;
 };
 
+// A running container as machined would list it.
+struct MachineLeader {
+  pid_t leader = 0;
+  std::string root_directory;
+};
+
 // systemd-machined's registrations (machinectl list).
 class MachineRegistry {
  public:
@@ -64,6 +71,11 @@ class MachineRegistry {
   // Every machine of corral's whose name is not in `keep` goes; `freed` hears each one.
   virtual void UnregisterMachinesExcept(std::set<std::string> keep,
                                         std::function<void(const std::string&)> freed) = 0;
+  // Registers every container of `running` that machined does not list (one adopted by a
+  // corrald whose predecessor died between the supervisor's "ok" and machined's answer);
+  // `registered` hears each name and the outcome.
+  virtual void RegisterMissingMachines(std::map<std::string, MachineLeader> running,
+                                       std::function<void(const std::string&, absl::Status)> registered) = 0;
 };
 
 // A supervisor found again after corrald's restart.

@@ -16,6 +16,7 @@
 #include "common/syscalls.h"
 #include "dbus/error_kind.h"
 #include "dbus/journal_log.h"
+#include "dbus/image_defaults.h"
 #include "dbus/lifecycle/init_kind.h"
 #include "dbus/storage_options.h"
 #include "dbus/supervisor/cgroup_dirs.h"
@@ -48,9 +49,6 @@ ScopeSpec ScopeFor(const ContainerRecord& record, pid_t supervisor) {
   scope.device_allow = ScopeDeviceAllow(record.config);
   return scope;
 }
-
-// machined wants a host name, and corral allows '_': such names are not registered.
-bool RegistersWithMachined(const std::string& name) { return !absl::StrContains(name, '_'); }
 
 // The cgroup2 directory of a process, for attaching into its cgroup (CLONE_INTO_CGROUP).
 absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
@@ -94,6 +92,8 @@ absl::Status Lifecycle::Apply(ContainerRun& run, RunEvent event) {
 // ---- create, start ----
 
 absl::StatusOr<ContainerRecord*> Lifecycle::Create(ContainerConfig config) {
+  // An OCI image's layers and defaults (Entrypoint, Cmd, Env, ...): dbus/image_defaults.h.
+  if (absl::Status image = ApplyImageDefaults(registry_->paths().images_root, &config); !image.ok()) return image;
   if (config.command.empty()) config.boot = true;
   if (absl::Status storage = CheckStorageOnHost(config, options_.volumes_root); !storage.ok()) return storage;
   timespec now;
@@ -231,7 +231,9 @@ void Lifecycle::ScopeStarted(ContainerRun& run, const absl::Status& status) {
 void Lifecycle::StartFailed(ContainerRun& run, const absl::Status& status) {
   if (!Apply(run, RunEvent::kStartFailed).ok()) return;  // it ran, or its end is told already
   run.start_failed = true;
-  CallAll(&run.waiting_start, status);
+  if (run.start_error.ok()) run.start_error = status;
+  for (Done& done : run.waiting_start) run.failed_start_callers.push_back(std::move(done));
+  run.waiting_start.clear();
   // Closing `go` makes a waiting supervisor exit; one that got further cleans up after itself
   // and exits. Either way its exit moves the state to stopped.
   run.go.reset();
@@ -362,7 +364,10 @@ absl::Status Lifecycle::Stop(ContainerRecord* record, std::optional<uint32_t> ti
 }
 
 void Lifecycle::BeginStop(ContainerRun& run, uint32_t timeout_seconds) {
-  int halt = timeout_seconds == 0 ? SIGKILL : HaltSignal(ContainerInit(run.record->config));
+  const ContainerConfig& config = run.record->config;
+  int halt = timeout_seconds == 0       ? SIGKILL
+             : config.stop_signal != 0 ? config.stop_signal  // an OCI image's StopSignal
+                                        : HaltSignal(ContainerInit(config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
   if (halt == SIGKILL) return;
   // Killing PID 1 of the container's PID namespace takes every process in it along.
@@ -473,6 +478,8 @@ void Lifecycle::EndRun(std::shared_ptr<ContainerRun> run, bool reaped, const sig
   if (!clean && (reaped || scopes_->ScopeHasProcesses(record->unit()))) scopes_->KillAndStopScope(record->unit());
   launcher_->CleanUpAfter(*record, clean, failed_start);
   if (!clean && record->config.network == NetworkMode::kBridge) ReclaimNetwork(absl::StrCat("after ", name, " ended"));
+  // Last, with the state stopped and the run directory gone.
+  CallAll(&run->failed_start_callers, run->start_error);
   run.reset();
   // Last: a restart forks a new supervisor for the same name.
   if (was_running && !failed_start) MaybeRestart(record);

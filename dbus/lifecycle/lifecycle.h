@@ -37,8 +37,9 @@ struct LifecycleOptions {
   uint32_t default_stop_timeout_seconds = 10;
   // A start that has not reported running by then is failed and cleaned.
   uint32_t start_timeout_seconds = 90;
-  // The host's side at RecoverAll and after unclean ends: ReconcileHost, stray scopes and
-  // machines, the bridge network's leases. Off in unit tests, which have no host to reconcile.
+  // The host's side at RecoverAll and after unclean ends: ReconcileHost (mounts, run
+  // directories, stray scopes) and the bridge network's leases. Off in unit tests, which have
+  // no host to reconcile (machined's registrations go through the MachineRegistry either way).
   bool reconcile_host = true;
 };
 
@@ -46,6 +47,9 @@ struct LifecycleOptions {
 // reply), tried again this often.
 inline constexpr uint64_t kRemoveLockWaitUsec = 30 * 1000000;
 inline constexpr uint64_t kLockRetryUsec = 50 * 1000;
+
+// machined wants a host name, and corral allows '_': such names are not registered.
+inline bool RegistersWithMachined(const std::string& name) { return name.find('_') == std::string::npos; }
 
 // Every property whose value a run's start or end changes.
 std::vector<const char*> AllChangingProperties();

@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/files.h"
+#include "dbus/event_log.h"
 #include "dbus/journal_log.h"
 #include "dbus/oom_watch.h"
 #include "dbus/restart_policy.h"
@@ -24,6 +28,30 @@ struct Pending {
   Lifecycle* lifecycle;
   std::string name;
 };
+
+// The restarts of the policy so far, kept beside the config so a corrald restart does not
+// give a failing container its restarts again (--restart on-failure:3 means 3, whoever counts).
+std::string RestartCountPath(const ContainerRecord& record) { return record.paths.lib_dir + "/restart-count"; }
+
+void SaveRestartCount(const ContainerRecord& record) {
+  if (record.restart_count == 0) {
+    ::unlink(RestartCountPath(record).c_str());
+    return;
+  }
+  absl::Status saved = WriteFileAtomically(RestartCountPath(record), absl::StrCat(record.restart_count, "\n"), 0644,
+                                           Durability::kProcessCrashSafe);
+  if (!saved.ok()) {
+    LogMessage(kPriorityWarning, absl::StrCat("keep the restart count of ", record.config.name, ": ", saved.message()),
+               {{"CORRAL_CONTAINER", record.config.name}});
+  }
+}
+
+uint32_t LoadRestartCount(const ContainerRecord& record) {
+  absl::StatusOr<std::string> text = ReadFile(RestartCountPath(record));
+  uint32_t count = 0;
+  if (!text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &count)) return 0;
+  return count;
+}
 
 // The v1 notification comes when the OOM begins; the kill is counted a moment later.
 constexpr uint64_t kOomRecheckUsec = 200'000;
@@ -66,6 +94,7 @@ void Lifecycle::RunStarted(ContainerRecord* record, bool recovered) {
                                 ? int64_t{st.st_mtim.tv_sec} * 1000000 + st.st_mtim.tv_nsec / 1000
                                 : RealtimeUsec();
   record->oom_kills = 0;
+  if (recovered) record->restart_count = LoadRestartCount(*record);
   if (oom_.count(name)) return;
   absl::StatusOr<std::unique_ptr<OomWatch>> watch = OomWatch::Open(record->leader, record->unit());
   if (!watch.ok()) {
@@ -119,7 +148,7 @@ void Lifecycle::CheckOom(const std::string& name) {
              absl::StrCat("the OOM killer killed a process of container ", name, " (", kills, " in this run, limit ",
                           record->config.memory_bytes == 0 ? std::string("none") : absl::StrCat(record->config.memory_bytes),
                           ")"),
-             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "oom"}});
+             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "oom"}, {EventDetailField("kills"), absl::StrCat(kills)}});
 }
 
 void Lifecycle::RunEnded(ContainerRecord* record, bool was_running) {
@@ -138,15 +167,19 @@ void Lifecycle::MaybeRestart(ContainerRecord* record) {
   // A run that lasted counts as a success: the back-off starts again.
   if (record->finished_at_usec - record->started_at_usec >= static_cast<int64_t>(kRestartResetUsec)) {
     record->restart_count = 0;
+    SaveRestartCount(*record);
   }
   if (!ShouldRestart(*policy, record->exit_status, record->stopped_by_user, record->restart_count)) return;
   uint64_t delay = RestartDelayUsec(record->restart_count);
   ++record->restart_count;
+  SaveRestartCount(*record);
   Changed(*record, {"RestartCount"});
   LogMessage(kPriorityNotice,
              absl::StrCat("container ", name, " exited with status ", record->exit_status, ": restart ",
                           record->restart_count, " (", FormatRestartPolicy(*policy), ") in ", delay / 1000, " ms"),
-             {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart"}});
+             {{"CORRAL_CONTAINER", name},
+              {"CORRAL_EVENT", "restart"},
+              {EventDetailField("count"), absl::StrCat(record->restart_count)}});
   CancelRestart(record);
   auto* pending = new Pending{this, name};  // freed with its timer (the destroy callback)
   sd_event_source* source = nullptr;
@@ -189,6 +222,7 @@ void Lifecycle::UserStarted(ContainerRecord* record) {
   CancelRestart(record);
   record->stopped_by_user = false;
   record->restart_count = 0;
+  SaveRestartCount(*record);
 }
 
 }  // namespace corral::dbus

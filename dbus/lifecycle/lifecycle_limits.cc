@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "dbus/error_kind.h"
+#include "dbus/event_log.h"
 #include "dbus/journal_log.h"
 #include "dbus/lifecycle/lifecycle.h"
 #include "dbus/limits.h"
@@ -29,10 +30,18 @@ absl::Status Lifecycle::SaveLimits(ContainerRecord* record, const LimitsChange& 
   if (!written.ok()) return written;
   record->config = std::move(*updated);
   Changed(*record, ChangedLimitProperties(change));
+  auto or_none = [](uint64_t v) { return v == 0 ? std::string("none") : absl::StrCat(v); };
   LogMessage(kPriorityInfo,
              absl::StrCat("limits of ", record->config.name, " set", applied_live ? " (in force now)" : " (for the next start)",
                           ": ", Describe(record->config)),
-             {{"CORRAL_CONTAINER", record->config.name}, {"CORRAL_EVENT", "limits"}});
+             {{"CORRAL_CONTAINER", record->config.name},
+              {"CORRAL_EVENT", "limits"},
+              {EventDetailField("memory"), or_none(record->config.memory_bytes)},
+              {EventDetailField("tasks"), or_none(record->config.tasks)},
+              {EventDetailField("cpu_weight"), or_none(record->config.cpu_weight)},
+              {EventDetailField("cpu_quota"), record->config.cpu_quota_percent == 0
+                                                  ? std::string("none")
+                                                  : absl::StrCat(record->config.cpu_quota_percent, "%")}});
   return absl::OkStatus();
 }
 

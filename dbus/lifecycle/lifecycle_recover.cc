@@ -17,7 +17,7 @@
 namespace corral::dbus {
 void Lifecycle::RecoverAll() {
   for (ContainerRecord* record : registry_->List()) Recover(record);
-  if (options_.reconcile_host) ReconcileAtStart();
+  ReconcileAtStart();
 }
 
 void Lifecycle::Recover(ContainerRecord* record) {
@@ -39,7 +39,8 @@ void Lifecycle::ReconcileAtStart() {
                        {}};
   for (ContainerRecord* record : registry_->List()) input.known.insert(record->config.name);
   for (const auto& [name, run] : runs_) input.running.insert(name);
-  ReconcileResult reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
+  ReconcileResult reconciled;
+  if (options_.reconcile_host) reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
   for (const std::string& line : reconciled.freed) ::fprintf(stderr, "corrald: reconciled at start: %s\n", line.c_str());
   for (const std::string& unit : reconciled.stray_scopes) {
     ::fprintf(stderr, "corrald: reconciled at start: killed and stopped %s (no living supervisor)\n", unit.c_str());
@@ -48,6 +49,15 @@ void Lifecycle::ReconcileAtStart() {
   machines_->UnregisterMachinesExcept(input.running, [](const std::string& machine) {
     ::fprintf(stderr, "corrald: reconciled at start: unregistered machine %s (no such running container)\n",
               machine.c_str());
+  });
+  // Adopted containers whose registration died with the last corrald are registered now.
+  std::map<std::string, MachineLeader> machines;
+  for (const auto& [name, run] : runs_) {
+    if (RegistersWithMachined(name)) machines[name] = {run->record->leader, run->record->paths.rootfs()};
+  }
+  machines_->RegisterMissingMachines(std::move(machines), [](const std::string& machine, absl::Status status) {
+    ::fprintf(stderr, "corrald: reconciled at start: registered machine %s: %s\n", machine.c_str(),
+              status.ok() ? "ok" : std::string(status.message()).c_str());
   });
   ReclaimNetwork("at start");
 }
@@ -68,22 +78,29 @@ void Lifecycle::ReclaimNetwork(const std::string& why) {
   };
   absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
       network.ok() ? (*network)->Reclaim(judge, {}) : network.status();
-  if (reclaimed.status().code() == absl::StatusCode::kUnavailable) {
+  if (!reclaimed.ok()) {
     // The leases lock is held by another process: once more from the loop a moment later (one
-    // pass waiting at a time; it judges by what this corrald knows then).
+    // pass waiting at a time; it judges by what this corrald knows then). Any other failure (a
+    // full disk refused the leases file) is retried every 5 s, so a forward of a container that
+    // ended meanwhile is freed once there is room again.
+    bool locked = reclaimed.status().code() == absl::StatusCode::kUnavailable;
+    if (!locked && !network.ok()) {  // no network configured: nothing to retry for
+      ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why.c_str(),
+                std::string(reclaimed.status().message()).c_str());
+      return;
+    }
+    if (!locked) {
+      ::fprintf(stderr, "corrald: network reconciliation %s failed (again in 5 s): %s\n", why.c_str(),
+                std::string(reclaimed.status().message()).c_str());
+    }
     if (!reclaim_pending_) {
       reclaim_pending_ = true;
-      RetryLater(event_, 10 * kLockRetryUsec, [this, why]() {
+      RetryLater(event_, locked ? 10 * kLockRetryUsec : 5'000'000, [this, why]() {
         reclaim_pending_ = false;
         ReclaimNetwork(why);
         return true;
       });
     }
-    return;
-  }
-  if (!reclaimed.ok()) {
-    ::fprintf(stderr, "corrald: network reconciliation %s failed: %s\n", why.c_str(),
-              std::string(reclaimed.status().message()).c_str());
     return;
   }
   for (const std::string& line : reclaimed->Describe()) {

@@ -91,6 +91,11 @@ struct FakeMachines : MachineRegistry {
   }
   void UnregisterMachine(const std::string& name) override { unregistered.push_back(name); }
   void UnregisterMachinesExcept(std::set<std::string>, std::function<void(const std::string&)>) override {}
+  std::map<std::string, MachineLeader> missing;  // what RegisterMissingMachines was asked
+  void RegisterMissingMachines(std::map<std::string, MachineLeader> running,
+                               std::function<void(const std::string&, absl::Status)>) override {
+    missing = std::move(running);
+  }
 };
 
 struct FakeLauncher : SupervisorLauncher {
@@ -278,10 +283,13 @@ TEST_F(LifecycleTest, AScopeThatFailsFailsTheStartAndCleansUp) {
   Heard started;
   ASSERT_TRUE(lifecycle_->Start(record, started.done()).ok());
   scopes_.Finish(absl::InternalError("job failed"));
-  EXPECT_TRUE(started.status.has_value());
-  EXPECT_EQ(started.status->message(), "job failed");
+  // Its callers hear the error once the state is stopped again, never while it says starting.
+  EXPECT_FALSE(started.status.has_value());
+  EXPECT_EQ(record->state, ContainerState::kStarting);
   // The go pipe closed: the fake supervisor exits 1 and the run ends.
   ASSERT_TRUE(RunUntil([&] { return record->state == ContainerState::kStopped; }));
+  ASSERT_TRUE(started.status.has_value());
+  EXPECT_EQ(started.status->message(), "job failed");
   EXPECT_EQ(lifecycle_->RunOf("web"), nullptr);
   ASSERT_EQ(launcher_.cleanups.size(), 1u);
   EXPECT_FALSE(launcher_.cleanups[0].first);  // exit status 1: not clean
@@ -298,11 +306,13 @@ TEST_F(LifecycleTest, TheSupervisorsErrorFailsTheStart) {
   ASSERT_TRUE(lifecycle_->Start(record, started.done()).ok());
   scopes_.Finish(absl::OkStatus());
   Say("web", "error mount the overlay rootfs: Permission denied");
-  ASSERT_TRUE(RunUntil([&] { return started.status.has_value(); }));
-  EXPECT_EQ(started.status->message(), "start container web: mount the overlay rootfs: Permission denied");
+  for (int i = 0; i < 5; ++i) sd_event_run(event_, 20 * 1000);
   EXPECT_EQ(record->state, ContainerState::kStarting);  // until its supervisor is gone
+  EXPECT_FALSE(started.status.has_value());
   ::kill(Pid("web"), SIGTERM);
   ASSERT_TRUE(RunUntil([&] { return record->state == ContainerState::kStopped; }));
+  ASSERT_TRUE(started.status.has_value());
+  EXPECT_EQ(started.status->message(), "start container web: mount the overlay rootfs: Permission denied");
   ASSERT_EQ(launcher_.cleanups.size(), 1u);
   EXPECT_TRUE(launcher_.cleanups[0].second);
 }
@@ -313,9 +323,9 @@ TEST_F(LifecycleTest, AStopDuringTheStartCancelsIt) {
   ASSERT_TRUE(lifecycle_->Start(record, started.done()).ok());
   ASSERT_TRUE(lifecycle_->Stop(record, std::nullopt, stopped.done()).ok());
   EXPECT_EQ(record->state, ContainerState::kStopping);
+  ASSERT_TRUE(RunUntil([&] { return stopped.status.has_value(); }));
   ASSERT_TRUE(started.status.has_value());
   EXPECT_TRUE(absl::IsCancelled(*started.status)) << *started.status;
-  ASSERT_TRUE(RunUntil([&] { return stopped.status.has_value(); }));
   EXPECT_TRUE(stopped.status->ok());
   EXPECT_EQ(record->state, ContainerState::kStopped);
   // The scope's job ends after the run did: nothing is let go, nothing breaks.
@@ -406,6 +416,9 @@ TEST_F(LifecycleTest, ACorraldRestartAdoptsRunningContainersAndCanStopThem) {
   lifecycle_->RecoverAll();
   EXPECT_EQ(web->state, ContainerState::kRunning);
   EXPECT_EQ(web->leader, Pid("web"));
+  ASSERT_EQ(machines_.missing.count("web"), 1u);  // registered again if machined lost it
+  EXPECT_EQ(machines_.missing["web"].leader, Pid("web"));
+  EXPECT_EQ(machines_.missing.count("db"), 0u);
   EXPECT_EQ(web->addresses, std::vector<std::string>{"10.77.0.9/16"});
   EXPECT_NE(web->started_at_usec, 0);
   EXPECT_EQ(db->state, ContainerState::kStopped);

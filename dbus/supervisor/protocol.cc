@@ -1,6 +1,7 @@
 #include "dbus/supervisor/protocol.h"
 
 #include <algorithm>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,13 +43,19 @@ std::string FormatReport(const ErrorReport& report) { return absl::StrCat("error
 
 std::string FormatReport(const ExitReport& report) { return absl::StrCat("exit ", report.status); }
 
+std::string FormatReport(const Report& report) {
+  return std::visit([](const auto& message) { return FormatReport(message); }, report);
+}
+
 absl::StatusOr<PhasesReport> ParsePhasesReport(absl::string_view line) {
   if (!absl::ConsumePrefix(&line, "phases ")) return Malformed(line);
   PhasesReport report;
+  // An item that is not NAME=US is skipped, the others kept (as corrald always read them): one
+  // bad figure costs that figure, not the start's breakdown.
   for (absl::string_view item : absl::StrSplit(line, ';', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> phase = absl::StrSplit(item, absl::MaxSplits('=', 1));
     uint64_t us = 0;
-    if (phase.first.empty() || !absl::SimpleAtoi(phase.second, &us)) return Malformed(item);
+    if (phase.first.empty() || !absl::SimpleAtoi(phase.second, &us)) continue;
     report.phases.emplace_back(std::string(phase.first), us);
   }
   return report;

@@ -10,8 +10,9 @@
 //   exit     exit STATUS                   the container exited, cleaned up     the exit status (the exit-status
 //                                                                               file wins when it is there)
 //
-// LEADER is in corrald's PID namespace; ADDRESS is "10.77.0.2/16"; US are microseconds; a
-// phase NAME has neither ';' nor '=' and MESSAGE no newline (Format replaces them).
+// LEADER is in corrald's PID namespace (> 0); ADDRESS is "10.77.0.2/16"; US are microseconds;
+// a phase NAME has neither ';' nor '=' and MESSAGE no newline (Format replaces them). A phases
+// item that is not NAME=US is skipped.
 #ifndef CORRAL_DBUS_SUPERVISOR_PROTOCOL_H_
 #define CORRAL_DBUS_SUPERVISOR_PROTOCOL_H_
 
@@ -50,6 +51,7 @@ std::string FormatReport(const OkReport& report);
 std::string FormatReport(const ReadyReport& report);
 std::string FormatReport(const ErrorReport& report);
 std::string FormatReport(const ExitReport& report);
+std::string FormatReport(const Report& report);  // whichever it holds
 
 absl::StatusOr<PhasesReport> ParsePhasesReport(absl::string_view line);
 absl::StatusOr<OkReport> ParseOkReport(absl::string_view line);

@@ -54,9 +54,24 @@ TEST(ProtocolTest, ReadyErrorExitRoundTrip) {
 }
 
 TEST(ProtocolTest, MalformedLinesAreRefused) {
-  for (const char* line : {"", "ok", "ok ", "ok x", "ok -3", "ok 0", "exit", "exit x", "phases a", "phases a=x",
-                           "phases =3", "readyy", "ready now", "hello", "OK 1"}) {
+  for (const char* line : {"", "ok", "ok ", "ok x", "ok -3", "ok 0", "ok x 10.77.0.2/16", "exit", "exit x", "readyy",
+                           "ready now", "hello", "OK 1", "bogus", "phases"}) {
     EXPECT_FALSE(ParseReport(line).ok()) << "\"" << line << "\"";
+  }
+}
+
+TEST(ProtocolTest, PhaseItemsThatAreNotNameEqualsUsAreSkipped) {
+  absl::StatusOr<PhasesReport> phases = ParsePhasesReport("phases a=1;bad;=3;b=x;c=2");
+  ASSERT_TRUE(phases.ok()) << phases.status();
+  EXPECT_EQ(phases->phases, (std::vector<std::pair<std::string, uint64_t>>{{"a", 1}, {"c", 2}}));
+}
+
+TEST(ProtocolTest, EveryLineReadsAndWritesBackTheSame) {
+  for (const char* line : {"ok 42 10.77.0.2/16 fd00::2/64", "ok 7", "phases scope=10;overlay rootfs=3400", "phases ",
+                           "ready", "error mount the overlay: No space left on device", "error ", "exit 137"}) {
+    absl::StatusOr<Report> report = ParseReport(line);
+    ASSERT_TRUE(report.ok()) << line << ": " << report.status();
+    EXPECT_EQ(FormatReport(*report), line);
   }
 }
 

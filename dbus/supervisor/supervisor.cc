@@ -1,4 +1,5 @@
 #include "dbus/supervisor/supervisor.h"
+#include "dbus/supervisor/supervisor_main.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "dbus/console_output.h"
 #include "dbus/journal_log.h"
 #include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/console_server.h"
@@ -41,6 +43,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/layered_overlay.h"
 #include "runtime/storage_spec.h"
 #include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
@@ -64,10 +67,6 @@ absl::Status ChmodIfNeeded(const std::string& path, mode_t mode, uid_t uid, gid_
 
 // ---- the supervisor process ----
 
-// The supervisor's fds: 3 the go pipe, 4 the report pipe, 5 corrald's exec requests
-// (exec.h), then the volumes' mounts (SupervisorLaunch::volume_trees).
-constexpr int kFirstVolumeFd = 6;
-
 class Supervisor {
  public:
   Supervisor(const SupervisorLaunch& launch, int report_fd, int exec_requests)
@@ -84,12 +83,15 @@ class Supervisor {
   absl::Status AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees);
   absl::Status AddBoot(runtime::ContainerSpec& spec);
   absl::Status PrepareNetwork(runtime::ContainerSpec& spec);
+  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
   absl::Status Start();
   absl::Status ListenForNotify();
   void ReadNotify();
   void Serve();
   void ServeExec();
-  void Cleanup();
+  // False when part of it failed (a full disk refused the leases file): the supervisor then
+  // exits 2, and corrald reconciles the network after it (and retries until that succeeds).
+  bool Cleanup();
   template <typename Message>
   void Report(const Message& message);
   void Log(absl::string_view message);
@@ -112,7 +114,10 @@ class Supervisor {
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
   // What the container writes to its console, into the journal (dbus/journal_log.h).
   std::optional<ConsoleJournal> journal_;
+  // A command container's stdout and stderr (dbus/console_output.h); a booted one's go to the pty.
+  std::optional<ConsoleOutput> output_;
   bool ready_reported_ = false;
+  bool made_layers_ = false;  // MountRootfs made upper and work (the container's first start)
   // Where this start's time goes, reported to corrald before "ok" (its StartPhases property).
   runtime::PhaseTimer timer_;
 };
@@ -154,8 +159,11 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
 absl::Status Supervisor::MountRootfs() {
   const ContainerPaths& paths = launch_.paths;
   std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  struct stat existing;
+  made_layers_ = ::lstat(upper.c_str(), &existing) != 0;  // a first start: undone if it fails
   for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
+  if (!launch_.config.image_layers.empty()) return MountLayeredRootfs(upper, work, rootfs);
   std::string lower = launch_.config.image_rootfs;
   std::string idmapped_lower;
   if (userns()) {
@@ -195,6 +203,31 @@ absl::Status Supervisor::MountRootfs() {
     }
     return status;
   }
+  rootfs_mounted_ = true;
+  return absl::OkStatus();
+}
+
+// An OCI image's layers as the overlay's lower layers (runtime/layered_overlay.h), each an
+// idmapped read-only view in a user namespace; the upper layer is the container's, as above.
+absl::Status Supervisor::MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs) {
+  runtime::LayeredOverlay overlay;
+  overlay.lowers = launch_.config.image_layers;
+  overlay.upper = upper;
+  overlay.work = work;
+  overlay.target = rootfs;
+  UniqueFd ns;
+  if (userns()) {
+    struct stat st;
+    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
+    if ((st.st_uid != base() || st.st_gid != base()) && ::chown(upper.c_str(), base(), base()) != 0) {
+      return ErrnoError(absl::StrCat("chown ", upper));
+    }
+    ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
+    overlay.userns_fd = ns.get();
+    overlay.scratch = launch_.paths.run_dir + "/layers";
+  }
+  RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), absl::StrCat("mount the overlay rootfs at ", rootfs)));
+  timer_.Mark("layered image");
   rootfs_mounted_ = true;
   return absl::OkStatus();
 }
@@ -285,6 +318,9 @@ absl::Status Supervisor::Start() {
   spec.rootfs = launch_.paths.rootfs();
   spec.command = config.command;
   spec.env = config.env;
+  if (!config.cwd.empty()) spec.cwd = config.cwd;  // an OCI image's WorkingDir and User
+  spec.uid = config.uid;
+  spec.gid = config.gid;
   spec.tty = true;
   spec.init = config.boot ? runtime::InitMode::kBoot : runtime::InitMode::kTinyInit;
   if (config.network == NetworkMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
@@ -311,7 +347,12 @@ absl::Status Supervisor::Start() {
     return absl::OkStatus();
   };
   start.timer = &timer_;
+  if (!config.boot) {
+    ASSIGN_OR_RETURN(output_, ConsoleOutput::Open());
+    start.console_output = output_->child_end();
+  }
   absl::StatusOr<runtime::Container> container = runtime::Container::Start(spec, start);
+  if (output_) output_->CloseChildEnd();
   if (!container.ok()) return container.status();
   container_.emplace(std::move(*container));
 
@@ -412,16 +453,23 @@ void Supervisor::Serve() {
   bool console_resting = false;
   char buffer[4096];
   journal_.emplace(launch_.config.name, absl::StrCat("corral-", launch_.config.name, ".scope"));
+  // What the container wrote, on its console or its output pipe: to the ring, an attached
+  // console and the journal.
+  auto relay = [&](absl::string_view data) {
+    console_.Output(data);
+    journal_->Feed(data, MonotonicUsec());
+  };
   for (;;) {
-    pollfd fds[6] = {{container_->pidfd(), POLLIN, 0},
+    pollfd fds[7] = {{container_->pidfd(), POLLIN, 0},
                      {console_resting ? -1 : console, POLLIN, 0},
                      {console_.listener(), POLLIN, 0},
                      {console_.session(), POLLIN, 0},
                      {notify_.valid() ? notify_.get() : -1, POLLIN, 0},
-                     {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0}};
+                     {exec_requests_.valid() ? exec_requests_.get() : -1, POLLIN, 0},
+                     {output_ ? output_->fd() : -1, POLLIN, 0}};
     int timeout = journal_->PollTimeoutMs(MonotonicUsec());
     if (console_resting && (timeout < 0 || timeout > 100)) timeout = 100;
-    int ready = ::poll(fds, 6, timeout);
+    int ready = ::poll(fds, 7, timeout);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
@@ -431,8 +479,7 @@ void Supervisor::Serve() {
     if (fds[1].revents & POLLIN) {
       ssize_t n = ::read(console, buffer, sizeof(buffer));
       if (n > 0) {
-        console_.Output(absl::string_view(buffer, n));
-        journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
+        relay(absl::string_view(buffer, n));
       } else {
         console_resting = true;  // EIO: no slave open
       }
@@ -443,6 +490,7 @@ void Supervisor::Serve() {
     if (fds[2].revents & POLLIN) {
       if (std::string problem = console_.Accept(); !problem.empty()) Log(problem);
     }
+    if (fds[6].revents & (POLLIN | POLLHUP | POLLERR)) output_->ReadAvailable(relay);
     if (fds[4].revents & POLLIN) ReadNotify();
     if (fds[5].revents & (POLLIN | POLLHUP | POLLERR)) ServeExec();
     if (fds[0].revents & POLLIN) {
@@ -453,16 +501,21 @@ void Supervisor::Serve() {
         if (n <= 0) break;
         journal_->Feed(absl::string_view(buffer, n), MonotonicUsec());
       }
+      if (output_) output_->ReadAvailable([&](absl::string_view data) { journal_->Feed(data, MonotonicUsec()); }, 16 << 20);
       return;
     }
   }
 }
 
-void Supervisor::Cleanup() {
+bool Supervisor::Cleanup() {
+  bool clean = true;
   if (network_attached_) {
     // The container still exists: it keeps its address for its next start.
     absl::Status detached = network_->Detach(launch_.config.name, {/*keep_address=*/true, /*delete_link=*/false});
-    if (!detached.ok()) Log(detached.message());
+    if (!detached.ok()) {
+      Log(detached.message());
+      clean = false;
+    }
     network_attached_ = false;
   }
   if (rootfs_mounted_) {
@@ -475,6 +528,7 @@ void Supervisor::Cleanup() {
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
   ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
+  return clean;
 }
 
 int Supervisor::Run(int go_fd) {
@@ -490,6 +544,13 @@ int Supervisor::Run(int go_fd) {
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
     container_.reset();  // kills and reaps a container that started halfway
     Cleanup();
+    if (made_layers_) {
+      // A first start that failed leaves the container's files as they were (only empty
+      // directories go; issue 13's D-Bus bad-input test found them left).
+      ::rmdir((launch_.paths.lib_dir + "/work/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/work").c_str());
+      ::rmdir((launch_.paths.lib_dir + "/upper").c_str());
+    }
     Report(ErrorReport{std::string(prepared.message())});
     return 1;
   }
@@ -499,77 +560,18 @@ int Supervisor::Run(int go_fd) {
   int exit_status = status.ok() ? *status : 255;
   container_.reset();
   console_.EndSession();
-  Cleanup();
+  bool clean = Cleanup();
   WriteFileAtomically(launch_.paths.exit_status(), absl::StrCat(exit_status, "\n"), 0644, Durability::kProcessCrashSafe)
       .IgnoreError();
   Report(ExitReport{exit_status});
-  return 0;
+  return clean ? 0 : 2;
 }
 
 }  // namespace
 
-absl::StatusOr<SupervisorHandle> ForkSupervisor(const SupervisorLaunch& launch) {
-  int go[2], report[2], requests[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
-  UniqueFd go_read(go[0]), go_write(go[1]);
-  if (::pipe2(report, O_CLOEXEC) != 0) return ErrnoError("pipe for the supervisor");
-  UniqueFd report_read(report[0]), report_write(report[1]);
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, requests) != 0) {
-    return ErrnoError("socketpair for the supervisor's exec requests");
-  }
-  UniqueFd requests_ours(requests[0]), requests_theirs(requests[1]);
-
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork the supervisor");
-  if (pid == 0) {
-    // The child of a single-threaded daemon: it must not touch corrald's bus or event loop,
-    // and leaves by _exit so none of corrald's destructors run here.
-    sigset_t all;
-    sigfillset(&all);
-    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(SIGCHLD, SIG_DFL);
-    ::setsid();
-    ::prctl(PR_SET_NAME, "corral-superv");  // ps and systemd-cgls tell it from corrald
-    // Its own process, outside corrald's loop: it may wait for the leases lock.
-    FileLock::SetNonBlocking(false);
-    // Keep stdio (corrald's journal stream), the two pipe ends, the exec request socket and
-    // the volumes' mounts, close everything else. The copies land above every target number,
-    // so the dup2s below never overwrite one not yet moved.
-    const int staging = kFirstVolumeFd + static_cast<int>(launch.volume_trees.size()) + 10;
-    int go_fd = ::fcntl(go_read.get(), F_DUPFD, staging);
-    int report_fd = ::fcntl(report_write.get(), F_DUPFD, staging);
-    int requests_fd = ::fcntl(requests_theirs.get(), F_DUPFD, staging);
-    std::vector<int> trees;  // the volumes' mounts, to land on 6, 7, ...
-    for (int tree : launch.volume_trees) trees.push_back(::fcntl(tree, F_DUPFD, staging));
-    ::dup2(go_fd, 3);
-    ::dup2(report_fd, 4);
-    ::dup3(requests_fd, 5, O_CLOEXEC);
-    for (size_t i = 0; i < trees.size(); ++i) ::dup2(trees[i], kFirstVolumeFd + static_cast<int>(i));
-    sys::CloseRange(kFirstVolumeFd + static_cast<unsigned>(trees.size()), ~0u, 0);
-    // corrald raised its own fd limit for its many containers; a container gets the usual one
-    // (1024, what select() can handle), as systemd gives its services. Only now, with
-    // corrald's fds closed: lowered before, the dups above would fail once corrald holds more
-    // than 1024.
-    struct rlimit files;
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 1024) {
-      files.rlim_cur = 1024;
-      ::setrlimit(RLIMIT_NOFILE, &files);
-    }
-    Supervisor supervisor(launch, 4, 5);
-    ::_exit(supervisor.Run(3));
-  }
-  SupervisorHandle handle;
-  handle.pid = pid;
-  handle.pidfd.reset(sys::PidfdOpen(pid, 0));
-  if (!handle.pidfd.valid()) {
-    ::kill(pid, SIGKILL);
-    return ErrnoError("pidfd_open of the supervisor");
-  }
-  handle.go = std::move(go_write);
-  handle.report = std::move(report_read);
-  handle.exec_requests = std::move(requests_ours);
-  return handle;
+int RunSupervisor(const SupervisorLaunch& launch) {
+  Supervisor supervisor(launch, kReportFd, kExecRequestsFd);
+  return supervisor.Run(kGoFd);
 }
 
 }  // namespace corral::dbus

@@ -97,6 +97,7 @@ struct Seccomp {
   std::vector<std::string> architectures;  // SCMP_ARCH_*
   std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
   std::vector<SeccompRule> syscalls;
+  std::string source;  // linux.seccomp as compact JSON with sorted keys: the cache's key
 };
 
 struct Hook {

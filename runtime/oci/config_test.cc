@@ -147,7 +147,8 @@ TEST(OciConfigTest, BadLinuxFields) {
   ExpectError(Config("", R"(, "resources": {"memory": {"limit": "1G"}})"),
               "linux.resources.memory.limit: expected an integer, got \"1G\"");
   ExpectError(Config("", R"(, "resources": {"cpu": {"shares": 1}})"), "linux.resources.cpu.shares");
-  ExpectError(Config("", R"(, "maskedPaths": ["/etc/shadow"])"), "linux.maskedPaths[0]: only paths under /proc/");
+  ExpectError(Config("", R"(, "maskedPaths": ["/etc/../x"])"), "linux.maskedPaths[0]: must be an absolute path without");
+  ExpectError(Config("", R"(, "readonlyPaths": ["/"])"), "linux.readonlyPaths[0]: cannot be the root itself");
   ExpectError(Config("", R"(, "cgroupsPath": "/a/../../b")"), "linux.cgroupsPath");
   ExpectError(Config("", R"(, "devices": [{"path": "/etc/x", "type": "c", "major": 1, "minor": 3}])"),
               "linux.devices[0].path: must be a path under /dev/");
@@ -155,6 +156,21 @@ TEST(OciConfigTest, BadLinuxFields) {
   ExpectError(Config("", R"(, "rootfsPropagation": "sideways")"), "linux.rootfsPropagation: unknown propagation");
   ExpectError(Config("", "", R"(, "hostname": "bad_host!")"), "hostname:");
   ExpectError(Config("", "", R"(, "hooks": {"prestart": [{"path": "rel"}]})"), "hooks.prestart[0].path");
+}
+
+// docker writes zeros for limits nobody asked for: runc reads them as not set, and so do we
+// (a memory limit of 0 written to memory.max would kill the container at once).
+TEST(OciConfigTest, ZeroLimitsAreNotSet) {
+  absl::StatusOr<Resources> res = ParseResources(
+      R"({"memory": {"limit": 0, "reservation": 0, "swap": 0}, "cpu": {"shares": 0, "quota": 0, "period": 0},
+          "pids": {"limit": 0}})");
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_FALSE(res->memory_limit.has_value());
+  EXPECT_FALSE(res->cpu_shares.has_value());
+  EXPECT_FALSE(res->cpu_quota.has_value());
+  EXPECT_FALSE(res->cpu_period.has_value());
+  EXPECT_FALSE(res->pids_limit.has_value());
+  EXPECT_TRUE(res->empty());
 }
 
 TEST(OciConfigTest, HostnameNeedsUts) {

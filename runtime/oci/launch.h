@@ -27,6 +27,9 @@ struct LaunchOptions {
   bool clone_parent = false;
   // Fds 3..3+N-1 stay open in the container (--preserve-fds, LISTEN_FDS).
   int preserve_fds = 0;
+  // Where compiled seccomp programs are kept by content (runtime/oci/seccomp_cache.h); empty:
+  // compile every time.
+  std::string seccomp_cache_dir;
   // Called after the init exists in its namespaces (id maps written) and before it sets up
   // anything: cgroup placement, createRuntime and prestart hooks.
   std::function<absl::Status(pid_t pid)> before_go;
@@ -43,6 +46,10 @@ struct Launched {
 // The rootfs plan for `config`: its mounts in order, then /dev nodes and links, the console,
 // masked and read-only paths. Fails when a bind source or device is missing on the host.
 absl::StatusOr<RootfsPlan> MakeOciRootfsPlan(const Config& config, const std::string& console_path);
+
+// Whether linux.devices are made with mknod in the container (no user namespace: runc's way)
+// rather than bound from the host's nodes of the same path.
+bool DevicesByMknod(const Config& config);
 
 // Compiles linux.seccomp with libseccomp.
 absl::StatusOr<SeccompProgram> CompileOciSeccomp(const Seccomp& seccomp);

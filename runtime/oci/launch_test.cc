@@ -44,12 +44,13 @@ TEST(OciSeccompTest, BadProfilesNameTheField) {
   EXPECT_NE(p.status().message().find("linux.seccomp.architectures[0]"), std::string::npos) << p.status();
 }
 
-absl::StatusOr<Config> Bundle(const std::string& extra_mounts, const std::string& devices = "[]") {
+absl::StatusOr<Config> Bundle(const std::string& extra_mounts, const std::string& devices = "[]",
+                              const std::string& namespaces = R"([{"type": "mount"}])") {
   return ParseConfig(R"({"ociVersion": "1.2.0", "root": {"path": "/nonexistent-root"},
       "process": {"args": ["true"]},
       "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                  {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}, )" + extra_mounts + R"(],
-      "linux": {"namespaces": [{"type": "mount"}], "devices": )" + devices + R"(,
+      "linux": {"namespaces": )" + namespaces + R"(, "devices": )" + devices + R"(,
                 "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"]}})",
                      "/b");
 }
@@ -78,12 +79,26 @@ TEST(OciRootfsPlanTest, MissingBindSourceOrDeviceIsAnError) {
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("mounts[2].source"), std::string::npos) << plan.status();
 
+  // In a user namespace devices are the host's nodes, bound: one the host lacks is an error.
   config = Bundle(R"({"destination": "/x", "type": "tmpfs", "source": "tmpfs"})",
-                  R"([{"path": "/dev/null", "type": "c", "major": 9, "minor": 9}])");
+                  R"([{"path": "/dev/null", "type": "c", "major": 9, "minor": 9}])",
+                  R"([{"type": "mount"}, {"type": "user"}], "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+                     "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}])");
   ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(DevicesByMknod(*config));
   plan = MakeOciRootfsPlan(*config, "");
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("linux.devices[0]"), std::string::npos) << plan.status();
+}
+
+TEST(OciRootfsPlanTest, WithoutAUserNamespaceDevicesAreMadeNotBound) {
+  absl::StatusOr<Config> config = Bundle(R"({"destination": "/x", "type": "tmpfs", "source": "tmpfs"})",
+                                         R"([{"path": "/dev/corral-test", "type": "c", "major": 9, "minor": 9}])");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(DevicesByMknod(*config));
+  absl::StatusOr<RootfsPlan> plan = MakeOciRootfsPlan(*config, "");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const RootfsStep& step : plan->steps) EXPECT_NE(step.target, "dev/corral-test");
 }
 
 }  // namespace

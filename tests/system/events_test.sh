@@ -105,5 +105,17 @@ check_output "--json: one object per event" '^\{"time": "[^"]+", "time_usec": [0
 check_output "--json: stopped with a number and a boolean" '"event": "stopped", "exit_status": [0-9]+, "oom_killed": (true|false)\}' echo "$json"
 check_fails "events with a bad option" 'unknown option' sb corralctl events --bogus
 
+echo "== events --since: what came before, from corrald's journal"
+since=$(sb sh -c 'timeout 3 corralctl events --since "1 hour ago" 2>&1; true')
+since_kinds=$(echo "$since" | awk '$2 == "m1" {print $3}' | tr '\n' ' ')
+echo "# m1 replayed: $since_kinds"
+check "the replay has m1's events as the live watcher saw them, in order" test -n "$kinds" -a "$since_kinds" = "$kinds"
+check_output "with their details" ' m1 stopped exit_status=[0-9]+ oom_killed=true' echo "$since"
+check_output "--json too" '"container": "m1", "event": "oom", "kills": [0-9]+\}$' \
+  sb sh -c 'timeout 3 corralctl events --json --since "1 hour ago"; true'
+check_output "--since now replays nothing of m1" '^$' sb sh -c 'timeout 2 corralctl events --since now | grep " m1 "; true'
+check_fails "--since that is not a time" '"soonish" is not a time' sb corralctl events --since soonish
+check_fails "--since without a time" 'needs a time' sb corralctl events --since
+
 check_output "nothing is left" '^NAME' sb corralctl ls
 finish

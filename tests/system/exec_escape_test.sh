@@ -42,9 +42,11 @@ check_output "a descendant flooding stdout does not hold corralctl after the com
 echo "== terminals"
 # In script's pty: our terminal, then the command's. A new pty, not ours (TIOCSTI or reading
 # later would reach the caller's shell).
-# (A NUL byte before the command's line was seen in 2 of 5 runs, origin not found yet: dropped
-# with the carriage returns, as it does not change which pty the line names.)
-ttys=$(sb script -qec "$probe ttyid; corralctl exec web -- attach_probe ttyid" /dev/null | tr -d '\r\000')
+# (A NUL byte, or its echo `^@` when the terminal is back in cooked mode, sometimes comes
+# before the command's line: script(1) writing an EOF character into the pty when its own
+# stdin ends, racing the commands. Dropped with the carriage returns, as it does not change
+# which pty the line names.)
+ttys=$(sb script -qec "$probe ttyid; corralctl exec web -- attach_probe ttyid" /dev/null | tr -d '\r\000' | sed 's/^\^@//')
 caller_tty=$(echo "$ttys" | sed -n 1p)
 command_tty=$(echo "$ttys" | sed -n 2p)
 if [[ "$caller_tty" == tty\ * && "$command_tty" == tty\ * && "$caller_tty" != "$command_tty" ]]; then

@@ -37,5 +37,5 @@ echo "not a tar" >"$work/bad.tar"
 bad=$(script -qec "$ctl --images-dir $work/images image import t4 $work/bad.tar; echo exit=\$?" /dev/null)
 check_output "a failing tar: its own message is shown" 'tar: .*(not look like a tar archive|Error)' echo "$bad"
 check_output "and corralctl fails" 'exit=1' echo "$bad"
-check "no image t4" test ! -e "$work/images/t4/rootfs"
+check "no image t4, not even its directory" test ! -e "$work/images/t4"
 finish

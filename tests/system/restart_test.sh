@@ -74,6 +74,17 @@ check "what the user killed is not restarted (RestartCount 0, exit $(prop r4 Exi
 check "systemctl restart corrald" sb systemctl restart corrald
 check "the policy outlives corrald's restart" test "$(prop r1 Restart)" = on-failure:3
 
+echo "== the restart count outlives corrald's restart"
+check "create r5 --restart on-failure:2 (fails after 3 s)" sb corralctl create r5 --image busybox --net none \
+  --restart on-failure:2 -- sh -c 'echo "run of r5"; sleep 3; exit 1'
+check "start r5" sb corralctl start r5
+check "it is restarted once (RestartCount 1, running)" wait_for 20 sh -c "tools/sandbox/sandbox.sh run '$sandbox_state' -- corralctl info r5 | awk '\$1 == \"RestartCount:\" {c=\$2} \$1 == \"State:\" {s=\$2} END {exit !(c == 1 && s == \"running\")}'"
+check "systemctl restart corrald during its second run" sb systemctl restart corrald
+check "the new corrald knows RestartCount 1" test "$(prop r5 RestartCount)" = 1
+check "r5 ends stopped after its last restart" wait_for 30 sh -c "test \"\$(tools/sandbox/sandbox.sh run '$sandbox_state' -- corralctl info r5 | awk '\$1 == \"RestartCount:\" {print \$2}')\" = 2 -a \"\$(tools/sandbox/sandbox.sh run '$sandbox_state' -- corralctl info r5 | awk '\$1 == \"State:\" {print \$2}')\" = stopped"
+sleep 5
+check "2 restarts in all: 3 runs, not more (got $(runs r5))" test "$(runs r5)" -eq 3 -a "$(prop r5 RestartCount)" = 2
+
 echo "== bad input"
 check_fails "--restart sometimes" 'restart policy "sometimes"' sb corralctl create bad1 --image busybox --restart sometimes -- true
 check_fails "--restart on-failure:0" 'restart policy "on-failure:0"' sb corralctl create bad2 --image busybox --restart on-failure:0 -- true
@@ -89,6 +100,6 @@ check_output "in order: started, stopped exit_status=3, restart" ' r1 started .*
   sh -c "echo \"\$1\" | awk '{print}' ORS=' '" _ "$events"
 check "no restart events for r3 and r4" test "$(echo "$events" | grep -cE ' r[34] restart')" -eq 0
 
-sb sh -c 'for c in r1 r2 r3 r4; do corralctl rm $c; done' >/dev/null
+sb sh -c 'for c in r1 r2 r3 r4 r5; do corralctl rm $c; done' >/dev/null
 check_output "nothing is left" '^NAME' sb corralctl ls
 finish

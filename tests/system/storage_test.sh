@@ -157,6 +157,18 @@ check_fails "cp with no container side" 'one side must be NAME:/PATH' sb corralc
 check_output "nothing was made by them" '^0$' sb sh -c "ls $src | grep -c -e '^x\$' -e '^t.txt\$'"
 check_output "the host's decoy is still untouched" '^host-decoy$' sb cat /srv/cp-decoy/secret
 
+echo "== progress of cp on a terminal (tools/ctl/copy_progress.h)"
+check "a 100 MB file on the host" sb sh -c "head -c 100000000 /dev/zero > $src/big"
+out=$(sb script -qec "corralctl cp $src/big c1:/root/big" /dev/null)
+check_output "a status line: phase, files, bytes, time" "copying $src/big  [0-9]+ files?(  [0-9.]+ MB)?  0:[0-9]{2}" echo "$out"
+check_output "and the file arrived whole" '^100000000$' sb corralctl exec c1 -- stat -c %s /root/big
+quiet=$(sb script -qec "corralctl cp --quiet c1:/root/big $src/big.out" /dev/null)
+check "--quiet: no status line" sh -c "! echo \"\$1\" | grep -q copying" _ "$quiet"
+piped=$(sb sh -c "corralctl cp c1:/root/big $src/big.out2 2>&1 | cat")
+check "stderr no terminal: no status line" sh -c "! echo \"\$1\" | grep -q copying" _ "$piped"
+check "both copies out are whole" sb sh -c "cmp $src/big $src/big.out && cmp $src/big $src/big.out2"
+check "rm the big file again" sb sh -c "corralctl exec c1 -- rm /root/big && rm $src/big $src/big.out $src/big.out2"
+
 echo "== commit and export"
 check_fails "commit of a running container is refused" 'is running: stop it first' sb corralctl commit c1 c1img
 check "stop c1" sb corralctl stop c1
@@ -169,6 +181,17 @@ check_output "no scratch tree of the export is left" '^0$' sb sh -c "ls -a $src 
 check "image import it" sb corralctl image import c1tar $src/c1.tar
 check "create and start r1 from the imported image" sb sh -c 'corralctl create r1 --image c1tar --net none -- sleep 1000 && corralctl start r1'
 check_output "r1 has c1's file, root's inside" '^0:0 stopped$' sb corralctl exec r1 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+out=$(sb script -qec "corralctl export c1 $src/c1.tar.zst" /dev/null)
+check_output "export to .tar.zst shows its phases on a terminal" 'exporting c1: (copying|archiving)' echo "$out"
+check_output "it is zstd" 'Zstandard compressed data' sb file $src/c1.tar.zst
+check "image import of the .tar.zst" sb corralctl image import c1zst $src/c1.tar.zst
+check "create and start r2 from it" sb sh -c 'corralctl create r2 --image c1zst --net none -- sleep 1000 && corralctl start r2'
+check_output "r2 has c1's file, root's inside" '^0:0 stopped$' sb corralctl exec r2 -- sh -c 'echo $(stat -c %u:%g /root/s.txt) $(cat /root/s.txt)'
+check_fails "export to a file in a missing directory fails clearly" "$src/no-dir/c1.tar" sb corralctl export c1 $src/no-dir/c1.tar
+check_fails "image import of a file that is not there" 'nope.tar.zst' sb corralctl image import c1none $src/nope.tar.zst
+check_fails "image import of a tarball without a root file system" 'holds no root file system' \
+  sb sh -c "mkdir -p $src/notroot && echo x > $src/notroot/f && tar -C $src/notroot -c . | zstd -q > $src/notroot.tar.zst && corralctl image import c1bad $src/notroot.tar.zst"
+check "no image was made by them" sb sh -c '! ls /var/lib/corral/images | grep -qE "^c1(none|bad)$"'
 
 echo "== clone"
 check "clone c1 c2 (stopped)" sb corralctl clone c1 c2
@@ -187,7 +210,7 @@ check_output "n2 has an address of its own" '^different$' sb sh -c '
   a=$(corralctl info n1 | grep Addresses); b=$(corralctl info n2 | grep Addresses); [ -n "$a" ] && [ "$a" != "$b" ] && echo different'
 sb sh -c 'for c in n1 n2 c2; do corralctl stop $c; corralctl rm $c; done' >/dev/null 2>&1
 check_output "the host's decoy is untouched after all of it" '^host-decoy$' sb cat /srv/cp-decoy/secret
-sb sh -c 'corralctl stop r1; corralctl rm r1; corralctl rm c1; rm -rf /srv/cp-decoy /var/lib/corral/images/c1img /var/lib/corral/images/c1tar' >/dev/null 2>&1
+sb sh -c 'corralctl stop r1; corralctl rm r1; corralctl stop r2; corralctl rm r2; corralctl rm c1; rm -rf /srv/cp-decoy /var/lib/corral/images/c1img /var/lib/corral/images/c1tar /var/lib/corral/images/c1zst' >/dev/null 2>&1
 
 echo "== removal leaves the data and no mount"
 check "rm st1 st2 st3" sb sh -c 'corralctl rm st1 && corralctl rm st2 && corralctl rm st3'

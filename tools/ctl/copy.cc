@@ -20,8 +20,10 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/layered_overlay.h"
 #include "runtime/spec.h"
 #include "runtime/userns.h"
+#include "tools/ctl/copy_progress.h"
 
 namespace corral::tools {
 
@@ -77,13 +79,17 @@ absl::Status CopyData(int from, int to, const std::string& what) {
     ssize_t n = ::read(from, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError(absl::StrCat("read ", what));
-    if (n == 0) return absl::OkStatus();
+    if (n == 0) {
+      if (CopyProgress* p = CopyProgress::Current()) p->Add(0, true);
+      return absl::OkStatus();
+    }
     for (ssize_t done = 0; done < n;) {
       ssize_t w = ::write(to, buf + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) return ErrnoError(absl::StrCat("write ", what));
       done += w;
     }
+    if (CopyProgress* p = CopyProgress::Current()) p->Add(static_cast<uint64_t>(n), false);
   }
 }
 
@@ -318,7 +324,7 @@ absl::Status CopyRootInto(const ContainerSide& c, const std::string& host_dir) {
 }
 
 absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const std::string& lib_dir, uint32_t base,
-                                          const std::string& scratch) {
+                                          const std::string& scratch, const std::vector<std::string>& image_layers) {
   if (::unshare(CLONE_NEWNS) != 0) return ErrnoError("unshare a mount namespace for the copy");
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return ErrnoError("make mounts private");
   std::string upper = lib_dir + "/upper", work = lib_dir + "/work", lower = image_rootfs;
@@ -329,6 +335,24 @@ absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const
   }
   std::string merged = scratch + "/merged";
   ::mkdir(merged.c_str(), 0700);
+  if (!image_layers.empty()) {  // as the supervisor mounts a layered image (runtime/layered_overlay.h)
+    runtime::LayeredOverlay overlay;
+    overlay.lowers = image_layers;
+    overlay.upper = upper;
+    overlay.work = work;
+    overlay.target = merged;
+    overlay.mount_attrs = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID;
+    UniqueFd ns;
+    if (base != 0) {
+      ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base), runtime::BlockMap(base)));
+      overlay.userns_fd = ns.get();
+      overlay.scratch = scratch + "/layers";
+    }
+    RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), "mount the stopped container's overlay"));
+    UniqueFd root(::open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return ErrnoError(absl::StrCat("open ", merged));
+    return root;
+  }
   if (base != 0) {
     // As the supervisor mounts it: the image seen through the container's map.
     std::string idmapped = scratch + "/lower";
@@ -387,6 +411,7 @@ int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*f
   }
   absl::StatusOr<CpTarget> target = find(name);
   if (!target.ok()) return CpFail(std::string(target.status().message()));
+  CopyProgress progress(absl::StrCat("copying ", in ? args[0] : args[1]));
   auto copy = [&](int root_fd) -> absl::Status {
     ContainerSide side{root_fd, target->base};
     return in ? CopyIntoContainer(host, side, path) : CopyOutOfContainer(side, path, host);
@@ -411,7 +436,7 @@ absl::Status WithStoppedRoot(const CpTarget& target, const std::function<absl::S
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(report[0]);
-    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target.image_rootfs, target.lib_dir, target.base, scratch);
+    absl::StatusOr<UniqueFd> root = MountStoppedRoot(target.image_rootfs, target.lib_dir, target.base, scratch, target.image_layers);
     absl::Status done = root.ok() ? work(ContainerSide{root->get(), target.base}) : root.status();
     std::string message(done.message());
     if (!done.ok() && ::write(report[1], message.data(), message.size()) < 0) ::_exit(3);

@@ -50,8 +50,10 @@ absl::StatusOr<UniqueFd> OpenRunningRoot(pid_t leader);
 // container's map when base != 0, under its upper layer) mounted in the calling process's own,
 // private mount namespace (unshare(CLONE_NEWNS): nothing of it reaches the host, and it goes
 // with the process). `lib_dir` holds upper/ and work/. Call it in a child made for the copy.
+// `image_layers` (top first): a layered (OCI) image's layers, mounted instead of image_rootfs.
 absl::StatusOr<UniqueFd> MountStoppedRoot(const std::string& image_rootfs, const std::string& lib_dir, uint32_t base,
-                                          const std::string& scratch_dir);
+                                          const std::string& scratch_dir,
+                                          const std::vector<std::string>& image_layers = {});
 
 // corralctl cp SRC DST (one of them NAME:PATH): the verb, root only. Returns the exit status.
 struct CpTarget {
@@ -59,6 +61,7 @@ struct CpTarget {
   pid_t leader = 0;
   uint32_t base = 0;
   std::string image_rootfs;  // stopped ones
+  std::vector<std::string> image_layers;  // stopped ones of a layered image, top first
   std::string lib_dir;
 };
 int CpCommand(const std::vector<std::string>& args, absl::StatusOr<CpTarget> (*find)(const std::string& name));

@@ -3,17 +3,23 @@
 #include <signal.h>
 #include <stdio.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <set>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dbus/interface.h"
 #include "tools/ctl/bus.h"
+#include "tools/ctl/logs.h"
 
 namespace corral::tools {
 
@@ -73,6 +79,39 @@ std::vector<Event> EventTracker::Changed(const std::string& name, const ChangedV
   return out;
 }
 
+std::optional<Event> EventFromJournalFields(const std::map<std::string, std::string>& fields) {
+  static const std::set<std::string>* kinds = new std::set<std::string>{
+      "created", "starting", "started", "stopping", "stopped", "removed", "oom", "restart", "limits"};
+  auto container = fields.find("CORRAL_CONTAINER");
+  auto kind = fields.find("CORRAL_EVENT");
+  if (container == fields.end() || kind == fields.end() || !kinds->count(kind->second)) return std::nullopt;
+  Event event{container->second, kind->second, {}};
+  static const std::vector<std::string>* kOrder =
+      new std::vector<std::string>{"exit_status", "oom_killed", "kills", "count", "memory", "tasks", "cpu_weight", "cpu_quota"};
+  std::vector<std::pair<std::string, std::string>> details;
+  constexpr absl::string_view kPrefix = "CORRAL_DETAIL_";
+  for (const auto& [field, value] : fields) {
+    if (!absl::StartsWith(field, kPrefix)) continue;
+    details.emplace_back(absl::AsciiStrToLower(absl::string_view(field).substr(kPrefix.size())), value);
+  }
+  auto rank = [](const std::string& key) {
+    for (size_t i = 0; i < kOrder->size(); ++i) {
+      if ((*kOrder)[i] == key) return i;
+    }
+    return kOrder->size();
+  };
+  std::stable_sort(details.begin(), details.end(), [&](const auto& a, const auto& b) {
+    size_t ra = rank(a.first), rb = rank(b.first);
+    return ra != rb ? ra < rb : a.first < b.first;
+  });
+  for (auto& [key, value] : details) {
+    int64_t number = 0;
+    bool quoted = !(value == "true" || value == "false" || absl::SimpleAtoi(value, &number));
+    event.details.push_back({key, value, quoted});
+  }
+  return event;
+}
+
 std::string FormatEvent(const Event& event, uint64_t realtime_usec, bool json) {
   time_t seconds = static_cast<time_t>(realtime_usec / 1000000);
   struct tm local;
@@ -110,10 +149,17 @@ struct Context {
   EventTracker tracker;
   bool json = false;
   bool failed_output = false;
+  // Replayed from the journal though they came after the subscription: their live signal is
+  // not printed again (container, kind).
+  std::multiset<std::pair<std::string, std::string>> replayed;
 };
 
 void Print(Context* c, const std::vector<Event>& events) {
   for (const Event& e : events) {
+    if (auto seen = c->replayed.find({e.container, e.kind}); seen != c->replayed.end()) {
+      c->replayed.erase(seen);
+      continue;
+    }
     std::string line = FormatEvent(e, RealtimeNow(), c->json) + "\n";
     ::fwrite(line.data(), 1, line.size(), stdout);
   }
@@ -192,17 +238,75 @@ int Fail(absl::string_view message, int code = 1) {
   return code;
 }
 
+// corrald's events in the journal from `since_usec` to now, printed; those at or after
+// `subscribed_usec` remembered in c->replayed.
+absl::Status Replay(Context* c, uint64_t since_usec, uint64_t subscribed_usec) {
+  sd_journal* j = nullptr;
+  int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+  if (r < 0) return absl::UnavailableError(absl::StrCat("open the journal: ", std::strerror(-r)));
+  std::unique_ptr<sd_journal, void (*)(sd_journal*)> journal(j, sd_journal_close);
+  // One field matched to several values is an OR; different fields AND.
+  std::vector<std::string> matches = {"SYSLOG_IDENTIFIER=corrald"};
+  for (const char* kind : {"created", "starting", "started", "stopping", "stopped", "removed", "oom", "restart", "limits"}) {
+    matches.push_back(absl::StrCat("CORRAL_EVENT=", kind));
+  }
+  for (const std::string& m : matches) {
+    if ((r = sd_journal_add_match(j, m.data(), m.size())) < 0) {
+      return absl::InternalError(absl::StrCat("journal match ", m, ": ", std::strerror(-r)));
+    }
+  }
+  if ((r = sd_journal_seek_realtime_usec(j, since_usec)) < 0) {
+    return absl::InternalError(absl::StrCat("seek the journal: ", std::strerror(-r)));
+  }
+  while ((r = sd_journal_next(j)) > 0) {
+    uint64_t when = 0;
+    if (sd_journal_get_realtime_usec(j, &when) < 0 || when < since_usec) continue;
+    std::map<std::string, std::string> fields;
+    const void* data = nullptr;
+    size_t length = 0;
+    sd_journal_restart_data(j);
+    while (sd_journal_enumerate_data(j, &data, &length) > 0) {
+      absl::string_view field(static_cast<const char*>(data), length);
+      size_t eq = field.find('=');
+      if (eq == absl::string_view::npos || !absl::StartsWith(field, "CORRAL_")) continue;
+      fields[std::string(field.substr(0, eq))] = std::string(field.substr(eq + 1));
+    }
+    std::optional<Event> event = EventFromJournalFields(fields);
+    if (!event) continue;
+    std::string line = FormatEvent(*event, when, c->json) + "\n";
+    ::fwrite(line.data(), 1, line.size(), stdout);
+    if (when >= subscribed_usec) c->replayed.insert({event->container, event->kind});
+  }
+  if (r < 0) return absl::InternalError(absl::StrCat("read the journal: ", std::strerror(-r)));
+  if (::fflush(stdout) != 0) c->failed_output = true;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int EventsCommand(const std::vector<std::string>& args) {
   Context context;
-  for (const std::string& a : args) {
-    if (a == "--json") {
+  std::optional<uint64_t> since;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::optional<std::string> value;
+    if (a == "--since") {
+      if (i + 1 >= args.size()) return Fail("events: --since needs a time (e.g. \"10m ago\", \"12:00\", \"@1714564000\")", 2);
+      value = args[++i];
+    } else if (absl::StartsWith(a, "--since=")) {
+      value = a.substr(8);
+    }
+    if (value) {
+      absl::StatusOr<uint64_t> parsed = ParseSince(*value, RealtimeNow());
+      if (!parsed.ok()) return Fail(absl::StrCat("events: ", parsed.status().message()), 2);
+      since = *parsed;
+    } else if (a == "--json") {
       context.json = true;
     } else {
-      return Fail(absl::StrCat("events: unknown option \"", a, "\" (usage: corralctl events [--json])"), 2);
+      return Fail(absl::StrCat("events: unknown option \"", a, "\" (usage: corralctl events [--json] [--since T])"), 2);
     }
   }
+  const uint64_t subscribed_usec = RealtimeNow();
   // The system bus, not corrald's private socket: the signals are sent there.
   sd_bus* raw = nullptr;
   int r = sd_bus_open_system(&raw);
@@ -243,6 +347,11 @@ int EventsCommand(const std::vector<std::string>& args) {
       }
     }
     context.tracker.Baseline(n, s, kills, restarts);
+  }
+  // What came before, from corrald's journal; the signals queued meanwhile wait in the bus.
+  if (since) {
+    absl::Status replayed = Replay(&context, *since, subscribed_usec);
+    if (!replayed.ok()) return Fail(absl::StrCat("events --since: ", replayed.message()));
   }
   // Until Ctrl-C or SIGTERM (exit 0), or until stdout or the bus goes away.
   struct sigaction action {};

@@ -1,4 +1,4 @@
-// `corralctl events [--json]`: what happens to containers, one line each, until interrupted,
+// `corralctl events [--json] [--since T]`: what happens to containers, one line each, until interrupted,
 // from corrald's signals on the system bus: ContainerNew (created), ContainerRemoved (removed),
 // and each container's PropertiesChanged: State (starting, started, stopping, stopped with its
 // ExitStatus and OOMKilled), OOMKills growing (oom), RestartCount growing (restart), Memory,
@@ -57,7 +57,15 @@ class EventTracker {
 // object: {"time": ..., "time_usec": ..., "container": ..., "event": ..., details...}.
 std::string FormatEvent(const Event& event, uint64_t realtime_usec, bool json);
 
+// An event corrald wrote to the journal (dbus/event_log.h), from the entry's fields
+// (CORRAL_CONTAINER, CORRAL_EVENT, CORRAL_DETAIL_<KEY>); nullopt when it is not an event. The
+// details come in the order the live events have them (exit_status before oom_killed, memory,
+// tasks, cpu_weight, cpu_quota), others after by name; numbers and booleans unquoted in JSON.
+std::optional<Event> EventFromJournalFields(const std::map<std::string, std::string>& fields);
+
 // The verb (its own system-bus connection: signals come from there); returns the exit status.
+// --since T first replays corrald's journaled events from T (tools/ctl/logs.h ParseSince; a T
+// that is not a time is an error, nothing printed), then goes on live.
 int EventsCommand(const std::vector<std::string>& args);
 
 }  // namespace corral::tools

@@ -73,5 +73,31 @@ TEST_F(EventsTest, BaselineAndLimits) {
                                      "\"tasks\": \"none\", \"cpu_quota\": \"50%\"}"});
 }
 
+TEST_F(EventsTest, JournalEntriesReadBackAsTheLiveEvents) {
+  std::optional<Event> stopped = EventFromJournalFields({{"CORRAL_CONTAINER", "web"},
+                                                         {"CORRAL_EVENT", "stopped"},
+                                                         {"CORRAL_DETAIL_OOM_KILLED", "false"},
+                                                         {"CORRAL_DETAIL_EXIT_STATUS", "3"}});
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(Lines({*stopped}), std::vector<std::string>{"2024-05-01T12:00:00.000042+00:00 web stopped exit_status=3 oom_killed=false"});
+  EXPECT_EQ(Lines({*stopped}, true),
+            std::vector<std::string>{"{\"time\": \"2024-05-01T12:00:00.000042+00:00\", \"time_usec\": 1714564800000042, "
+                                     "\"container\": \"web\", \"event\": \"stopped\", \"exit_status\": 3, \"oom_killed\": false}"});
+  std::optional<Event> limits = EventFromJournalFields({{"CORRAL_CONTAINER", "db"},
+                                                        {"CORRAL_EVENT", "limits"},
+                                                        {"CORRAL_DETAIL_CPU_QUOTA", "50%"},
+                                                        {"CORRAL_DETAIL_TASKS", "none"},
+                                                        {"CORRAL_DETAIL_MEMORY", "33554432"},
+                                                        {"CORRAL_DETAIL_CPU_WEIGHT", "none"}});
+  ASSERT_TRUE(limits.has_value());
+  EXPECT_EQ(Lines({*limits}, true),
+            std::vector<std::string>{"{\"time\": \"2024-05-01T12:00:00.000042+00:00\", \"time_usec\": 1714564800000042, "
+                                     "\"container\": \"db\", \"event\": \"limits\", \"memory\": 33554432, \"tasks\": \"none\", "
+                                     "\"cpu_weight\": \"none\", \"cpu_quota\": \"50%\"}"});
+  // corrald's other messages carry CORRAL_EVENT too (start-failed, restart-failed): not events.
+  EXPECT_FALSE(EventFromJournalFields({{"CORRAL_CONTAINER", "web"}, {"CORRAL_EVENT", "start-failed"}}).has_value());
+  EXPECT_FALSE(EventFromJournalFields({{"CORRAL_EVENT", "started"}}).has_value());
+}
+
 }  // namespace
 }  // namespace corral::tools

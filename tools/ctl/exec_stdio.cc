@@ -199,18 +199,14 @@ void ExecStdio::PumpOutput(UniqueFd* from, int to, size_t budget) {
   }
 }
 
-absl::Status ExecStdio::Relay(sd_bus* bus, const bool* done) {
-  while (!*done) {
-    int r;
-    while ((r = sd_bus_process(bus, nullptr)) > 0) {
-    }
-    if (r < 0) return ErrnoError(-r, "process the bus");
-    if (*done) break;
+absl::Status ExecStdio::Relay(ReplyWait& reply) {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool done, reply.Process());
+    if (done) break;
     int target = input_to_master_ ? master_.get() : stdin_pipe_.get();
     std::vector<pollfd> fds;
-    fds.push_back({sd_bus_get_fd(bus), static_cast<short>(sd_bus_get_events(bus)), 0});
-    uint64_t timeout_usec = UINT64_MAX;
-    sd_bus_get_timeout(bus, &timeout_usec);
+    fds.push_back(reply.PollFd());
+    uint64_t timeout_usec = reply.DeadlineUsec();
     auto add = [&fds](int fd, short events) {
       if (fd >= 0) fds.push_back({fd, events, 0});
     };

@@ -4,8 +4,9 @@
 #ifndef CORRAL_TOOLS_CTL_EXEC_STDIO_H_
 #define CORRAL_TOOLS_CTL_EXEC_STDIO_H_
 
-#include <systemd/sd-bus.h>
+#include <poll.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,19 @@
 #include "runtime/console.h"
 
 namespace corral::tools {
+
+// What the relay waits for besides the streams: the call's reply, on the bus or on corrald's
+// exec socket.
+class ReplyWait {
+ public:
+  virtual ~ReplyWait() = default;
+  // The fd to poll and for what.
+  virtual pollfd PollFd() = 0;
+  // When to call Process() at the latest (CLOCK_MONOTONIC, usec); UINT64_MAX for never.
+  virtual uint64_t DeadlineUsec() { return UINT64_MAX; }
+  // Reads what has come; true once the reply is in. Called before each poll and after it.
+  virtual absl::StatusOr<bool> Process() = 0;
+};
 
 class ExecStdio {
  public:
@@ -32,9 +46,9 @@ class ExecStdio {
 
   // Closes our copies of the command's ends (the call message holds its own).
   void CallSent();
-  // Relays between our stdio and the command's until *done (the call's reply arrived),
-  // processing `bus` meanwhile; then takes what the command wrote last.
-  absl::Status Relay(sd_bus* bus, const bool* done);
+  // Relays between our stdio and the command's until the reply is in (`reply`); then takes
+  // what the command wrote last.
+  absl::Status Relay(ReplyWait& reply);
 
  private:
   ExecStdio() = default;

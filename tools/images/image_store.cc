@@ -22,6 +22,8 @@
 namespace corral::images {
 
 absl::Status ValidateImageName(absl::string_view name) {
+  // IMAGES_DIR/layers is the OCI layer store (tools/images/oci/oci_store.h).
+  if (name == "layers") return absl::InvalidArgumentError("\"layers\" is the layer store's name, not an image's");
   absl::Status valid = runtime::ValidateContainerName(name);
   if (valid.ok()) return valid;
   return absl::InvalidArgumentError(absl::StrCat("invalid image name \"", name, "\""));
@@ -56,12 +58,16 @@ absl::StatusOr<std::string> BuildImage(const std::string& images_dir, const std:
   // keeps its mode: it may be one the caller chose (--images-dir); install.sh and corrald
   // tighten the default one.
   RETURN_IF_ERROR(MakePrivateDirectory(images_dir, /*tighten_existing=*/false));
+  struct stat existing;
+  const bool new_image = ::stat(image_dir.c_str(), &existing) != 0;
   RETURN_IF_ERROR(MakePrivateDirectory(image_dir, /*tighten_existing=*/true));
   RETURN_IF_ERROR(IgnoreNotFound(RemoveTree(staging)));
   absl::Status status = MakeDirectories(staging, 0755);
   if (status.ok()) status = build(staging);
   if (!status.ok()) {
     RemoveTree(staging).IgnoreError();
+    // A failed build of a new image leaves no empty image behind (nothing created).
+    if (new_image) ::rmdir(image_dir.c_str());
     return Annotate(status, absl::StrCat("build image ", name));
   }
   // Swap in the new tree: rename over an absent target is atomic; an old tree is moved aside.

@@ -13,7 +13,8 @@
 
 namespace corral::images {
 
-// Image names follow container names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.
+// Image names follow container names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, but for "layers" (the
+// OCI layer store, IMAGES_DIR/layers).
 absl::Status ValidateImageName(absl::string_view name);
 
 // Makes `path` a directory only its owner (root) may enter: created 0700, or, with

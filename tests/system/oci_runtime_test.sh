@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# corral-oci on its own in a throwaway systemd (tools/sandbox/sandbox.sh), for what needs real
+# cgroups and machined: linux.resources.devices enforced (a device node made inside with mknod
+# and not on the allow-list cannot be opened, one in linux.devices can; `update` replaces the
+# filter), and registration with machined (--register, the corral.machined annotation) shown by
+# machinectl and gone at delete. Probes only open device nodes (dd count=0), never write them.
+# CORRAL_SANDBOX_LAYOUT=unified runs it on a pure cgroup v2 systemd. Prints "N passed, N failed" last.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. tests/system/lib.sh
+
+build_corral
+work=$(mktemp -d /tmp/corral-ocirt-XXXXXX)
+extra_cleanup="rm -rf $work"
+mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for applet in $("$work/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"; done
+echo "== booting a throwaway systemd with corral installed"
+corral_sandbox "$work/sandbox" "$work"
+
+# bundle NAME PYTHON: $work/NAME/config.json from `corral-oci spec`, edited by PYTHON (c is the config).
+bundle() {
+  mkdir -p "$work/$1"
+  rm -f "$work/$1/config.json"
+  "$bin/tools/corral-oci" spec --bundle "$work/$1"
+  python3 - "$work/$1/config.json" "$work/rootfs" <<PY
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c["root"] = {"path": rootfs}
+c["process"]["terminal"] = False
+for s in ("bounding", "effective", "permitted"):
+    c["process"]["capabilities"][s].append("CAP_MKNOD")
+$2
+json.dump(c, open(path, "w"))
+PY
+}
+oci() { sb /usr/local/bin/corral-oci --root /run/ocitest "$@"; }
+
+probe='dd if=/dev/loop-control of=/dev/null count=0 2>&1 && echo allowed-opened
+mknod /dev/probe-tun c 10 200 && echo mknod-tun-ok
+dd if=/dev/probe-tun of=/dev/null count=0 2>&1 && echo tun-opened
+mknod /dev/probe-mem c 1 1 2>&1 || echo mknod-mem-refused
+echo x > /dev/null && echo null-ok'
+
+bundle devdeny "
+c['linux']['cgroupsPath'] = '/corral-ocitest/devdeny'
+c['linux']['resources']['devices'] = [{'allow': False, 'access': 'rwm'}, {'allow': True, 'type': 'c', 'major': 10, 'minor': 200, 'access': 'm'}]
+c['linux']['devices'] = [{'path': '/dev/loop-control', 'type': 'c', 'major': 10, 'minor': 237, 'fileMode': 0o600}]
+c['process']['args'] = ['sh', '-c', '''$probe''']"
+out=$(oci run --bundle "$work/devdeny" devdeny 2>&1)
+check_output "linux.devices: /dev/loop-control made inside (mknod) and openable" 'allowed-opened' echo "$out"
+check_output "a node the rules allow mknod of (c 10:200 m, tun) can be made" 'mknod-tun-ok' echo "$out"
+check_output "... but not opened: the device filter refuses it (EPERM, not nodev's EACCES)" \
+  "can't open '/dev/probe-tun': Operation not permitted" echo "$out"
+check_output "... so it was never opened" '^absent$' sh -c 'echo "$1" | grep -q tun-opened && echo present || echo absent' - "$out"
+check_output "mknod of a device with no rule (c 1:1, mem) is refused" 'mknod-mem-refused' echo "$out"
+check_output "the nodes every container has stay usable under 'deny all' (/dev/null)" 'null-ok' echo "$out"
+
+bundle devall "
+c['linux']['cgroupsPath'] = '/corral-ocitest/devall'
+c['linux']['resources']['devices'] = [{'allow': True, 'access': 'rwm'}]
+c['process']['args'] = ['sh', '-c', '''$probe''']"
+check_output "control: with 'allow all' the same node opens (the filter is what refused it)" 'tun-opened' \
+  oci run --bundle "$work/devall" devall
+
+# update --resources replaces the filter of a running container.
+bundle devupd "
+c['linux']['cgroupsPath'] = '/corral-ocitest/devupd'
+c['linux']['resources']['devices'] = [{'allow': True, 'access': 'rwm'}]
+c['process']['args'] = ['sh', '-c', 'mknod /dev/probe-tun c 10 200; exec sleep 1000']"
+echo '{"devices": [{"allow": false, "access": "rwm"}]}' > "$work/deny.json"
+check_output "update --resources with device rules: a node that opened before no longer does" \
+  "^before=0 after=1 " sb sh -c "c='/usr/local/bin/corral-oci --root /run/ocitest'
+    \$c run -d --bundle $work/devupd devupd </dev/null >/dev/null 2>&1 || exit 1
+    sleep 0.3
+    \$c exec devupd dd if=/dev/probe-tun of=/dev/null count=0 >/dev/null 2>&1; b=\$?
+    \$c update --resources $work/deny.json devupd || exit 1
+    \$c exec devupd dd if=/dev/probe-tun of=/dev/null count=0 >/dev/null 2>&1; a=\$?
+    \$c delete -f devupd; echo \"before=\$b after=\$a \""
+check_output "the containers' cgroups are gone" '^none$' sb sh -c 'ls -d /sys/fs/cgroup/*/corral-ocitest/* /sys/fs/cgroup/corral-ocitest/* 2>/dev/null || echo none'
+
+# machined: the annotation with the systemd cgroup manager (the init in a scope of its own).
+bundle mach "
+c['linux']['cgroupsPath'] = 'machine.slice:corral-oci:mach1'
+c['annotations'] = {'corral.machined': 'true'}
+c['process']['args'] = ['sleep', '1000']"
+check "create (--systemd-cgroup, corral.machined=true)" sb sh -c \
+  "/usr/local/bin/corral-oci --root /run/ocitest --systemd-cgroup create --bundle $work/mach mach1 </dev/null >$work/mach.log 2>&1 || { cat $work/mach.log; exit 1; }"
+check_output "machinectl list shows it, class container, service corral-oci" '^mach1 +container +corral-oci' \
+  sb machinectl list --no-legend
+check_output "machined has the scope as its unit and the init as leader" \
+  '^Class=container Leader=[1-9][0-9]* Unit=corral-oci-mach1.scope $' \
+  sb sh -c 'machinectl show mach1 -p Unit -p Leader -p Class | sort | tr "\n" " "'
+check "start and delete -f" sb sh -c "/usr/local/bin/corral-oci --root /run/ocitest start mach1 && /usr/local/bin/corral-oci --root /run/ocitest delete -f mach1"
+check_output "unregistered at delete" '^gone$' sb sh -c 'machinectl show mach1 >/dev/null 2>&1 && echo still-there || echo gone'
+
+# --register without a cgroupsPath: the init stays in the caller's unit, which machined adopts.
+bundle reg "c['process']['args'] = ['sleep', '1000']"
+check_output "--register run -d: machinectl shows it with the caller's unit" '^Unit=ocitest-reg\.service$' \
+  sb sh -c "systemd-run --quiet --unit ocitest-reg -p Type=forking /usr/local/bin/corral-oci --root /run/ocitest --register run -d --bundle $work/reg reg1 && sleep 0.3 && machinectl show reg1 -p Unit"
+check "delete -f reg1" oci delete -f reg1
+check_output "unregistered at delete" '^gone$' sb sh -c 'machinectl show reg1 >/dev/null 2>&1 && echo still-there || echo gone'
+sb systemctl stop ocitest-reg >/dev/null 2>&1
+
+# --register where machined cannot tell the unit (cgroupfs path): one clear error, nothing left.
+bundle regfs "
+c['linux']['cgroupsPath'] = '/corral-ocitest/regfs'
+c['process']['args'] = ['sleep', '1000']"
+if [ "${CORRAL_SANDBOX_LAYOUT:-host}" != unified ]; then
+  check_fails "--register with a cgroupfs cgroupsPath on a hybrid host: machined's refusal named" 'register machine regfs1: RegisterMachine' \
+    oci --register run -d --bundle "$work/regfs" regfs1
+  check_output "... and nothing stays: no state, no machine, no cgroup" '^none$' sb sh -c \
+    '/usr/local/bin/corral-oci --root /run/ocitest list -q | grep . || machinectl show regfs1 2>/dev/null | grep . || ls -d /sys/fs/cgroup/*/corral-ocitest/regfs* /sys/fs/cgroup/corral-ocitest/regfs* 2>/dev/null || echo none'
+fi
+check_output "nothing left in corral-oci list" '^$' oci list -q
+finish

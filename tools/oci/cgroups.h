@@ -1,0 +1,40 @@
+// corral-oci's cgroups: linux.cgroupsPath as directories (cgroup2's first, then the v1
+// controllers of a hybrid host), made, limited from linux.resources, listed and removed.
+#ifndef CORRAL_TOOLS_OCI_CGROUPS_H_
+#define CORRAL_TOOLS_OCI_CGROUPS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/cgroup/device_filter.h"
+#include "runtime/oci/config.h"
+
+namespace corral::oci_cli {
+
+// prefix-name.scope, as runc names the scope of cgroupsPath "slice:prefix:name".
+std::string ScopeName(const std::string& prefix, const std::string& name);
+
+// The cgroup directories of a container: cgroup2's and, on a hybrid host, those of the v1
+// controllers that carry its limits. Empty without a cgroupsPath.
+absl::StatusOr<std::vector<std::string>> CgroupDirs(const runtime::oci::Config& config, const std::string& id);
+
+absl::Status ApplyResources(const std::vector<std::string>& dirs, const runtime::oci::Resources& r);
+absl::Status MakeCgroups(const std::vector<std::string>& dirs);
+void RemoveCgroups(const std::vector<std::string>& dirs);
+std::vector<pid_t> CgroupPids(const std::vector<std::string>& dirs);
+
+// The device filter of a container: `rules` (its linux.resources.devices, or an update's),
+// then the nodes every container has and its linux.devices, allowed.
+std::vector<runtime::DeviceAccessRule> DeviceRules(const runtime::oci::Config& config,
+                                                   const std::vector<runtime::oci::DeviceRule>& rules);
+// Enforces `rules` on the container's cgroup: a BPF device program on its cgroup2 directory,
+// or the v1 devices controller where there is no cgroup2.
+absl::Status ApplyDeviceRules(const std::vector<std::string>& dirs, const std::vector<runtime::DeviceAccessRule>& rules);
+
+}  // namespace corral::oci_cli
+
+#endif  // CORRAL_TOOLS_OCI_CGROUPS_H_
