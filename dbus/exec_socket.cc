@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
-#include "common/fd_passing.h"
+#include "common/fd_receiving.h"
 #include "dbus/interface.h"
 
 namespace corral::dbus {
@@ -129,32 +129,14 @@ void ExecSocket::Drop(Connection* connection) {
 
 void ExecSocket::Read(Connection* connection) {
   std::string buffer(kMaxExecMessage + 1, '\0');
-  union {
-    cmsghdr header;
-    char bytes[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
-  } control;
-  iovec iov = {buffer.data(), buffer.size()};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.bytes;
-  message.msg_controllen = sizeof(control.bytes);
-  ssize_t n = ::recvmsg(connection->fd.get(), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   ExecSocketCall call;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&message); n > 0 && c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      call.fds.emplace_back(fd);
-    }
-  }
+  bool truncated = false;
+  ssize_t n = ReceiveWithFds(connection->fd.get(), &buffer, &call.fds, &truncated);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   call.connection = std::move(connection->fd);
   Drop(connection);
   if (n <= 0) return;  // gone before asking
-  if ((message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+  if (truncated) {
     Refuse(call.connection.get(), kErrorInvalidArgument, "exec request too long or with too many fds");
     return;
   }

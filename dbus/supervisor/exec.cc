@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/fd_passing.h"
+#include "common/fd_receiving.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
 #include "runtime/attach_wire.h"
@@ -46,32 +47,14 @@ absl::StatusOr<std::unique_ptr<runtime::AttachInProgress>> RequestExecFromSuperv
 
 bool ServeExecRequest(int requests, int leader_pidfd, int payload_cgroup) {
   std::string buffer(runtime::kMaxAttachMessage + 1, '\0');
-  union {
-    cmsghdr header;
-    char bytes[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
-  } control;
-  iovec iov = {buffer.data(), buffer.size()};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control.bytes;
-  message.msg_controllen = sizeof(control.bytes);
-  ssize_t n = ::recvmsg(requests, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  std::vector<UniqueFd> fds;
+  bool truncated = false;
+  ssize_t n = ReceiveWithFds(requests, &buffer, &fds, &truncated);
   if (n < 0) return errno == EAGAIN || errno == EINTR;
   if (n == 0) return false;  // corrald closed its end (it restarted): no more requests
-  std::vector<UniqueFd> fds;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      __builtin_memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      fds.emplace_back(fd);
-    }
-  }
   // Only corrald holds the other end; still, a request that is not what corrald sends is
   // dropped whole (its report socket, if any, then says why).
-  if (fds.size() != kRequestFds || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+  if (fds.size() != kRequestFds || truncated) {
     if (!fds.empty()) runtime::ReportChildError(fds.back().get(), "read the exec request", "", EPROTO);
     return true;
   }
