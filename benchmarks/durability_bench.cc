@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/manager_call.h"
 #include "dbus/interface.h"
 
 namespace corral::bench {
@@ -22,25 +23,9 @@ namespace {
 
 constexpr char kDropIn[] = "/run/systemd/system/corrald.service.d/durability-bench.conf";
 
-sd_bus* Bus() {
-  static sd_bus* bus = [] {
-    sd_bus* b = nullptr;
-    if (sd_bus_open_system(&b) < 0) ::abort();
-    return b;
-  }();
-  return bus;
-}
-
 template <typename... Args>
 bool Call(const char* method, const char* signature, Args... args) {
-  sd_bus_error error = SD_BUS_ERROR_NULL;
-  sd_bus_message* reply = nullptr;
-  int r = sd_bus_call_method(Bus(), dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, method, &error,
-                             &reply, signature, args...);
-  if (r < 0) ::fprintf(stderr, "durability_bench: %s: %s\n", method, error.message ? error.message : strerror(-r));
-  sd_bus_error_free(&error);
-  sd_bus_message_unref(reply);
-  return r >= 0;
+  return CallManager("durability_bench", method, signature, args...);
 }
 
 // Restarts corrald with or without its fsyncs; true once it answers.
