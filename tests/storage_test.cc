@@ -137,6 +137,31 @@ TEST_F(StorageTest, IdmapWithoutUserNamespaceIsRefused) {
   EXPECT_THAT(result.status().message(), HasSubstr("idmap needs the container's user namespace"));
 }
 
+// In a forked test child: runs `spec` with `source` bound read-only at /ro and returns what
+// it printed (also on stderr, for the test's log); exits the child when it cannot start.
+std::string RunWithReadOnlyBind(runtime::ContainerSpec spec, const std::string& source) {
+  runtime::BindSpec b;
+  b.source = source;
+  b.target = "/ro";
+  b.read_only = true;
+  spec.binds.push_back(b);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) ::_exit(13);
+  runtime::StartOptions options;
+  options.stdio[1] = fds[1];
+  options.stdio[2] = fds[1];
+  absl::StatusOr<runtime::Container> c = runtime::Container::Start(spec, options);
+  ::close(fds[1]);
+  if (!c.ok()) {
+    fprintf(stderr, "start: %s\n", std::string(c.status().message()).c_str());
+    ::_exit(14);
+  }
+  std::string out = ReadAll(fds[0]);
+  c->Wait().IgnoreError();
+  fprintf(stderr, "%s", out.c_str());
+  return out;
+}
+
 // A read-only bind of a directory with a mount below it: the submount is read-only too (the
 // flag on every mount of the tree), seen from inside in mountinfo and by a write that fails.
 // The submount is made in a mount namespace of a forked child, so the host never sees it.
@@ -160,25 +185,7 @@ void ReadOnlySubmountCheck(const std::string& dir, const std::string& rootfs, bo
       spec.uid_map = spec.gid_map = {{0, kBase, 65536}};
       spec.idmap_rootfs = true;
     }
-    runtime::BindSpec b;
-    b.source = dir + "/data";
-    b.target = "/ro";
-    b.read_only = true;
-    spec.binds.push_back(b);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) ::_exit(13);
-    runtime::StartOptions options;
-    options.stdio[1] = fds[1];
-    options.stdio[2] = fds[1];
-    absl::StatusOr<runtime::Container> c = runtime::Container::Start(spec, options);
-    ::close(fds[1]);
-    if (!c.ok()) {
-      fprintf(stderr, "start: %s\n", std::string(c.status().message()).c_str());
-      ::_exit(14);
-    }
-    std::string out = ReadAll(fds[0]);
-    c->Wait().IgnoreError();
-    fprintf(stderr, "%s", out.c_str());
+    std::string out = RunWithReadOnlyBind(spec, dir + "/data");
     bool top_ro = absl::StrContains(out, "/ro ro,");
     bool sub_ro = absl::StrContains(out, "/ro/sub ro,");
     bool no_writes = !absl::StrContains(out, "WRITE") && absl::StrContains(out, "END");
@@ -221,25 +228,7 @@ void LockedReadOnlyCheck(const std::string& dir, const std::string& rootfs, bool
     spec.uid_map = spec.gid_map = {{0, kBase, 65536}};
     spec.idmap_rootfs = idmap_rootfs;
     spec.capabilities = runtime::BootCapabilities();
-    runtime::BindSpec b;
-    b.source = dir + "/data";
-    b.target = "/ro";
-    b.read_only = true;
-    spec.binds.push_back(b);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) ::_exit(13);
-    runtime::StartOptions options;
-    options.stdio[1] = fds[1];
-    options.stdio[2] = fds[1];
-    absl::StatusOr<runtime::Container> c = runtime::Container::Start(spec, options);
-    ::close(fds[1]);
-    if (!c.ok()) {
-      fprintf(stderr, "start: %s\n", std::string(c.status().message()).c_str());
-      ::_exit(14);
-    }
-    std::string out = ReadAll(fds[0]);
-    c->Wait().IgnoreError();
-    fprintf(stderr, "%s", out.c_str());
+    std::string out = RunWithReadOnlyBind(spec, dir + "/data");
     bool refused = absl::StrContains(out, "remount-rw /ro EPERM") && absl::StrContains(out, "setattr-rw /ro EPERM") &&
                    absl::StrContains(out, "create /ro EROFS") && absl::StrContains(out, "remount-rw /ro/sub EPERM") &&
                    absl::StrContains(out, "setattr-rw /ro/sub EPERM") && absl::StrContains(out, "create /ro/sub EROFS") &&
