@@ -123,6 +123,24 @@ int Service::OpenConsole(sd_bus_message* m, void* userdata, sd_bus_error* error)
 // Exec method (its caller tracked on the system bus: when it goes away its command goes) or a
 // connection of the exec socket (exec_socket.h, watched by `hangup`), and the socket the -t pty
 // master goes to.
+namespace {
+
+// The exec socket's answer: the exit status, or the error by its contract name (as the
+// Exec method would have replied).
+void SendExecOutcome(int connection, const absl::StatusOr<int>& result) {
+  ExecReply reply;
+  reply.exited = result.ok();
+  if (result.ok()) {
+    reply.exit_status = *result;
+  } else {
+    reply.error_name = ErrorNameFor(result.status());
+    reply.message = ValidUtf8(result.status().message());
+  }
+  SendExecReply(connection, reply);
+}
+
+}  // namespace
+
 struct Service::ExecCall {
   Service* service = nullptr;
   MessagePtr call;
@@ -142,15 +160,7 @@ struct Service::ExecCall {
       }
       return;
     }
-    ExecReply reply;
-    reply.exited = result.ok();
-    if (result.ok()) {
-      reply.exit_status = *result;
-    } else {
-      reply.error_name = ErrorNameFor(result.status());
-      reply.message = ValidUtf8(result.status().message());
-    }
-    SendExecReply(connection.get(), reply);
+    SendExecOutcome(connection.get(), result);
   }
 };
 
@@ -188,12 +198,7 @@ int Service::Exec(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 void Service::ExecFromSocket(ExecSocketCall call) {
-  auto refuse = [&call](const absl::Status& status) {
-    ExecReply reply;
-    reply.error_name = ErrorNameFor(status);
-    reply.message = ValidUtf8(status.message());
-    SendExecReply(call.connection.get(), reply);
-  };
+  auto refuse = [&call](const absl::Status& status) { SendExecOutcome(call.connection.get(), status); };
   // The socket let only root in (ExecSocket::Accept); the rest is what Target checks.
   if (absl::Status valid = runtime::ValidateContainerName(call.request.name); !valid.ok()) {
     return refuse(WithErrorKind(valid, ErrorKind::kInvalidName));
