@@ -35,10 +35,11 @@ int Fail(absl::string_view message) {
 // The reply on the exec socket: one message, or the socket closing without one.
 class SocketReplyWait : public ReplyWait {
  public:
-  explicit SocketReplyWait(int socket) : socket_(socket) {}
+  // The buffer once: Process() runs before every poll of the relay.
+  explicit SocketReplyWait(int socket) : socket_(socket), buffer_(dbus::kMaxExecMessage + 1, '\0') {}
   pollfd PollFd() override { return {socket_, POLLIN, 0}; }
   absl::StatusOr<bool> Process() override {
-    std::string buffer(dbus::kMaxExecMessage + 1, '\0');
+    std::string& buffer = buffer_;
     ssize_t n = ::recv(socket_, buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
     if (n <= 0) return absl::UnavailableError("corrald closed the exec connection without an answer");
@@ -52,6 +53,7 @@ class SocketReplyWait : public ReplyWait {
 
  private:
   int socket_;
+  std::string buffer_;
   dbus::ExecReply reply_;
 };
 
