@@ -49,6 +49,12 @@ double P90(const std::vector<double>& values);
 // stddev, cv, p90), so the peer report (benchmarks/peers) reads medians and p90s.
 void Repeated(benchmark::internal::Benchmark* b);
 
+// crun refuses to run at all on a cgroup v1+v2 hybrid host ("cgroups in hybrid mode not
+// supported"), which is what these machines have. In a private mount namespace of the calling
+// benchmark only, /sys/fs/cgroup becomes a pure cgroup2 mount, as most hosts have. Nothing of
+// the host is remounted and no cgroup is created (the peers run without a cgroup manager).
+void ShowPureCgroup2ToPeers();
+
 }  // namespace corral::bench
 
 #endif  // CORRAL_BENCHMARKS_BENCH_UTIL_H_

@@ -113,19 +113,6 @@ void BM_OciExecTrue(benchmark::State& state) {
 }
 BENCHMARK(BM_OciExecTrue)->ArgNames({"crun"})->Arg(0)->Arg(1)->Apply(Repeated)->Unit(benchmark::kMillisecond);
 
-// As start_bench: crun refuses a cgroup v1+v2 hybrid host, so in a private mount namespace of
-// this benchmark only, /sys/fs/cgroup is a pure cgroup2 mount (nothing of the host remounted,
-// no cgroup created: neither runtime is given one).
-void ShowPureCgroup2ToPeers() {
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    ::perror("private mount namespace for the benchmark");
-    return;
-  }
-  if (::access("/sys/fs/cgroup/unified", F_OK) == 0 &&
-      ::mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    ::perror("mount cgroup2 for crun");
-  }
-}
 
 }  // namespace
 }  // namespace corral::bench

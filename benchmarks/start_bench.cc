@@ -155,20 +155,6 @@ BENCHMARK(BM_PeerCrunRunTrue)
     ->Apply(Repeated)
     ->Unit(benchmark::kMillisecond);
 
-// crun refuses to run at all on a cgroup v1+v2 hybrid host ("cgroups in hybrid mode not
-// supported"), which is what these machines have. In a private mount namespace of this
-// benchmark only, show it a pure cgroup2 /sys/fs/cgroup, as most hosts have. Nothing of the
-// host is remounted and no cgroup is created (crun runs with --cgroup-manager=disabled).
-void ShowPureCgroup2ToPeers() {
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    ::perror("private mount namespace for the benchmark");
-    return;
-  }
-  if (::access("/sys/fs/cgroup/unified", F_OK) == 0 &&
-      ::mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-    ::perror("mount cgroup2 for crun");
-  }
-}
 
 }  // namespace
 }  // namespace corral::bench
