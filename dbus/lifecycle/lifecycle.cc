@@ -370,6 +370,9 @@ void Lifecycle::BeginStop(ContainerRun& run, uint32_t timeout_seconds) {
                                         : HaltSignal(ContainerInit(config));
   sys::PidfdSendSignal(run.leader_pidfd.get(), halt, nullptr, 0);
   if (halt == SIGKILL) return;
+  // An init stopped by a `kill NAME SIGSTOP` would keep the halt signal pending and sit out the
+  // whole timeout: continued at once, as systemd sends SIGCONT after a unit's KillSignal.
+  sys::PidfdSendSignal(run.leader_pidfd.get(), SIGCONT, nullptr, 0);
   // Killing PID 1 of the container's PID namespace takes every process in it along.
   sd_event_source* source = nullptr;
   sd_event_add_time_relative(

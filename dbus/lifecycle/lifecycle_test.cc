@@ -368,6 +368,20 @@ TEST_F(LifecycleTest, StopAsksTheInitAndIsDoneWhenTheSupervisorIsGone) {
   EXPECT_EQ(ErrorKindOf(again), ErrorKind::kNotRunning) << again;
 }
 
+TEST_F(LifecycleTest, AStopOfAnInitStoppedBySigstopIsNotKeptWaitingForTheTimeout) {
+  ContainerRecord* record = Create("web");
+  Heard started, stopped;
+  StartToRunning(record, &started);
+  ASSERT_TRUE(lifecycle_->Kill(record, SIGSTOP).ok());
+  // The stop timeout (5 s here) is RunUntil's deadline: only a SIGCONT with the SIGTERM ends it
+  // sooner, and then cleanly (the fake exits 0 on SIGTERM; the timer's SIGKILL is unclean).
+  ASSERT_TRUE(lifecycle_->Stop(record, std::nullopt, stopped.done()).ok());
+  ASSERT_TRUE(RunUntil([&] { return stopped.status.has_value(); }));
+  EXPECT_TRUE(stopped.status->ok()) << *stopped.status;
+  ASSERT_EQ(launcher_.cleanups.size(), 1u);
+  EXPECT_TRUE(launcher_.cleanups[0].first);
+}
+
 TEST_F(LifecycleTest, KillSignalsTheInitAndAnUncleanEndStopsTheScope) {
   ContainerRecord* record = Create("web", "always");
   EXPECT_EQ(ErrorKindOf(lifecycle_->Kill(record, SIGKILL)), ErrorKind::kNotRunning);
