@@ -30,7 +30,7 @@ count_bazel_cases() {
 bazel_pass() {
   local title=$1
   shift
-  echo "== $title"
+  echo "== $title ($((SECONDS / 60)) min since the start)"
   rm -rf bazel-testlogs/ 2>/dev/null
   bazel test //... --test_output=errors "$@" 2>&1 | tee "$bazel_log" |
     grep -vE '^(Loading|Analyzing|INFO: (From|Reading|Found))' | tail -40
@@ -66,8 +66,10 @@ for t in tests/system/*.sh; do
   [ -e "$t" ] || continue
   case "$(basename "$t")" in *lib.sh) continue ;; esac  # the helpers they source, not tests
   echo "== $t"
+  started=$SECONDS
   out=$(bash "$t" 2>&1); rc=$?
   echo "$out" | tail -60
+  echo "   ($t took $((SECONDS - started)) s; $((SECONDS / 60)) min since the start)"
   line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
   if [ -n "$line" ]; then
     p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
