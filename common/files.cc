@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/errors.h"
+#include "common/status_macros.h"
 #include "common/unique_fd.h"
 
 namespace corral {
@@ -158,15 +159,29 @@ bool lock_non_blocking = false;
 
 void FileLock::SetNonBlocking(bool non_blocking) { lock_non_blocking = non_blocking; }
 
-absl::StatusOr<FileLock> FileLock::Take(const std::string& path) {
+namespace {
+
+absl::StatusOr<UniqueFd> TakeFlock(const std::string& path, bool non_blocking) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoError(absl::StrCat("open lock ", path));
-  while (::flock(fd.get(), LOCK_EX | (lock_non_blocking ? LOCK_NB : 0)) != 0) {
-    if (errno == EWOULDBLOCK && lock_non_blocking) {
+  while (::flock(fd.get(), LOCK_EX | (non_blocking ? LOCK_NB : 0)) != 0) {
+    if (errno == EWOULDBLOCK && non_blocking) {
       return absl::UnavailableError(absl::StrCat("lock ", path, ": held by another process"));
     }
     if (errno != EINTR) return ErrnoError(absl::StrCat("lock ", path));
   }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<FileLock> FileLock::Take(const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, TakeFlock(path, lock_non_blocking));
+  return FileLock(std::move(fd));
+}
+
+absl::StatusOr<FileLock> FileLock::TryTake(const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, TakeFlock(path, /*non_blocking=*/true));
   return FileLock(std::move(fd));
 }
 

@@ -53,6 +53,8 @@ class FileLock {
   // process then tries once (LOCK_NB) and answers Unavailable while someone else holds the
   // lock; the caller retries from a timer. A forked child that may wait resets it.
   static void SetNonBlocking(bool non_blocking);
+  // Tries once whatever the mode (LOCK_NB): Unavailable while another holder has it.
+  static absl::StatusOr<FileLock> TryTake(const std::string& path);
 
  private:
   explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}

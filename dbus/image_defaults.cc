@@ -1,10 +1,12 @@
 #include "dbus/image_defaults.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/errors.h"
 #include "common/files.h"
 #include "runtime/spec.h"
 
@@ -43,6 +45,24 @@ absl::Status ApplyImageRecord(const std::string& images_root, const images::oci:
   }
   if (config->stop_signal == 0) config->stop_signal = record.stop_signal;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<FileLock>> HoldImageStore(const std::string& images_root, const std::string& image) {
+  if (image.empty() || image.front() == '/' || !runtime::ValidateContainerName(image).ok()) return std::nullopt;
+  struct stat st;
+  if (::stat(absl::StrCat(images_root, "/", image).c_str(), &st) != 0) return std::nullopt;
+  // The store's directory as the importer makes it (root's, 0700): an image built before the
+  // first import has none yet.
+  const std::string layers = absl::StrCat(images_root, "/", images::oci::kLayersDirName);
+  if (::mkdir(layers.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", layers));
+  absl::StatusOr<FileLock> lock = FileLock::TryTake(images::oci::StoreLockPath(images_root));
+  if (lock.status().code() == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(absl::StrCat("the image store is busy: an `image import`, `image pull` or `image rm` is "
+                                               "under way; create from image ", image,
+                                               " again once it is done (nothing was created)"));
+  }
+  if (!lock.ok()) return lock.status();
+  return std::optional<FileLock>(std::move(*lock));
 }
 
 absl::Status ApplyImageDefaults(const std::string& images_root, ContainerConfig* config) {

@@ -5,9 +5,12 @@
 #ifndef CORRAL_DBUS_IMAGE_DEFAULTS_H_
 #define CORRAL_DBUS_IMAGE_DEFAULTS_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/files.h"
 #include "dbus/container_config.h"
 #include "tools/images/oci/oci_format.h"
 
@@ -19,6 +22,13 @@ namespace corral::dbus {
 // Env under the given one (a given KEY wins); cwd, uid and gid; stop_signal. A command given
 // replaces Entrypoint and Cmd both (the image's entry point is not put before it).
 absl::Status ApplyImageDefaults(const std::string& images_root, ContainerConfig* config);
+
+// The image store's lock (images::oci::StoreLockPath), held from reading a named image until
+// the container's config is written: an `image rm` running at the same time then either sees
+// the container (and refuses) or has finished (and the create finds no image). Never waits:
+// Unavailable, saying why, while an import or removal holds it. Nothing (no lock needed) for a
+// directory given as the image or a name that is not in the store.
+absl::StatusOr<std::optional<FileLock>> HoldImageStore(const std::string& images_root, const std::string& image);
 
 // The same on a parsed record (for tests).
 absl::Status ApplyImageRecord(const std::string& images_root, const images::oci::ImageRecord& record,

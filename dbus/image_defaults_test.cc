@@ -3,7 +3,9 @@
 // a missing layer or a broken record refused; single-tree images untouched.
 #include "dbus/image_defaults.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -123,6 +125,37 @@ TEST_F(ImageDefaultsTest, TheConfigKeepsItAll) {
   EXPECT_FALSE(ParseConfig("name=c\nimage=web\ncommand=x\ncwd=relative\n").ok());
   EXPECT_FALSE(ParseConfig("name=c\nimage=web\ncommand=x\nstop_signal=99\n").ok());
   EXPECT_FALSE(ParseConfig("name=c\nimage=web\ncommand=x\nimage_layer=relative\n").ok());
+}
+
+TEST_F(ImageDefaultsTest, TheStoreLockIsHeldForANamedImageAndRefusedWhileAnImportHoldsIt) {
+  // A directory given as the image, or a name not in the store: no lock.
+  absl::StatusOr<std::optional<FileLock>> none = HoldImageStore(root_, "/srv/tree");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  none = HoldImageStore(root_, "nosuch");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(MakeDirectories(root_ + "/web").ok());
+  const std::string lock_path = oci::StoreLockPath(root_);
+  {
+    absl::StatusOr<std::optional<FileLock>> held = HoldImageStore(root_, "web");
+    ASSERT_TRUE(held.ok()) << held.status();
+    ASSERT_TRUE(held->has_value());
+    // What an importer's flock meets meanwhile (another open file description).
+    int other = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(other, 0);
+    EXPECT_NE(::flock(other, LOCK_EX | LOCK_NB), 0);
+    ::close(other);
+  }
+  // An importer holds it: refused at once, saying why; free again once it lets go.
+  int importer = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(importer, 0);
+  ASSERT_EQ(::flock(importer, LOCK_EX | LOCK_NB), 0);
+  absl::StatusOr<std::optional<FileLock>> busy = HoldImageStore(root_, "web");
+  EXPECT_EQ(busy.status().code(), absl::StatusCode::kUnavailable) << busy.status();
+  EXPECT_NE(busy.status().message().find("image store is busy"), std::string::npos) << busy.status();
+  ::close(importer);
+  EXPECT_TRUE(HoldImageStore(root_, "web").ok());
 }
 
 }  // namespace

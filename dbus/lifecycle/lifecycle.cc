@@ -92,6 +92,9 @@ absl::Status Lifecycle::Apply(ContainerRun& run, RunEvent event) {
 // ---- create, start ----
 
 absl::StatusOr<ContainerRecord*> Lifecycle::Create(ContainerConfig config) {
+  // Held until the config is on disk, so `image rm` cannot collect what it is about to use.
+  absl::StatusOr<std::optional<FileLock>> store = HoldImageStore(registry_->paths().images_root, config.image);
+  if (!store.ok()) return store.status();
   // An OCI image's layers and defaults (Entrypoint, Cmd, Env, ...): dbus/image_defaults.h.
   if (absl::Status image = ApplyImageDefaults(registry_->paths().images_root, &config); !image.ok()) return image;
   if (config.command.empty()) config.boot = true;

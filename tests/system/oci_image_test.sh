@@ -194,6 +194,15 @@ check_output "the shared layer is still there, five's own are gone" '^yes no no 
   sb sh -c "for d in $(layer 1) $(layer 2) $(layer 3) $(layer 4) $(layer 5); do test -d \$d && echo yes || echo no; done | tr '\n' ' '"
 check_output "t1 (image two) still runs on it" '^only-in-two$' sb corralctl exec t1 -- cat /etc/two
 
+echo "== a create while an import or a removal holds the image store"
+# What `image import` and `image rm` hold for their whole run (the removal's collection of unused
+# layers must never race a container being created from them): corrald refuses at once rather
+# than wait for it (its loop never blocks), saying why, and creates nothing.
+check_fails "create from image two while the store is locked: refused, saying why" 'image store is busy.*nothing was created' \
+  sb sh -c 'flock /var/lib/corral/images/layers/.lock sleep 2 & sleep 0.3; corralctl create busy1 --image two --net none -- true; rc=$?; wait; exit $rc'
+check_fails "and there is no container busy1" 'no container' sb corralctl info busy1
+check "once the store is free, the same create works" sb sh -c 'corralctl create busy1 --image two --net none -- true >/dev/null && corralctl rm busy1'
+
 echo "== bad input: refused, nothing created"
 count() { sb sh -c "echo \$(ls -A $store | wc -l) \$(ls /var/lib/corral/images | tr '\n' ' ')"; }
 before=$(count)

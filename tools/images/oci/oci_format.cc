@@ -328,6 +328,10 @@ std::string LayerDir(const std::string& images_dir, absl::string_view diff_id) {
   return absl::StrCat(images_dir, "/", kLayersDirName, "/sha256/", DigestHex(diff_id));
 }
 
+std::string StoreLockPath(const std::string& images_dir) {
+  return absl::StrCat(images_dir, "/", kLayersDirName, "/.lock");
+}
+
 std::vector<std::string> LowerDirs(const std::string& images_dir, const ImageRecord& record) {
   std::vector<std::string> out;
   for (auto it = record.layers.rbegin(); it != record.layers.rend(); ++it) out.push_back(LayerDir(images_dir, it->diff_id));

@@ -104,6 +104,10 @@ struct ImageRecord {
 inline constexpr char kLayersDirName[] = "layers";
 // IMAGES_DIR/layers/sha256/HEX: one layer's tree, named by its diff_id.
 std::string LayerDir(const std::string& images_dir, absl::string_view diff_id);
+// IMAGES_DIR/layers/.lock: held (flock, exclusive) by an image import or removal for its whole
+// run, and by corrald while it creates a container from an image (never waiting for it), so a
+// removal's collection of unused layers never races a container that is about to use them.
+std::string StoreLockPath(const std::string& images_dir);
 // The layer directories of a record, top first (overlay's lowerdir order).
 std::vector<std::string> LowerDirs(const std::string& images_dir, const ImageRecord& record);
 

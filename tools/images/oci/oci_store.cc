@@ -334,7 +334,7 @@ absl::StatusOr<FileLock> LockStore(const std::string& images_dir) {
   std::string layers = absl::StrCat(images_dir, "/", kLayersDirName);
   RETURN_IF_ERROR(MakePrivateDirectory(layers, /*tighten_existing=*/true));
   RETURN_IF_ERROR(MakePrivateDirectory(layers + "/sha256", /*tighten_existing=*/true));
-  return FileLock::Take(layers + "/.lock");
+  return FileLock::Take(StoreLockPath(images_dir));
 }
 
 }  // namespace
