@@ -537,6 +537,7 @@ bool SetUpRootfsInChild(const RootfsPlan& plan, int error_fd, int stage_fd) {
   c.proc.reset();
   c.sys.reset();
   stage.reset();
+  if (plan.before_pivot != nullptr && !plan.before_pivot(plan.before_pivot_arg)) return false;
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the
   // container's tree (the trick runc and crun use; no put_old directory needed).
   if (::fchdir(root.get()) != 0) return Fail(error_fd, "chdir", rootfs);

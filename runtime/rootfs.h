@@ -67,6 +67,10 @@ struct RootfsPlan {
   // of `rootfs`, or empty when the rootfs comes as an idmapped tree laid over the stage.
   bool staged = false;
   std::string staged_rootfs;
+  // Called in the child after every step and before pivot_root (OCI createContainer hooks run
+  // there); false fails the setup (it reported why). Async-signal-safe, like the child.
+  bool (*before_pivot)(const void* arg) = nullptr;
+  const void* before_pivot_arg = nullptr;
 };
 
 // Builds the plan: /proc, /sys (read-only), /dev (nodev tmpfs with the nodes of

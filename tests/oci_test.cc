@@ -419,6 +419,56 @@ TEST_F(OciTest, HooksGetTheStateOnStdin) {
   EXPECT_NE(::stat((state_root_ + "/hookfail").c_str(), &st), 0);
 }
 
+TEST_F(OciTest, CreateContainerAndStartContainerHooksRunInTheContainerAtTheirTime) {
+  // createContainer: at create, in the container's mount namespace before pivot_root (the path
+  // and what it writes are the host's); startContainer: at start, inside the container (the
+  // path is the container's), before the process. Both read the state on stdin.
+  std::string cc = dir_ + "/cc";
+  config_["hooks"] = {
+      {"createContainer",
+       {{{"path", "/bin/sh"},
+         {"args", {"sh", "-c", "cat > " + cc + ".state; readlink /proc/self/ns/mnt > " + cc + ".mnt"}},
+         {"timeout", 10}}}},
+      {"startContainer", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo START-HOOK $(cat | wc -c)"}}}}}};
+  config_["process"]["args"] = {"sh", "-c", "echo THE-PROCESS; exec sleep 1000"};
+  WriteConfig();
+  CliResult created = Create("hooks2");
+  ASSERT_EQ(created.exit_status, 0) << created.output;
+  json state = json::parse(ReadFile(cc + ".state").value_or(""), nullptr, false);
+  ASSERT_FALSE(state.is_discarded()) << ReadFile(cc + ".state").value_or("(none)");
+  EXPECT_EQ(state["id"], "hooks2");
+  EXPECT_GT(state["pid"].get<int>(), 0);
+  char own[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/mnt", own, sizeof(own) - 1), 0);
+  std::string hook_mnt = ReadFile(cc + ".mnt").value_or("");
+  EXPECT_FALSE(hook_mnt.empty());
+  EXPECT_THAT(hook_mnt, Not(HasSubstr(own))) << "the createContainer hook ran in the host's mount namespace";
+  EXPECT_THAT(ContainerOutput(), Not(HasSubstr("START-HOOK"))) << "startContainer ran at create";
+  ASSERT_EQ(Oci({"start", "hooks2"}).exit_status, 0);
+  ASSERT_TRUE(WaitForOutput("THE-PROCESS")) << ContainerOutput();
+  std::string out = ContainerOutput();
+  ASSERT_THAT(out, HasSubstr("START-HOOK "));
+  EXPECT_LT(out.find("START-HOOK"), out.find("THE-PROCESS"));
+  EXPECT_THAT(out, Not(HasSubstr("START-HOOK 0"))) << "the startContainer hook read no state";
+  EXPECT_EQ(Oci({"delete", "--force", "hooks2"}).exit_status, 0);
+
+  // A failing createContainer hook fails the create, says which, and leaves nothing; one that
+  // outlives its timeout is killed and fails it too.
+  config_["hooks"] = {{"createContainer", {{{"path", "/bin/false"}}}}};
+  WriteConfig();
+  CliResult failed = Oci({"run", "--bundle", dir_ + "/bundle", "hooks3"});
+  EXPECT_NE(failed.exit_status, 0);
+  EXPECT_THAT(failed.output, HasSubstr("createContainer hook exited 1 `/bin/false`"));
+  struct stat st;
+  EXPECT_NE(::stat((state_root_ + "/hooks3").c_str(), &st), 0);
+  config_["hooks"] = {{"createContainer", {{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}, {"timeout", 1}}}}};
+  WriteConfig();
+  CliResult slow = Oci({"run", "--bundle", dir_ + "/bundle", "hooks4"});
+  EXPECT_NE(slow.exit_status, 0);
+  EXPECT_THAT(slow.output, HasSubstr("createContainer hook timed out after (s) 1"));
+  EXPECT_NE(::stat((state_root_ + "/hooks4").c_str(), &st), 0);
+}
+
 TEST_F(OciTest, ErrorsGoToTheJsonLog) {
   std::string log = dir_ + "/log.json";
   CliResult r = Oci({"--log", log, "--log-format", "json", "state", "nosuch"});

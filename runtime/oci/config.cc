@@ -203,9 +203,6 @@ absl::Status CheckCrossFields(const Config& config) {
       return BadText(Index("mounts", i), "idmapped mounts are not supported by corral-oci yet");
     }
   }
-  if (!config.hooks.create_container.empty() || !config.hooks.start_container.empty()) {
-    return BadText("hooks", "createContainer and startContainer hooks are not supported by corral-oci yet");
-  }
   return absl::OkStatus();
 }
 

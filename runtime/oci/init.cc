@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -268,6 +270,67 @@ bool SetUpRoot(const InitPlan& plan) {
   return true;
 }
 
+// "createContainer hook exited 3" into `out` (no allocation).
+void HookOutcome(char (&out)[64], const char* which, const char* what, int number) {
+  size_t n = 0;
+  auto add = [&](const char* s) {
+    for (; *s != '\0' && n + 1 < sizeof(out); ++s) out[n++] = *s;
+  };
+  add(which);
+  add(" hook ");
+  add(what);
+  char digits[12];
+  int d = 0;
+  unsigned v = static_cast<unsigned>(number);
+  do {
+    digits[d++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (d > 0 && n + 1 < sizeof(out)) out[n++] = digits[--d];
+  out[n] = '\0';
+}
+
+// Runs each hook to its end with the state on its stdin, in our namespaces; false (reported)
+// when one cannot start, fails or outlives its timeout (then it is killed).
+bool RunContainerHooks(const InitPlan& plan, const std::vector<ChildHook>& hooks, const char* which, bool late) {
+  for (const ChildHook& hook : hooks) {
+    const char* path = hook.path.c_str();
+    if (::lseek(plan.hook_state_fd, 0, SEEK_SET) != 0) return InitFail(plan, late, which, path, errno);
+    int pidfd = -1;
+    struct clone_args args = {};
+    args.flags = CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    long pid = sys::Clone3(&args, sizeof(args));
+    if (pid < 0) return InitFail(plan, late, which, path, errno);
+    if (pid == 0) {
+      ::dup2(plan.hook_state_fd, 0);  // the copy is not close-on-exec
+      ::execve(path, hook.argv.data(), hook.envp.data());
+      ::_exit(127);
+    }
+    pollfd ended = {pidfd, POLLIN, 0};
+    int ready;
+    do {
+      ready = ::poll(&ended, 1, hook.timeout_seconds > 0 ? hook.timeout_seconds * 1000 : -1);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) sys::PidfdSendSignal(pidfd, SIGKILL, nullptr, 0);
+    siginfo_t info = {};
+    while (::waitid(P_PIDFD, pidfd, &info, WEXITED) != 0 && errno == EINTR) {
+    }
+    ::close(pidfd);
+    char step[64];
+    if (ready == 0) {
+      HookOutcome(step, which, "timed out after (s) ", hook.timeout_seconds);
+      return InitFail(plan, late, step, path, ETIMEDOUT);
+    }
+    if (info.si_code != CLD_EXITED || info.si_status != 0) {
+      HookOutcome(step, which, info.si_code == CLD_EXITED ? "exited " : "killed by signal ", info.si_status);
+      return InitFail(plan, late, step, path, ECANCELED);
+    }
+  }
+  return true;
+}
+
 // Created: tells the parent, then (with a fifo) blocks until `start` opens its read end.
 bool ReportReadyAndWait(const InitPlan& plan) {
   ChildError ready;
@@ -304,6 +367,21 @@ bool ReportReadyAndWait(const InitPlan& plan) {
 
 }  // namespace
 
+bool RunCreateContainerHooks(const void* arg) {
+  const InitPlan& plan = *static_cast<const InitPlan*>(arg);
+  return RunContainerHooks(plan, plan.create_container_hooks, "createContainer", /*late=*/false);
+}
+
+void SealHook(ChildHook& hook) {
+  hook.argv.clear();
+  hook.envp.clear();
+  if (hook.args.empty()) hook.args.push_back(hook.path);
+  for (std::string& a : hook.args) hook.argv.push_back(a.data());
+  hook.argv.push_back(nullptr);
+  for (std::string& e : hook.env) hook.envp.push_back(e.data());
+  hook.envp.push_back(nullptr);
+}
+
 [[noreturn]] void InitMain(const InitPlan& plan) {
   char go = 0;
   ssize_t got;
@@ -320,6 +398,7 @@ bool ReportReadyAndWait(const InitPlan& plan) {
   if (!ReportReadyAndWait(plan)) ::_exit(125);
   const bool late = plan.exec_fifo >= 0;  // errors from here go to the container's stderr
   ResetSignalsInChild();
+  if (!RunContainerHooks(plan, plan.start_container_hooks, "startContainer", late)) ::_exit(125);
   if (!DropPrivileges(plan, late)) ::_exit(125);
   if (::chdir(plan.exec.cwd.c_str()) != 0) {
     InitFail(plan, late, "chdir", plan.exec.cwd.c_str(), errno);

@@ -35,6 +35,15 @@ struct SysctlWrite {
   std::string value;
 };
 
+// A createContainer or startContainer hook as the init runs it: argv and envp point into args
+// and env (made by SealHook once the hook is in its final place; never copied after).
+struct ChildHook {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;  // null-terminated
+  int timeout_seconds = 0;        // 0: waited for as long as it runs
+};
+
 // Everything the init needs, prepared before the clone: the child allocates nothing.
 struct InitPlan {
   const Config* config;
@@ -65,7 +74,19 @@ struct InitPlan {
   int console_fd = -1;
   int exec_fifo = -1;
   int preserve_fds = 0;
+  // Run by the init in the container's namespaces with the state on stdin (hook_state_fd, a
+  // memfd the parent fills once the pid is known): createContainer after the mounts and before
+  // pivot_root (its path is the host's), startContainer after `start` and before the process
+  // (its path is the container's).
+  std::vector<ChildHook> create_container_hooks, start_container_hooks;
+  int hook_state_fd = -1;
 };
+
+// Points a hook's argv and envp at its args and env.
+void SealHook(ChildHook& hook);
+
+// The rootfs plan's before_pivot for an InitPlan (`arg`): its createContainer hooks.
+bool RunCreateContainerHooks(const void* arg);
 
 // Runs in the cloned child: waits for the parent's go, sets everything up, reports "ready" on
 // plan.sync_fd, waits on the exec fifo (if any) and execs. Never returns.

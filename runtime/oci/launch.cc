@@ -179,6 +179,37 @@ absl::Status PlanProcess(const Config& config, const LaunchOptions& options, Ini
   return absl::OkStatus();
 }
 
+absl::Status WriteAll(int fd, const std::string& text) {
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError("write");
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// The createContainer and startContainer hooks for the init, and the memfd their state goes
+// into (invalid when there are none).
+absl::StatusOr<UniqueFd> PlanContainerHooks(const Config& config, const LaunchOptions& options, InitPlan& plan) {
+  if (config.hooks.create_container.empty() && config.hooks.start_container.empty()) return UniqueFd();
+  if (!options.container_hook_state) return absl::InvalidArgumentError("container hooks without a state for them");
+  auto add = [](const std::vector<Hook>& from, std::vector<ChildHook>& to) {
+    for (const Hook& h : from) to.push_back({h.path, h.args, h.env, {}, {}, h.timeout.value_or(0)});
+    for (ChildHook& h : to) SealHook(h);  // the vector is final: the pointers stay good
+  };
+  add(config.hooks.create_container, plan.create_container_hooks);
+  add(config.hooks.start_container, plan.start_container_hooks);
+  UniqueFd fd(::memfd_create("corral-oci-hook-state", MFD_CLOEXEC));
+  if (!fd) return ErrnoError("memfd_create for the hooks' state");
+  plan.hook_state_fd = fd.get();
+  if (!plan.create_container_hooks.empty()) {
+    plan.rootfs.before_pivot = &RunCreateContainerHooks;
+    plan.rootfs.before_pivot_arg = &plan;
+  }
+  return fd;
+}
+
 // With process.terminal: a pty whose slave belongs to the container's root, sized.
 absl::StatusOr<std::optional<Pty>> OpenConsoleFor(const Config& config, bool new_userns) {
   std::optional<Pty> pty;
@@ -223,6 +254,7 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
   ASSIGN_OR_RETURN(std::optional<Pty> pty, OpenConsoleFor(config, plan.new_userns));
   plan.console_fd = pty ? pty->slave.get() : -1;
   ASSIGN_OR_RETURN(plan.rootfs, MakeOciRootfsPlan(config, pty ? pty->slave_path : ""));
+  ASSIGN_OR_RETURN(UniqueFd hook_state, PlanContainerHooks(config, options, plan));
 
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) return ErrnoError("socketpair for the init");
@@ -257,6 +289,9 @@ absl::StatusOr<Launched> LaunchInit(const Config& config, const LaunchOptions& o
   absl::Status status;
   if (plan.new_userns) status = Annotate(WriteIdMaps(launched.pid, config.uid_mappings, config.gid_mappings), "write id maps");
   if (status.ok() && options.before_go) status = options.before_go(launched.pid);
+  if (status.ok() && hook_state) {
+    status = Annotate(WriteAll(hook_state.get(), options.container_hook_state(launched.pid)), "the hooks' state");
+  }
   if (status.ok()) {
     char go = 1;
     if (::write(parent_end.get(), &go, 1) != 1) status = ErrnoError("signal the init to go on");

@@ -33,6 +33,9 @@ struct LaunchOptions {
   // Called after the init exists in its namespaces (id maps written) and before it sets up
   // anything: cgroup placement, createRuntime and prestart hooks.
   std::function<absl::Status(pid_t pid)> before_go;
+  // The state JSON the createContainer and startContainer hooks read on stdin, asked for once
+  // the init's pid is known (after before_go). Required when the config has such hooks.
+  std::function<std::string(pid_t pid)> container_hook_state;
 };
 
 struct Launched {

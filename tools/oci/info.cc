@@ -112,7 +112,7 @@ int CmdFeatures() {
   json features = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", oci::kSpecVersion},
-      {"hooks", {"prestart", "createRuntime", "poststart", "poststop"}},
+      {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
       {"mountOptions", options},
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},

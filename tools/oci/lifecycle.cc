@@ -222,6 +222,11 @@ absl::StatusOr<oci::Launched> DoCreate(const std::string& id, const CreateFlags&
     RETURN_IF_ERROR(RunHooks(config.hooks.create_runtime, state, "createRuntime"));
     return absl::OkStatus();
   };
+  // createContainer and startContainer (run by the init, in the container) read the same.
+  options.container_hook_state = [&](pid_t pid) {
+    s.pid = pid;
+    return StateJson(s, "creating", false);
+  };
   ASSIGN_OR_RETURN(oci::Launched launched, oci::LaunchInit(config, options));
   s.pid = launched.pid;
   ASSIGN_OR_RETURN(s.start_time, StartTimeOf(launched.pid, nullptr));
