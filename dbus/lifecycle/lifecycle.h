@@ -122,6 +122,7 @@ class Lifecycle {
   // The bridge network's reconciliation pass judged by what this corrald knows; what it frees
   // goes to the journal, prefixed by `why`.
   void ReclaimNetwork(const std::string& why);
+  void RemoveStaleRunFilesOnceEmpty(const std::string& unit);
   absl::Status ReleaseAddress(const std::string& name, uint64_t deadline_usec, bool* busy);
   absl::Status SaveLimits(ContainerRecord* record, const LimitsChange& change, bool applied_live);
 

@@ -1,5 +1,9 @@
 // The lifecycle at corrald's start (adopting running containers, reconciling the host) and at
 // a container's removal (its address freed), with the bridge network's reclamation both need.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +49,7 @@ void Lifecycle::ReconcileAtStart() {
   for (const std::string& unit : reconciled.stray_scopes) {
     ::fprintf(stderr, "corrald: reconciled at start: killed and stopped %s (no living supervisor)\n", unit.c_str());
     scopes_->KillAndStopScope(unit);
+    RemoveStaleRunFilesOnceEmpty(unit);
   }
   machines_->UnregisterMachinesExcept(input.running, [](const std::string& machine) {
     ::fprintf(stderr, "corrald: reconciled at start: unregistered machine %s (no such running container)\n",
@@ -60,6 +65,27 @@ void Lifecycle::ReconcileAtStart() {
               status.ok() ? "ok" : std::string(status.message()).c_str());
   });
   ReclaimNetwork("at start");
+}
+
+// A supervisor of a start the last corrald left in flight may still have been finishing it
+// when the run directory was cleaned above: its state file, written then, outlives it once the
+// kill lands. Removed once the scope is empty (checked from the loop, never waited for), unless
+// the container runs again by then.
+void Lifecycle::RemoveStaleRunFilesOnceEmpty(const std::string& unit) {
+  constexpr uint64_t kIntervalUsec = 100'000;
+  constexpr int kTries = 100;  // 10 s: a kill through systemd lands well within it
+  std::string name = unit.substr(0, unit.size() - (sizeof(".scope") - 1)).substr(sizeof("corral-") - 1);
+  auto tries = std::make_shared<int>(0);
+  RetryLater(event_, kIntervalUsec, [this, unit, name, tries]() {
+    if (runs_.count(name)) return true;  // started again: the files are its own
+    if (scopes_->ScopeHasProcesses(unit)) return ++*tries >= kTries;  // still there after 10 s: left alone
+    ContainerRecord* record = registry_->Find(name);
+    if (record == nullptr) return true;
+    for (const std::string& path : {record->paths.state(), record->paths.console_socket()}) {
+      if (::unlink(path.c_str()) == 0) ::fprintf(stderr, "corrald: reconciled at start: removed the stale %s\n", path.c_str());
+    }
+    return true;
+  });
 }
 
 void Lifecycle::ReclaimNetwork(const std::string& why) {
