@@ -86,6 +86,35 @@ class CorralRunTest : public ContainerTest {
     return links;
   }
 
+  // Runs corral-run with `args` (a container serving one connection on its port 80 behind
+  // `-p 8080:80`) while the outside connects to the host's uplink address on 8080 until it gets
+  // an answer (5 s at most); *status is "EXIT OUTPUT" of the run.
+  std::string ServeOnceThroughForward(std::vector<std::string> args, std::string* status) {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    std::thread run([&] {
+      CliResult r = RunCli(args);
+      std::string text = std::to_string(r.exit_status) + " " + r.output;
+      (void)!::write(fds[1], text.data(), text.size());
+      ::close(fds[1]);
+    });
+    std::string got;
+    for (int attempt = 0; attempt < 100 && got.empty(); ++attempt) {
+      absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080);
+      if (client.ok()) {
+        char buffer[64];
+        pollfd p{client->get(), POLLIN, 0};
+        ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client->get(), buffer, sizeof(buffer), 0) : -1;
+        if (n > 0) got.assign(buffer, n);
+      }
+      if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    run.join();
+    *status = ReadAll(fds[0]);
+    ::close(fds[0]);
+    return got;
+  }
+
   std::unique_ptr<NetWorld> world_;
   std::string net_dir_;
   std::string config_path_;
@@ -212,29 +241,10 @@ TEST_F(CorralRunTest, ContainerReachesTheOutsideMasqueradedAsTheHost) {
 TEST_F(CorralRunTest, PortForwardReachesTheContainerFromOutside) {
   // The container serves one connection on port 80; the outside connects to the host's
   // uplink address on 8080.
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  std::thread run([&] {
-    CliResult r = RunCli({"--rootfs", rootfs(), "--name", "api", "-p", "8080:80", "--", "sh", "-c",
-                          "echo served-by-api | nc -l -p 80 -w 5"});
-    std::string status = std::to_string(r.exit_status) + " " + r.output;
-    (void)!::write(fds[1], status.data(), status.size());
-    ::close(fds[1]);
-  });
-  std::string got;
-  for (int attempt = 0; attempt < 100 && got.empty(); ++attempt) {
-    absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080);
-    if (client.ok()) {
-      char buffer[64];
-      pollfd p{client->get(), POLLIN, 0};
-      ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client->get(), buffer, sizeof(buffer), 0) : -1;
-      if (n > 0) got.assign(buffer, n);
-    }
-    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  run.join();
-  std::string status = ReadAll(fds[0]);
-  ::close(fds[0]);
+  std::string status;
+  std::string got = ServeOnceThroughForward(
+      {"--rootfs", rootfs(), "--name", "api", "-p", "8080:80", "--", "sh", "-c", "echo served-by-api | nc -l -p 80 -w 5"},
+      &status);
   EXPECT_EQ(got, "served-by-api\n");
   EXPECT_TRUE(absl::StartsWith(status, "0 ")) << status;
   // The forward is gone with the container.
@@ -355,29 +365,9 @@ TEST_F(CorralRunTest, KilledRunsLeaseAndForwardAreReclaimedByTheNextRun) {
 
   // The next run may forward 8080 (not "already forwarded to container run-..."), says what it
   // reclaimed, and the traffic reaches it.
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  std::thread run([&] {
-    CliResult r = RunCli({"--rootfs", rootfs(), "-p", "8080:80", "--", "sh", "-c",
-                          "echo served-by-second | nc -l -p 80 -w 5"});
-    std::string status = std::to_string(r.exit_status) + " " + r.output;
-    (void)!::write(fds[1], status.data(), status.size());
-    ::close(fds[1]);
-  });
-  std::string got;
-  for (int attempt = 0; attempt < 100 && got.empty(); ++attempt) {
-    absl::StatusOr<UniqueFd> client = NetWorld::ConnectFrom(world_->outside_netns(), kHostUplinkAddress, 8080);
-    if (client.ok()) {
-      char buffer[64];
-      pollfd p{client->get(), POLLIN, 0};
-      ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client->get(), buffer, sizeof(buffer), 0) : -1;
-      if (n > 0) got.assign(buffer, n);
-    }
-    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  run.join();
-  std::string status = ReadAll(fds[0]);
-  ::close(fds[0]);
+  std::string status;
+  std::string got = ServeOnceThroughForward(
+      {"--rootfs", rootfs(), "-p", "8080:80", "--", "sh", "-c", "echo served-by-second | nc -l -p 80 -w 5"}, &status);
   end_container();
   EXPECT_EQ(got, "served-by-second\n");
   EXPECT_TRUE(absl::StartsWith(status, "0 ")) << status;

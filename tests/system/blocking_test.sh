@@ -11,6 +11,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
+. tests/system/fault_lib.sh
 
 build_corral
 echo "== booting a throwaway systemd with corral installed"
@@ -24,21 +25,9 @@ ms='t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0)
 # field NAME: the value of NAME=... in $out; lt A B: prints ok when the number A < B.
 field() { echo "$out" | sed -n "s/^$1=//p" | head -1; }
 lt() { [ -n "$1" ] && [ "$1" -lt "$2" ] && echo ok; }
-truth() {
-  sb sh -c '
-    bad=""
-    running=$(corralctl ls | awk "NR>1 && \$2==\"running\" {print \$1}" | sort)
-    scopes=$(for f in /sys/fs/cgroup/unified/machine.slice/corral-*.scope/cgroup.events /sys/fs/cgroup/machine.slice/corral-*.scope/cgroup.events; do
-        [ -e "$f" ] && grep -q "populated 1" "$f" && basename $(dirname "$f") .scope | sed "s/^corral-//"; done | sort -u)
-    [ "$running" = "$scopes" ] || bad="$bad ls=[$running] scopes=[$scopes]"
-    for m in $(awk "{print \$5}" /proc/self/mountinfo | grep -E "^/run/corral/containers/|^/var/lib/corral/containers/"); do
-      c=$(echo "$m" | cut -d/ -f5); echo "$running" | grep -qx "$c" || bad="$bad mount=$m"
-    done
-    for c in $(awk "\$1 != \"corral-leases\" && \$1 != \"end\" && \$4 != \"-\" {print \$1}" '$leases'); do
-      echo "$running" | grep -qx "$c" || bad="$bad forward-lease=$c"
-    done
-    echo "${bad:-ok}"'
-}
+# The whole truth (tests/system/fault_lib.sh): ls against scopes, machined, mounts, state
+# files, forwards, veths.
+truth() { fault_truth; }
 
 echo "== a held leases lock"
 sb corralctl create b1 --image busybox -p 8095:80 -- sh -c 'exec sleep 1000' >/dev/null

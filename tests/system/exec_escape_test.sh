@@ -9,12 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-build_corral
-if ! log=$(bazel build -c opt //tests:attach_probe 2>&1); then
-  echo "$log" | tail -20
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+build_corral //tests:attach_probe
 probe=$bin/tests/attach_probe
 echo "== booting a throwaway systemd with corral installed"
 corral_sandbox "$(mktemp -d /tmp/corral-exectest-XXXXXX)"

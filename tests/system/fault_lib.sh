@@ -1,4 +1,4 @@
-# Shared by the fault-injection system tests (faults_test.sh, enospc_test.sh, bus_fuzz_test.sh):
+# Shared by the fault-injection system tests (faults, enospc, bus_fuzz, blocking, broken_files):
 # the whole truth after a fault, and corrald's ListContainers latency measured all through it.
 # Source after lib.sh, once corral_sandbox has booted (uses sb and $sandbox_state).
 

@@ -34,13 +34,14 @@ finish() {
   [ "$failed" -eq 0 ]
 }
 
-# Both system tests of corrald start the same way. build_corral: builds the binaries and sets
-# $bin, or ends the test as one failure. corral_sandbox STATE [EXTRA_BIND...]: the throwaway
+# Both system tests of corrald start the same way. build_corral [TARGET...]: builds the
+# binaries (and the test's own targets, in the same build) and sets $bin, or ends the test as
+# one failure. corral_sandbox STATE [EXTRA_BIND...]: the throwaway
 # systemd with corral installed (tools/sandbox/corral_sandbox.sh), stopped when the test exits,
 # and `sb CMD...` to run CMD in it as a unit, at most 60 s so one stuck check cannot hang the run.
 build_corral() {
   local log
-  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci 2>&1); then
+  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci "$@" 2>&1); then
     echo "$log" | tail -20
     echo "0 passed, 1 failed"
     exit 1
@@ -60,3 +61,12 @@ corral_sandbox() {
 }
 
 sb() { timeout 60 tools/sandbox/sandbox.sh run "$sandbox_state" -- "$@"; }
+
+# busybox_tarball WORK: WORK/rootfs (the host's busybox-static with its applets as links) and
+# WORK/busybox.tar of it: the image podman, docker and containerd import offline.
+busybox_tarball() {
+  mkdir -p "$1/rootfs/bin" "$1/rootfs/tmp" "$1/rootfs/etc"
+  cp /bin/busybox "$1/rootfs/bin/busybox"
+  for applet in $("$1/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$1/rootfs/bin/$applet"; done
+  tar -C "$1/rootfs" -cf "$1/busybox.tar" .
+}

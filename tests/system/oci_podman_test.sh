@@ -13,19 +13,10 @@ if ! command -v podman >/dev/null; then
   finish
   exit
 fi
-if ! log=$(bazel build -c opt //tools:corral-oci 2>&1); then
-  echo "$log" | tail -20
-  echo "0 passed, 1 failed"
-  exit 1
-fi
 build_corral
 work=$(mktemp -d /tmp/corral-ocitest-XXXXXX)
 extra_cleanup="rm -rf $work"
-# The image: busybox-static and its applets, as a tarball podman imports.
-mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc"
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for applet in $("$work/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"; done
-tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+busybox_tarball "$work"
 echo "== booting a throwaway systemd with corral installed"
 corral_sandbox "$work/sandbox" "$work"
 

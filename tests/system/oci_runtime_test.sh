@@ -13,9 +13,7 @@ cd "$root"
 build_corral
 work=$(mktemp -d /tmp/corral-ocirt-XXXXXX)
 extra_cleanup="rm -rf $work"
-mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc"
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for applet in $("$work/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"; done
+busybox_tarball "$work"
 echo "== booting a throwaway systemd with corral installed"
 corral_sandbox "$work/sandbox" "$work"
 
