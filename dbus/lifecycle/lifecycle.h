@@ -130,6 +130,8 @@ class Lifecycle {
   void RunEnded(ContainerRecord* record, bool was_running);
   void CheckOom(const std::string& name);
   void MaybeRestart(ContainerRecord* record);
+  void ScheduleRestart(ContainerRecord* record, uint64_t delay_usec);
+  void RecoverPendingRestart(ContainerRecord* record);  // at RecoverAll, for one that does not run
   void UserStarted(ContainerRecord* record);
   bool CancelRestart(ContainerRecord* record);  // true when one was waiting
   void Changed(const ContainerRecord& record, std::vector<const char*> properties) {
