@@ -191,6 +191,7 @@ class LifecycleTest : public ::testing::Test {
     options.reconcile_host = false;
     options.start_timeout_seconds = start_timeout;
     options.default_stop_timeout_seconds = 5;
+    options.limit_controllers = [this] { return host_controllers_; };
     lifecycle_ = std::make_unique<Lifecycle>(event_, registry_.get(), &scopes_, &machines_, &launcher_, &observer_,
                                              options);
   }
@@ -239,6 +240,7 @@ class LifecycleTest : public ::testing::Test {
   FakeLauncher launcher_;
   FakeObserver observer_;
   std::unique_ptr<Lifecycle> lifecycle_;
+  LimitControllers host_controllers_{{"memory", "pids", "cpu"}, "all of them (a test)"};
 };
 
 }  // namespace corral::dbus

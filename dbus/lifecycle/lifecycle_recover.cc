@@ -22,6 +22,7 @@ void Lifecycle::RecoverAll() {
 
 void Lifecycle::Recover(ContainerRecord* record) {
   if (record->state == ContainerState::kBroken) return;  // its config is unknown: nothing to adopt
+  NoteUnenforcedLimits(record, nullptr);
   absl::StatusOr<AdoptedSupervisor> found = launcher_->Adopt(*record);
   if (!found.ok()) {  // not running: maybe waiting for its restart's back-off
     RecoverPendingRestart(record);

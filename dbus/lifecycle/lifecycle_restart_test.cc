@@ -1,11 +1,15 @@
 // The restart policy across corrald's restarts (a restart waiting for its back-off is done by
-// the next corrald, with the count it had; a stop calls it off for good), driven through the
+// the next corrald, with the count it had; a stop calls it off for good), and limits a host's
+// cgroups cannot enforce (refused by SetLimits, said at create), driven through the
 // lifecycle's fakes (lifecycle_fixture.h), without a bus.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "dbus/error_kind.h"
 #include "dbus/lifecycle/lifecycle_fixture.h"
 #include "gtest/gtest.h"
 
@@ -84,6 +88,51 @@ TEST_F(LifecycleRestartTest, APendingRestartOfAContainerWithoutAPolicyIsDropped)
   EXPECT_EQ(launcher_.launches, 0);
   EXPECT_EQ(record->state, ContainerState::kStopped);
   EXPECT_FALSE(ReadFile(PendingFile("web")).ok());
+}
+
+TEST_F(LifecycleTest, ALimitWithoutItsControllerIsRefusedByNameAndSaidAtCreate) {
+  host_controllers_ = {{"cpu"}, "cgroup2 at /sys/fs/cgroup offers \"cpu\""};  // no memory, no pids
+  NewLifecycle();
+  ContainerConfig c;
+  c.name = "web";
+  c.image = "busybox";
+  c.command = {"/bin/sleep", "1000"};
+  c.memory_bytes = 64 << 20;
+  absl::StatusOr<ContainerRecord*> created = lifecycle_->Create(c);
+  ASSERT_TRUE(created.ok()) << created.status();  // a config may outlive its host: kept, and said
+  ContainerRecord* record = *created;
+  EXPECT_EQ(record->unenforced_limits, std::vector<std::string>{"Memory: no memory controller"});
+  EXPECT_NE(std::find(observer_.changed.begin(), observer_.changed.end(), "UnenforcedLimits"), observer_.changed.end());
+  LimitsChange tasks;
+  tasks.tasks = 20;
+  Heard stopped_set;
+  absl::Status refused = lifecycle_->SetLimits(record, tasks, stopped_set.done());
+  EXPECT_EQ(ErrorKindOf(refused), ErrorKind::kFailed) << refused;
+  EXPECT_NE(refused.message().find("cannot enforce Tasks: this host's cgroups have no pids controller"),
+            absl::string_view::npos)
+      << refused;
+  EXPECT_FALSE(stopped_set.status.has_value());
+  EXPECT_EQ(record->config.tasks, 0u);
+
+  Heard started;
+  StartToRunning(record, &started);
+  LimitsChange memory;
+  memory.memory_bytes = 32 << 20;
+  Heard running_set;
+  refused = lifecycle_->SetLimits(record, memory, running_set.done());
+  EXPECT_NE(refused.message().find("no memory controller"), absl::string_view::npos) << refused;
+  EXPECT_TRUE(scopes_.set.empty());  // systemd was never asked
+  EXPECT_EQ(record->config.memory_bytes, uint64_t{64} << 20);
+  // What it has (cpu) is set; a limit removed (0) needs nothing and clears what was not in force.
+  LimitsChange allowed;
+  allowed.cpu_weight = 200;
+  allowed.memory_bytes = 0;
+  Heard set;
+  ASSERT_TRUE(lifecycle_->SetLimits(record, allowed, set.done()).ok());
+  ASSERT_TRUE(set.status.has_value() && set.status->ok()) << set.status.value_or(absl::OkStatus());
+  EXPECT_EQ(scopes_.set.size(), 1u);
+  EXPECT_EQ(record->config.cpu_weight, 200u);
+  EXPECT_TRUE(record->unenforced_limits.empty());
 }
 
 }  // namespace
