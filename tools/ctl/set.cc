@@ -109,9 +109,9 @@ void WarnUnenforcedLimits(sd_bus* bus, const std::string& name) {
     if (p.name != "UnenforcedLimits") continue;
     for (const std::string& limit : p.list) {
       ::fprintf(stderr,
-                "corralctl: warning: %s: this host's cgroups cannot enforce it; the limit is kept in the config but "
-                "is not in force (corralctl info %s: UnenforcedLimits)\n",
-                limit.c_str(), name.c_str());
+                "corralctl: warning: container %s: this host's cgroups cannot enforce a limit (%s); it is kept in "
+                "the config but is not in force (UnenforcedLimits in corralctl info %s)\n",
+                name.c_str(), limit.c_str(), name.c_str());
     }
   }
 }
