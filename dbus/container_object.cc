@@ -51,6 +51,7 @@ int GetProperty(sd_bus* bus, const char*, const char*, const char* property, sd_
   if (p == "Binds") strings = MayReadPrivateProperties(bus, reply) ? &c.binds : &kWithheld;  // host paths: root's
   if (p == "Tmpfs") strings = &c.tmpfs;
   if (p == "Volumes") strings = &c.volumes;
+  if (p == "UnenforcedLimits") strings = &record->unenforced_limits;
   if (strings != nullptr) {
     int r = sd_bus_message_open_container(reply, 'a', "s");
     for (const std::string& s : *strings) {
@@ -102,6 +103,8 @@ const sd_bus_vtable kContainerVtable[] = {
     SD_BUS_PROPERTY("Tasks", "t", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("CPUWeight", "t", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("CPUQuota", "t", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    // Its limits this host's cgroups have no controller for ("Memory: no memory controller").
+    SD_BUS_PROPERTY("UnenforcedLimits", "as", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Restart", "s", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Boot", "b", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Privileged", "b", GetProperty, 0, SD_BUS_VTABLE_PROPERTY_CONST),

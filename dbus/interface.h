@@ -76,7 +76,9 @@
 //       0 removes that limit. A running container's scope gets them at once (systemd's
 //       SetUnitProperties, runtime), then the config for every next start; a stopped one only
 //       the config; starting or stopping: Failed. Bad input (InvalidArgument) changes nothing;
-//       neither does systemd's refusal. PropertiesChanged of the limits it set follows.
+//       neither does systemd's refusal. A non-zero limit whose controller (memory, pids, cpu)
+//       this host's cgroups lack: Failed ("cannot enforce Memory: ... no memory controller"),
+//       nothing changed. PropertiesChanged of the limits it set follows.
 //   CreateVolume(s name, t size_bytes)     a named volume under /var/lib/corral/volumes/NAME:
 //       size 0 a directory, else (at least 8M) an ext4 image loop-mounted while in use; root
 //       only. VolumeExists, InvalidArgument (name, size).
@@ -113,6 +115,8 @@
 //   StartedAt t, FinishedAt t (CLOCK_REALTIME us of this or the last run; 0: never),
 //   RestartCount u (restarts in a row by the policy; 0 after the user's start).
 //   Memory, Tasks, CPUWeight and CPUQuota change with SetLimits (PropertiesChanged).
+//   UnenforcedLimits as: its limits this host's cgroups cannot enforce ("Memory: no memory
+//   controller"; CreateContainer accepts them with a warning in the journal; empty normally).
 //   StartPhases a(st) (where the last start's time went: phase, microseconds, in order; not
 //   signalled).
 //   State may also be "broken": its config did not load (empty, torn, unparsable); Problem s

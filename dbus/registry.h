@@ -44,6 +44,9 @@ struct ContainerRecord {
   uint32_t restart_count = 0;
   bool stopped_by_user = false;
   std::string problem;  // kBroken: why its config did not load
+  // Its limits this host's cgroups cannot enforce ("Memory: no memory controller"; the
+  // UnenforcedLimits property; dbus/limit_controllers.h).
+  std::vector<std::string> unenforced_limits;
   std::string unit() const { return "corral-" + config.name + ".scope"; }
 };
 

@@ -5,8 +5,9 @@
 // times in a row when N is given; always after any exit; never after the user's stop or kill
 // through corrald (StopContainer, KillContainer), nor after a start that failed. The delay
 // doubles from 100 ms up to 30 s; a run that lasted 10 s or more counts as a success and the
-// count starts again. The count and a restart waiting for its delay live in corrald: a corrald
-// restart forgets them (a container that ends while no corrald runs stays stopped).
+// count starts again. The count and a restart waiting for its delay are kept beside the config
+// (restart-count, restart-pending): a corrald restart during the back-off starts the container
+// when it is due (a container that ends while no corrald runs stays stopped).
 #ifndef CORRAL_DBUS_RESTART_POLICY_H_
 #define CORRAL_DBUS_RESTART_POLICY_H_
 

@@ -259,6 +259,7 @@ int Create(sd_bus* bus, const std::vector<std::string>& args) {
   auto reply = CallAndWait(bus, m);
   if (!reply.ok()) return Fail(reply.status().message());
   ::printf("created container %s\n", args[0].c_str());
+  if (o.memory_bytes || o.pids || o.cpu_weight || o.cpu_quota_percent) WarnUnenforcedLimits(bus, args[0]);
   return 0;
 }
 

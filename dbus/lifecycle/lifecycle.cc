@@ -102,7 +102,11 @@ absl::StatusOr<ContainerRecord*> Lifecycle::Create(ContainerConfig config) {
   timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   config.created_usec = int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
-  return registry_->Create(std::move(config));
+  absl::StatusOr<ContainerRecord*> created = registry_->Create(std::move(config));
+  // Created all the same, as a config may outlive the host it was made on (docker warns and
+  // runs too); the warning and the UnenforcedLimits property say which limits are not in force.
+  if (created.ok()) NoteUnenforcedLimits(*created, "created");
+  return created;
 }
 
 absl::Status Lifecycle::Start(ContainerRecord* record, Done started) {
@@ -140,6 +144,7 @@ absl::Status Lifecycle::CheckStartable(ContainerRecord* record) {
 
 absl::Status Lifecycle::StartRun(ContainerRecord* record, Done started) {
   if (absl::Status startable = CheckStartable(record); !startable.ok()) return startable;
+  NoteUnenforcedLimits(record, "starts");
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked = launcher_->Launch(*record);
   if (!forked.ok()) return forked.status();

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "dbus/lifecycle/container_run.h"
 #include "dbus/lifecycle/interfaces.h"
+#include "dbus/limit_controllers.h"
 #include "dbus/limits.h"
 #include "dbus/registry.h"
 #include "runtime/attach.h"
@@ -41,6 +42,8 @@ struct LifecycleOptions {
   // directories, stray scopes) and the bridge network's leases. Off in unit tests, which have
   // no host to reconcile (machined's registrations go through the MachineRegistry either way).
   bool reconcile_host = true;
+  // The cgroup controllers limits can be enforced with (null: this host's, read once).
+  std::function<LimitControllers()> limit_controllers;
 };
 
 // How long an rm waits for the leases lock another process holds (its caller waits for the
@@ -125,12 +128,18 @@ class Lifecycle {
   void RemoveStaleRunFilesOnceEmpty(const std::string& unit);
   absl::Status ReleaseAddress(const std::string& name, uint64_t deadline_usec, bool* busy);
   absl::Status SaveLimits(ContainerRecord* record, const LimitsChange& change, bool applied_live);
+  // The host's controllers (read once), and the record's unenforced_limits brought up to date
+  // from them (told when they change; a warning in the journal, saying `when`, if any).
+  const LimitControllers& HostControllers();
+  void NoteUnenforcedLimits(ContainerRecord* record, const char* when);
 
   // Events and the restart policy (lifecycle_events.cc).
   void RunStarted(ContainerRecord* record, bool recovered);
   void RunEnded(ContainerRecord* record, bool was_running);
   void CheckOom(const std::string& name);
   void MaybeRestart(ContainerRecord* record);
+  void ScheduleRestart(ContainerRecord* record, uint64_t delay_usec);
+  void RecoverPendingRestart(ContainerRecord* record);  // at RecoverAll, for one that does not run
   void UserStarted(ContainerRecord* record);
   bool CancelRestart(ContainerRecord* record);  // true when one was waiting
   void Changed(const ContainerRecord& record, std::vector<const char*> properties) {
@@ -148,6 +157,7 @@ class Lifecycle {
   std::map<std::string, std::unique_ptr<OomState>> oom_;   // running containers' OOM watches
   std::map<std::string, EventSourcePtr> restart_timers_;  // restarts waiting for their back-off
   bool reclaim_pending_ = false;  // a network reconciliation waits for the leases lock
+  std::optional<LimitControllers> controllers_;
 };
 
 }  // namespace corral::dbus

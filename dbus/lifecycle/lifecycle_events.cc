@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -44,6 +47,33 @@ void SaveRestartCount(const ContainerRecord& record) {
     LogMessage(kPriorityWarning, absl::StrCat("keep the restart count of ", record.config.name, ": ", saved.message()),
                {{"CORRAL_CONTAINER", record.config.name}});
   }
+}
+
+// A restart waiting for its back-off, kept beside the config as the CLOCK_REALTIME time it is
+// due: a corrald that dies (or is restarted) during the back-off leaves it to the next one
+// (RecoverPendingRestart), which starts the container when it is due.
+std::string RestartPendingPath(const ContainerRecord& record) { return record.paths.lib_dir + "/restart-pending"; }
+
+void SavePendingRestart(const ContainerRecord& record, int64_t due_usec) {
+  absl::Status saved = WriteFileAtomically(RestartPendingPath(record), absl::StrCat(due_usec, "\n"), 0644,
+                                           Durability::kProcessCrashSafe);
+  if (!saved.ok()) {
+    LogMessage(kPriorityWarning,
+               absl::StrCat("keep the pending restart of ", record.config.name, " (a corrald restart now forgets it): ",
+                            saved.message()),
+               {{"CORRAL_CONTAINER", record.config.name}});
+  }
+}
+
+void ForgetPendingRestart(const ContainerRecord& record) { ::unlink(RestartPendingPath(record).c_str()); }
+
+std::optional<int64_t> LoadPendingRestart(const ContainerRecord& record) {
+  absl::StatusOr<std::string> text = ReadFile(RestartPendingPath(record));
+  int64_t due = 0;
+  if (!text.ok()) return std::nullopt;
+  // A torn or garbage file still says a restart was waiting: then it is due now.
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &due)) return 0;
+  return due;
 }
 
 uint32_t LoadRestartCount(const ContainerRecord& record) {
@@ -180,11 +210,17 @@ void Lifecycle::MaybeRestart(ContainerRecord* record) {
              {{"CORRAL_CONTAINER", name},
               {"CORRAL_EVENT", "restart"},
               {EventDetailField("count"), absl::StrCat(record->restart_count)}});
+  ScheduleRestart(record, delay);
+}
+
+// The restart's timer, and its due time on disk until the timer fires or is called off.
+void Lifecycle::ScheduleRestart(ContainerRecord* record, uint64_t delay_usec) {
+  const std::string name = record->config.name;
   CancelRestart(record);
   auto* pending = new Pending{this, name};  // freed with its timer (the destroy callback)
   sd_event_source* source = nullptr;
   int r = sd_event_add_time_relative(
-      event_, &source, CLOCK_MONOTONIC, delay, 0,
+      event_, &source, CLOCK_MONOTONIC, delay_usec, 0,
       [](sd_event_source* s, uint64_t, void* data) -> int {
         auto* p = static_cast<Pending*>(data);
         Lifecycle* lifecycle = p->lifecycle;
@@ -194,8 +230,16 @@ void Lifecycle::MaybeRestart(ContainerRecord* record) {
         EventSourcePtr done = std::move(it->second);
         lifecycle->restart_timers_.erase(it);
         ContainerRecord* rec = lifecycle->registry_->Find(name);
-        if (rec == nullptr || rec->state != ContainerState::kStopped || rec->stopped_by_user) return 0;
-        if (absl::Status started = lifecycle->StartRun(rec, nullptr); !started.ok()) {
+        if (rec == nullptr) return 0;
+        // Forgotten once the start is under way (its supervisor is adopted after a corrald
+        // restart from here on) or refused.
+        if (rec->state != ContainerState::kStopped || rec->stopped_by_user) {
+          ForgetPendingRestart(*rec);
+          return 0;
+        }
+        absl::Status started = lifecycle->StartRun(rec, nullptr);
+        ForgetPendingRestart(*rec);
+        if (!started.ok()) {
           LogMessage(kPriorityErr, absl::StrCat("restart of ", name, " failed: ", started.message()),
                      {{"CORRAL_CONTAINER", name}, {"CORRAL_EVENT", "restart-failed"}});
         }
@@ -208,6 +252,30 @@ void Lifecycle::MaybeRestart(ContainerRecord* record) {
   }
   sd_event_source_set_destroy_callback(source, [](void* data) { delete static_cast<Pending*>(data); });
   restart_timers_[name].reset(source);
+  SavePendingRestart(*record, RealtimeUsec() + static_cast<int64_t>(delay_usec));
+}
+
+// After corrald's restart, for a container that does not run: the restart its predecessor was
+// waiting for, when it is due (at once if that time has passed), with the count it had.
+void Lifecycle::RecoverPendingRestart(ContainerRecord* record) {
+  std::optional<int64_t> due = LoadPendingRestart(*record);
+  if (!due) return;
+  const std::string& name = record->config.name;
+  absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(record->config.restart);
+  if (!policy.ok() || policy->kind == RestartPolicy::Kind::kNo) {
+    ForgetPendingRestart(*record);
+    return;
+  }
+  record->restart_count = LoadRestartCount(*record);
+  Changed(*record, {"RestartCount"});
+  int64_t left = *due - RealtimeUsec();
+  // Never longer than the longest back-off: a clock set back must not postpone it for ever.
+  uint64_t delay = left <= 0 ? 0 : std::min<uint64_t>(left, RestartDelayUsec(UINT32_MAX));
+  LogMessage(kPriorityNotice,
+             absl::StrCat("container ", name, ": restart ", record->restart_count, " (", FormatRestartPolicy(*policy),
+                          ") was waiting when corrald stopped; in ", delay / 1000, " ms"),
+             {{"CORRAL_CONTAINER", name}});
+  ScheduleRestart(record, delay);
 }
 
 bool Lifecycle::CancelRestart(ContainerRecord* record) {
@@ -215,6 +283,7 @@ bool Lifecycle::CancelRestart(ContainerRecord* record) {
   if (it == restart_timers_.end()) return false;
   // The timer's userdata (its Pending) goes with it: freed by the destroy callback.
   restart_timers_.erase(it);
+  ForgetPendingRestart(*record);
   return true;
 }
 

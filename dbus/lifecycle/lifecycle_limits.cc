@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/files.h"
 #include "dbus/error_kind.h"
 #include "dbus/event_log.h"
@@ -30,6 +31,7 @@ absl::Status Lifecycle::SaveLimits(ContainerRecord* record, const LimitsChange& 
   if (!written.ok()) return written;
   record->config = std::move(*updated);
   Changed(*record, ChangedLimitProperties(change));
+  NoteUnenforcedLimits(record, nullptr);  // a limit removed (0) may have been one not in force
   auto or_none = [](uint64_t v) { return v == 0 ? std::string("none") : absl::StrCat(v); };
   LogMessage(kPriorityInfo,
              absl::StrCat("limits of ", record->config.name, " set", applied_live ? " (in force now)" : " (for the next start)",
@@ -45,10 +47,34 @@ absl::Status Lifecycle::SaveLimits(ContainerRecord* record, const LimitsChange& 
   return absl::OkStatus();
 }
 
+const LimitControllers& Lifecycle::HostControllers() {
+  if (!controllers_) controllers_ = options_.limit_controllers ? options_.limit_controllers() : ReadLimitControllers();
+  return *controllers_;
+}
+
+void Lifecycle::NoteUnenforcedLimits(ContainerRecord* record, const char* when) {
+  std::vector<std::string> unenforced = UnenforcedLimits(record->config, HostControllers());
+  if (unenforced != record->unenforced_limits) {
+    record->unenforced_limits = unenforced;
+    Changed(*record, {"UnenforcedLimits"});
+  }
+  if (unenforced.empty() || when == nullptr) return;
+  const std::string& name = record->config.name;
+  LogMessage(kPriorityWarning,
+             absl::StrCat("container ", name, " ", when, " with limits this host cannot enforce (",
+                          absl::StrJoin(unenforced, ", "), "; ", HostControllers().where, "): they are not in force"),
+             {{"CORRAL_CONTAINER", name}});
+}
+
 absl::Status Lifecycle::SetLimits(ContainerRecord* record, const LimitsChange& change, Done done) {
   // Checked whole before anything changes: a bad value leaves the scope and the config alone.
   absl::StatusOr<ContainerConfig> checked = ApplyLimits(record->config, change);
   if (!checked.ok()) return InvalidArgumentKindError(checked.status().message());
+  // systemd would take a limit whose controller the scope's cgroup lacks and enforce nothing:
+  // refused by name instead, for a stopped container too (its next start could not either).
+  if (absl::Status enforceable = CheckLimitsEnforceable(change, HostControllers()); !enforceable.ok()) {
+    return FailedError(absl::StrCat("set limits of ", record->config.name, ": ", enforceable.message()));
+  }
   const std::string name = record->config.name;
   if (record->state == ContainerState::kStarting || record->state == ContainerState::kStopping) {
     return FailedError(absl::StrCat("container ", name, " is ", ContainerStateName(record->state),

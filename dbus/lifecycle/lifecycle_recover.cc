@@ -26,8 +26,12 @@ void Lifecycle::RecoverAll() {
 
 void Lifecycle::Recover(ContainerRecord* record) {
   if (record->state == ContainerState::kBroken) return;  // its config is unknown: nothing to adopt
+  NoteUnenforcedLimits(record, nullptr);
   absl::StatusOr<AdoptedSupervisor> found = launcher_->Adopt(*record);
-  if (!found.ok()) return;  // not running
+  if (!found.ok()) {  // not running: maybe waiting for its restart's back-off
+    RecoverPendingRestart(record);
+    return;
+  }
   auto run = std::make_shared<ContainerRun>(this, record);
   run->supervisor = found->pid;
   run->supervisor_pidfd = std::move(found->pidfd);

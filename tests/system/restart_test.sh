@@ -4,7 +4,8 @@
 # journal) and no more; `always` restarts a container that exits 0 until the user's stop, and
 # never after it (in the back-off or not); `on-failure` does not restart a clean exit nor a
 # container the user killed; the policy shows in info and outlives corrald's restart; a bad
-# policy is refused and creates nothing. Prints "N passed, N failed" last.
+# policy is refused and creates nothing; a restart waiting for its back-off when corrald is
+# killed or restarted is done by the next corrald, with its count. Prints "N passed, N failed" last.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -85,6 +86,33 @@ check "r5 ends stopped after its last restart" wait_for 30 sh -c "test \"\$(tool
 sleep 5
 check "2 restarts in all: 3 runs, not more (got $(runs r5))" test "$(runs r5)" -eq 3 -a "$(prop r5 RestartCount)" = 2
 
+echo "== a restart waiting for its back-off outlives corrald (kill -9, systemctl restart)"
+# r6 fails at once, every time: its back-off doubles (100 ms before restart 1, ... 6.4 s before
+# restart 7, 12.8 s before restart 8), long enough to end corrald in the middle of one.
+count_is() { sb corralctl info "$1" | awk -v c="$2" '$1 == "RestartCount:" {n=$2} $1 == "State:" {s=$2} END {exit !(n == c && s == "stopped")}'; }
+check "create r6 --restart always (exits 1 at once)" sb corralctl create r6 --image busybox --net none \
+  --restart always -- sh -c 'echo "run of r6"; exit 1'
+check "start r6" sb corralctl start r6
+check "it reaches RestartCount 7, stopped in the 6.4 s back-off before that restart" wait_for 30 count_is r6 7
+check_output "its pending restart is on disk with its due time" '^[0-9]+$' sb cat /var/lib/corral/containers/r6/restart-pending
+before=$(runs r6); pid=$(sb systemctl show -p MainPID --value corrald)
+check "kill -9 corrald ($pid) during the back-off" sb kill -9 "$pid"
+check "corrald is back" wait_for 20 sb sh -c "[ \"\$(systemctl show -p MainPID --value corrald)\" != '$pid' ] && corralctl ls"
+check "the new corrald knows RestartCount 7 (got $(prop r6 RestartCount))" test "$(prop r6 RestartCount)" = 7
+check "and starts r6 when the restart is due (run $((before + 1)) in its journal)" wait_for 20 sh -c "test \$(tools/sandbox/sandbox.sh run '$sandbox_state' -- corralctl logs r6 | grep -c '^run of r6\$') -gt $before"
+check "which fails again: restart 8 waits 12.8 s" wait_for 20 count_is r6 8
+before=$(runs r6)
+check "systemctl restart corrald during that back-off" sb systemctl restart corrald
+check "RestartCount 8 after it (got $(prop r6 RestartCount))" test "$(prop r6 RestartCount)" = 8
+check "r6 is started again when due" wait_for 30 sh -c "test \$(tools/sandbox/sandbox.sh run '$sandbox_state' -- corralctl logs r6 | grep -c '^run of r6\$') -gt $before"
+check "and waits 25.6 s for restart 9" wait_for 20 count_is r6 9
+check "corralctl stop r6 in its back-off" sb corralctl stop r6
+check "nothing pending on disk after the stop" sb test ! -e /var/lib/corral/containers/r6/restart-pending
+before=$(runs r6)
+check "systemctl restart corrald after the stop" sb systemctl restart corrald
+sleep 3
+check "what the user stopped stays stopped ($(runs r6) runs, $before before)" test "$(runs r6)" -eq "$before" -a "$(prop r6 State)" = stopped
+
 echo "== bad input"
 check_fails "--restart sometimes" 'restart policy "sometimes"' sb corralctl create bad1 --image busybox --restart sometimes -- true
 check_fails "--restart on-failure:0" 'restart policy "on-failure:0"' sb corralctl create bad2 --image busybox --restart on-failure:0 -- true
@@ -100,6 +128,6 @@ check_output "in order: started, stopped exit_status=3, restart" ' r1 started .*
   sh -c "echo \"\$1\" | awk '{print}' ORS=' '" _ "$events"
 check "no restart events for r3 and r4" test "$(echo "$events" | grep -cE ' r[34] restart')" -eq 0
 
-sb sh -c 'for c in r1 r2 r3 r4 r5; do corralctl rm $c; done' >/dev/null
+sb sh -c 'for c in r1 r2 r3 r4 r5 r6; do corralctl rm $c; done' >/dev/null
 check_output "nothing is left" '^NAME' sb corralctl ls
 finish

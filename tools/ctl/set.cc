@@ -102,4 +102,18 @@ int SetCommand(sd_bus* bus, const std::vector<std::string>& args) {
   return 0;
 }
 
+void WarnUnenforcedLimits(sd_bus* bus, const std::string& name) {
+  absl::StatusOr<std::vector<Property>> properties = ContainerProperties(bus, name);
+  if (!properties.ok()) return;  // the create succeeded; `info` will say
+  for (const Property& p : *properties) {
+    if (p.name != "UnenforcedLimits") continue;
+    for (const std::string& limit : p.list) {
+      ::fprintf(stderr,
+                "corralctl: warning: container %s: this host's cgroups cannot enforce a limit (%s); it is kept in "
+                "the config but is not in force (UnenforcedLimits in corralctl info %s)\n",
+                name.c_str(), limit.c_str(), name.c_str());
+    }
+  }
+}
+
 }  // namespace corral::tools

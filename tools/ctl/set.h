@@ -22,6 +22,10 @@ absl::StatusOr<SetArgs> ParseSetArgs(const std::vector<std::string>& args);
 
 int SetCommand(sd_bus* bus, const std::vector<std::string>& args);
 
+// After `create`: a warning on stderr for each limit of container `name` this host cannot
+// enforce (its UnenforcedLimits property), as docker's "Limitation discarded".
+void WarnUnenforcedLimits(sd_bus* bus, const std::string& name);
+
 }  // namespace corral::tools
 
 #endif  // CORRAL_TOOLS_CTL_SET_H_
