@@ -29,6 +29,23 @@ inline void CopyBounded(char* dst, size_t size, const char* src) {
   dst[i] = '\0';
 }
 
+// Appends `text`, then `number` in decimal when it is not negative, at dst[*n] (keeping room
+// for the terminating NUL, which it writes); async-signal-safe. "/proc/self/fd/" + 7.
+inline void AppendBounded(char* dst, size_t size, size_t* n, const char* text, long number = -1) {
+  for (; text != nullptr && *text != '\0' && *n + 1 < size; ++text) dst[(*n)++] = *text;
+  if (number >= 0) {
+    char digits[20];
+    int d = 0;
+    unsigned long v = static_cast<unsigned long>(number);
+    do {
+      digits[d++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (d > 0 && *n + 1 < size) dst[(*n)++] = digits[--d];
+  }
+  dst[*n] = '\0';
+}
+
 // Fills `record` and writes it to `fd`. For the child side only; async-signal-safe.
 inline void ReportChildError(int fd, const char* step, const char* path, int err, bool is_exec = false) {
   ChildError record;

@@ -164,18 +164,8 @@ namespace {
 
 // Writes "/proc/self/fd/<fd>" into buf.
 void FdPath(int fd, char (&buf)[32]) {
-  static constexpr char kPrefix[] = "/proc/self/fd/";
   size_t n = 0;
-  for (; kPrefix[n] != '\0'; ++n) buf[n] = kPrefix[n];
-  char digits[12];
-  int d = 0;
-  unsigned v = static_cast<unsigned>(fd);
-  do {
-    digits[d++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (d > 0) buf[n++] = digits[--d];
-  buf[n] = '\0';
+  AppendBounded(buf, sizeof(buf), &n, "/proc/self/fd/", fd);
 }
 
 int Openat2Retrying(int dir_fd, const char* path, int flags, uint64_t resolve) {

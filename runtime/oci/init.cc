@@ -273,21 +273,9 @@ bool SetUpRoot(const InitPlan& plan) {
 // "createContainer hook exited 3" into `out` (no allocation).
 void HookOutcome(char (&out)[64], const char* which, const char* what, int number) {
   size_t n = 0;
-  auto add = [&](const char* s) {
-    for (; *s != '\0' && n + 1 < sizeof(out); ++s) out[n++] = *s;
-  };
-  add(which);
-  add(" hook ");
-  add(what);
-  char digits[12];
-  int d = 0;
-  unsigned v = static_cast<unsigned>(number);
-  do {
-    digits[d++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (d > 0 && n + 1 < sizeof(out)) out[n++] = digits[--d];
-  out[n] = '\0';
+  AppendBounded(out, sizeof(out), &n, which);
+  AppendBounded(out, sizeof(out), &n, " hook ");
+  AppendBounded(out, sizeof(out), &n, what, number);
 }
 
 // Runs each hook to its end with the state on its stdin, in our namespaces; false (reported)
@@ -337,19 +325,9 @@ bool ReportReadyAndWait(const InitPlan& plan) {
   CopyBounded(ready.step, sizeof(ready.step), "ready");
   (void)!::write(plan.sync_fd, &ready, sizeof(ready));
   if (plan.exec_fifo >= 0) {
-    char path[64] = "/proc/self/fd/";
-    {
-      char digits[12];
-      int d = 0;
-      unsigned v = static_cast<unsigned>(plan.exec_fifo);
-      do {
-        digits[d++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-      } while (v != 0);
-      size_t n = __builtin_strlen(path);
-      while (d > 0) path[n++] = digits[--d];
-      path[n] = '\0';
-    }
+    char path[64];
+    size_t n = 0;
+    AppendBounded(path, sizeof(path), &n, "/proc/self/fd/", plan.exec_fifo);
     int fifo;
     do {
       fifo = ::open(path, O_WRONLY | O_CLOEXEC);
