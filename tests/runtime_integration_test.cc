@@ -150,8 +150,8 @@ TEST_F(ContainerTest, SymlinkInRootfsCannotRedirectAMountOutside) {
   ASSERT_EQ(::symlink("/etc", evil.c_str()), 0);
   ASSERT_EQ(::symlink("../../../../../../../etc", evil2.c_str()), 0);
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", "ls /etc | wc -l; grep -c ' /etc ' /proc/self/mountinfo"});
-  spec.mounts.push_back({"tmpfs", "/evil", "tmpfs", "size=1m"});
-  spec.mounts.push_back({"tmpfs", "/evil2", "tmpfs", "size=1m"});
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/evil", "size=1m"));
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/evil2", "size=1m"));
   auto r = Run(spec);
   ::unlink(evil.c_str());
   ::unlink(evil2.c_str());
@@ -165,7 +165,7 @@ TEST_F(ContainerTest, SymlinkInRootfsCannotRedirectAMountOutside) {
 
 TEST_F(ContainerTest, DotDotInMountTargetIsRejected) {
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/true"});
-  spec.mounts.push_back({"tmpfs", "/tmp/../../etc", "tmpfs", ""});
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/tmp/../../etc"));
   auto r = Run(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("spec.mounts"));

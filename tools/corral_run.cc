@@ -105,10 +105,10 @@ class BridgeRun {
     ASSIGN_OR_RETURN(run->network_, netcfg::BridgeNetwork::Open(std::move(config)));
     RETURN_IF_ERROR(run->network_->EnsureHost());
     run->ReclaimDeadRuns(!options.ports.empty());
+    spec.mounts.push_back(runtime::MountSpec::BindFile(run->network_->ResolvConfPath(run->container_),
+                                                       "/etc/resolv.conf", runtime::ReadOnly::kYes));
     spec.mounts.push_back(
-        {run->network_->ResolvConfPath(run->container_), "/etc/resolv.conf", "", "", true, /*source_is_file=*/true});
-    spec.mounts.push_back(
-        {run->network_->HostsPath(run->container_), "/etc/hosts", "", "", true, /*source_is_file=*/true});
+        runtime::MountSpec::BindFile(run->network_->HostsPath(run->container_), "/etc/hosts", runtime::ReadOnly::kYes));
     return run;
   }
 

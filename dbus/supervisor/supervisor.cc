@@ -283,14 +283,15 @@ absl::Status Supervisor::AddBoot(runtime::ContainerSpec& spec) {
   if (config.boot) {
     // A booted systemd manages its own cgroup tree: the payload leaf, which is the root of the
     // container's cgroup namespace and delegated by the scope, mounted writable where it looks.
-    spec.mounts.push_back({"cgroup2", "/sys/fs/cgroup", "cgroup2", "", false, false});
+    spec.mounts.push_back(runtime::MountSpec::Filesystem("cgroup2", "/sys/fs/cgroup"));
     spec.capabilities = runtime::BootCapabilities();
     // The image's /etc/hostname would rename every container booted from it.
     RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.hostname_file(), spec.hostname + "\n", 0644,
                                         Durability::kProcessCrashSafe));
-    spec.mounts.push_back({launch_.paths.hostname_file(), "/etc/hostname", "", "", true, true});
+    spec.mounts.push_back(
+        runtime::MountSpec::BindFile(launch_.paths.hostname_file(), "/etc/hostname", runtime::ReadOnly::kYes));
     RETURN_IF_ERROR(ListenForNotify());
-    spec.mounts.push_back({launch_.paths.host_dir(), "/run/host", "", "", true, false});
+    spec.mounts.push_back(runtime::MountSpec::Bind(launch_.paths.host_dir(), "/run/host", runtime::ReadOnly::kYes));
     spec.env.push_back("NOTIFY_SOCKET=/run/host/notify");
   }
   return absl::OkStatus();
@@ -303,8 +304,10 @@ absl::Status Supervisor::PrepareNetwork(runtime::ContainerSpec& spec) {
     ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
     ASSIGN_OR_RETURN(network_, netcfg::BridgeNetwork::Open(std::move(network_config)));
     RETURN_IF_ERROR(network_->EnsureHost());
-    spec.mounts.push_back({network_->ResolvConfPath(config.name), "/etc/resolv.conf", "", "", true, true});
-    spec.mounts.push_back({network_->HostsPath(config.name), "/etc/hosts", "", "", true, true});
+    spec.mounts.push_back(
+        runtime::MountSpec::BindFile(network_->ResolvConfPath(config.name), "/etc/resolv.conf", runtime::ReadOnly::kYes));
+    spec.mounts.push_back(
+        runtime::MountSpec::BindFile(network_->HostsPath(config.name), "/etc/hosts", runtime::ReadOnly::kYes));
     timer_.Mark("network prepare");
   }
   return absl::OkStatus();
