@@ -26,6 +26,7 @@
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
@@ -185,7 +186,7 @@ int ReexecInScope(const RunOptions& options, char** argv) {
     return Fail("--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not "
                 "run systemd");
   }
-  std::vector<std::string> args = {"/usr/bin/systemd-run", "--quiet", "--scope", "--collect", "--slice=machine.slice",
+  std::vector<std::string> args = {"/usr/bin/systemd-run", "--quiet", "--scope", "--collect", absl::StrCat("--slice=", runtime::kMachineSlice),
                                    absl::StrCat("--unit=corral-run-", options.spec.name, "-", ::getpid()),
                                    "--description=corral-run " + options.spec.name, "-p", "Delegate=yes"};
   if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});

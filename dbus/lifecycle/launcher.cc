@@ -13,7 +13,7 @@
 #include "common/files.h"
 #include "common/syscalls.h"
 #include "dbus/reconcile.h"
-#include "dbus/supervisor/cgroup_dirs.h"
+#include "runtime/cgroup/cgroup.h"
 #include "dbus/supervisor/state_file.h"
 #include "dbus/volume_methods.h"
 
@@ -33,7 +33,7 @@ absl::StatusOr<AdoptedSupervisor> ForkingLauncher::Adopt(const ContainerRecord& 
   if (!state.ok()) {
     // No state file, or garbage in it: the scope is the truth. A supervisor in its leaf with
     // the container as its child runs that container, whatever the file says.
-    absl::StatusOr<SupervisorState> found = StateFromScope(Cgroup2MountPoint().value_or(""), record.unit());
+    absl::StatusOr<SupervisorState> found = StateFromScope(runtime::Cgroup2MountPoint().value_or(""), record.unit());
     if (!found.ok()) {
       if (text.ok()) ::unlink(record.paths.state().c_str());  // a stale or garbage file of a stopped one
       return absl::NotFoundError("not running");

@@ -19,7 +19,7 @@
 #include "dbus/image_defaults.h"
 #include "dbus/lifecycle/init_kind.h"
 #include "dbus/storage_options.h"
-#include "dbus/supervisor/cgroup_dirs.h"
+#include "runtime/cgroup/cgroup.h"
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
 #include "runtime/devices.h"
@@ -52,7 +52,7 @@ ScopeSpec ScopeFor(const ContainerRecord& record, pid_t supervisor) {
 
 // The cgroup2 directory of a process, for attaching into its cgroup (CLONE_INTO_CGROUP).
 absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
-  absl::StatusOr<std::string> dir = Cgroup2DirectoryOf(pid);
+  absl::StatusOr<std::string> dir = runtime::Cgroup2DirectoryOf(pid);
   if (!dir.ok()) return dir.status();
   UniqueFd fd(::open(dir->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoError(absl::StrCat("open ", *dir));

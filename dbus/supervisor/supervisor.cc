@@ -33,13 +33,13 @@
 #include "common/syscalls.h"
 #include "dbus/console_output.h"
 #include "dbus/journal_log.h"
-#include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/console_server.h"
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
 #include "dbus/supervisor/state_file.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
@@ -134,26 +134,15 @@ void Supervisor::Log(absl::string_view message) {
 }
 
 absl::Status Supervisor::EnterSupervisorLeaf() {
-  ASSIGN_OR_RETURN(std::string scope, Cgroup2DirectoryOf(0));
+  ASSIGN_OR_RETURN(runtime::Cgroup scope, runtime::Cgroup::Of(0));
   // Processes only in leaves: the delegated scope itself holds none (cgroup2's rule once
   // controllers are enabled below it, and what the container's own systemd expects).
-  std::string supervisor = scope + "/supervisor";
-  payload_dir_ = scope + "/payload";
-  for (const std::string& dir : {supervisor, payload_dir_}) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", dir));
-  }
-  if (userns()) {
-    // Delegated to the container's root, as systemd delegates a cgroup to a Delegate=yes
-    // service's User=: the directory and the files that move processes and enable
-    // controllers below it. The scope's own files (its limits) stay root's.
-    for (const char* entry : {"", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"}) {
-      std::string path = payload_dir_ + entry;
-      if (::chown(path.c_str(), base(), base()) != 0) {
-        return ErrnoError(absl::StrCat("delegate ", path, " to the container's root (host uid ", base(), ")"));
-      }
-    }
-  }
-  return Annotate(WriteExistingFile(supervisor + "/cgroup.procs", "0"), "move the supervisor into its leaf");
+  ASSIGN_OR_RETURN(runtime::Cgroup supervisor, scope.MakeLeaf("supervisor"));
+  ASSIGN_OR_RETURN(runtime::Cgroup payload, scope.MakeLeaf("payload"));
+  // Delegated to the container's root; the scope's own files (its limits) stay root's.
+  if (userns()) RETURN_IF_ERROR(payload.Delegate(base(), base()));
+  payload_dir_ = payload.Directory();
+  return Annotate(supervisor.Enter(0), "move the supervisor into its leaf");
 }
 
 absl::Status Supervisor::MountRootfs() {
