@@ -9,10 +9,10 @@
 #include "dbus/lifecycle/lifecycle.h"
 #include "dbus/reconcile.h"
 #include "dbus/retry.h"
-#include "runtime/cgroup/cgroup.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
+#include "runtime/cgroup/cgroup.h"
 
 namespace corral::dbus {
 void Lifecycle::RecoverAll() {

@@ -37,9 +37,9 @@
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
 #include "dbus/supervisor/state_file.h"
-#include "netcfg/config.h"
-#include "netcfg/network.h"
+#include "netcfg/attachment.h"
 #include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/placement.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
@@ -80,10 +80,10 @@ class Supervisor {
   absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
+  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
   absl::Status AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees);
   absl::Status AddBoot(runtime::ContainerSpec& spec);
-  absl::Status PrepareNetwork(runtime::ContainerSpec& spec);
-  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
+  absl::Status PrepareSteps(runtime::ContainerSpec& spec);
   absl::Status Start();
   absl::Status ListenForNotify();
   void ReadNotify();
@@ -104,11 +104,11 @@ class Supervisor {
   int report_fd_;
   UniqueFd exec_requests_;  // corrald's exec requests (exec.h), until it goes away
   UniqueFd payload_cgroup_;  // the payload leaf, where the commands of execs are born
-  std::string payload_dir_;
   bool rootfs_mounted_ = false;
-  UniqueFd network_claim_;
-  std::unique_ptr<netcfg::BridgeNetwork> network_;
-  bool network_attached_ = false;
+  // The start steps (runtime/start_step.h), undone at Cleanup.
+  std::optional<runtime::CgroupPlacement> placement_;
+  std::optional<netcfg::BridgeAttachment> network_;
+  runtime::StartSteps steps_;
   std::optional<runtime::Container> container_;
   ConsoleServer console_;
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
@@ -141,7 +141,7 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
   ASSIGN_OR_RETURN(runtime::Cgroup payload, scope.MakeLeaf("payload"));
   // Delegated to the container's root; the scope's own files (its limits) stay root's.
   if (userns()) RETURN_IF_ERROR(payload.Delegate(base(), base()));
-  payload_dir_ = payload.Directory();
+  placement_.emplace(std::move(payload));
   return Annotate(supervisor.Enter(0), "move the supervisor into its leaf");
 }
 
@@ -178,7 +178,7 @@ absl::Status Supervisor::MountRootfs() {
     ::umount2(idmapped_lower.c_str(), MNT_DETACH);  // a leftover, as above
     RETURN_IF_ERROR(runtime::AttachTree(tree->get(), idmapped_lower));
     lower = idmapped_lower;
-    timer_.Mark("idmapped image");
+    timer_.Mark(runtime::Phase::kIdmappedImage);
   }
   std::string options = absl::StrCat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
   int rc = ::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str());
@@ -216,7 +216,7 @@ absl::Status Supervisor::MountLayeredRootfs(const std::string& upper, const std:
     overlay.scratch = launch_.paths.run_dir + "/layers";
   }
   RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), absl::StrCat("mount the overlay rootfs at ", rootfs)));
-  timer_.Mark("layered image");
+  timer_.Mark(runtime::Phase::kLayeredImage);
   rootfs_mounted_ = true;
   return absl::OkStatus();
 }
@@ -286,19 +286,18 @@ absl::Status Supervisor::AddBoot(runtime::ContainerSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::Status Supervisor::PrepareNetwork(runtime::ContainerSpec& spec) {
+// The start steps: the payload leaf (EnterSupervisorLeaf made it), then the bridge network.
+absl::Status Supervisor::PrepareSteps(runtime::ContainerSpec& spec) {
   const ContainerConfig& config = launch_.config;
+  steps_.Add(&*placement_);
   if (config.network == NetworkMode::kBridge) {
-    ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
-    ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
-    ASSIGN_OR_RETURN(network_, netcfg::BridgeNetwork::Open(std::move(network_config)));
-    RETURN_IF_ERROR(network_->EnsureHost());
-    spec.mounts.push_back(
-        runtime::MountSpec::BindFile(network_->ResolvConfPath(config.name), "/etc/resolv.conf", runtime::ReadOnly::kYes));
-    spec.mounts.push_back(
-        runtime::MountSpec::BindFile(network_->HostsPath(config.name), "/etc/hosts", runtime::ReadOnly::kYes));
-    timer_.Mark("network prepare");
+    // The container still exists when it stops: it keeps its address for its next start.
+    network_.emplace(netcfg::BridgeAttachment::Options{launch_.network_config, config.name, config.ports,
+                                                       /*keep_address=*/true});
+    steps_.Add(&*network_);
   }
+  RETURN_IF_ERROR(steps_.Prepare(spec));
+  if (network_) timer_.Mark(runtime::Phase::kNetworkPrepare);
   return absl::OkStatus();
 }
 
@@ -319,25 +318,11 @@ absl::Status Supervisor::Start() {
   std::vector<UniqueFd> volume_trees;
   RETURN_IF_ERROR(AddStorage(spec, &volume_trees));
   RETURN_IF_ERROR(AddBoot(spec));
-  timer_.Mark("console and boot files");
-  RETURN_IF_ERROR(PrepareNetwork(spec));
+  timer_.Mark(runtime::Phase::kConsoleAndBootFiles);
+  RETURN_IF_ERROR(PrepareSteps(spec));
 
-  std::vector<std::string> addresses;
   runtime::StartOptions start;
-  start.before_setup = [&](pid_t pid, int) -> absl::Status {
-    RETURN_IF_ERROR(Annotate(WriteExistingFile(payload_dir_ + "/cgroup.procs", absl::StrCat(pid)),
-                             "move the container into its payload leaf"));
-    timer_.Mark("payload cgroup");
-    if (network_ == nullptr) return absl::OkStatus();
-    UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns.valid()) return ErrnoError("open the container's network namespace");
-    ASSIGN_OR_RETURN(netcfg::ContainerNetwork attached,
-                     network_->Attach(config.name, spec.hostname, netns.get(), config.ports));
-    network_attached_ = true;
-    addresses.push_back(attached.address.ToString());
-    timer_.Mark("network attach");
-    return absl::OkStatus();
-  };
+  start.steps = &steps_;
   start.timer = &timer_;
   if (!config.boot) {
     ASSIGN_OR_RETURN(output_, ConsoleOutput::Open());
@@ -347,13 +332,15 @@ absl::Status Supervisor::Start() {
   if (output_) output_->CloseChildEnd();
   if (!container.ok()) return container.status();
   container_.emplace(std::move(*container));
+  std::vector<std::string> addresses;
+  if (network_ && network_->attached()) addresses.push_back(network_->attached()->address.ToString());
 
   SupervisorState state{::getpid(), container_->pid(), addresses};
   RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.state(), FormatSupervisorState(state), 0644,
                                       Durability::kProcessCrashSafe));
-  timer_.Mark("state file");
+  timer_.Mark(runtime::Phase::kStateFile);
   PhasesReport phases;
-  for (const auto& [phase, ns] : timer_.phases()) phases.phases.emplace_back(phase, static_cast<uint64_t>(ns) / 1000);
+  for (const auto& [phase, ns] : timer_.phases()) phases.phases.emplace_back(std::string(runtime::PhaseName(phase)), static_cast<uint64_t>(ns) / 1000);
   Report(phases);
   Report(OkReport{container_->pid(), addresses});
   return absl::OkStatus();
@@ -419,9 +406,9 @@ absl::Status Supervisor::Prepare() {
   RETURN_IF_ERROR(PrepareRunDir());
   ::unlink(launch_.paths.exit_status().c_str());
   RETURN_IF_ERROR(EnterSupervisorLeaf());
-  timer_.Mark("cgroup leaves");
+  timer_.Mark(runtime::Phase::kCgroupLeaves);
   RETURN_IF_ERROR(MountRootfs());
-  timer_.Mark("overlay rootfs");
+  timer_.Mark(runtime::Phase::kOverlayRootfs);
   // The console socket is there before the container, so a client never finds it missing
   // while the container runs.
   RETURN_IF_ERROR(console_.Listen(launch_.paths.console_socket()));
@@ -429,8 +416,8 @@ absl::Status Supervisor::Prepare() {
 }
 
 void Supervisor::ServeExec() {
-  if (!payload_cgroup_.valid()) {
-    payload_cgroup_.reset(::open(payload_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!payload_cgroup_.valid() && placement_) {
+    if (absl::StatusOr<UniqueFd> fd = placement_->leaf().OpenDirectory(); fd.ok()) payload_cgroup_ = std::move(*fd);
   }
   // Without the payload's fd the request is refused on its report socket (a helper would
   // start the command in the supervisor's own leaf); corrald then says why.
@@ -501,14 +488,9 @@ void Supervisor::Serve() {
 
 bool Supervisor::Cleanup() {
   bool clean = true;
-  if (network_attached_) {
-    // The container still exists: it keeps its address for its next start.
-    absl::Status detached = network_->Detach(launch_.config.name, {/*keep_address=*/true, /*delete_link=*/false});
-    if (!detached.ok()) {
-      Log(detached.message());
-      clean = false;
-    }
-    network_attached_ = false;
+  if (absl::Status undone = steps_.Undo(); !undone.ok()) {
+    Log(undone.message());
+    clean = false;
   }
   if (rootfs_mounted_) {
     ::umount2(launch_.paths.rootfs().c_str(), MNT_DETACH);
