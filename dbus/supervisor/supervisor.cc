@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -43,7 +42,7 @@
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
-#include "runtime/layered_overlay.h"
+#include "runtime/overlay_rootfs.h"
 #include "runtime/storage_spec.h"
 #include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
@@ -80,7 +79,6 @@ class Supervisor {
   absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
-  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
   absl::Status AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees);
   absl::Status AddBoot(runtime::ContainerSpec& spec);
   absl::Status PrepareSteps(runtime::ContainerSpec& spec);
@@ -104,7 +102,7 @@ class Supervisor {
   int report_fd_;
   UniqueFd exec_requests_;  // corrald's exec requests (exec.h), until it goes away
   UniqueFd payload_cgroup_;  // the payload leaf, where the commands of execs are born
-  bool rootfs_mounted_ = false;
+  std::optional<runtime::OverlayRootfs> rootfs_;
   // The start steps (runtime/start_step.h), undone at Cleanup.
   std::optional<runtime::CgroupPlacement> placement_;
   std::optional<netcfg::BridgeAttachment> network_;
@@ -147,77 +145,19 @@ absl::Status Supervisor::EnterSupervisorLeaf() {
 
 absl::Status Supervisor::MountRootfs() {
   const ContainerPaths& paths = launch_.paths;
-  std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  runtime::OverlayRootfsSpec overlay;
+  overlay.image_rootfs = launch_.config.image_rootfs;
+  overlay.image_layers = launch_.config.image_layers;
+  overlay.upper = paths.lib_dir + "/upper";
+  overlay.work = paths.lib_dir + "/work";
+  overlay.target = paths.rootfs();
+  overlay.uid_base = userns() ? base() : 0;
+  overlay.scratch = paths.run_dir;
+  overlay.timer = &timer_;
   struct stat existing;
-  made_layers_ = ::lstat(upper.c_str(), &existing) != 0;  // a first start: undone if it fails
-  for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
-  ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
-  if (!launch_.config.image_layers.empty()) return MountLayeredRootfs(upper, work, rootfs);
-  std::string lower = launch_.config.image_rootfs;
-  std::string idmapped_lower;
-  if (userns()) {
-    // The upper layer belongs to the container's range. A fresh one is empty: only its top is
-    // chowned. One written before the container had a range (corral without user
-    // namespaces) is shifted by the base once, here; its top goes last, so a top owned by the
-    // base means nothing is left to do, and a start costs one stat.
-    struct stat st;
-    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
-    if (st.st_uid != base() || st.st_gid != base()) {
-      RETURN_IF_ERROR(Annotate(runtime::ShiftOwnership(upper, base()),
-                               "give the overlay's upper layer to the container's uid range"));
-      if (::chown(upper.c_str(), base(), base()) != 0) return ErrnoError(absl::StrCat("chown ", upper));
-    }
-    // The image stays unshifted and shared: the overlay's lower layer is an idmapped,
-    // read-only view of it, attached for the overlay mount only (overlay keeps a private
-    // clone of each layer, so the attachment goes right after).
-    ASSIGN_OR_RETURN(UniqueFd ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
-    absl::StatusOr<UniqueFd> tree = runtime::OpenIdmappedTree(lower, ns.get(), /*read_only=*/true);
-    if (!tree.ok()) return Annotate(tree.status(), absl::StrCat("mount the overlay rootfs at ", rootfs));
-    idmapped_lower = paths.run_dir + "/lower";
-    RETURN_IF_ERROR(MakeDirectories(idmapped_lower, 0700));
-    ::umount2(idmapped_lower.c_str(), MNT_DETACH);  // a leftover, as above
-    RETURN_IF_ERROR(runtime::AttachTree(tree->get(), idmapped_lower));
-    lower = idmapped_lower;
-    timer_.Mark(runtime::Phase::kIdmappedImage);
-  }
-  std::string options = absl::StrCat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
-  int rc = ::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str());
-  int err = errno;
-  if (!idmapped_lower.empty()) ::umount2(idmapped_lower.c_str(), MNT_DETACH);
-  if (rc != 0) {
-    absl::Status status = ErrnoError(err, absl::StrCat("mount the overlay rootfs at ", rootfs, " (", options, ")"));
-    if (!idmapped_lower.empty() && (err == EINVAL || err == EOPNOTSUPP || err == EPERM)) {
-      status = Annotate(status, absl::StrCat("overlay on the idmapped image ", launch_.config.image_rootfs,
-                                             " (needs Linux >= 5.19; a --privileged container does not)"));
-    }
-    return status;
-  }
-  rootfs_mounted_ = true;
-  return absl::OkStatus();
-}
-
-// An OCI image's layers as the overlay's lower layers (runtime/layered_overlay.h), each an
-// idmapped read-only view in a user namespace; the upper layer is the container's, as above.
-absl::Status Supervisor::MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs) {
-  runtime::LayeredOverlay overlay;
-  overlay.lowers = launch_.config.image_layers;
-  overlay.upper = upper;
-  overlay.work = work;
-  overlay.target = rootfs;
-  UniqueFd ns;
-  if (userns()) {
-    struct stat st;
-    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
-    if ((st.st_uid != base() || st.st_gid != base()) && ::chown(upper.c_str(), base(), base()) != 0) {
-      return ErrnoError(absl::StrCat("chown ", upper));
-    }
-    ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
-    overlay.userns_fd = ns.get();
-    overlay.scratch = launch_.paths.run_dir + "/layers";
-  }
-  RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), absl::StrCat("mount the overlay rootfs at ", rootfs)));
-  timer_.Mark(runtime::Phase::kLayeredImage);
-  rootfs_mounted_ = true;
+  made_layers_ = ::lstat(overlay.upper.c_str(), &existing) != 0;  // a first start: undone if it fails
+  for (const std::string& dir : {overlay.upper, overlay.work, overlay.target}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
+  ASSIGN_OR_RETURN(rootfs_, runtime::OverlayRootfs::Mount(overlay));
   return absl::OkStatus();
 }
 
@@ -492,16 +432,13 @@ bool Supervisor::Cleanup() {
     Log(undone.message());
     clean = false;
   }
-  if (rootfs_mounted_) {
-    ::umount2(launch_.paths.rootfs().c_str(), MNT_DETACH);
-    rootfs_mounted_ = false;
-  }
+  rootfs_.reset();
   ::unlink(launch_.paths.console_socket().c_str());
   ::unlink(launch_.paths.state().c_str());
   ::unlink(launch_.paths.hostname_file().c_str());
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
-  ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
+  ::rmdir(runtime::OverlayRootfs::IdmappedImagePath(launch_.paths.run_dir).c_str());
   return clean;
 }
 
