@@ -53,7 +53,7 @@ void BM_LibraryStartPhases(benchmark::State& state) {
     // Numbered in their order ("NN phase ms"), as the report lists them.
     size_t i = 0;
     for (const auto& [phase, ns] : timer.phases()) {
-      total_ms[absl::StrCat(absl::Dec(i++, absl::kZeroPad2), " ", phase, " ms")] += static_cast<double>(ns) / 1e6;
+      total_ms[absl::StrCat(absl::Dec(i++, absl::kZeroPad2), " ", runtime::PhaseName(phase), " ms")] += static_cast<double>(ns) / 1e6;
     }
     total_ms[absl::StrCat(absl::Dec(i, absl::kZeroPad2), " run to exit ms")] +=
         static_cast<double>(runtime::PhaseTimer::NowNs() - started) / 1e6;

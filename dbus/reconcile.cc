@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/files.h"
+#include "runtime/cgroup/cgroup.h"
 
 namespace corral::dbus {
 
@@ -80,7 +81,7 @@ std::string ContainerOf(const std::string& path, const std::string& prefix) {
 
 absl::StatusOr<SupervisorState> StateFromScope(const std::string& cgroup2_root, const std::string& unit) {
   if (cgroup2_root.empty()) return absl::NotFoundError("no cgroup2");
-  std::string scope = absl::StrCat(cgroup2_root, "/machine.slice/", unit);
+  std::string scope = runtime::MachineScopeDirectory(cgroup2_root, unit);
   std::vector<pid_t> supervisors = ProcsOf(scope + "/supervisor");
   if (supervisors.size() != 1) return absl::NotFoundError(absl::StrCat(unit, ": no single supervisor in its leaf"));
   SupervisorState state;
@@ -138,7 +139,7 @@ ReconcileResult ReconcileHost(const ReconcileInput& input, absl::string_view mou
   }
   // Scopes.
   if (!input.cgroup2_root.empty()) {
-    std::string slice = input.cgroup2_root + "/machine.slice";
+    std::string slice = absl::StrCat(input.cgroup2_root, "/", runtime::kMachineSlice);
     if (DIR* d = ::opendir(slice.c_str()); d != nullptr) {
       while (dirent* e = ::readdir(d)) {
         absl::string_view unit = e->d_name;

@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "common/errors.h"
 #include "common/files.h"
-#include "dbus/supervisor/cgroup_dirs.h"
+#include "runtime/cgroup/cgroup.h"
 
 namespace corral::dbus {
 namespace {
@@ -174,7 +174,7 @@ void SystemdClient::StartScopeOnce(const ScopeSpec& spec, bool replace_leftover,
   if (r >= 0) r = sd_bus_message_append(call, "ss", spec.unit.c_str(), "fail");
   if (r >= 0) r = sd_bus_message_open_container(call, 'a', "(sv)");
   if (r >= 0) {
-    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)(sv)", "Slice", "s", "machine.slice", "Delegate", "b", 1,
+    r = sd_bus_message_append(call, "(sv)(sv)(sv)(sv)(sv)", "Slice", "s", runtime::kMachineSlice, "Delegate", "b", 1,
                               "Description", "s", spec.description.c_str(), "CollectMode", "s",
                               "inactive-or-failed", "PIDs", "au", 1, static_cast<uint32_t>(spec.pid));
   }
@@ -427,12 +427,12 @@ void SystemdClient::SendNext() {
 
 bool SystemdClient::ScopeEventsContain(const std::string& unit, const char* line) {
   if (cgroup2_root_.empty()) {
-    absl::StatusOr<std::string> root = Cgroup2MountPoint();
+    absl::StatusOr<std::string> root = runtime::Cgroup2MountPoint();
     if (!root.ok()) return false;  // no cgroup2: systemd's own answer will tell
     cgroup2_root_ = *root;
   }
   // Transient scopes of corral live in machine.slice at the top of systemd's tree.
-  absl::StatusOr<std::string> events = ReadFile(absl::StrCat(cgroup2_root_, "/machine.slice/", unit, "/cgroup.events"));
+  absl::StatusOr<std::string> events = ReadFile(runtime::MachineScopeDirectory(cgroup2_root_, unit) + "/cgroup.events");
   return events.ok() && absl::StrContains(*events, line);
 }
 

@@ -32,6 +32,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "common/syscalls.h"
+#include "runtime/cgroup/v1_joins.h"
 #include "runtime/child_error.h"
 #include "runtime/clone.h"
 #include "runtime/spec.h"
@@ -47,7 +48,6 @@ constexpr int kCgroupFd = 5;     // the payload cgroup2 directory, when given
 // The helper first duplicates the fds it keeps at or above this number, so moving them down to
 // 3..5 never overwrites one not yet moved.
 constexpr int kStagingFd = 6;
-constexpr int kMaxV1Joins = 16;
 
 // The helper's news, told apart from a ChildError (an error of the helper or of the process)
 // by its size on the SOCK_SEQPACKET socket.
@@ -205,6 +205,46 @@ long CloneProcess(int* pidfd, bool into_cgroup) {
   return sys::Clone3(&args, sizeof(args));
 }
 
+// Keeps stdio, the report socket, the container pidfd and the cgroup at fixed numbers and
+// really closes everything else the caller had open (CLOEXEC alone would leave it reachable
+// until execve, which a container can delay). Fails on `fd`, the report socket as it was.
+void KeepOnlyHelperFds(const HelperPlan& plan, int fd) {
+  int sources[6] = {plan.stdio[0], plan.stdio[1], plan.stdio[2], plan.report_fd, plan.container_pidfd, plan.cgroup_fd};
+  int staged[6];
+  for (int i = 0; i < 6; ++i) {
+    staged[i] = sources[i] >= 0 ? ::fcntl(sources[i], F_DUPFD, kStagingFd) : -1;
+    if (sources[i] >= 0 && staged[i] < 0) Fail(fd, "dup the fds to keep", errno);
+  }
+  for (int i = 0; i < 6; ++i) {
+    if (staged[i] >= 0 && ::dup2(staged[i], i) < 0) Fail(fd, "dup2 the fds to keep", errno);
+  }
+  fd = kReportFd;
+  if (sys::CloseRange(plan.cgroup_fd >= 0 ? kCgroupFd + 1 : kCgroupFd, ~0U, 0) != 0) Fail(fd, "close_range", errno);
+}
+
+// Inside the container's mount namespace: a pty of its devpts (owned by the process's user),
+// the master to the caller, the slave as our stdio, which the process inherits.
+void PassPtyFromInside(const HelperPlan& plan, int fd) {
+  int master = -1, slave = -1;
+  if (plan.pty_owner_uid != static_cast<uid_t>(-1)) {
+    ::setfsgid(plan.pty_owner_gid);
+    ::setfsuid(plan.pty_owner_uid);
+  }
+  OpenPtyInside(fd, &master, &slave);
+  ::setfsuid(0);
+  ::setfsgid(0);
+  // An fsuid change resets dumpability to fs.suid_dumpable: not dumpable again.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
+  HelperReport report;
+  report.kind = kReportPty;
+  if (int err = SendWithFd(fd, &report, sizeof(report), master); err != 0) Fail(fd, "pass the pty master", err);
+  ::close(master);
+  for (int target = 0; target < 3; ++target) {
+    if (::dup2(slave, target) < 0) Fail(fd, "dup2 the pty slave", errno);
+  }
+  ::close(slave);
+}
+
 // The helper, a fork of the caller in the caller's PID namespace, where the container cannot
 // see it. Never returns.
 [[noreturn]] void HelperMain(const HelperPlan& plan) {
@@ -229,20 +269,8 @@ long CloneProcess(int* pidfd, bool into_cgroup) {
   for (int i = 0; i < plan.v1_count; ++i) {
     if (::write(plan.v1_joins[i], "0", 1) != 1) Fail(fd, "join the container's cgroup in a v1 hierarchy", errno);
   }
-  // Keep stdio, the report socket, the container pidfd and the cgroup at fixed numbers and
-  // really close everything else the caller had open (CLOEXEC alone would leave it reachable
-  // until execve, which a container can delay).
-  int sources[6] = {plan.stdio[0], plan.stdio[1], plan.stdio[2], plan.report_fd, plan.container_pidfd, plan.cgroup_fd};
-  int staged[6];
-  for (int i = 0; i < 6; ++i) {
-    staged[i] = sources[i] >= 0 ? ::fcntl(sources[i], F_DUPFD, kStagingFd) : -1;
-    if (sources[i] >= 0 && staged[i] < 0) Fail(fd, "dup the fds to keep", errno);
-  }
-  for (int i = 0; i < 6; ++i) {
-    if (staged[i] >= 0 && ::dup2(staged[i], i) < 0) Fail(fd, "dup2 the fds to keep", errno);
-  }
+  KeepOnlyHelperFds(plan, fd);
   fd = kReportFd;
-  if (sys::CloseRange(plan.cgroup_fd >= 0 ? kCgroupFd + 1 : kCgroupFd, ~0U, 0) != 0) Fail(fd, "close_range", errno);
   // The caller's supplementary groups stay on the host (ExecInChild sets the user's own).
   if (::setgroups(0, nullptr) != 0) Fail(fd, "setgroups", errno);
   // Every namespace but PID, cgroup and user: the process is born into PID (it must be a new
@@ -252,26 +280,7 @@ long CloneProcess(int* pidfd, bool into_cgroup) {
     Fail(fd, "setns into the container's mount/net/ipc/uts namespaces", errno);
   }
   if (::chdir("/") != 0) Fail(fd, "chdir to the container's root", errno);
-  if (plan.allocate_pty) {
-    int master = -1, slave = -1;
-    if (plan.pty_owner_uid != static_cast<uid_t>(-1)) {
-      ::setfsgid(plan.pty_owner_gid);
-      ::setfsuid(plan.pty_owner_uid);
-    }
-    OpenPtyInside(fd, &master, &slave);
-    ::setfsuid(0);
-    ::setfsgid(0);
-    // An fsuid change resets dumpability to fs.suid_dumpable: not dumpable again.
-    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail(fd, "prctl(PR_SET_DUMPABLE, 0)", errno);
-    HelperReport report;
-    report.kind = kReportPty;
-    if (int err = SendWithFd(fd, &report, sizeof(report), master); err != 0) Fail(fd, "pass the pty master", err);
-    ::close(master);
-    for (int target = 0; target < 3; ++target) {
-      if (::dup2(slave, target) < 0) Fail(fd, "dup2 the pty slave", errno);
-    }
-    ::close(slave);
-  }
+  if (plan.allocate_pty) PassPtyFromInside(plan, fd);
   if (::setns(kContainerFd, CLONE_NEWPID) != 0) Fail(fd, "setns into the container's PID namespace", errno);
   // We stay in our own cgroup2 cgroup; the process is born in the payload (see CloneProcess,
   // and ProcessMain for the fd it is born with).
@@ -309,86 +318,9 @@ void KillAndReap(UniqueFd& pidfd) {
   pidfd.reset();
 }
 
-// The v1 hierarchies an exec'd process shares with the leader: those that account for it and
-// limit it (memory, pids, CPU, I/O, and devices, where a hybrid host's scope keeps its
-// DevicePolicy), and systemd's own. Never freezer: a container that is host root can freeze
-// its leader's freezer cgroup, and a helper joining it there would stop, frozen, in the host's
-// PID namespace and ignoring SIGKILL. Nor any other hierarchy we do not know; a hierarchy with
-// several controllers is joined only when each of them is one of these.
-bool JoinableV1Hierarchy(absl::string_view controllers) {
-  static constexpr absl::string_view kJoinable[] = {"memory", "pids",   "cpu",     "cpuacct",     "cpuset",
-                                                    "blkio",  "io",     "hugetlb", "devices", "name=systemd"};
-  for (absl::string_view c : absl::StrSplit(controllers, ',')) {
-    if (std::find(std::begin(kJoinable), std::end(kJoinable), c) == std::end(kJoinable)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void KillAndReapAttached(AttachedProcess& process) { KillAndReap(process.pidfd); }
-
-absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid) {
-  std::vector<UniqueFd> joins;
-  ASSIGN_OR_RETURN(std::string ours, ReadFile("/proc/self/cgroup"));
-  // "ID:controllers:path"; a pure cgroup2 host has only "0::/...".
-  std::map<std::string, std::string> our_paths;
-  for (absl::string_view line : absl::StrSplit(ours, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
-    if (f.size() == 3 && f[0] != "0") our_paths[f[1]] = f[2];
-  }
-  if (our_paths.empty()) return joins;
-  ASSIGN_OR_RETURN(std::string theirs, ReadFile(absl::StrCat("/proc/", pid, "/cgroup")));
-  std::vector<std::vector<std::string>> elsewhere;  // "ID:controllers:path" where we are not
-  for (absl::string_view line : absl::StrSplit(theirs, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
-    if (f.size() != 3 || f[0] == "0" || f[1].empty() || !JoinableV1Hierarchy(f[1])) continue;
-    auto our = our_paths.find(f[1]);
-    if (our != our_paths.end() && our->second == f[2]) continue;  // already there
-    elsewhere.push_back(std::move(f));
-  }
-  // The usual case for the supervisor, which shares the leader's v1 cgroups: nothing to join,
-  // and no mount table to read (large on some hosts).
-  if (elsewhere.empty()) return joins;
-  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
-  for (const std::vector<std::string>& f : elsewhere) {
-    if (f[2].find("/..") != std::string::npos || f[2].empty() || f[2][0] != '/') {
-      return absl::FailedPreconditionError(absl::StrCat("the container's v1 cgroup path \"", f[2], "\" is unusable"));
-    }
-    // The mount of this hierarchy: fstype cgroup, super options naming every controller.
-    std::vector<std::string> controllers = absl::StrSplit(f[1], ',');
-    std::string file;
-    for (absl::string_view mount : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
-      size_t dash = mount.find(" - ");
-      if (dash == absl::string_view::npos) continue;
-      std::vector<absl::string_view> tail = absl::StrSplit(mount.substr(dash + 3), ' ');
-      std::vector<absl::string_view> head = absl::StrSplit(mount.substr(0, dash), ' ');
-      if (tail.size() < 3 || tail[0] != "cgroup" || head.size() < 5) continue;
-      std::vector<absl::string_view> options = absl::StrSplit(tail[2], ',');
-      bool all = true;
-      for (const std::string& c : controllers) {
-        bool found = false;
-        for (absl::string_view o : options) found |= o == c;
-        all &= found;
-      }
-      if (!all) continue;
-      std::string root(head[3]);
-      std::string relative = f[2];
-      if (root != "/") {
-        if (!absl::StartsWith(relative, root)) continue;
-        relative = relative.substr(root.size());
-      }
-      file = absl::StrCat(head[4], relative == "/" ? "" : relative, "/cgroup.procs");
-      break;
-    }
-    if (file.empty()) continue;  // not mounted here: nothing we could join
-    if (joins.size() == kMaxV1Joins) return absl::ResourceExhaustedError("too many cgroup v1 hierarchies");
-    UniqueFd procs(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!procs) return ErrnoError(absl::StrCat("open ", file, " to join the container's v1 cgroup"));
-    joins.push_back(std::move(procs));
-  }
-  return joins;
-}
 
 namespace {
 
@@ -544,22 +476,7 @@ bool AttachInProgress::OnReadable() {
       }
     }
     if (n == 0) {
-      // Every copy of the socket is closed: the helper is gone and the process has exec'd
-      // (close-on-exec) or died.
-      if (!abort_.ok()) {
-        Finish(abort_);
-      } else if (!status_.ok()) {
-        Finish(status_);
-      } else if (expect_helper_ && !helper_pidfd_) {
-        // The request went out but no helper ever announced itself: its forker (the
-        // supervisor) dropped the request, or died with it.
-        Finish(absl::UnavailableError("the container's supervisor did not start the exec (it went away or dropped "
-                                      "the request); nothing was started"));
-      } else if (!process_.pidfd) {
-        Finish(absl::InternalError("the attach helper ended without a report"));
-      } else {
-        Finish(absl::OkStatus());
-      }
+      FinishAtEnd();
       return true;
     }
     // The helper and the process send at most a pty, a start and one error between them. More
@@ -570,30 +487,53 @@ bool AttachInProgress::OnReadable() {
                                  "(something in the container holds it); the command was killed"));
       return true;
     }
-    HelperReport report;
-    if (n == sizeof(HelperReport)) __builtin_memcpy(&report, data, sizeof(report));
-    if (n == sizeof(HelperReport) && report.kind == kReportHelper && passed && expect_helper_ && !helper_pidfd_ &&
-        records_ == 1) {
-      helper_pid_ = report.pid;
-      helper_pidfd_ = std::move(passed);
-      if (!abort_.ok()) {
-        sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
-        ::shutdown(report_.get(), SHUT_RDWR);
-      }
-    } else if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
-      process_.pty_master = std::move(passed);
-    } else if (n == sizeof(HelperReport) && report.kind == kReportStarted && passed) {
-      process_.pid = report.pid;
-      process_.pidfd = std::move(passed);
-      if (!abort_.ok()) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
-    } else if (n == sizeof(ChildError)) {
-      ChildError record;
-      __builtin_memcpy(&record, data, sizeof(record));
-      absl::Status status = ChildErrorToStatus(record);
-      if (status_.ok()) status_ = IsExecFailure(status) ? status : Annotate(status, "attach");
-    } else if (status_.ok()) {
-      status_ = absl::InternalError("truncated report from the attach helper");
+    TakeRecord(data, static_cast<size_t>(n), std::move(passed));
+  }
+}
+
+void AttachInProgress::FinishAtEnd() {
+  // Every copy of the socket is closed: the helper is gone and the process has exec'd
+  // (close-on-exec) or died.
+  if (!abort_.ok()) {
+    Finish(abort_);
+  } else if (!status_.ok()) {
+    Finish(status_);
+  } else if (expect_helper_ && !helper_pidfd_) {
+    // The request went out but no helper ever announced itself: its forker (the
+    // supervisor) dropped the request, or died with it.
+    Finish(absl::UnavailableError("the container's supervisor did not start the exec (it went away or dropped "
+                                  "the request); nothing was started"));
+  } else if (!process_.pidfd) {
+    Finish(absl::InternalError("the attach helper ended without a report"));
+  } else {
+    Finish(absl::OkStatus());
+  }
+}
+
+void AttachInProgress::TakeRecord(const char* data, size_t n, UniqueFd passed) {
+  HelperReport report;
+  if (n == sizeof(HelperReport)) __builtin_memcpy(&report, data, sizeof(report));
+  if (n == sizeof(HelperReport) && report.kind == kReportHelper && passed && expect_helper_ && !helper_pidfd_ &&
+      records_ == 1) {
+    helper_pid_ = report.pid;
+    helper_pidfd_ = std::move(passed);
+    if (!abort_.ok()) {
+      sys::PidfdSendSignal(helper_pidfd_.get(), SIGKILL, nullptr, 0);
+      ::shutdown(report_.get(), SHUT_RDWR);
     }
+  } else if (n == sizeof(HelperReport) && report.kind == kReportPty && passed) {
+    process_.pty_master = std::move(passed);
+  } else if (n == sizeof(HelperReport) && report.kind == kReportStarted && passed) {
+    process_.pid = report.pid;
+    process_.pidfd = std::move(passed);
+    if (!abort_.ok()) sys::PidfdSendSignal(process_.pidfd.get(), SIGKILL, nullptr, 0);
+  } else if (n == sizeof(ChildError)) {
+    ChildError record;
+    __builtin_memcpy(&record, data, sizeof(record));
+    absl::Status status = ChildErrorToStatus(record);
+    if (status_.ok()) status_ = IsExecFailure(status) ? status : Annotate(status, "attach");
+  } else if (status_.ok()) {
+    status_ = absl::InternalError("truncated report from the attach helper");
   }
 }
 

@@ -89,6 +89,10 @@ class AttachInProgress {
  private:
   AttachInProgress() = default;
   void Finish(absl::Status status);
+  // The report socket's end: the outcome from what came before it.
+  void FinishAtEnd();
+  // One record of `n` bytes, with the fd that came with it.
+  void TakeRecord(const char* data, size_t n, UniqueFd passed);
 
   UniqueFd report_;
   pid_t helper_pid_ = -1;
@@ -121,12 +125,6 @@ absl::StatusOr<int> WaitAttached(AttachedProcess& process);
 // ending (in a v1 freezer cgroup it froze, where SIGKILL waits) is left unreaped rather than
 // holding the caller's event loop. Closes the pidfd.
 void KillAndReapAttached(AttachedProcess& process);
-
-// The cgroup.procs files to write for joining the leader `pid` in each cgroup v1 hierarchy that
-// accounts for or limits it (memory, pids, CPU, I/O, devices; never freezer) where it sits
-// elsewhere than we do: opened for writing, O_CLOEXEC. Empty on a pure cgroup2
-// host. Exposed for tests.
-absl::StatusOr<std::vector<UniqueFd>> OpenV1CgroupJoins(pid_t pid);
 
 }  // namespace corral::runtime
 

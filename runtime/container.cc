@@ -14,7 +14,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/fd_passing.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -22,9 +21,11 @@
 #include "runtime/bind_stage.h"
 #include "runtime/binds.h"
 #include "runtime/child_error.h"
+#include "runtime/child_sync.h"
 #include "runtime/clone.h"
 #include "runtime/console.h"
 #include "runtime/exec.h"
+#include "runtime/id_map_step.h"
 #include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/tiny_init.h"
@@ -48,102 +49,99 @@ struct ChildPlan {
   int stdio[3] = {-1, -1, -1};
 };
 
-[[noreturn]] void ChildMain(const ChildPlan& plan) {
-  int fd = plan.sync_fd;
+// Each of the child's setup stages below reports its own failure on `fd` and returns false;
+// ChildMain then exits 125. None allocates.
+
+// Waits for the parent's go (id maps written, cgroup placement done, network wired) and takes
+// the fds that came with it.
+bool AwaitGoInChild(const ChildPlan& plan, int fd, GoFds* go) {
   ::close(plan.parent_sync_fd);
   // No container without its manager (the supervisor, corral-run): killed with it, from
   // before the start handshake on. A manager that died before this is seen by the recvmsg
   // below (EOF: every copy of its end is closed).
   if (int err = BindDeathSignalInChild(SIGKILL, fd); err != 0) {
     ReportChildError(fd, "prctl(PR_SET_PDEATHSIG)", "", err);
-    ::_exit(125);
+    return false;
   }
-  // Wait for the parent: id maps written, cgroup or scope placement done, network wired. The
-  // go byte may carry the idmapped rootfs as a detached mount (SCM_RIGHTS).
-  char go = 0;
-  int rootfs_tree = -1;
-  {
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {&go, 1};
-    struct msghdr message = {};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    ssize_t got;
-    do {
-      got = ::recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) ::_exit(125);  // the parent gave up on us
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
-    if (cmsg != nullptr && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-      __builtin_memcpy(&rootfs_tree, CMSG_DATA(cmsg), sizeof(int));
-    }
-  }
-  if (plan.expect_rootfs_tree && rootfs_tree < 0) {
+  if (ReceiveGoInChild(fd, go) != 0) ::_exit(125);  // the parent gave up on us
+  if (plan.expect_rootfs_tree && (*go)[GoFd::kRootfsTree] < 0) {
     ReportChildError(fd, "receive the idmapped rootfs", "", EBADF);
-    ::_exit(125);
+    return false;
   }
+  return true;
+}
 
+// Root of the user namespace, the network namespace joined, the cgroup namespace, hostname.
+bool EnterNamespacesInChild(const ChildPlan& plan, int fd) {
   const ContainerSpec& spec = *plan.spec;
   // In a new user namespace we start as the unmapped host root; become the namespace's root
   // (mapped to spec.uid_map's host range) so files we create have a valid owner.
   if ((spec.namespaces & CLONE_NEWUSER) && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) {
     ReportChildError(fd, "become root of the user namespace", "", errno);
-    ::_exit(125);
+    return false;
   }
   // Becoming the namespace's root changed the euid (host root to the range's base), which
   // cleared the death signal: bound again, checked against the manager again.
   if (spec.namespaces & CLONE_NEWUSER) {
     if (int err = BindDeathSignalInChild(SIGKILL, fd); err != 0) {
       ReportChildError(fd, "prctl(PR_SET_PDEATHSIG)", "", err);
-      ::_exit(125);
+      return false;
     }
   }
   if (spec.join_netns_fd >= 0 && ::setns(spec.join_netns_fd, CLONE_NEWNET) != 0) {
     ReportChildError(fd, "join network namespace", "", errno);
-    ::_exit(125);
+    return false;
   }
   // Unshared only now, after the parent has placed us in our cgroup, so that cgroup is the
   // root the container sees.
   if ((spec.namespaces & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0) {
     ReportChildError(fd, "unshare cgroup namespace", "", errno);
-    ::_exit(125);
+    return false;
   }
   if ((spec.namespaces & CLONE_NEWUTS) &&
       ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     ReportChildError(fd, "sethostname", plan.hostname.c_str(), errno);
-    ::_exit(125);
+    return false;
   }
+  return true;
+}
+
+// Our own session, the console as controlling terminal and stdio, or the given stdio.
+bool SetUpStdioInChild(const ChildPlan& plan, int fd) {
   // Our own session: a terminal's Ctrl-C goes to the manager, which forwards it, rather than
   // straight into the container as well.
   ::setsid();
   if (plan.console_fd >= 0) {
     if (::ioctl(plan.console_fd, TIOCSCTTY, 0) != 0) {
       ReportChildError(fd, "make the console our controlling terminal", "", errno);
-      ::_exit(125);
+      return false;
     }
     for (int target = 0; target < 3; ++target) {
       int source = target > 0 && plan.console_output >= 0 ? plan.console_output : plan.console_fd;
       if (::dup2(source, target) < 0) {
         ReportChildError(fd, "dup2 console", "", errno);
-        ::_exit(125);
+        return false;
       }
     }
   }
   for (int target = 0; target < 3 && plan.console_fd < 0; ++target) {
     if (plan.stdio[target] >= 0 && plan.stdio[target] != target && ::dup2(plan.stdio[target], target) < 0) {
       ReportChildError(fd, "dup2 stdio", "", errno);
-      ::_exit(125);
+      return false;
     }
   }
+  return true;
+}
+
+// The bind stage held open, the idmapped tree over the rootfs directory, then the rootfs.
+bool SetUpRootfsStageInChild(const ChildPlan& plan, int fd, int rootfs_tree) {
   // The bind stage lies over the rootfs path until the rootfs covers it: held open first.
   int stage_fd = -1;
   if (plan.rootfs.staged) {
     stage_fd = ::open(plan.rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (stage_fd < 0) {
       ReportChildError(fd, "open the bind stage", plan.rootfs.rootfs.c_str(), errno);
-      ::_exit(125);
+      return false;
     }
   }
   if (rootfs_tree >= 0) {
@@ -152,16 +150,25 @@ struct ChildPlan {
     // top mount, which is this one.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
       ReportChildError(fd, "make mounts private", "/", errno);
-      ::_exit(125);
+      return false;
     }
     if (::move_mount(rootfs_tree, "", AT_FDCWD, plan.rootfs.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
       ReportChildError(fd, "attach the idmapped rootfs (move_mount)", plan.rootfs.rootfs.c_str(), errno);
-      ::_exit(125);
+      return false;
     }
     ::close(rootfs_tree);
   }
-  if (!SetUpRootfsInChild(plan.rootfs, fd, stage_fd)) ::_exit(125);
-  if (spec.init == InitMode::kTinyInit) RunTinyInit(plan.exec, fd);
+  return SetUpRootfsInChild(plan.rootfs, fd, stage_fd);
+}
+
+[[noreturn]] void ChildMain(const ChildPlan& plan) {
+  const int fd = plan.sync_fd;
+  GoFds go;
+  if (!AwaitGoInChild(plan, fd, &go) || !EnterNamespacesInChild(plan, fd) || !SetUpStdioInChild(plan, fd) ||
+      !SetUpRootfsStageInChild(plan, fd, go[GoFd::kRootfsTree])) {
+    ::_exit(125);
+  }
+  if (plan.spec->init == InitMode::kTinyInit) RunTinyInit(plan.exec, fd);
   ExecInChild(plan.exec, fd);
   ::_exit(127);
 }
@@ -178,75 +185,62 @@ std::pair<uid_t, gid_t> HostRoot(const ContainerSpec& spec) {
   return root;
 }
 
-// Sends the go byte, with `tree` (>= 0) attached.
-absl::Status SendGo(int socket, int tree) {
-  char go = 1;
-  if (int err = SendWithFd(socket, &go, 1, tree); err != 0) return ErrnoError(err, "signal the container to start");
-  return absl::OkStatus();
-}
-
 std::vector<std::string> CommandFor(const ContainerSpec& spec) {
   if (spec.init == InitMode::kBoot && spec.command.empty()) return {"/sbin/init"};
   return spec.command;
 }
 
-}  // namespace
+// In a user namespace the child resolves the rootfs path as the container's root, which has no
+// power over host-owned directories: a 0700 parent would stop it with a bare EACCES.
+absl::Status CheckRootfsReachable(const ContainerSpec& spec, std::pair<uid_t, gid_t> host_root) {
+  if ((spec.namespaces & CLONE_NEWUSER) == 0 || host_root.first == static_cast<uid_t>(-1)) return absl::OkStatus();
+  return Annotate(CheckSearchableBy(spec.rootfs, host_root.first, host_root.second), "spec.rootfs");
+}
 
-absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const StartOptions& options) {
-  RETURN_IF_ERROR(ValidateSpec(spec));
-  PhaseTimer* timer = options.timer;
-
-  const bool userns = (spec.namespaces & CLONE_NEWUSER) != 0;
-  const std::pair<uid_t, gid_t> host_root = HostRoot(spec);
-  if (userns && host_root.first != static_cast<uid_t>(-1)) {
-    // The child resolves the rootfs path as the container's root, which has no power over
-    // host-owned directories: a 0700 parent would stop it with a bare EACCES.
-    RETURN_IF_ERROR(Annotate(CheckSearchableBy(spec.rootfs, host_root.first, host_root.second), "spec.rootfs"));
-  }
-
+absl::StatusOr<std::optional<Pty>> OpenConsole(const ContainerSpec& spec, std::pair<uid_t, gid_t> host_root) {
   std::optional<Pty> pty;
-  if (spec.tty) {
-    ASSIGN_OR_RETURN(pty, OpenPty());
-    // /dev/console is a bind of this slave: the container's root must own it to open it.
-    if (userns && host_root.first != static_cast<uid_t>(-1) &&
-        ::fchown(pty->slave.get(), host_root.first, host_root.second) != 0) {
-      return ErrnoError(absl::StrCat("chown the console ", pty->slave_path, " to the container's root"));
-    }
+  if (!spec.tty) return pty;
+  ASSIGN_OR_RETURN(pty, OpenPty());
+  // /dev/console is a bind of this slave: the container's root must own it to open it.
+  if ((spec.namespaces & CLONE_NEWUSER) && host_root.first != static_cast<uid_t>(-1) &&
+      ::fchown(pty->slave.get(), host_root.first, host_root.second) != 0) {
+    return ErrnoError(absl::StrCat("chown the console ", pty->slave_path, " to the container's root"));
   }
+  return pty;
+}
 
-  ChildPlan plan;
-  plan.spec = &spec;
-  plan.hostname = !spec.hostname.empty() ? spec.hostname : HostnameFromName(spec.name);
-  plan.rootfs = MakeRootfsPlan(spec, pty ? pty->slave_path : "");
-  // The user's binds: checked and cloned here, on the host, before the child exists; it
-  // inherits the detached trees and only attaches them (their fds close at its exec).
+// The user's binds: checked and cloned here, on the host, before the child exists; it
+// inherits the detached trees and only attaches them (their fds close at its exec).
+absl::StatusOr<std::vector<BindTree>> OpenBindTrees(const ContainerSpec& spec, RootfsPlan& rootfs) {
   std::vector<BindTree> bind_trees;
-  if (!spec.binds.empty()) {
-    UniqueFd idmap_userns;
-    for (const BindSpec& b : spec.binds) {
-      if (b.idmap && userns && !idmap_userns.valid()) {
-        ASSIGN_OR_RETURN(idmap_userns, MakeUserNamespace(spec.uid_map, spec.gid_map));
-      }
+  const bool userns = (spec.namespaces & CLONE_NEWUSER) != 0;
+  UniqueFd idmap_userns;
+  for (const BindSpec& b : spec.binds) {
+    if (b.idmap && userns && !idmap_userns.valid()) {
+      ASSIGN_OR_RETURN(idmap_userns, MakeUserNamespace(spec.uid_map, spec.gid_map));
     }
-    for (const BindSpec& b : spec.binds) {
-      ASSIGN_OR_RETURN(BindTree tree, OpenBindTree(b, userns ? idmap_userns.get() : -1));
-      bind_trees.push_back(std::move(tree));
-    }
-    for (RootfsStep& step : plan.rootfs.steps) {
-      if (step.kind != RootfsStep::Kind::kBindTree) continue;
-      const BindTree& tree = bind_trees[static_cast<size_t>(step.bind_index)];
-      step.tree_fd = tree.tree.get();
-      step.target_is_file = tree.is_file;
-      // In a user namespace the trees are staged (runtime/bind_stage.h) so the kernel locks
-      // their flags: the child clones them from the stage.
-      if (userns) step.stage_name = BindStage::EntryName(static_cast<size_t>(step.bind_index));
-    }
-    if (userns) {
-      plan.rootfs.staged = true;
-      if (!spec.idmap_rootfs) plan.rootfs.staged_rootfs = BindStage::StagedRootfs(spec.rootfs);
-    }
-    if (timer) timer->Mark("bind trees");
   }
+  for (const BindSpec& b : spec.binds) {
+    ASSIGN_OR_RETURN(BindTree tree, OpenBindTree(b, userns ? idmap_userns.get() : -1));
+    bind_trees.push_back(std::move(tree));
+  }
+  for (RootfsStep& step : rootfs.steps) {
+    if (step.kind != RootfsStep::Kind::kBindTree) continue;
+    const BindTree& tree = bind_trees[static_cast<size_t>(step.bind_index)];
+    step.tree_fd = tree.tree.get();
+    step.target_is_file = tree.is_file;
+    // In a user namespace the trees are staged (runtime/bind_stage.h) so the kernel locks
+    // their flags: the child clones them from the stage.
+    if (userns) step.stage_name = BindStage::EntryName(static_cast<size_t>(step.bind_index));
+  }
+  if (userns) {
+    rootfs.staged = true;
+    if (!spec.idmap_rootfs) rootfs.staged_rootfs = BindStage::StagedRootfs(spec.rootfs);
+  }
+  return bind_trees;
+}
+
+ExecPlan ExecPlanFor(const ContainerSpec& spec) {
   ExecOptions exec_options;
   exec_options.command = CommandFor(spec);
   exec_options.env = spec.env;
@@ -257,36 +251,70 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
   exec_options.capabilities = spec.capabilities ? *spec.capabilities : DefaultCapabilities();
   exec_options.no_new_privs = spec.no_new_privs;
   exec_options.seccomp = spec.seccomp ? &SeccompProgramFor(exec_options.capabilities) : nullptr;
-  plan.exec = MakeExecPlan(exec_options);
-  plan.exec.death_signal = SIGKILL;  // kept through DropPrivilegesInChild's credential changes
+  ExecPlan plan = MakeExecPlan(exec_options);
+  plan.death_signal = SIGKILL;  // kept through DropPrivilegesInChild's credential changes
+  return plan;
+}
+
+// Clones into `cgroup_fd` (>= 0) when the kernel lets us (CLONE_INTO_CGROUP, Linux 5.7), else
+// an ordinary clone: the steps then move the child with a cgroup.procs write (crun's order).
+absl::StatusOr<CloneResult> CloneChild(uint64_t flags, int cgroup_fd, bool* in_cgroup) {
+  *in_cgroup = false;
+  if (cgroup_fd >= 0) {
+    absl::StatusOr<CloneResult> cloned = CloneWithPidfd(flags, cgroup_fd);
+    if (cloned.ok()) {
+      *in_cgroup = true;
+      return cloned;
+    }
+  }
+  return CloneWithPidfd(flags);
+}
+
+}  // namespace
+
+absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const StartOptions& options) {
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  PhaseTimer* timer = options.timer;
+  const bool userns = (spec.namespaces & CLONE_NEWUSER) != 0;
+  const std::pair<uid_t, gid_t> host_root = HostRoot(spec);
+  RETURN_IF_ERROR(CheckRootfsReachable(spec, host_root));
+  ASSIGN_OR_RETURN(std::optional<Pty> pty, OpenConsole(spec, host_root));
+
+  ChildPlan plan;
+  plan.spec = &spec;
+  plan.hostname = !spec.hostname.empty() ? spec.hostname : HostnameFromName(spec.name);
+  plan.rootfs = MakeRootfsPlan(spec, pty ? pty->slave_path : "");
+  std::vector<BindTree> bind_trees;
+  if (!spec.binds.empty()) {
+    ASSIGN_OR_RETURN(bind_trees, OpenBindTrees(spec, plan.rootfs));
+    if (timer) timer->Mark(Phase::kBindTrees);
+  }
+  plan.exec = ExecPlanFor(spec);
   plan.console_fd = pty ? pty->slave.get() : -1;
   plan.console_output = options.console_output;
   plan.expect_rootfs_tree = userns && spec.idmap_rootfs;
   for (int i = 0; i < 3; ++i) plan.stdio[i] = options.stdio[i];
+  ASSIGN_OR_RETURN(ChildSync sync, ChildSync::Open());
+  plan.sync_fd = sync.child_end();
+  plan.parent_sync_fd = sync.parent_end();
+  int cgroup_fd = -1;
+  if (options.steps != nullptr) RETURN_IF_ERROR(options.steps->CloneCgroupFd(&cgroup_fd));
+  if (timer) timer->Mark(Phase::kPrepare);
 
-  int sync[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0) {
-    return ErrnoError("socketpair for the container start");
-  }
-  UniqueFd parent_end(sync[0]);
-  UniqueFd child_end(sync[1]);
-  plan.sync_fd = child_end.get();
-  plan.parent_sync_fd = parent_end.get();
-  if (timer) timer->Mark("prepare");
-
-  // The cgroup namespace is unshared by the child later (see ChildMain).
+  // The cgroup namespace is unshared by the child later (see EnterNamespacesInChild).
   uint64_t clone_flags = spec.namespaces & ~static_cast<uint64_t>(CLONE_NEWCGROUP);
   // The clone copies the staging namespace into the container's user namespace: that copy is
   // what locks the binds. We leave the stage right after.
   std::optional<BindStage> stage;
   if (plan.rootfs.staged) {
     ASSIGN_OR_RETURN(stage, BindStage::Enter(spec.rootfs, !spec.idmap_rootfs, bind_trees));
-    if (timer) timer->Mark("bind stage");
+    if (timer) timer->Mark(Phase::kBindStage);
   }
-  ASSIGN_OR_RETURN(CloneResult cloned, CloneWithPidfd(clone_flags));
+  StartedChild child;
+  ASSIGN_OR_RETURN(CloneResult cloned, CloneChild(clone_flags, cgroup_fd, &child.in_clone_cgroup));
   if (cloned.pid == 0) ChildMain(plan);
-  if (timer) timer->Mark("clone");
-  child_end.reset();
+  if (timer) timer->Mark(Phase::kClone);
+  sync.CloseChildEnd();
 
   Container container(cloned.pid, std::move(cloned.pidfd), pty ? std::move(pty->master) : UniqueFd());
   // From here on, an error return destroys `container`, which kills and reaps the child.
@@ -294,35 +322,27 @@ absl::StatusOr<Container> Container::Start(const ContainerSpec& spec, const Star
     RETURN_IF_ERROR(stage->Leave());
     stage.reset();
   }
-  UniqueFd rootfs_tree;
-  if (userns) {
-    RETURN_IF_ERROR(Annotate(WriteIdMaps(container.pid_, spec.uid_map, spec.gid_map), "write id maps"));
-    if (timer) timer->Mark("id maps");
-    if (spec.idmap_rootfs) {
-      // The child's own user namespace carries the map: no helper process needed.
-      UniqueFd userns_fd(::open(absl::StrCat("/proc/", container.pid_, "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
-      if (!userns_fd.valid()) return ErrnoError("open the container's user namespace");
-      ASSIGN_OR_RETURN(rootfs_tree, OpenIdmappedTree(spec.rootfs, userns_fd.get(), /*read_only=*/false));
-      if (timer) timer->Mark("idmapped rootfs");
-    }
-  }
-  if (options.before_setup) {
-    RETURN_IF_ERROR(options.before_setup(container.pid_, container.pidfd_.get()));
-  }
-  RETURN_IF_ERROR(SendGo(parent_end.get(), rootfs_tree.get()));
-  rootfs_tree.reset();
+  child.pid = container.pid_;
+  child.pidfd = container.pidfd_.get();
+  // The runtime's own steps first (the maps are what every later step sees), then the caller's.
+  IdMapStep id_maps(spec);
+  IdmappedRootfsStep idmapped_rootfs(spec);
+  StartSteps own;
+  if (userns) own.Add(&id_maps);
+  if (userns && spec.idmap_rootfs) own.Add(&idmapped_rootfs);
+  RETURN_IF_ERROR(own.InParent(child, timer));
+  if (options.steps != nullptr) RETURN_IF_ERROR(options.steps->InParent(child, timer));
+  GoFds go;
+  go[GoFd::kRootfsTree] = idmapped_rootfs.tree().get();
+  RETURN_IF_ERROR(sync.SendGo(go));
+  idmapped_rootfs.tree().reset();
 
-  ChildError record;
-  ssize_t got;
-  do {
-    got = ::read(parent_end.get(), &record, sizeof(record));
-  } while (got < 0 && errno == EINTR);
-  if (timer) timer->Mark("setup and exec");
-  if (got < 0) return ErrnoError("read the container's start report");
-  if (got == 0) return container;  // every copy of the child's end closed by execve: started
-  if (got != sizeof(record)) return absl::InternalError("truncated start report from the container");
+  bool failed = false;
+  absl::Status status = sync.AwaitExec(&failed);
+  if (timer) timer->Mark(Phase::kSetupAndExec);
+  if (status.ok()) return container;
+  if (!failed) return status;
   container.Wait().IgnoreError();  // reap it; the report says what went wrong
-  absl::Status status = ChildErrorToStatus(record);
   if (IsExecFailure(status)) return status;
   return Annotate(status, "start container");
 }

@@ -5,24 +5,22 @@
 
 #include <sys/types.h>
 
-#include <functional>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "runtime/phase_timer.h"
 #include "runtime/spec.h"
+#include "runtime/start_step.h"
 
 namespace corral::runtime {
 
-// Called in the parent after the child exists in its new namespaces and before it sets up its
-// rootfs and unshares its cgroup namespace: the place to move it into a cgroup or scope, or to
-// wire its network. An error aborts the start (the child is killed and reaped). It marks its
-// own phases on the StartOptions' timer, if it wants them seen.
-using ParentHook = std::function<absl::Status(pid_t pid, int pidfd)>;
-
 struct StartOptions {
-  ParentHook before_setup;
+  // The caller's start steps (runtime/start_step.h), prepared by the caller (their Prepare adds
+  // to the spec before it is passed here) and undone by it once the container has ended or the
+  // start failed. Start gives the clone the steps' cgroup and runs their InParent after the
+  // child exists in its new namespaces with its id maps written, and before it sets up its
+  // rootfs and unshares its cgroup namespace.
+  StartSteps* steps = nullptr;
   // stdin, stdout, stderr of the container without a tty; -1 inherits the caller's.
   int stdio[3] = {-1, -1, -1};
   // With a tty: where the container's stdout and stderr go instead of the console (a pipe its

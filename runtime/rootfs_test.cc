@@ -15,7 +15,7 @@ using Kind = RootfsStep::Kind;
 TEST(RootfsPlanTest, ApiMountsAreCheckedAndEverythingButDevptsIsNodev) {
   ContainerSpec spec;
   spec.rootfs = "/r";
-  spec.mounts.push_back({"tmpfs", "/scratch", "tmpfs", "", false});
+  spec.mounts.push_back(MountSpec::Filesystem("tmpfs", "/scratch"));
   spec.devices.push_back({"/dev/net/tun", 'c', 10, 200, "rw"});
   RootfsPlan plan = MakeRootfsPlan(spec, "/dev/pts/7");
   std::set<std::string> api, devices;

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 
 namespace corral::runtime {
 
@@ -143,24 +144,8 @@ absl::Status ValidateIdMap(absl::string_view field, const std::vector<IdMapping>
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status ValidateSpec(const ContainerSpec& spec) {
-  if (!spec.name.empty()) {
-    absl::Status name = ValidateContainerName(spec.name);
-    if (!name.ok()) return FieldError("name", name.message());
-  }
-  if (spec.rootfs.empty()) return FieldError("rootfs", "no root file system given");
-  if (spec.rootfs[0] != '/') return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not an absolute path"));
-  struct stat st;
-  if (::stat(spec.rootfs.c_str(), &st) != 0) {
-    return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" does not exist"));
-  }
-  if (!S_ISDIR(st.st_mode)) return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not a directory"));
-  if (!spec.hostname.empty()) {
-    absl::Status host = ValidateHostname(spec.hostname);
-    if (!host.ok()) return FieldError("hostname", host.message());
-  }
+// The namespace set and what goes with it: id maps, a joined network namespace.
+absl::Status ValidateNamespaces(const ContainerSpec& spec) {
   constexpr uint64_t kKnownNamespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWUSER;
   if (spec.namespaces & ~kKnownNamespaces) return FieldError("namespaces", "unknown namespace flag");
@@ -184,6 +169,11 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
   if (spec.join_netns_fd >= 0 && (spec.namespaces & CLONE_NEWNET)) {
     return FieldError("join_netns_fd", "cannot both join a network namespace and create a new one");
   }
+  return absl::OkStatus();
+}
+
+// The process: command, environment, working directory, capabilities.
+absl::Status ValidateProcess(const ContainerSpec& spec) {
   if (spec.command.empty() && spec.init != InitMode::kBoot) return FieldError("command", "no command given");
   for (const std::string& arg : spec.command) {
     if (arg.find('\0') != std::string::npos) return FieldError("command", "an argument contains a NUL byte");
@@ -205,6 +195,11 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
       if (!seen.insert(cap).second) return FieldError("capabilities", absl::StrCat("capability ", cap, " listed twice"));
     }
   }
+  return absl::OkStatus();
+}
+
+// The extra mounts, the user's binds and tmpfs, the devices.
+absl::Status ValidateStorage(const ContainerSpec& spec) {
   for (const MountSpec& m : spec.mounts) {
     if (m.target.empty() || m.target[0] != '/') {
       return FieldError("mounts", absl::StrCat("target \"", m.target, "\" is not an absolute path"));
@@ -239,6 +234,29 @@ absl::Status ValidateSpec(const ContainerSpec& spec) {
   }
   if (absl::Status devices = ValidateDevices(spec.devices); !devices.ok()) return FieldError("devices", devices.message());
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSpec(const ContainerSpec& spec) {
+  if (!spec.name.empty()) {
+    absl::Status name = ValidateContainerName(spec.name);
+    if (!name.ok()) return FieldError("name", name.message());
+  }
+  if (spec.rootfs.empty()) return FieldError("rootfs", "no root file system given");
+  if (spec.rootfs[0] != '/') return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not an absolute path"));
+  struct stat st;
+  if (::stat(spec.rootfs.c_str(), &st) != 0) {
+    return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" does not exist"));
+  }
+  if (!S_ISDIR(st.st_mode)) return FieldError("rootfs", absl::StrCat("\"", spec.rootfs, "\" is not a directory"));
+  if (!spec.hostname.empty()) {
+    absl::Status host = ValidateHostname(spec.hostname);
+    if (!host.ok()) return FieldError("hostname", host.message());
+  }
+  RETURN_IF_ERROR(ValidateNamespaces(spec));
+  RETURN_IF_ERROR(ValidateProcess(spec));
+  return ValidateStorage(spec);
 }
 
 }  // namespace corral::runtime

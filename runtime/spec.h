@@ -24,9 +24,29 @@ struct IdMapping {
   uint32_t count = 0;
 };
 
+enum class ReadOnly { kNo, kYes };
+
 // An extra mount inside the container. `target` is a path inside the rootfs; it is resolved
-// with RESOLVE_IN_ROOT so symlinks in the rootfs cannot send it outside.
+// with RESOLVE_IN_ROOT so symlinks in the rootfs cannot send it outside. Made with the named
+// builders below rather than by position.
 struct MountSpec {
+  // A recursive bind of host directory `source`.
+  static MountSpec Bind(std::string source, std::string target, ReadOnly read_only) {
+    return {std::move(source), std::move(target), "", "", read_only == ReadOnly::kYes, false};
+  }
+  // A bind of host file `source`, which may not exist yet: a start step writes it (the
+  // network's resolv.conf), so the mount point is made a file regardless.
+  static MountSpec BindFile(std::string source, std::string target, ReadOnly read_only) {
+    return {std::move(source), std::move(target), "", "", read_only == ReadOnly::kYes, true};
+  }
+  // A kernel file system `fstype` (tmpfs, cgroup2) with options `data`.
+  static MountSpec Filesystem(std::string fstype, std::string target, std::string data = "",
+                              ReadOnly read_only = ReadOnly::kNo) {
+    std::string source = fstype;
+    return {std::move(source), std::move(target), std::move(fstype), std::move(data), read_only == ReadOnly::kYes,
+            false};
+  }
+
   std::string source;  // host path for binds, or a file system name ("tmpfs")
   std::string target;
   std::string fstype;  // empty for a bind mount

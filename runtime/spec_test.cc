@@ -83,10 +83,10 @@ TEST(SpecTest, EachBadFieldIsNamed) {
   spec.idmap_rootfs = true;
   EXPECT_NE(ErrorOf(spec).find("spec.idmap_rootfs"), std::string::npos);
   spec = ValidSpec();
-  spec.mounts.push_back({"/tmp", "relative", "", ""});
+  spec.mounts.push_back(MountSpec::Bind("/tmp", "relative", ReadOnly::kNo));
   EXPECT_NE(ErrorOf(spec).find("spec.mounts"), std::string::npos);
   spec = ValidSpec();
-  spec.mounts.push_back({"/tmp", "/a/../../b", "", ""});
+  spec.mounts.push_back(MountSpec::Bind("/tmp", "/a/../../b", ReadOnly::kNo));
   EXPECT_NE(ErrorOf(spec).find(".."), std::string::npos);
   spec = ValidSpec();
   spec.join_netns_fd = 3;

@@ -15,7 +15,6 @@ allowed=(
   runtime/oci/config.cc    # config.json -> ContainerSpec (issue 16)
   runtime/oci/launch.cc    # the OCI create/start (issue 16)
   tools/corralctl.cc       # the verb table (issue 12, tools side)
-  runtime/attach.cc        # the two-step attach
   benchmarks/dbus_bench.cc # the D-Bus benchmarks
   tools/images/oci/layer_unpack.cc  # OCI image layers (issue 16, item 3)
   tools/images/oci/oci_store.cc     # the OCI layer store (issue 16, item 3)

@@ -141,7 +141,7 @@ TEST_F(RootfsEscapeTest, ReadOnlyBindMakesEverySubmountReadOnly) {
   ASSERT_EQ(::mkdir(source.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((source + "/sub").c_str(), 0755), 0);
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", "cat /proc/self/mountinfo; /bin/open_probe w /mnt/sub/file"});
-  spec.mounts.push_back({source, "/mnt", "", "", /*read_only=*/true});
+  spec.mounts.push_back(runtime::MountSpec::Bind(source, "/mnt", runtime::ReadOnly::kYes));
   std::string out = RunInPrivateMountNamespace(spec, [&] {
     if (::mount("tmpfs", (source + "/sub").c_str(), "tmpfs", 0, "size=1m") != 0) return false;
     return WriteFileAtomically(source + "/sub/file", "x", 0666).ok();

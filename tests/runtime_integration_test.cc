@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -20,6 +22,7 @@
 #include "runtime/capabilities.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
+#include "runtime/start_step.h"
 #include "tests/container_fixture.h"
 
 namespace corral::testing {
@@ -150,8 +153,8 @@ TEST_F(ContainerTest, SymlinkInRootfsCannotRedirectAMountOutside) {
   ASSERT_EQ(::symlink("/etc", evil.c_str()), 0);
   ASSERT_EQ(::symlink("../../../../../../../etc", evil2.c_str()), 0);
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", "ls /etc | wc -l; grep -c ' /etc ' /proc/self/mountinfo"});
-  spec.mounts.push_back({"tmpfs", "/evil", "tmpfs", "size=1m"});
-  spec.mounts.push_back({"tmpfs", "/evil2", "tmpfs", "size=1m"});
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/evil", "size=1m"));
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/evil2", "size=1m"));
   auto r = Run(spec);
   ::unlink(evil.c_str());
   ::unlink(evil2.c_str());
@@ -165,7 +168,7 @@ TEST_F(ContainerTest, SymlinkInRootfsCannotRedirectAMountOutside) {
 
 TEST_F(ContainerTest, DotDotInMountTargetIsRejected) {
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/true"});
-  spec.mounts.push_back({"tmpfs", "/tmp/../../etc", "tmpfs", ""});
+  spec.mounts.push_back(runtime::MountSpec::Filesystem("tmpfs", "/tmp/../../etc"));
   auto r = Run(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("spec.mounts"));
@@ -317,34 +320,75 @@ TEST_F(ContainerTest, HostNetworkModeSharesTheNetworkNamespaceOnly) {
   EXPECT_NE(lines[1], Readlink("/proc/self/ns/mnt"));
 }
 
-TEST_F(ContainerTest, ParentHookRunsBeforeTheChildProceeds) {
-  runtime::StartOptions options;
+// A start step whose InParent is `in_parent`, counting its Undo calls.
+class FunctionStep : public runtime::StartStep {
+ public:
+  explicit FunctionStep(std::function<absl::Status(const runtime::StartedChild&)> in_parent)
+      : in_parent_(std::move(in_parent)) {}
+  absl::Status InParent(const runtime::StartedChild& child) override { return in_parent_(child); }
+  absl::Status Undo() override {
+    ++undone;
+    return absl::OkStatus();
+  }
+  runtime::Phase InParentPhase() const override { return runtime::Phase::kNetworkAttach; }
+  int undone = 0;
+
+ private:
+  std::function<absl::Status(const runtime::StartedChild&)> in_parent_;
+};
+
+TEST_F(ContainerTest, StartStepsRunInTheParentBeforeTheChildProceeds) {
   pid_t seen = 0;
   std::string self_exe = Readlink("/proc/self/exe");
-  std::vector<std::string> during;  // what the child was while the hook ran
-  options.before_setup = [&](pid_t pid, int pidfd) {
-    seen = pid;
-    // The child must be held until the hook returns: still this binary (no execve yet) with
+  std::vector<std::string> during;  // what the child was while the step ran
+  FunctionStep step([&](const runtime::StartedChild& child) {
+    seen = child.pid;
+    // The child must be held until the step returns: still this binary (no execve yet) with
     // the host's root (no pivot_root yet), also after a pause long enough for it to have
     // set up and exec'd had it not been waiting for us.
     for (int i = 0; i < 2; ++i) {
-      during.push_back(absl::StrCat("exe=", Readlink(absl::StrCat("/proc/", pid, "/exe")) == self_exe ? "parent's" : "other",
-                                    " root=", Readlink(absl::StrCat("/proc/", pid, "/root"))));
+      during.push_back(absl::StrCat("exe=", Readlink(absl::StrCat("/proc/", child.pid, "/exe")) == self_exe ? "parent's" : "other",
+                                    " root=", Readlink(absl::StrCat("/proc/", child.pid, "/root"))));
       if (i == 0) ::usleep(300 * 1000);
     }
     return absl::OkStatus();
-  };
-  auto container = runtime::Container::Start(BusyboxSpec({"/bin/true"}), options);
+  });
+  runtime::StartSteps steps;
+  steps.Add(&step);
+  runtime::ContainerSpec spec = BusyboxSpec({"/bin/true"});
+  ASSERT_TRUE(steps.Prepare(spec).ok());
+  runtime::PhaseTimer timer;
+  runtime::StartOptions options;
+  options.steps = &steps;
+  options.timer = &timer;
+  auto container = runtime::Container::Start(spec, options);
   ASSERT_TRUE(container.ok()) << container.status();
   EXPECT_EQ(seen, container->pid());
   EXPECT_EQ(during, (std::vector<std::string>{"exe=parent's root=/", "exe=parent's root=/"}))
-      << "the child proceeded before the parent's hook returned";
+      << "the child proceeded before the parent's step returned";
+  // The step's phase is marked after the clone and before the child's setup and exec.
+  std::vector<runtime::Phase> phases;
+  for (const auto& [phase, ns] : timer.phases()) phases.push_back(phase);
+  auto clone = std::find(phases.begin(), phases.end(), runtime::Phase::kClone);
+  auto attach = std::find(phases.begin(), phases.end(), runtime::Phase::kNetworkAttach);
+  auto exec = std::find(phases.begin(), phases.end(), runtime::Phase::kSetupAndExec);
+  ASSERT_TRUE(clone != phases.end() && attach != phases.end() && exec != phases.end());
+  EXPECT_TRUE(clone < attach && attach < exec);
   // After Start, the child has exec'd the command.
   EXPECT_NE(Readlink(absl::StrCat("/proc/", container->pid(), "/exe")), self_exe);
   EXPECT_EQ(*container->Wait(), 0);
-  // A failing hook aborts the start and leaves nothing running.
-  options.before_setup = [](pid_t, int) { return absl::UnavailableError("no scope"); };
-  auto failed = runtime::Container::Start(BusyboxSpec({"/bin/true"}), options);
+  EXPECT_EQ(step.undone, 0);  // the caller's to undo, once the container has ended
+  ASSERT_TRUE(steps.Undo().ok());
+  EXPECT_EQ(step.undone, 1);
+
+  // A failing step aborts the start and leaves nothing running.
+  FunctionStep failing([](const runtime::StartedChild&) { return absl::UnavailableError("no scope"); });
+  runtime::StartSteps failing_steps;
+  failing_steps.Add(&failing);
+  runtime::ContainerSpec failing_spec = BusyboxSpec({"/bin/true"});
+  ASSERT_TRUE(failing_steps.Prepare(failing_spec).ok());
+  options.steps = &failing_steps;
+  auto failed = runtime::Container::Start(failing_spec, options);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.status().message(), "no scope");
 }

@@ -131,7 +131,7 @@ TEST_F(UsernsTest, HostRootFilesStayClosedToRootInside) {
   ASSERT_TRUE(WriteFileAtomically(secret, "host only\n", 0600).ok());
   ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
   runtime::ContainerSpec spec = BusyboxSpec({"/bin/sh", "-c", "(exec 3>>/secret) 2>/dev/null && echo OPENED || echo DENIED"});
-  spec.mounts.push_back({secret, "/secret", "", "", false, false});
+  spec.mounts.push_back(runtime::MountSpec::Bind(secret, "/secret", runtime::ReadOnly::kNo));
   absl::StatusOr<RunResult> privileged = ContainerTest::Run(spec);
   ASSERT_TRUE(privileged.ok()) << privileged.status();
   EXPECT_THAT(privileged->output, HasSubstr("OPENED"));  // the probe works

@@ -23,13 +23,16 @@
 #include "common/errors.h"
 #include "common/status_macros.h"
 #include "common/unique_fd.h"
+#include "netcfg/attachment.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
+#include "runtime/start_step.h"
 #include "runtime/volume_store.h"
 #include "runtime/idmap.h"
 #include "runtime/userns.h"
@@ -77,86 +80,45 @@ void ForwardSignals(int signal_fd, runtime::Container& container, int tty = 0, i
   }
 }
 
-// --net bridge for one foreground container: the host side is made sure of before the start,
-// the container's side is wired in the runtime's parent hook (after clone, before the command
-// runs, so the command finds eth0 configured), and undone when the container has exited.
-class BridgeRun {
- public:
-  // Reads the network configuration ($CORRAL_NETWORK_CONFIG, else /etc/corral/network.conf),
-  // claims the container's name, makes sure the bridge and NAT are there, and adds the
-  // resolv.conf and hosts bind mounts to `spec`.
-  static absl::StatusOr<std::unique_ptr<BridgeRun>> Prepare(const RunOptions& options, runtime::ContainerSpec& spec) {
-    const char* path = std::getenv("CORRAL_NETWORK_CONFIG");
-    ASSIGN_OR_RETURN(netcfg::NetworkConfig config,
-                     netcfg::LoadNetworkConfig(path != nullptr && *path != '\0' ? path : netcfg::kDefaultNetworkConfigPath));
-    std::unique_ptr<BridgeRun> run(new BridgeRun());
-    // Without --name every run is its own container, as with `docker run`, named after this
-    // process so that its lease outlives nothing: pid, start time and boot id together (a
-    // recycled pid or a reboot cannot pass for it).
-    if (options.named) {
-      run->container_ = spec.name;
-    } else {
-      ASSIGN_OR_RETURN(netcfg::ProcessIdentity self, netcfg::IdentifyProcess(::getpid()));
-      run->container_ = netcfg::RunLeaseName(self);
-    }
-    run->hostname_ = !spec.hostname.empty() ? spec.hostname : runtime::HostnameFromName(spec.name);
-    run->ports_ = options.ports;
-    ASSIGN_OR_RETURN(run->claim_, netcfg::ClaimContainerNetwork(run->container_));
-    ASSIGN_OR_RETURN(run->network_, netcfg::BridgeNetwork::Open(std::move(config)));
-    RETURN_IF_ERROR(run->network_->EnsureHost());
-    run->ReclaimDeadRuns(!options.ports.empty());
-    spec.mounts.push_back(
-        {run->network_->ResolvConfPath(run->container_), "/etc/resolv.conf", "", "", true, /*source_is_file=*/true});
-    spec.mounts.push_back(
-        {run->network_->HostsPath(run->container_), "/etc/hosts", "", "", true, /*source_is_file=*/true});
-    return run;
+// --net bridge for one foreground container, as a start step (netcfg/attachment.h): the host
+// side is made sure of before the start, the container's side wired after clone and before the
+// command runs, and undone (the lease given back) when the container has exited.
+// The configuration is $CORRAL_NETWORK_CONFIG, else /etc/corral/network.conf.
+absl::StatusOr<std::unique_ptr<netcfg::BridgeAttachment>> MakeBridgeStep(const RunOptions& options) {
+  const char* path = std::getenv("CORRAL_NETWORK_CONFIG");
+  netcfg::BridgeAttachment::Options bridge;
+  bridge.config_path = path != nullptr && *path != '\0' ? path : netcfg::kDefaultNetworkConfigPath;
+  // Without --name every run is its own container, as with `docker run`, named after this
+  // process so that its lease outlives nothing: pid, start time and boot id together (a
+  // recycled pid or a reboot cannot pass for it).
+  if (options.named) {
+    bridge.container = options.spec.name;
+  } else {
+    ASSIGN_OR_RETURN(netcfg::ProcessIdentity self, netcfg::IdentifyProcess(::getpid()));
+    bridge.container = netcfg::RunLeaseName(self);
   }
+  bridge.ports = options.ports;
+  bridge.keep_address = false;
+  return std::make_unique<netcfg::BridgeAttachment>(std::move(bridge));
+}
 
-  // What corral-runs killed before their teardown left (their leases, forwards, veths), freed
-  // before this one allocates; said on stderr. A failure is only a warning: the start goes on
-  // and fails itself if the leases cannot be read. With forwards of its own to add, libnftables
-  // is loaded anyway and the maps are checked too.
-  void ReclaimDeadRuns(bool scan_forwards) {
-    absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
-        network_->Reclaim(netcfg::JudgeLeaseForRun, {/*scan_forwards=*/scan_forwards});
-    if (!reclaimed.ok()) {
-      Fail(absl::StrCat("warning: reclaiming the network of dead runs: ", reclaimed.status().message()));
-      return;
-    }
-    // Leases and forwards only: a veth or run directory alone may just be an earlier run's
-    // that the kernel or its teardown is still removing, not worth a line on the terminal.
-    reclaimed->links.clear();
-    reclaimed->run_dirs.clear();
-    for (const std::string& line : reclaimed->Describe()) Fail(absl::StrCat("reclaimed: ", line));
+// What corral-runs killed before their teardown left (their leases, forwards, veths), freed
+// before this one allocates; said on stderr. A failure is only a warning: the start goes on
+// and fails itself if the leases cannot be read. With forwards of its own to add, libnftables
+// is loaded anyway and the maps are checked too.
+void ReclaimDeadRuns(netcfg::BridgeNetwork& network, bool scan_forwards) {
+  absl::StatusOr<netcfg::BridgeNetwork::Reclaimed> reclaimed =
+      network.Reclaim(netcfg::JudgeLeaseForRun, {/*scan_forwards=*/scan_forwards});
+  if (!reclaimed.ok()) {
+    Fail(absl::StrCat("warning: reclaiming the network of dead runs: ", reclaimed.status().message()));
+    return;
   }
-
-  // The runtime's parent hook.
-  absl::Status Attach(pid_t pid) {
-    UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns.valid()) return ErrnoError("open the container's network namespace");
-    ASSIGN_OR_RETURN(netcfg::ContainerNetwork attached,
-                     network_->Attach(container_, hostname_, netns.get(), ports_));
-    attached_ = true;
-    return absl::OkStatus();
-  }
-
-  // After the container's last process is gone: forwards, files and lease go now; the veth
-  // pair goes with the container's network namespace, in the kernel's own time.
-  absl::Status Detach() {
-    if (!attached_) return absl::OkStatus();
-    attached_ = false;
-    return network_->Detach(container_, {/*keep_address=*/false, /*delete_link=*/false});
-  }
-
- private:
-  BridgeRun() = default;
-  std::string container_;
-  std::string hostname_;
-  std::vector<netcfg::PortForward> ports_;
-  UniqueFd claim_;
-  std::unique_ptr<netcfg::BridgeNetwork> network_;
-  bool attached_ = false;
-};
+  // Leases and forwards only: a veth or run directory alone may just be an earlier run's
+  // that the kernel or its teardown is still removing, not worth a line on the terminal.
+  reclaimed->links.clear();
+  reclaimed->run_dirs.clear();
+  for (const std::string& line : reclaimed->Describe()) Fail(absl::StrCat("reclaimed: ", line));
+}
 
 // --memory, --pids, --cpu-weight, and a --device with access less than rwm: corral-run runs
 // itself again under `systemd-run --scope`, in a transient scope corral-run-NAME-PID.scope
@@ -185,7 +147,7 @@ int ReexecInScope(const RunOptions& options, char** argv) {
     return Fail("--memory, --pids and --cpu-weight are enforced through a systemd scope, and this system does not "
                 "run systemd");
   }
-  std::vector<std::string> args = {"/usr/bin/systemd-run", "--quiet", "--scope", "--collect", "--slice=machine.slice",
+  std::vector<std::string> args = {"/usr/bin/systemd-run", "--quiet", "--scope", "--collect", absl::StrCat("--slice=", runtime::kMachineSlice),
                                    absl::StrCat("--unit=corral-run-", options.spec.name, "-", ::getpid()),
                                    "--description=corral-run " + options.spec.name, "-p", "Delegate=yes"};
   if (options.memory_bytes) args.insert(args.end(), {"-p", absl::StrCat("MemoryMax=", *options.memory_bytes)});
@@ -399,6 +361,27 @@ absl::Status Supervise(runtime::Container& container, int signal_fd, TerminalRel
   }
 }
 
+// The spec's namespaces and id maps from the options, validated; a pooled run's block of ids
+// taken into `*ids` (kept until the run ends).
+absl::Status PrepareIdentity(RunOptions& options, std::unique_ptr<IdLease>* ids) {
+  runtime::ContainerSpec& spec = options.spec;
+  if (options.net == NetMode::kHost) spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  // Bad specs are refused before anything of the pool or the network is touched (the maps are
+  // filled in below; a placeholder stands in for the check).
+  const bool pooled = !options.privileged && !options.explicit_userns;
+  if (pooled) {
+    spec.namespaces |= CLONE_NEWUSER;
+    spec.uid_map = spec.gid_map = runtime::BlockMap(runtime::kIdBlockSize);
+    spec.idmap_rootfs = true;
+  }
+  RETURN_IF_ERROR(runtime::ValidateSpec(spec));
+  if (pooled) {
+    ASSIGN_OR_RETURN(*ids, IdLease::Take());
+    spec.uid_map = spec.gid_map = runtime::BlockMap((*ids)->base());
+  }
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<RunOptions> parsed = ParseRunOptions(args);
@@ -419,31 +402,8 @@ int Main(int argc, char** argv) {
   }
   ::unsetenv(kScopedMarker);  // not for the container's environment
   runtime::ContainerSpec& spec = options.spec;
-  switch (options.net) {
-    case NetMode::kNone:
-      break;
-    case NetMode::kHost:
-      spec.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
-      break;
-    case NetMode::kBridge:
-      break;
-  }
-  // Bad specs are refused before anything of the pool or the network is touched (the maps are
-  // filled in below; a placeholder stands in for the check).
   std::unique_ptr<IdLease> ids;
-  const bool pooled = !options.privileged && !options.explicit_userns;
-  if (pooled) {
-    spec.namespaces |= CLONE_NEWUSER;
-    spec.uid_map = spec.gid_map = runtime::BlockMap(runtime::kIdBlockSize);
-    spec.idmap_rootfs = true;
-  }
-  if (absl::Status valid = runtime::ValidateSpec(spec); !valid.ok()) return Fail(valid.message());
-  if (pooled) {
-    absl::StatusOr<std::unique_ptr<IdLease>> taken = IdLease::Take();
-    if (!taken.ok()) return Fail(taken.status().message());
-    ids = std::move(*taken);
-    spec.uid_map = spec.gid_map = runtime::BlockMap(ids->base());
-  }
+  if (absl::Status identity = PrepareIdentity(options, &ids); !identity.ok()) return Fail(identity.message());
   // Named volumes, from the store corrald's `corralctl volume create` fills.
   std::vector<UniqueFd> volume_trees;
   if (absl::Status volumes = runtime::AddVolumeBinds(runtime::VolumeStore(runtime::DefaultVolumesDir()),
@@ -451,12 +411,16 @@ int Main(int argc, char** argv) {
       !volumes.ok()) {
     return Fail(volumes.message());
   }
-  std::unique_ptr<BridgeRun> bridge;
+  runtime::StartSteps steps;
+  std::unique_ptr<netcfg::BridgeAttachment> bridge;
   if (options.net == NetMode::kBridge) {
-    absl::StatusOr<std::unique_ptr<BridgeRun>> prepared = BridgeRun::Prepare(options, spec);
-    if (!prepared.ok()) return Fail(prepared.status().message());
-    bridge = std::move(*prepared);
+    absl::StatusOr<std::unique_ptr<netcfg::BridgeAttachment>> made = MakeBridgeStep(options);
+    if (!made.ok()) return Fail(made.status().message());
+    bridge = std::move(*made);
+    steps.Add(bridge.get());
   }
+  if (absl::Status prepared = steps.Prepare(spec); !prepared.ok()) return Fail(prepared.message());
+  if (bridge != nullptr) ReclaimDeadRuns(bridge->network(), !options.ports.empty());
 
   absl::StatusOr<UniqueFd> signal_fd = BlockForwardedSignals();
   if (!signal_fd.ok()) return Fail(signal_fd.status().message());
@@ -464,13 +428,7 @@ int Main(int argc, char** argv) {
   runtime::PhaseTimer timer;
   runtime::StartOptions start;
   start.timer = &timer;
-  if (bridge != nullptr) {
-    start.before_setup = [&bridge, &timer](pid_t pid, int) {
-      absl::Status attached = bridge->Attach(pid);
-      timer.Mark("network attach");
-      return attached;
-    };
-  }
+  start.steps = &steps;
   std::unique_ptr<TerminalRelay> relay;
   if (!spec.tty) {
     absl::StatusOr<std::unique_ptr<TerminalRelay>> prepared = TerminalRelay::Prepare(start);
@@ -481,11 +439,12 @@ int Main(int argc, char** argv) {
   if (relay != nullptr) relay->Started();
   if (options.print_phases) {
     for (const auto& [phase, ns] : timer.phases()) {
-      ::fprintf(stderr, "corral-run: phase %-16s %8.3f ms\n", phase.c_str(), static_cast<double>(ns) / 1e6);
+      std::string name(runtime::PhaseName(phase));
+      ::fprintf(stderr, "corral-run: phase %-16s %8.3f ms\n", name.c_str(), static_cast<double>(ns) / 1e6);
     }
   }
   if (!container.ok()) {
-    if (bridge != nullptr) bridge->Detach().IgnoreError();  // the child is gone already
+    steps.Undo().IgnoreError();  // the child is gone already
     const absl::Status& status = container.status();
     if (runtime::IsExecFailure(status)) {
       return Fail(status.message(), status.code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitNotExecutable);
@@ -497,9 +456,7 @@ int Main(int argc, char** argv) {
     Fail(supervised.message());
   }
   absl::StatusOr<int> exit_status = container->Wait();
-  if (bridge != nullptr) {
-    if (absl::Status detached = bridge->Detach(); !detached.ok()) Fail(detached.message());
-  }
+  if (absl::Status undone = steps.Undo(); !undone.ok()) Fail(undone.message());
   if (!exit_status.ok()) return Fail(exit_status.status().message());
   return *exit_status;
 }

@@ -89,8 +89,8 @@ std::vector<std::pair<std::string, uint64_t>> StartPhases(const ContainerRun& ru
   std::vector<std::pair<std::string, uint64_t>> phases;
   for (const auto& [phase, ns] : run.start_timer.phases()) {
     uint64_t us = static_cast<uint64_t>(ns) / 1000;
-    if (phase != "supervisor" || run.supervisor_phases.empty()) {
-      phases.emplace_back(phase, us);
+    if (phase != runtime::Phase::kSupervisor || run.supervisor_phases.empty()) {
+      phases.emplace_back(std::string(runtime::PhaseName(phase)), us);
       continue;
     }
     uint64_t reported = 0;
@@ -98,7 +98,7 @@ std::vector<std::pair<std::string, uint64_t>> StartPhases(const ContainerRun& ru
       phases.push_back(supervisor_phase);
       reported += supervisor_phase.second;
     }
-    phases.emplace_back("supervisor report", us > reported ? us - reported : 0);
+    phases.emplace_back(std::string(runtime::PhaseName(runtime::Phase::kSupervisorReport)), us > reported ? us - reported : 0);
   }
   return phases;
 }

@@ -91,9 +91,9 @@ TEST(ContainerRunTest, StateDerivesFromThePhase) {
 TEST(ContainerRunTest, StartPhasesBreakTheSupervisorDown) {
   ContainerRecord record;
   ContainerRun run(nullptr, &record);
-  run.start_timer.Mark("fork supervisor");
-  run.start_timer.Mark("scope");
-  run.start_timer.Mark("supervisor");
+  run.start_timer.Mark(runtime::Phase::kForkSupervisor);
+  run.start_timer.Mark(runtime::Phase::kScope);
+  run.start_timer.Mark(runtime::Phase::kSupervisor);
   run.supervisor_phases = {{"overlay rootfs", 0}, {"clone", 0}};
   std::vector<std::pair<std::string, uint64_t>> phases = StartPhases(run);
   ASSERT_EQ(phases.size(), 5u);

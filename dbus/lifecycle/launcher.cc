@@ -1,6 +1,5 @@
 #include "dbus/lifecycle/launcher.h"
 
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <utility>
@@ -13,9 +12,10 @@
 #include "common/files.h"
 #include "common/syscalls.h"
 #include "dbus/reconcile.h"
-#include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/state_file.h"
 #include "dbus/volume_methods.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/overlay_rootfs.h"
 
 namespace corral::dbus {
 
@@ -33,7 +33,7 @@ absl::StatusOr<AdoptedSupervisor> ForkingLauncher::Adopt(const ContainerRecord& 
   if (!state.ok()) {
     // No state file, or garbage in it: the scope is the truth. A supervisor in its leaf with
     // the container as its child runs that container, whatever the file says.
-    absl::StatusOr<SupervisorState> found = StateFromScope(Cgroup2MountPoint().value_or(""), record.unit());
+    absl::StatusOr<SupervisorState> found = StateFromScope(runtime::Cgroup2MountPoint().value_or(""), record.unit());
     if (!found.ok()) {
       if (text.ok()) ::unlink(record.paths.state().c_str());  // a stale or garbage file of a stopped one
       return absl::NotFoundError("not running");
@@ -51,7 +51,7 @@ absl::StatusOr<AdoptedSupervisor> ForkingLauncher::Adopt(const ContainerRecord& 
   absl::StatusOr<std::string> cgroup = ReadFile(absl::StrCat("/proc/", state->supervisor, "/cgroup"));
   if (!supervisor.valid() || !cgroup.ok() || !absl::StrContains(*cgroup, record.unit())) {
     // A supervisor that died without cleaning up (killed with the whole scope).
-    ::umount2(record.paths.rootfs().c_str(), MNT_DETACH);
+    runtime::OverlayRootfs::DetachLeftovers(record.paths.rootfs(), record.paths.run_dir);
     ::unlink(record.paths.state().c_str());
     return absl::NotFoundError("its supervisor is gone");
   }
@@ -67,10 +67,9 @@ void ForkingLauncher::CleanUpAfter(const ContainerRecord& record, bool clean, bo
   // A supervisor killed by a signal (SIGKILL from systemd stopping its scope, the OOM killer)
   // could not unmount the container's rootfs: done here, in the same mount namespace, so the
   // next start or `rm` finds no stale mount. After a clean exit it is not mounted (EINVAL).
-  ::umount2(record.paths.rootfs().c_str(), MNT_DETACH);
+  runtime::OverlayRootfs::DetachLeftovers(record.paths.rootfs(), record.paths.run_dir);
   if (!clean) {
-    // Its mounts and state file are undone here, as its Cleanup would.
-    ::umount2((record.paths.run_dir + "/lower").c_str(), MNT_DETACH);
+    // Its state file is undone here, as its Cleanup would.
     ::unlink(record.paths.state().c_str());
     ::unlink(record.paths.console_socket().c_str());
   }

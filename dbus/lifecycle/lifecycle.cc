@@ -15,13 +15,13 @@
 #include "common/errors.h"
 #include "common/syscalls.h"
 #include "dbus/error_kind.h"
-#include "dbus/journal_log.h"
 #include "dbus/image_defaults.h"
+#include "dbus/journal_log.h"
 #include "dbus/lifecycle/init_kind.h"
 #include "dbus/storage_options.h"
-#include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
+#include "runtime/cgroup/cgroup.h"
 #include "runtime/devices.h"
 
 namespace corral::dbus {
@@ -52,7 +52,7 @@ ScopeSpec ScopeFor(const ContainerRecord& record, pid_t supervisor) {
 
 // The cgroup2 directory of a process, for attaching into its cgroup (CLONE_INTO_CGROUP).
 absl::StatusOr<UniqueFd> OpenCgroupOf(pid_t pid) {
-  absl::StatusOr<std::string> dir = Cgroup2DirectoryOf(pid);
+  absl::StatusOr<std::string> dir = runtime::Cgroup2DirectoryOf(pid);
   if (!dir.ok()) return dir.status();
   UniqueFd fd(::open(dir->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoError(absl::StrCat("open ", *dir));
@@ -148,7 +148,7 @@ absl::Status Lifecycle::StartRun(ContainerRecord* record, Done started) {
   runtime::PhaseTimer timer;
   absl::StatusOr<SupervisorHandle> forked = launcher_->Launch(*record);
   if (!forked.ok()) return forked.status();
-  timer.Mark("fork supervisor");
+  timer.Mark(runtime::Phase::kForkSupervisor);
   auto run = std::make_shared<ContainerRun>(this, record);
   run->start_timer = std::move(timer);
   run->supervisor = forked->pid;
@@ -225,7 +225,7 @@ void Lifecycle::ScopeStarted(ContainerRun& run, const absl::Status& status) {
     StartFailed(run, status);
     return;
   }
-  run.start_timer.Mark("scope");
+  run.start_timer.Mark(runtime::Phase::kScope);
   Apply(run, RunEvent::kScopeReady).IgnoreError();  // launched -> preparing
   char go = 1;
   if (::write(run.go.get(), &go, 1) != 1) {
@@ -305,7 +305,7 @@ void Lifecycle::OnOk(ContainerRun& run, pid_t leader, std::vector<std::string> a
                {{"CORRAL_CONTAINER", run.record->config.name}});
     return;
   }
-  run.start_timer.Mark("supervisor");
+  run.start_timer.Mark(runtime::Phase::kSupervisor);
   run.start_deadline.reset();
   run.record->start_phases = StartPhases(run);
   MarkRunning(run, leader, std::move(addresses), RunEvent::kSupervisorOk);
@@ -330,7 +330,8 @@ void Lifecycle::RegisterWithMachined(ContainerRun& run, pid_t leader) {
                 callers = std::move(run.waiting_start)](absl::Status registered) mutable {
     if (!registered.ok()) ::fprintf(stderr, "corrald: %s\n", std::string(registered.message()).c_str());
     if (std::shared_ptr<ContainerRun> live = weak.lock(); live != nullptr && registers) {
-      live->record->start_phases.emplace_back("machined registration", (runtime::PhaseTimer::NowNs() - since) / 1000);
+      live->record->start_phases.emplace_back(runtime::PhaseName(runtime::Phase::kMachinedRegistration),
+                                              (runtime::PhaseTimer::NowNs() - since) / 1000);
     }
     CallAll(&callers, absl::OkStatus());
   };

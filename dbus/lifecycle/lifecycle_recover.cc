@@ -13,10 +13,10 @@
 #include "dbus/lifecycle/lifecycle.h"
 #include "dbus/reconcile.h"
 #include "dbus/retry.h"
-#include "dbus/supervisor/cgroup_dirs.h"
 #include "netcfg/config.h"
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
+#include "runtime/cgroup/cgroup.h"
 
 namespace corral::dbus {
 void Lifecycle::RecoverAll() {
@@ -43,7 +43,7 @@ void Lifecycle::Recover(ContainerRecord* record) {
 
 // Everything the host holds for containers that do not run is freed, and said.
 void Lifecycle::ReconcileAtStart() {
-  ReconcileInput input{registry_->paths().lib_root, registry_->paths().run_root, Cgroup2MountPoint().value_or(""), {},
+  ReconcileInput input{registry_->paths().lib_root, registry_->paths().run_root, runtime::Cgroup2MountPoint().value_or(""), {},
                        {}};
   for (ContainerRecord* record : registry_->List()) input.known.insert(record->config.name);
   for (const auto& [name, run] : runs_) input.running.insert(name);

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -33,17 +32,17 @@
 #include "common/syscalls.h"
 #include "dbus/console_output.h"
 #include "dbus/journal_log.h"
-#include "dbus/supervisor/cgroup_dirs.h"
 #include "dbus/supervisor/console_server.h"
 #include "dbus/supervisor/exec.h"
 #include "dbus/supervisor/protocol.h"
 #include "dbus/supervisor/state_file.h"
-#include "netcfg/config.h"
-#include "netcfg/network.h"
+#include "netcfg/attachment.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/placement.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
 #include "runtime/devices.h"
-#include "runtime/layered_overlay.h"
+#include "runtime/overlay_rootfs.h"
 #include "runtime/storage_spec.h"
 #include "runtime/volume_store.h"
 #include "runtime/phase_timer.h"
@@ -82,8 +81,7 @@ class Supervisor {
   absl::Status MountRootfs();
   absl::Status AddStorage(runtime::ContainerSpec& spec, std::vector<UniqueFd>* volume_trees);
   absl::Status AddBoot(runtime::ContainerSpec& spec);
-  absl::Status PrepareNetwork(runtime::ContainerSpec& spec);
-  absl::Status MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs);
+  absl::Status PrepareSteps(runtime::ContainerSpec& spec);
   absl::Status Start();
   absl::Status ListenForNotify();
   void ReadNotify();
@@ -104,11 +102,11 @@ class Supervisor {
   int report_fd_;
   UniqueFd exec_requests_;  // corrald's exec requests (exec.h), until it goes away
   UniqueFd payload_cgroup_;  // the payload leaf, where the commands of execs are born
-  std::string payload_dir_;
-  bool rootfs_mounted_ = false;
-  UniqueFd network_claim_;
-  std::unique_ptr<netcfg::BridgeNetwork> network_;
-  bool network_attached_ = false;
+  std::optional<runtime::OverlayRootfs> rootfs_;
+  // The start steps (runtime/start_step.h), undone at Cleanup.
+  std::optional<runtime::CgroupPlacement> placement_;
+  std::optional<netcfg::BridgeAttachment> network_;
+  runtime::StartSteps steps_;
   std::optional<runtime::Container> container_;
   ConsoleServer console_;
   UniqueFd notify_;  // the booted init's NOTIFY_SOCKET: READY=1 when its boot is done
@@ -134,101 +132,32 @@ void Supervisor::Log(absl::string_view message) {
 }
 
 absl::Status Supervisor::EnterSupervisorLeaf() {
-  ASSIGN_OR_RETURN(std::string scope, Cgroup2DirectoryOf(0));
+  ASSIGN_OR_RETURN(runtime::Cgroup scope, runtime::Cgroup::Of(0));
   // Processes only in leaves: the delegated scope itself holds none (cgroup2's rule once
   // controllers are enabled below it, and what the container's own systemd expects).
-  std::string supervisor = scope + "/supervisor";
-  payload_dir_ = scope + "/payload";
-  for (const std::string& dir : {supervisor, payload_dir_}) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError(absl::StrCat("mkdir ", dir));
-  }
-  if (userns()) {
-    // Delegated to the container's root, as systemd delegates a cgroup to a Delegate=yes
-    // service's User=: the directory and the files that move processes and enable
-    // controllers below it. The scope's own files (its limits) stay root's.
-    for (const char* entry : {"", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"}) {
-      std::string path = payload_dir_ + entry;
-      if (::chown(path.c_str(), base(), base()) != 0) {
-        return ErrnoError(absl::StrCat("delegate ", path, " to the container's root (host uid ", base(), ")"));
-      }
-    }
-  }
-  return Annotate(WriteExistingFile(supervisor + "/cgroup.procs", "0"), "move the supervisor into its leaf");
+  ASSIGN_OR_RETURN(runtime::Cgroup supervisor, scope.MakeLeaf("supervisor"));
+  ASSIGN_OR_RETURN(runtime::Cgroup payload, scope.MakeLeaf("payload"));
+  // Delegated to the container's root; the scope's own files (its limits) stay root's.
+  if (userns()) RETURN_IF_ERROR(payload.Delegate(base(), base()));
+  placement_.emplace(std::move(payload));
+  return Annotate(supervisor.Enter(0), "move the supervisor into its leaf");
 }
 
 absl::Status Supervisor::MountRootfs() {
   const ContainerPaths& paths = launch_.paths;
-  std::string upper = paths.lib_dir + "/upper", work = paths.lib_dir + "/work", rootfs = paths.rootfs();
+  runtime::OverlayRootfsSpec overlay;
+  overlay.image_rootfs = launch_.config.image_rootfs;
+  overlay.image_layers = launch_.config.image_layers;
+  overlay.upper = paths.lib_dir + "/upper";
+  overlay.work = paths.lib_dir + "/work";
+  overlay.target = paths.rootfs();
+  overlay.uid_base = userns() ? base() : 0;
+  overlay.scratch = paths.run_dir;
+  overlay.timer = &timer_;
   struct stat existing;
-  made_layers_ = ::lstat(upper.c_str(), &existing) != 0;  // a first start: undone if it fails
-  for (const std::string& dir : {upper, work, rootfs}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
-  ::umount2(rootfs.c_str(), MNT_DETACH);  // a leftover of a supervisor that was killed
-  if (!launch_.config.image_layers.empty()) return MountLayeredRootfs(upper, work, rootfs);
-  std::string lower = launch_.config.image_rootfs;
-  std::string idmapped_lower;
-  if (userns()) {
-    // The upper layer belongs to the container's range. A fresh one is empty: only its top is
-    // chowned. One written before the container had a range (corral without user
-    // namespaces) is shifted by the base once, here; its top goes last, so a top owned by the
-    // base means nothing is left to do, and a start costs one stat.
-    struct stat st;
-    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
-    if (st.st_uid != base() || st.st_gid != base()) {
-      RETURN_IF_ERROR(Annotate(runtime::ShiftOwnership(upper, base()),
-                               "give the overlay's upper layer to the container's uid range"));
-      if (::chown(upper.c_str(), base(), base()) != 0) return ErrnoError(absl::StrCat("chown ", upper));
-    }
-    // The image stays unshifted and shared: the overlay's lower layer is an idmapped,
-    // read-only view of it, attached for the overlay mount only (overlay keeps a private
-    // clone of each layer, so the attachment goes right after).
-    ASSIGN_OR_RETURN(UniqueFd ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
-    absl::StatusOr<UniqueFd> tree = runtime::OpenIdmappedTree(lower, ns.get(), /*read_only=*/true);
-    if (!tree.ok()) return Annotate(tree.status(), absl::StrCat("mount the overlay rootfs at ", rootfs));
-    idmapped_lower = paths.run_dir + "/lower";
-    RETURN_IF_ERROR(MakeDirectories(idmapped_lower, 0700));
-    ::umount2(idmapped_lower.c_str(), MNT_DETACH);  // a leftover, as above
-    RETURN_IF_ERROR(runtime::AttachTree(tree->get(), idmapped_lower));
-    lower = idmapped_lower;
-    timer_.Mark("idmapped image");
-  }
-  std::string options = absl::StrCat("lowerdir=", lower, ",upperdir=", upper, ",workdir=", work);
-  int rc = ::mount("overlay", rootfs.c_str(), "overlay", 0, options.c_str());
-  int err = errno;
-  if (!idmapped_lower.empty()) ::umount2(idmapped_lower.c_str(), MNT_DETACH);
-  if (rc != 0) {
-    absl::Status status = ErrnoError(err, absl::StrCat("mount the overlay rootfs at ", rootfs, " (", options, ")"));
-    if (!idmapped_lower.empty() && (err == EINVAL || err == EOPNOTSUPP || err == EPERM)) {
-      status = Annotate(status, absl::StrCat("overlay on the idmapped image ", launch_.config.image_rootfs,
-                                             " (needs Linux >= 5.19; a --privileged container does not)"));
-    }
-    return status;
-  }
-  rootfs_mounted_ = true;
-  return absl::OkStatus();
-}
-
-// An OCI image's layers as the overlay's lower layers (runtime/layered_overlay.h), each an
-// idmapped read-only view in a user namespace; the upper layer is the container's, as above.
-absl::Status Supervisor::MountLayeredRootfs(const std::string& upper, const std::string& work, const std::string& rootfs) {
-  runtime::LayeredOverlay overlay;
-  overlay.lowers = launch_.config.image_layers;
-  overlay.upper = upper;
-  overlay.work = work;
-  overlay.target = rootfs;
-  UniqueFd ns;
-  if (userns()) {
-    struct stat st;
-    if (::stat(upper.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", upper));
-    if ((st.st_uid != base() || st.st_gid != base()) && ::chown(upper.c_str(), base(), base()) != 0) {
-      return ErrnoError(absl::StrCat("chown ", upper));
-    }
-    ASSIGN_OR_RETURN(ns, runtime::MakeUserNamespace(runtime::BlockMap(base()), runtime::BlockMap(base())));
-    overlay.userns_fd = ns.get();
-    overlay.scratch = launch_.paths.run_dir + "/layers";
-  }
-  RETURN_IF_ERROR(Annotate(runtime::MountLayeredOverlay(overlay), absl::StrCat("mount the overlay rootfs at ", rootfs)));
-  timer_.Mark("layered image");
-  rootfs_mounted_ = true;
+  made_layers_ = ::lstat(overlay.upper.c_str(), &existing) != 0;  // a first start: undone if it fails
+  for (const std::string& dir : {overlay.upper, overlay.work, overlay.target}) RETURN_IF_ERROR(MakeDirectories(dir, 0755));
+  ASSIGN_OR_RETURN(rootfs_, runtime::OverlayRootfs::Mount(overlay));
   return absl::OkStatus();
 }
 
@@ -283,30 +212,32 @@ absl::Status Supervisor::AddBoot(runtime::ContainerSpec& spec) {
   if (config.boot) {
     // A booted systemd manages its own cgroup tree: the payload leaf, which is the root of the
     // container's cgroup namespace and delegated by the scope, mounted writable where it looks.
-    spec.mounts.push_back({"cgroup2", "/sys/fs/cgroup", "cgroup2", "", false, false});
+    spec.mounts.push_back(runtime::MountSpec::Filesystem("cgroup2", "/sys/fs/cgroup"));
     spec.capabilities = runtime::BootCapabilities();
     // The image's /etc/hostname would rename every container booted from it.
     RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.hostname_file(), spec.hostname + "\n", 0644,
                                         Durability::kProcessCrashSafe));
-    spec.mounts.push_back({launch_.paths.hostname_file(), "/etc/hostname", "", "", true, true});
+    spec.mounts.push_back(
+        runtime::MountSpec::BindFile(launch_.paths.hostname_file(), "/etc/hostname", runtime::ReadOnly::kYes));
     RETURN_IF_ERROR(ListenForNotify());
-    spec.mounts.push_back({launch_.paths.host_dir(), "/run/host", "", "", true, false});
+    spec.mounts.push_back(runtime::MountSpec::Bind(launch_.paths.host_dir(), "/run/host", runtime::ReadOnly::kYes));
     spec.env.push_back("NOTIFY_SOCKET=/run/host/notify");
   }
   return absl::OkStatus();
 }
 
-absl::Status Supervisor::PrepareNetwork(runtime::ContainerSpec& spec) {
+// The start steps: the payload leaf (EnterSupervisorLeaf made it), then the bridge network.
+absl::Status Supervisor::PrepareSteps(runtime::ContainerSpec& spec) {
   const ContainerConfig& config = launch_.config;
+  steps_.Add(&*placement_);
   if (config.network == NetworkMode::kBridge) {
-    ASSIGN_OR_RETURN(network_claim_, netcfg::ClaimContainerNetwork(config.name));
-    ASSIGN_OR_RETURN(netcfg::NetworkConfig network_config, netcfg::LoadNetworkConfig(launch_.network_config));
-    ASSIGN_OR_RETURN(network_, netcfg::BridgeNetwork::Open(std::move(network_config)));
-    RETURN_IF_ERROR(network_->EnsureHost());
-    spec.mounts.push_back({network_->ResolvConfPath(config.name), "/etc/resolv.conf", "", "", true, true});
-    spec.mounts.push_back({network_->HostsPath(config.name), "/etc/hosts", "", "", true, true});
-    timer_.Mark("network prepare");
+    // The container still exists when it stops: it keeps its address for its next start.
+    network_.emplace(netcfg::BridgeAttachment::Options{launch_.network_config, config.name, config.ports,
+                                                       /*keep_address=*/true});
+    steps_.Add(&*network_);
   }
+  RETURN_IF_ERROR(steps_.Prepare(spec));
+  if (network_) timer_.Mark(runtime::Phase::kNetworkPrepare);
   return absl::OkStatus();
 }
 
@@ -327,25 +258,11 @@ absl::Status Supervisor::Start() {
   std::vector<UniqueFd> volume_trees;
   RETURN_IF_ERROR(AddStorage(spec, &volume_trees));
   RETURN_IF_ERROR(AddBoot(spec));
-  timer_.Mark("console and boot files");
-  RETURN_IF_ERROR(PrepareNetwork(spec));
+  timer_.Mark(runtime::Phase::kConsoleAndBootFiles);
+  RETURN_IF_ERROR(PrepareSteps(spec));
 
-  std::vector<std::string> addresses;
   runtime::StartOptions start;
-  start.before_setup = [&](pid_t pid, int) -> absl::Status {
-    RETURN_IF_ERROR(Annotate(WriteExistingFile(payload_dir_ + "/cgroup.procs", absl::StrCat(pid)),
-                             "move the container into its payload leaf"));
-    timer_.Mark("payload cgroup");
-    if (network_ == nullptr) return absl::OkStatus();
-    UniqueFd netns(::open(absl::StrCat("/proc/", pid, "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!netns.valid()) return ErrnoError("open the container's network namespace");
-    ASSIGN_OR_RETURN(netcfg::ContainerNetwork attached,
-                     network_->Attach(config.name, spec.hostname, netns.get(), config.ports));
-    network_attached_ = true;
-    addresses.push_back(attached.address.ToString());
-    timer_.Mark("network attach");
-    return absl::OkStatus();
-  };
+  start.steps = &steps_;
   start.timer = &timer_;
   if (!config.boot) {
     ASSIGN_OR_RETURN(output_, ConsoleOutput::Open());
@@ -355,13 +272,15 @@ absl::Status Supervisor::Start() {
   if (output_) output_->CloseChildEnd();
   if (!container.ok()) return container.status();
   container_.emplace(std::move(*container));
+  std::vector<std::string> addresses;
+  if (network_ && network_->attached()) addresses.push_back(network_->attached()->address.ToString());
 
   SupervisorState state{::getpid(), container_->pid(), addresses};
   RETURN_IF_ERROR(WriteFileAtomically(launch_.paths.state(), FormatSupervisorState(state), 0644,
                                       Durability::kProcessCrashSafe));
-  timer_.Mark("state file");
+  timer_.Mark(runtime::Phase::kStateFile);
   PhasesReport phases;
-  for (const auto& [phase, ns] : timer_.phases()) phases.phases.emplace_back(phase, static_cast<uint64_t>(ns) / 1000);
+  for (const auto& [phase, ns] : timer_.phases()) phases.phases.emplace_back(std::string(runtime::PhaseName(phase)), static_cast<uint64_t>(ns) / 1000);
   Report(phases);
   Report(OkReport{container_->pid(), addresses});
   return absl::OkStatus();
@@ -427,9 +346,9 @@ absl::Status Supervisor::Prepare() {
   RETURN_IF_ERROR(PrepareRunDir());
   ::unlink(launch_.paths.exit_status().c_str());
   RETURN_IF_ERROR(EnterSupervisorLeaf());
-  timer_.Mark("cgroup leaves");
+  timer_.Mark(runtime::Phase::kCgroupLeaves);
   RETURN_IF_ERROR(MountRootfs());
-  timer_.Mark("overlay rootfs");
+  timer_.Mark(runtime::Phase::kOverlayRootfs);
   // The console socket is there before the container, so a client never finds it missing
   // while the container runs.
   RETURN_IF_ERROR(console_.Listen(launch_.paths.console_socket()));
@@ -437,8 +356,8 @@ absl::Status Supervisor::Prepare() {
 }
 
 void Supervisor::ServeExec() {
-  if (!payload_cgroup_.valid()) {
-    payload_cgroup_.reset(::open(payload_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!payload_cgroup_.valid() && placement_) {
+    if (absl::StatusOr<UniqueFd> fd = placement_->leaf().OpenDirectory(); fd.ok()) payload_cgroup_ = std::move(*fd);
   }
   // Without the payload's fd the request is refused on its report socket (a helper would
   // start the command in the supervisor's own leaf); corrald then says why.
@@ -509,25 +428,17 @@ void Supervisor::Serve() {
 
 bool Supervisor::Cleanup() {
   bool clean = true;
-  if (network_attached_) {
-    // The container still exists: it keeps its address for its next start.
-    absl::Status detached = network_->Detach(launch_.config.name, {/*keep_address=*/true, /*delete_link=*/false});
-    if (!detached.ok()) {
-      Log(detached.message());
-      clean = false;
-    }
-    network_attached_ = false;
+  if (absl::Status undone = steps_.Undo(); !undone.ok()) {
+    Log(undone.message());
+    clean = false;
   }
-  if (rootfs_mounted_) {
-    ::umount2(launch_.paths.rootfs().c_str(), MNT_DETACH);
-    rootfs_mounted_ = false;
-  }
+  rootfs_.reset();
   ::unlink(launch_.paths.console_socket().c_str());
   ::unlink(launch_.paths.state().c_str());
   ::unlink(launch_.paths.hostname_file().c_str());
   RemoveTree(launch_.paths.host_dir()).IgnoreError();
   ::rmdir(launch_.paths.rootfs().c_str());
-  ::rmdir((launch_.paths.run_dir + "/lower").c_str());  // the idmapped image's attachment point
+  ::rmdir(runtime::OverlayRootfs::IdmappedImagePath(launch_.paths.run_dir).c_str());
   return clean;
 }
 

@@ -299,6 +299,32 @@ CgroupStats Cgroup::Stats() const {
   return stats;
 }
 
+absl::StatusOr<Cgroup> Cgroup::MakeLeaf(absl::string_view name) const {
+  if (unified_.dir.empty()) return absl::FailedPreconditionError("no cgroup2 directory to make a leaf in");
+  Cgroup leaf = *this;
+  leaf.unified_.dir = absl::StrCat(unified_.dir, "/", name);
+  leaf.unified_.floor = leaf.unified_.dir;
+  if (::mkdir(leaf.unified_.dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError(absl::StrCat("mkdir ", leaf.unified_.dir));
+  }
+  return leaf;
+}
+
+absl::Status Cgroup::Delegate(uid_t uid, gid_t gid) const {
+  for (const char* entry : {"", "/cgroup.procs", "/cgroup.threads", "/cgroup.subtree_control"}) {
+    std::string path = unified_.dir + entry;
+    if (::chown(path.c_str(), uid, gid) != 0) {
+      return ErrnoError(absl::StrCat("delegate ", path, " to the container's root (host uid ", uid, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Cgroup::Enter(pid_t pid) const {
+  if (unified_.dir.empty()) return absl::FailedPreconditionError("no cgroup2 directory to enter");
+  return WriteExistingFile(unified_.dir + "/cgroup.procs", absl::StrCat(pid));
+}
+
 absl::StatusOr<UniqueFd> Cgroup::OpenDirectory() const {
   if (unified_.dir.empty()) return absl::FailedPreconditionError("no cgroup2 directory");
   UniqueFd fd(::open(unified_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -322,6 +348,23 @@ absl::StatusOr<std::vector<pid_t>> Cgroup::Processes() const {
   std::sort(pids.begin(), pids.end());
   pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   return pids;
+}
+
+absl::StatusOr<std::string> Cgroup2MountPoint() {
+  ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+  CgroupMounts mounts = ParseCgroupMounts(mountinfo);
+  if (!mounts.unified) return absl::FailedPreconditionError("no cgroup2 file system is mounted");
+  return mounts.unified->mount_point;
+}
+
+absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid) {
+  ASSIGN_OR_RETURN(Cgroup cgroup, Cgroup::Of(pid));
+  if (cgroup.Directory().empty()) return absl::FailedPreconditionError("the process is in no cgroup2 directory");
+  return cgroup.Directory();
+}
+
+std::string MachineScopeDirectory(absl::string_view root, absl::string_view unit) {
+  return absl::StrCat(root, "/", kMachineSlice, "/", unit);
 }
 
 }  // namespace corral::runtime

@@ -113,6 +113,17 @@ class Cgroup {
   // "unified" (cgroup2 only), "hybrid" (cgroup2 and v1 controllers) or "legacy".
   std::string Layout() const;
 
+  // The cgroup2 directory `name` below this one, made when missing: a leaf for processes (the
+  // delegated scope itself holds none, cgroup2's rule once controllers are enabled below it).
+  // Its v1 places stay this cgroup's: corral makes no leaves in a hybrid host's v1 hierarchies.
+  absl::StatusOr<Cgroup> MakeLeaf(absl::string_view name) const;
+  // Delegates the cgroup2 directory to `uid`/`gid`, as systemd delegates a Delegate=yes
+  // unit's cgroup to its User=: the directory and the files that move processes and enable
+  // controllers below it. Its own limits stay root's.
+  absl::Status Delegate(uid_t uid, gid_t gid) const;
+  // Moves process `pid` (0: this one) into the cgroup2 directory (a cgroup.procs write).
+  absl::Status Enter(pid_t pid) const;
+
   // The cgroup2 directory, opened for CLONE_INTO_CGROUP (clone3's cgroup fd).
   absl::StatusOr<UniqueFd> OpenDirectory() const;
   // Whether a process is in the cgroup2 directory or below (cgroup.events "populated 1").
@@ -140,6 +151,16 @@ class Cgroup {
   Place unified_;
   std::map<std::string, Place> v1_;
 };
+
+// Where cgroup2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host.
+absl::StatusOr<std::string> Cgroup2MountPoint();
+// The cgroup2 directory of process `pid` (0: this one), under Cgroup2MountPoint().
+absl::StatusOr<std::string> Cgroup2DirectoryOf(pid_t pid);
+
+// The slice systemd keeps containers' scopes in (corrald's, corral-run's, corral-oci's).
+inline constexpr char kMachineSlice[] = "machine.slice";
+// The cgroup directory of scope `unit` of kMachineSlice below the hierarchy mounted at `root`.
+std::string MachineScopeDirectory(absl::string_view root, absl::string_view unit);
 
 }  // namespace corral::runtime
 

@@ -3,6 +3,7 @@
 #include "runtime/cgroup/cgroup.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -277,6 +278,33 @@ TEST(CgroupOf, ThisProcess) {
   absl::StatusOr<std::vector<pid_t>> pids = cgroup->Processes();
   ASSERT_TRUE(pids.ok()) << pids.status();
   EXPECT_NE(std::find(pids->begin(), pids->end(), ::getpid()), pids->end());
+}
+
+TEST_F(FakeTree, MakeLeafMakesTheCgroup2DirectoryAndKeepsTheV1Places) {
+  Put(absl::StrCat("unified/", kScope, "/cgroup.procs"), "");
+  Put(absl::StrCat("memory/", kScope, "/memory.usage_in_bytes"), "4096\n");
+  absl::StatusOr<Cgroup> scope =
+      Cgroup::FromTexts(Mountinfo(true), absl::StrCat("4:memory:/", kScope, "\n0::/", kScope, "\n"));
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  absl::StatusOr<Cgroup> payload = scope->MakeLeaf("payload");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(payload->Directory(), absl::StrCat(root_, "/unified/", kScope, "/payload"));
+  struct stat st;
+  EXPECT_EQ(::stat(payload->Directory().c_str(), &st), 0);
+  EXPECT_EQ(payload->V1Directory("memory"), scope->V1Directory("memory"));
+  ASSERT_TRUE(scope->MakeLeaf("payload").ok());  // there already: fine
+
+  // Enter writes the pid into the leaf's cgroup.procs (a plain file in the fake tree).
+  Put(absl::StrCat("unified/", kScope, "/payload/cgroup.procs"), "");
+  ASSERT_TRUE(payload->Enter(1234).ok());
+  absl::StatusOr<std::string> procs = ReadFile(payload->Directory() + "/cgroup.procs");
+  ASSERT_TRUE(procs.ok());
+  EXPECT_EQ(*procs, "1234");
+}
+
+TEST(MachineSliceTest, ScopeDirectory) {
+  EXPECT_EQ(MachineScopeDirectory("/sys/fs/cgroup/unified", "corral-a.scope"),
+            "/sys/fs/cgroup/unified/machine.slice/corral-a.scope");
 }
 
 }  // namespace
