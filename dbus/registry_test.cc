@@ -1,5 +1,6 @@
 // The registry and container configs without any bus: validation, persistence, removal.
 #include "dbus/registry.h"
+#include "dbus/test_registry_paths.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,13 +18,7 @@ class RegistryTest : public ::testing::Test {
     char tmpl[] = "/tmp/corral-registry-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    paths_ = {dir_ + "/lib/containers", dir_ + "/run/containers", dir_ + "/lib/images"};
-    ASSERT_TRUE(MakeDirectories(paths_.images_root + "/busybox/rootfs", 0755).ok());
-    // A pool of the test's own: two blocks.
-    paths_.idmap_config = dir_ + "/idmap.conf";
-    ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 131072\nstate_dir = " + dir_ +
-                                                             "/lib/idmap\nsubuid =\nsubgid =\n")
-                    .ok());
+    MakeTestRegistryPaths(dir_, &paths_);
   }
   std::string Allocations() { return ReadFile(dir_ + "/lib/idmap/allocations").value_or(""); }
   void TearDown() override { RemoveTree(dir_).IgnoreError(); }

@@ -22,6 +22,7 @@
 #include "common/syscalls.h"
 #include "dbus/error_kind.h"
 #include "dbus/lifecycle/lifecycle.h"
+#include "dbus/test_registry_paths.h"
 #include "gtest/gtest.h"
 
 namespace corral::dbus {
@@ -167,12 +168,8 @@ class LifecycleTest : public ::testing::Test {
     char tmpl[] = "/tmp/corral-lifecycle-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    paths_ = {dir_ + "/lib/containers", dir_ + "/run/containers", dir_ + "/lib/images"};
-    ASSERT_TRUE(MakeDirectories(paths_.images_root + "/busybox/rootfs", 0755).ok());
-    paths_.idmap_config = dir_ + "/idmap.conf";
-    ASSERT_TRUE(WriteFileAtomically(paths_.idmap_config, "range = 1048576 131072\nstate_dir = " + dir_ +
-                                                             "/lib/idmap\nsubuid =\nsubgid =\n")
-                    .ok());
+    MakeTestRegistryPaths(dir_, &paths_);
+    if (HasFatalFailure()) return;
     ASSERT_EQ(sd_event_new(&event_), 0);
     registry_ = std::make_unique<Registry>(paths_);
     NewLifecycle();
