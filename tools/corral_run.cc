@@ -28,6 +28,7 @@
 #include "netcfg/network.h"
 #include "netcfg/owner.h"
 #include "runtime/cgroup/cgroup.h"
+#include "runtime/cgroup/controllers.h"
 #include "runtime/child_error.h"
 #include "runtime/console.h"
 #include "runtime/container.h"
@@ -136,6 +137,27 @@ bool HasRestrictedDevice(const RunOptions& options) {
     if (d.access != "rwm") return true;
   }
   return false;
+}
+
+// corrald's rule for corral-run too: a limit this host's cgroups have no controller for would be
+// taken by systemd-run and not be in force, so it is refused by name before anything is made.
+absl::Status CheckLimitsEnforceable(const RunOptions& options) {
+  const struct {
+    const char* flag;
+    bool asked;
+    const char* controller;
+  } wanted[] = {{"--memory", options.memory_bytes.has_value(), "memory"},
+                {"--pids", options.pids.has_value(), "pids"},
+                {"--cpu-weight", options.cpu_weight.has_value(), "cpu"},
+                {"--cpu-quota", options.cpu_quota_percent.has_value(), "cpu"}};
+  const runtime::LimitControllers host = runtime::ReadLimitControllers();
+  for (const auto& limit : wanted) {
+    if (!limit.asked) continue;
+    if (absl::Status enforceable = runtime::RequireController(host, limit.flag, limit.controller); !enforceable.ok()) {
+      return enforceable;
+    }
+  }
+  return absl::OkStatus();
 }
 
 int ReexecInScope(const RunOptions& options, char** argv) {
@@ -398,6 +420,9 @@ int Main(int argc, char** argv) {
   if ((options.memory_bytes || options.pids || options.cpu_weight || options.cpu_quota_percent ||
        HasRestrictedDevice(options)) &&
       ::getenv(kScopedMarker) == nullptr) {
+    if (absl::Status enforceable = CheckLimitsEnforceable(options); !enforceable.ok()) {
+      return Fail(enforceable.message());
+    }
     return ReexecInScope(options, argv);
   }
   ::unsetenv(kScopedMarker);  // not for the container's environment

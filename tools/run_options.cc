@@ -27,6 +27,9 @@ fresh pty, relayed to it), so nothing inside can change its modes or keep readin
   --memory BYTES        memory limit (64M, 1G, ...), through a systemd scope
   --pids N              task limit, through a systemd scope
   --cpu-weight N        CPU weight (1-10000), through a systemd scope
+  --cpu-quota P%        CPU time in percent of one CPU (150% = 1.5 CPUs), through a systemd scope
+                        (each refused when this host's cgroups lack the memory, pids or cpu
+                        controller that would enforce it)
   --boot                run the image's /sbin/init (or CMD) as a full system
   --init                run CMD under corral's minimal init (reaps zombies, forwards signals)
   -t, --tty             give the container a console pty

@@ -27,6 +27,7 @@
 #include "dbus/lifecycle/interfaces.h"
 #include "dbus/limit_controllers.h"
 #include "dbus/limits.h"
+#include "dbus/reconcile.h"
 #include "dbus/registry.h"
 #include "runtime/attach.h"
 
@@ -42,6 +43,9 @@ struct LifecycleOptions {
   // directories, stray scopes) and the bridge network's leases. Off in unit tests, which have
   // no host to reconcile (machined's registrations go through the MachineRegistry either way).
   bool reconcile_host = true;
+  // What ReconcileHost found (null: ask it, when reconcile_host). Unit tests give the stray
+  // scopes a dead corrald left here, so what follows the host's pass runs without a host.
+  std::function<ReconcileResult(const ReconcileInput&)> host_reconciler;
   // The cgroup controllers limits can be enforced with (null: this host's, read once).
   std::function<LimitControllers()> limit_controllers;
 };

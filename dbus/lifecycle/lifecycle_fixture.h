@@ -189,6 +189,7 @@ class LifecycleTest : public ::testing::Test {
     options.start_timeout_seconds = start_timeout;
     options.default_stop_timeout_seconds = 5;
     options.limit_controllers = [this] { return host_controllers_; };
+    options.host_reconciler = host_reconciler_;
     lifecycle_ = std::make_unique<Lifecycle>(event_, registry_.get(), &scopes_, &machines_, &launcher_, &observer_,
                                              options);
   }
@@ -238,6 +239,7 @@ class LifecycleTest : public ::testing::Test {
   FakeObserver observer_;
   std::unique_ptr<Lifecycle> lifecycle_;
   LimitControllers host_controllers_{{"memory", "pids", "cpu"}, "all of them (a test)"};
+  std::function<ReconcileResult(const ReconcileInput&)> host_reconciler_;  // null: no host pass
 };
 
 }  // namespace corral::dbus

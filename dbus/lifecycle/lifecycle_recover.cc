@@ -48,7 +48,11 @@ void Lifecycle::ReconcileAtStart() {
   for (ContainerRecord* record : registry_->List()) input.known.insert(record->config.name);
   for (const auto& [name, run] : runs_) input.running.insert(name);
   ReconcileResult reconciled;
-  if (options_.reconcile_host) reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
+  if (options_.host_reconciler) {
+    reconciled = options_.host_reconciler(input);
+  } else if (options_.reconcile_host) {
+    reconciled = ReconcileHost(input, ReadFile("/proc/self/mountinfo").value_or(""));
+  }
   for (const std::string& line : reconciled.freed) ::fprintf(stderr, "corrald: reconciled at start: %s\n", line.c_str());
   for (const std::string& unit : reconciled.stray_scopes) {
     ::fprintf(stderr, "corrald: reconciled at start: killed and stopped %s (no living supervisor)\n", unit.c_str());

@@ -64,6 +64,34 @@ TEST_F(LifecycleRestartTest, ARestartWaitingForItsBackOffIsDoneByTheNextCorrald)
   EXPECT_EQ(record->restart_count, 1u);
 }
 
+// kill -9 of corrald with a start in flight: the next corrald finds the container's scope still
+// populated with no supervisor it can adopt and kills it; the state file (and console socket)
+// the dying supervisor wrote meanwhile are removed once the scope is empty, and not before, so
+// the container does not read as running from files (faults_test.sh found one left behind).
+TEST_F(LifecycleRestartTest, AStrayScopesStaleRunFilesAreRemovedOnceTheScopeIsEmpty) {
+  ContainerRecord* record = Create("ghost");
+  ASSERT_NE(record, nullptr);
+  const std::string state = record->paths.state(), console = record->paths.console_socket();
+  ASSERT_TRUE(MakeDirectories(record->paths.run_dir).ok());
+  ASSERT_TRUE(WriteFileAtomically(state, "running 4242\n").ok());
+  ASSERT_TRUE(WriteFileAtomically(console, "").ok());
+  host_reconciler_ = [](const ReconcileInput& input) {
+    ReconcileResult found;
+    if (input.known.count("ghost") && !input.running.count("ghost")) found.stray_scopes.push_back("corral-ghost.scope");
+    return found;
+  };
+  scopes_.has_processes = true;  // the kill has not landed yet
+  record = RestartCorrald("ghost");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(scopes_.killed, std::vector<std::string>{"corral-ghost.scope"});
+  for (int i = 0; i < 6; ++i) sd_event_run(event_, 50 * 1000);  // three of its 100 ms checks
+  EXPECT_TRUE(ReadFile(state).ok()) << "removed while the scope still had processes";
+  scopes_.has_processes = false;  // the kill landed
+  EXPECT_TRUE(RunUntil([&] { return !ReadFile(state).ok(); })) << state << " outlived its scope";
+  EXPECT_FALSE(ReadFile(console).ok());
+  EXPECT_EQ(record->state, ContainerState::kStopped);
+}
+
 TEST_F(LifecycleRestartTest, AStopDuringTheBackOffCallsItOffAcrossCorraldRestarts) {
   ContainerRecord* record = Create("web", "always");
   FailFirstRun(record);
