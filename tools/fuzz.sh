@@ -41,43 +41,66 @@ if ! command -v clang++ >/dev/null; then
   echo "$passed passed, $failed failed"
   exit 1
 fi
+# Jobs at once: the harnesses are single-threaded, so one per core halves the wall time.
+jobs=$(nproc)
+# Waits until fewer than $jobs background jobs run.
+wait_for_slot() { while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done; }
+
 # The runtime's sources once, shared by every harness (harnesses name none of their own).
 objects=()
 for src in "${sources[@]}"; do
   obj="$out/$(echo "$src" | tr / _).o"
-  if ! clang++ "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$obj" 2>"$out/build.log"; then
-    not_ok "fuzz: compile $src"
-    sed 's/^/    /' "$out/build.log" | head -20
+  wait_for_slot
+  ( clang++ "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$obj" 2>"$obj.log" ||
+      rm -f "$obj" ) &
+  objects+=("$obj")
+done
+wait
+for i in "${!sources[@]}"; do
+  if [ ! -s "${objects[$i]}" ]; then
+    not_ok "fuzz: compile ${sources[$i]}"
+    sed 's/^/    /' "${objects[$i]}.log" | head -20
     echo "$passed passed, $failed failed"
     exit 1
   fi
-  objects+=("$obj")
 done
+
+# Builds and runs one harness; its outcome goes to $out/NAME.result ("ok ..." or "not ok ...")
+# and the lines that explain a failure to $out/NAME.detail.
+fuzz_one() {
+  local name=$1 bin="$out/$1" scratch="$out/corpus-$1" seeds=tests/fuzz/corpus/$1 log="$out/$1.log"
+  if ! clang++ "${flags[@]}" "tests/fuzz/${name}_fuzz.cc" "${objects[@]}" "${absl[@]}" -o "$bin" 2>"$out/$name.build.log"; then
+    echo "not ok - fuzz $name: build" >"$out/$name.result"
+    sed 's/^/    /' "$out/$name.build.log" | head -20 >"$out/$name.detail"
+    return
+  fi
+  mkdir -p "$scratch"
+  [ -d "$seeds" ] || seeds=
+  if ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
+      -artifact_prefix="$artifacts/$name-" "$scratch" $seeds >"$log" 2>&1; then
+    local runs
+    runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -1)
+    echo "ok - fuzz $name (${runs:-?} inputs in ${seconds} s, no crash, leak or misread)" >"$out/$name.result"
+  else
+    echo "not ok - fuzz $name (input kept under $artifacts)" >"$out/$name.result"
+    grep -E 'ERROR|SUMMARY|round trip|does not parse|runtime error' "$log" | head -10 | sed 's/^/    /' >"$out/$name.detail"
+  fi
+}
 
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
   for f in tests/fuzz/*_fuzz.cc; do harnesses+=("$(basename "$f" _fuzz.cc)"); done
 fi
 for name in "${harnesses[@]}"; do
-  bin="$out/$name"
-  if ! clang++ "${flags[@]}" "tests/fuzz/${name}_fuzz.cc" "${objects[@]}" "${absl[@]}" -o "$bin" 2>"$out/build.log"; then
-    not_ok "fuzz $name: build"
-    sed 's/^/    /' "$out/build.log" | head -20
-    continue
-  fi
-  scratch="$out/corpus-$name"
-  mkdir -p "$scratch"
-  seeds=tests/fuzz/corpus/$name
-  [ -d "$seeds" ] || seeds=
-  log="$out/$name.log"
-  if ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
-      -artifact_prefix="$artifacts/$name-" "$scratch" $seeds >"$log" 2>&1; then
-    runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -1)
-    ok "fuzz $name (${runs:-?} inputs in ${seconds} s, no crash, leak or misread)"
-  else
-    not_ok "fuzz $name (input kept under $artifacts)"
-    grep -E 'ERROR|SUMMARY|round trip|does not parse|runtime error' "$log" | head -10 | sed 's/^/    /'
-  fi
+  wait_for_slot
+  fuzz_one "$name" &
+done
+wait
+for name in "${harnesses[@]}"; do
+  result=$(cat "$out/$name.result" 2>/dev/null || echo "not ok - fuzz $name: no outcome")
+  echo "$result"
+  [ -s "$out/$name.detail" ] && cat "$out/$name.detail"
+  case "$result" in ok*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of corral: installs dependencies, runs `bazel test //...` (unit tests and the
-# privileged integration tests), the same under ASan+UBSan, the parser fuzzers (tools/fuzz.sh),
-# then the system tests against a throwaway systemd.
+# privileged integration tests), then the system tests against a throwaway systemd (with the
+# binaries of that build), the same bazel tests under ASan+UBSan, and the parser fuzzers
+# (tools/fuzz.sh).
 # Prints "N passed, N failed" last; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,19 +50,10 @@ bazel_pass() {
 bazel_log=$(mktemp /tmp/corral-bazel-test.XXXXXX)
 trap 'rm -f "$bazel_log"' EXIT
 bazel_pass "bazel test //..."
-# The same unit and privileged tests with AddressSanitizer and UBSan (.bazelrc, config asan).
-bazel_pass "bazel test --config=asan //..." --config=asan
-
-# The parsers of outside input under libFuzzer, 20 s each (tools/fuzz.sh prints its own count).
-echo "== tools/fuzz.sh"
-out=$(tools/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" 2>&1); rc=$?
-echo "$out" | tail -20
-line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
-passed=$((passed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $1}')))
-failed=$((failed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $3}')))
-[ "$rc" -eq 0 ] || failed_names+=("tools/fuzz.sh")
-
 # System tests: each script prints "N passed, N failed" last and exits non-zero on failure.
+# They run right after the first pass and build with its compilation mode, so their binaries
+# come from that build instead of a fourth one (-c opt); the asan pass rebuilds in place after.
+export CORRAL_TEST_COMPILATION_MODE=fastbuild
 for t in tests/system/*.sh; do
   [ -e "$t" ] || continue
   case "$(basename "$t")" in *lib.sh) continue ;; esac  # the helpers they source, not tests
@@ -83,6 +75,17 @@ for t in tests/system/*.sh; do
   [ "$rc" -eq 0 ] || failed_names+=("$t")
 done
 
+# The same unit and privileged tests with AddressSanitizer and UBSan (.bazelrc, config asan).
+bazel_pass "bazel test --config=asan //..." --config=asan
+
+# The parsers of outside input under libFuzzer, 20 s each (tools/fuzz.sh prints its own count).
+echo "== tools/fuzz.sh"
+out=$(tools/fuzz.sh "${CORRAL_FUZZ_SECONDS:-20}" 2>&1); rc=$?
+echo "$out" | tail -20
+line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+passed=$((passed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $1}')))
+failed=$((failed + $(echo "${line:-0 passed, 1 failed}" | awk '{print $3}')))
+[ "$rc" -eq 0 ] || failed_names+=("tools/fuzz.sh")
 
 if ((${#failed_names[@]})); then
   echo "failed: ${failed_names[*]}"

@@ -36,12 +36,13 @@ finish() {
 
 # Both system tests of corrald start the same way. build_corral [TARGET...]: builds the
 # binaries (and the test's own targets, in the same build) and sets $bin, or ends the test as
-# one failure. corral_sandbox STATE [EXTRA_BIND...]: the throwaway
+# one failure; -c opt unless CORRAL_TEST_COMPILATION_MODE says otherwise (tools/test.sh reuses
+# the fastbuild of its first `bazel test` pass, where .bazelrc's -O2 applies as well). corral_sandbox STATE [EXTRA_BIND...]: the throwaway
 # systemd with corral installed (tools/sandbox/corral_sandbox.sh), stopped when the test exits,
 # and `sb CMD...` to run CMD in it as a unit, at most 60 s so one stuck check cannot hang the run.
 build_corral() {
   local log
-  if ! log=$(bazel build -c opt //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci "$@" 2>&1); then
+  if ! log=$(bazel build -c "${CORRAL_TEST_COMPILATION_MODE:-opt}" //dbus:corrald //tools:corralctl //tools:corral-run //tools:corral-oci "$@" 2>&1); then
     echo "$log" | tail -20
     echo "0 passed, 1 failed"
     exit 1

@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 . tests/system/lib.sh
 
-if ! log=$(bazel build -c opt //tools:corralctl 2>&1); then echo "$log" | tail -20; echo "0 passed, 1 failed"; exit 1; fi
+if ! log=$(bazel build -c "${CORRAL_TEST_COMPILATION_MODE:-opt}" //tools:corralctl 2>&1); then echo "$log" | tail -20; echo "0 passed, 1 failed"; exit 1; fi
 ctl=$(readlink -f bazel-bin/tools/corralctl)
 work=$(mktemp -d /tmp/corral-progresstest-XXXXXX)
 trap 'rm -rf "$work"' EXIT
