@@ -9,6 +9,7 @@ absl::string_view PhaseName(Phase phase) {
     case Phase::kSupervisor: return "supervisor";
     case Phase::kSupervisorReport: return "supervisor report";
     case Phase::kMachinedRegistration: return "machined registration";
+    case Phase::kWaitForGo: return "wait for go";
     case Phase::kCgroupLeaves: return "cgroup leaves";
     case Phase::kIdmappedImage: return "idmapped image";
     case Phase::kLayeredImage: return "layered image";

@@ -23,7 +23,9 @@ enum class Phase {
   kSupervisor,  // the supervisor's whole share, broken down by the phases it reports
   kSupervisorReport,
   kMachinedRegistration,
-  // the supervisor (dbus/supervisor)
+  // the supervisor (dbus/supervisor): the rootfs phases run while systemd starts the scope,
+  // kWaitForGo is what is left of that wait, the rest runs in the scope
+  kWaitForGo,
   kCgroupLeaves,
   kIdmappedImage,
   kLayeredImage,

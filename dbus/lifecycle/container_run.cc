@@ -1,5 +1,7 @@
 #include "dbus/lifecycle/container_run.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace corral::dbus {
@@ -93,10 +95,16 @@ std::vector<std::pair<std::string, uint64_t>> StartPhases(const ContainerRun& ru
       phases.emplace_back(std::string(runtime::PhaseName(phase)), us);
       continue;
     }
+    // The supervisor's phases up to "wait for go" ran while corrald waited for the scope (they
+    // overlap "scope", listed before them); only those after it make up corrald's "supervisor".
+    const std::string wait_for_go(runtime::PhaseName(runtime::Phase::kWaitForGo));
+    bool in_scope = std::none_of(run.supervisor_phases.begin(), run.supervisor_phases.end(),
+                                 [&](const auto& p) { return p.first == wait_for_go; });
     uint64_t reported = 0;
     for (const auto& supervisor_phase : run.supervisor_phases) {
       phases.push_back(supervisor_phase);
-      reported += supervisor_phase.second;
+      if (in_scope) reported += supervisor_phase.second;
+      if (supervisor_phase.first == wait_for_go) in_scope = true;
     }
     phases.emplace_back(std::string(runtime::PhaseName(runtime::Phase::kSupervisorReport)), us > reported ? us - reported : 0);
   }

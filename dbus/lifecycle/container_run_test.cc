@@ -2,6 +2,8 @@
 // phases' breakdown. Pure.
 #include "dbus/lifecycle/container_run.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <utility>
 
@@ -102,6 +104,22 @@ TEST(ContainerRunTest, StartPhasesBreakTheSupervisorDown) {
   EXPECT_EQ(phases[2].first, "overlay rootfs");
   EXPECT_EQ(phases[3].first, "clone");
   EXPECT_EQ(phases[4].first, "supervisor report");
+  // Phases up to "wait for go" overlap the scope's: they are listed, not taken from the
+  // supervisor's span (at least 2 ms here, of which 30 us are the phases after the go).
+  run.start_timer = runtime::PhaseTimer();
+  run.start_timer.Mark(runtime::Phase::kForkSupervisor);
+  run.start_timer.Mark(runtime::Phase::kScope);
+  ::usleep(2000);
+  run.start_timer.Mark(runtime::Phase::kSupervisor);
+  const uint64_t span = static_cast<uint64_t>(run.start_timer.phases()[2].second) / 1000;
+  run.supervisor_phases = {{"overlay rootfs", 500}, {"wait for go", 9000}, {"clone", 30}};
+  phases = StartPhases(run);
+  ASSERT_EQ(phases.size(), 6u);
+  EXPECT_EQ(phases[2].first, "overlay rootfs");
+  EXPECT_EQ(phases[3].first, "wait for go");
+  EXPECT_EQ(phases[4].first, "clone");
+  EXPECT_EQ(phases[5].first, "supervisor report");
+  EXPECT_EQ(phases[5].second, span - 30);
   // Without the supervisor's breakdown its part stays one phase.
   run.supervisor_phases.clear();
   phases = StartPhases(run);

@@ -75,7 +75,8 @@ class Supervisor {
   int Run(int go_fd);
 
  private:
-  absl::Status Prepare();
+  absl::Status PrepareBeforeScope();
+  absl::Status PrepareInScope();
   absl::Status PrepareRunDir();
   absl::Status EnterSupervisorLeaf();
   absl::Status MountRootfs();
@@ -90,6 +91,8 @@ class Supervisor {
   // False when part of it failed (a full disk refused the leases file): the supervisor then
   // exits 2, and corrald reconciles the network after it (and retries until that succeeds).
   bool Cleanup();
+  // Cleanup() of a start that did not come through, and the layer directories it made.
+  void UndoFailedStart();
   template <typename Message>
   void Report(const Message& message);
   void Log(absl::string_view message);
@@ -341,17 +344,24 @@ absl::Status Supervisor::PrepareRunDir() {
   return Annotate(ChmodIfNeeded(run_dir, 0710, 0, base()), "run directory");
 }
 
-absl::Status Supervisor::Prepare() {
+// What needs neither the scope nor its cgroups: done while systemd starts the scope (a few
+// milliseconds of corrald's start), before the go. It forks nothing that outlives it (the
+// idmapped image's helper is gone when it returns), so nothing of the container is born outside
+// the scope, and what it mounts Cleanup() undoes if the go never comes.
+absl::Status Supervisor::PrepareBeforeScope() {
   if (userns() && base() == 0) return absl::InternalError("unprivileged container without a uid range");
   RETURN_IF_ERROR(PrepareRunDir());
   ::unlink(launch_.paths.exit_status().c_str());
-  RETURN_IF_ERROR(EnterSupervisorLeaf());
-  timer_.Mark(runtime::Phase::kCgroupLeaves);
   RETURN_IF_ERROR(MountRootfs());
   timer_.Mark(runtime::Phase::kOverlayRootfs);
   // The console socket is there before the container, so a client never finds it missing
   // while the container runs.
-  RETURN_IF_ERROR(console_.Listen(launch_.paths.console_socket()));
+  return console_.Listen(launch_.paths.console_socket());
+}
+
+absl::Status Supervisor::PrepareInScope() {
+  RETURN_IF_ERROR(EnterSupervisorLeaf());
+  timer_.Mark(runtime::Phase::kCgroupLeaves);
   return Start();
 }
 
@@ -442,26 +452,36 @@ bool Supervisor::Cleanup() {
   return clean;
 }
 
+void Supervisor::UndoFailedStart() {
+  container_.reset();  // kills and reaps a container that started halfway
+  Cleanup();
+  if (made_layers_) {
+    // A first start that failed leaves the container's files as they were (only empty
+    // directories go; issue 13's D-Bus bad-input test found them left).
+    ::rmdir((launch_.paths.lib_dir + "/work/work").c_str());
+    ::rmdir((launch_.paths.lib_dir + "/work").c_str());
+    ::rmdir((launch_.paths.lib_dir + "/upper").c_str());
+  }
+}
+
 int Supervisor::Run(int go_fd) {
+  timer_ = runtime::PhaseTimer();
+  // A failure here is reported after the go, where corrald expects a start's outcome.
+  absl::Status prepared = PrepareBeforeScope();
   char go = 0;
   ssize_t n;
   do {
     n = ::read(go_fd, &go, 1);
   } while (n < 0 && errno == EINTR);
   ::close(go_fd);
-  if (n != 1) return 1;  // corrald gave up on this start
-  timer_ = runtime::PhaseTimer();
-
-  if (absl::Status prepared = Prepare(); !prepared.ok()) {
-    container_.reset();  // kills and reaps a container that started halfway
-    Cleanup();
-    if (made_layers_) {
-      // A first start that failed leaves the container's files as they were (only empty
-      // directories go; issue 13's D-Bus bad-input test found them left).
-      ::rmdir((launch_.paths.lib_dir + "/work/work").c_str());
-      ::rmdir((launch_.paths.lib_dir + "/work").c_str());
-      ::rmdir((launch_.paths.lib_dir + "/upper").c_str());
-    }
+  timer_.Mark(runtime::Phase::kWaitForGo);
+  if (n != 1) {  // corrald gave up on this start: nothing of it stays
+    UndoFailedStart();
+    return 1;
+  }
+  if (prepared.ok()) prepared = PrepareInScope();
+  if (!prepared.ok()) {
+    UndoFailedStart();
     Report(ErrorReport{std::string(prepared.message())});
     return 1;
   }

@@ -66,8 +66,8 @@ check_output "the port forward reaches the container" 'served-by-web' \
   sb sh -c 'corralctl exec web -- sh -c "echo served-by-web | nc -l -p 80 -w 5" & sleep 0.5; busybox nc -w 2 10.77.0.1 8080 </dev/null; wait'
 check_output "corralctl ls shows web" 'web +running' sb corralctl ls
 # Where the start's time went, in order: corrald's part, the supervisor's breakdown, machined.
-check_output "StartPhases: scope, overlay, network, clone, exec, machined, in order" \
-  '^a\(st\) [0-9]+ "fork supervisor" [0-9]+ "scope" [0-9]+ "cgroup leaves" [0-9]+ ("idmapped image" [0-9]+ )?"overlay rootfs" [0-9]+ .*"network prepare" [0-9]+ "prepare" [0-9]+ "clone" [0-9]+ ("id maps" [0-9]+ )?"payload cgroup" [0-9]+ "network attach" [0-9]+ "setup and exec" [0-9]+ "state file" [0-9]+ "supervisor report" [0-9]+ "machined registration" [0-9]+$' \
+check_output "StartPhases: scope (the rootfs mounted meanwhile), overlay, network, clone, exec, machined, in order" \
+  '^a\(st\) [0-9]+ "fork supervisor" [0-9]+ "scope" [0-9]+ ("idmapped image" [0-9]+ )?"overlay rootfs" [0-9]+ "wait for go" [0-9]+ "cgroup leaves" [0-9]+ .*"network prepare" [0-9]+ "prepare" [0-9]+ "clone" [0-9]+ ("id maps" [0-9]+ )?"payload cgroup" [0-9]+ "network attach" [0-9]+ "setup and exec" [0-9]+ "state file" [0-9]+ "supervisor report" [0-9]+ "machined registration" [0-9]+$' \
   sb busctl get-property org.corral1 /org/corral1/container/web org.corral1.Container StartPhases
 check_output "corralctl info shows the start phases" '^StartPhases: fork supervisor [0-9.]+ ms, scope [0-9.]+ ms, .*machined registration [0-9.]+ ms$' \
   sb corralctl info web
