@@ -1,52 +1,25 @@
 // corralctl: the command line for corral. Container verbs talk to corrald over D-Bus
 // (dbus/interface.h); image verbs work on the local image store.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "common/unique_fd.h"
-#include "dbus/interface.h"
-#include "runtime/console.h"
-#include "common/files.h"
-#include "dbus/container_config.h"
 #include "tools/ctl/bus.h"
-#include "tools/ctl/events.h"
 #include "tools/ctl/clone.h"
 #include "tools/ctl/copy.h"
-#include "common/errors.h"
-#include "tools/ctl/exec_args.h"
-#include "tools/ctl/copy_progress.h"
-#include "tools/ctl/exec_stdio.h"
+#include "tools/ctl/events.h"
 #include "tools/ctl/logs.h"
 #include "tools/ctl/set.h"
-#include "tools/ctl/signal.h"
 #include "tools/ctl/stats.h"
 #include "tools/ctl/storage.h"
 #include "tools/ctl/verbs.h"
-#include "tools/images/busybox_image.h"
-#include "tools/images/debian_image.h"
-#include "tools/images/image_store.h"
+#include "tools/images/busybox_image.h"  // kDefaultImagesDir
 #include "tools/images/oci/image_commands.h"
 #include "tools/images/oci/oci_store.h"
 #include "tools/images/progress.h"
-#include "tools/run_options.h"
 #include "tools/run_unit.h"
 
 namespace corral::tools {
