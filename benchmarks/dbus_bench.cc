@@ -8,7 +8,6 @@
 //   - Debian with systemd booting to READY=1 against systemd-nspawn -b; N containers at once.
 // Needs a running systemd, system bus, machined and an installed corral; tests/system and
 // benchmarks/run_dbus_bench.sh run it inside the throwaway systemd (tools/sandbox/sandbox.sh).
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <initializer_list>
 #include <map>
 #include <string>
 #include <utility>
@@ -28,6 +26,7 @@
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_util.h"
 #include "benchmarks/manager_call.h"
+#include "benchmarks/proc_memory.h"
 #include "dbus/interface.h"
 
 namespace corral::bench {
@@ -318,43 +317,8 @@ BENCHMARK(BM_PeerNspawnBootToReady)->Iterations(5)->Apply(Repeated)->Unit(benchm
 // supervisor cost, then all stopped and removed. RssAnon counts every anonymous page a process
 // maps, also those a forked supervisor still shares copy-on-write with corrald (more of them the
 // bigger corrald's heap was at the fork); "private" (smaps_rollup Private_Clean + Private_Dirty)
-// counts only the pages no other process maps, what each more container really costs.
-uint64_t SumOfFieldsKib(const std::string& path, std::initializer_list<const char*> fields) {
-  FILE* f = ::fopen(path.c_str(), "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  uint64_t total = 0;
-  while (::fgets(line, sizeof(line), f)) {
-    for (const char* field : fields) {
-      uint64_t kib = 0;
-      if (absl::StartsWith(line, field) && ::sscanf(line + std::strlen(field), " %lu kB", &kib) == 1) total += kib;
-    }
-  }
-  ::fclose(f);
-  return total;
-}
-uint64_t RssAnonKib(pid_t pid) { return SumOfFieldsKib(absl::StrCat("/proc/", pid, "/status"), {"RssAnon:"}); }
-uint64_t PrivateKib(pid_t pid) {
-  return SumOfFieldsKib(absl::StrCat("/proc/", pid, "/smaps_rollup"), {"Private_Clean:", "Private_Dirty:"});
-}
-
-// PIDs of processes whose comm is `name`.
-std::vector<pid_t> ProcessesNamed(const std::string& name) {
-  std::vector<pid_t> pids;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
-    pid_t pid = ::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    char comm[64] = {};
-    FILE* f = ::fopen(absl::StrCat("/proc/", pid, "/comm").c_str(), "r");
-    if (f == nullptr) continue;
-    if (::fgets(comm, sizeof(comm), f) && std::string(comm) == name + "\n") pids.push_back(pid);
-    ::fclose(f);
-  }
-  if (proc) ::closedir(proc);
-  return pids;
-}
-
+// counts only the pages no other process maps, what each more container really costs
+// (benchmarks/proc_memory.h).
 void BM_ScaleStartAtOnce(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   sd_bus* direct = DirectBus();

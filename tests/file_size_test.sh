@@ -14,10 +14,6 @@ allowed=(
   tools/oci/main.cc        # corral-oci's verbs (issue 16)
   runtime/oci/config.cc    # config.json -> ContainerSpec (issue 16)
   runtime/oci/launch.cc    # the OCI create/start (issue 16)
-  tools/corralctl.cc       # the verb table (issue 12, tools side)
-  benchmarks/dbus_bench.cc # the D-Bus benchmarks
-  tools/images/oci/layer_unpack.cc  # OCI image layers (issue 16, item 3)
-  tools/images/oci/oci_store.cc     # the OCI layer store (issue 16, item 3)
 )
 
 script=$(readlink -f "${BASH_SOURCE[0]}")

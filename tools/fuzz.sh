@@ -25,7 +25,7 @@ sources=(
   runtime/spec.cc runtime/devices.cc runtime/idmap.cc runtime/attach_wire.cc runtime/storage_spec.cc
   netcfg/config.cc netcfg/dns.cc netcfg/ipam.cc netcfg/ipv4.cc netcfg/owner.cc netcfg/ports.cc netcfg/nat.cc netcfg/nftables.cc
   dbus/container_config.cc dbus/exec_wire.cc dbus/restart_policy.cc dbus/supervisor/protocol.cc dbus/supervisor/state_file.cc tools/run_options.cc tools/ctl/signal.cc tools/ctl/logs.cc tools/ctl/bus.cc
-  tools/images/oci/oci_format.cc tools/images/oci/sha256.cc tools/images/oci/layer_unpack.cc
+  tools/images/oci/oci_format.cc tools/images/oci/sha256.cc tools/images/oci/layer_readers.cc tools/images/oci/layer_unpack.cc
 )
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 # nat.cc (the parser of `nft list map` output) lives beside its netlink and nft callers.

@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -107,156 +109,224 @@ absl::Status ParseUint(absl::string_view option, absl::string_view text, uint64_
 
 }  // namespace
 
-absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args, OptionsFor purpose) {
-  RunOptions options;
-  runtime::ContainerSpec& spec = options.spec;
-  static constexpr const char* kWithValue[] = {"--rootfs", "--image", "--name", "--hostname", "--net", "-p", "--publish",
-                                               "--memory", "--pids", "--cpu-weight", "-e", "--env",
-                                               "--cwd", "--user", "--userns", "--device", "--bind", "--tmpfs",
-                                               "--volume", "--cpu-quota", "--restart"};
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string opt = args[i];
-    if (opt == "--") {
-      spec.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-      break;
-    }
-    // "--opt=value" and "--opt value" are the same.
-    std::string v;
-    bool has_value = false;
-    if (size_t eq = opt.find('='); absl::StartsWith(opt, "--") && eq != std::string::npos) {
-      v = opt.substr(eq + 1);
-      opt = opt.substr(0, eq);
-      has_value = true;
-    }
-    bool takes_value = false;
-    for (const char* name : kWithValue) takes_value |= opt == name;
-    if (takes_value && !has_value) {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(opt, ": missing value"));
-      v = args[++i];
-    } else if (!takes_value && has_value) {
-      return absl::InvalidArgumentError(absl::StrCat(opt, " takes no value"));
-    }
+namespace {
 
-    if (opt == "-h" || opt == "--help") {
-      options.show_help = true;
-      return options;
-    } else if (opt == "--boot") {
-      spec.init = runtime::InitMode::kBoot;
-    } else if (opt == "--init") {
-      spec.init = runtime::InitMode::kTinyInit;
-    } else if (opt == "-t" || opt == "--tty") {
-      spec.tty = true;
-    } else if (opt == "--no-seccomp") {
-      spec.seccomp = false;
-    } else if (opt == "--privileged") {
-      options.privileged = true;
-    } else if (opt == "--print-phases") {
-      options.print_phases = true;
-    } else if (opt == "--rootfs" && purpose == OptionsFor::kRun) {
-      spec.rootfs = v;
-    } else if (opt == "--image" && purpose == OptionsFor::kCreate) {
-      options.image = v;
-    } else if (opt == "--name") {
-      RETURN_IF_ERROR(runtime::ValidateContainerName(v));
-      spec.name = v;
-      options.named = true;
-    } else if (opt == "--hostname") {
-      RETURN_IF_ERROR(runtime::ValidateHostname(v));
-      spec.hostname = v;
-    } else if (opt == "--net") {
-      ASSIGN_OR_RETURN(options.net, ParseNetMode(v));
-    } else if (opt == "-p" || opt == "--publish") {
-      absl::StatusOr<netcfg::PortForward> forward = netcfg::ParsePortForward(v);
-      if (!forward.ok()) return absl::InvalidArgumentError(absl::StrCat(opt, ": ", forward.status().message()));
-      options.ports.push_back(*forward);
-    } else if (opt == "--memory") {
-      uint64_t bytes = 0;
-      absl::Status parsed = runtime::ParseByteSize(v, &bytes);
-      if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("--memory: ", parsed.message()));
-      if (bytes < (uint64_t{4} << 20)) return absl::InvalidArgumentError("--memory: at least 4M is needed");
-      options.memory_bytes = bytes;
-    } else if (opt == "--pids") {
-      uint64_t n = 0;
-      RETURN_IF_ERROR(ParseUint("--pids", v, 1, 4194304, &n));
-      options.pids = n;
-    } else if (opt == "--cpu-weight") {
-      uint64_t n = 0;
-      RETURN_IF_ERROR(ParseUint("--cpu-weight", v, 1, 10000, &n));
-      options.cpu_weight = n;
-    } else if (opt == "--cpu-quota") {
-      std::string percent = absl::EndsWith(v, "%") ? v.substr(0, v.size() - 1) : v;
-      uint64_t n = 0;
-      RETURN_IF_ERROR(ParseUint("--cpu-quota", percent, 1, 100000, &n));
-      options.cpu_quota_percent = n;
-    } else if (opt == "--restart" && purpose == OptionsFor::kCreate) {
-      options.restart = v;  // checked by corrald (dbus/restart_policy.h), one place for its words
-    } else if (opt == "-e" || opt == "--env") {
-      if (v.find('=') == std::string::npos || v[0] == '=') {
-        return absl::InvalidArgumentError(absl::StrCat(opt, ": \"", v, "\" is not KEY=VALUE"));
-      }
-      spec.env.push_back(v);
-    } else if (opt == "--cwd") {
-      spec.cwd = v;
-    } else if (opt == "--user") {
-      std::vector<std::string> parts = absl::StrSplit(v, ':');
-      uint64_t uid = 0, gid = 0;
-      if (parts.size() > 2) return absl::InvalidArgumentError(absl::StrCat("--user: \"", v, "\" is not UID[:GID]"));
-      RETURN_IF_ERROR(ParseUint("--user", parts[0], 0, 4294967294u, &uid));
-      gid = uid;
-      if (parts.size() == 2) RETURN_IF_ERROR(ParseUint("--user", parts[1], 0, 4294967294u, &gid));
-      spec.uid = static_cast<uid_t>(uid);
-      spec.gid = static_cast<gid_t>(gid);
-    } else if (opt == "--device") {
-      absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpec(v);
-      if (!device.ok()) return absl::InvalidArgumentError(absl::StrCat("--device: ", device.status().message()));
-      spec.devices.push_back(*device);
-      if (absl::Status unique = runtime::ValidateDevices(spec.devices); !unique.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("--device: ", unique.message()));
-      }
-    } else if (opt == "--bind") {
-      ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(v));
-      spec.binds.push_back(bind);
-    } else if (opt == "--tmpfs") {
-      ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(v));
-      spec.tmpfs.push_back(tmpfs);
-    } else if (opt == "--volume") {
-      ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(v));
-      options.volumes.push_back(volume);
-    } else if (opt == "--userns") {
-      std::vector<std::string> parts = absl::StrSplit(v, ':');
-      uint64_t host = 0, count = 0;
-      if (parts.size() != 2) {
-        return absl::InvalidArgumentError(absl::StrCat("--userns: \"", v, "\" is not HOSTUID:COUNT"));
-      }
-      RETURN_IF_ERROR(ParseUint("--userns", parts[0], 1, 4294967294u, &host));
-      RETURN_IF_ERROR(ParseUint("--userns", parts[1], 1, 4294967295u - host, &count));
-      runtime::IdMapping map{0, static_cast<uint32_t>(host), static_cast<uint32_t>(count)};
-      spec.namespaces |= CLONE_NEWUSER;
-      spec.uid_map = {map};
-      spec.gid_map = {map};
-      spec.idmap_rootfs = true;
-      options.explicit_userns = true;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
+// What one option does to the options being built; `opt` is the spelling given (-e or --env),
+// for error text.
+using OptionHandler = absl::Status (*)(RunOptions& options, const std::string& opt, const std::string& v);
+
+struct OptionEntry {
+  std::vector<absl::string_view> names;
+  bool takes_value;
+  // Set: the option exists only for this caller (corral-run's --rootfs, create's --image and
+  // --restart); for the other it is an unknown option, though it still takes its value.
+  std::optional<OptionsFor> only_for;
+  OptionHandler apply;
+};
+
+absl::Status ApplyPublish(RunOptions& options, const std::string& opt, const std::string& v) {
+  absl::StatusOr<netcfg::PortForward> forward = netcfg::ParsePortForward(v);
+  if (!forward.ok()) return absl::InvalidArgumentError(absl::StrCat(opt, ": ", forward.status().message()));
+  options.ports.push_back(*forward);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyMemory(RunOptions& options, const std::string&, const std::string& v) {
+  uint64_t bytes = 0;
+  absl::Status parsed = runtime::ParseByteSize(v, &bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("--memory: ", parsed.message()));
+  if (bytes < (uint64_t{4} << 20)) return absl::InvalidArgumentError("--memory: at least 4M is needed");
+  options.memory_bytes = bytes;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyCpuQuota(RunOptions& options, const std::string&, const std::string& v) {
+  std::string percent = absl::EndsWith(v, "%") ? v.substr(0, v.size() - 1) : v;
+  uint64_t n = 0;
+  RETURN_IF_ERROR(ParseUint("--cpu-quota", percent, 1, 100000, &n));
+  options.cpu_quota_percent = n;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyEnv(RunOptions& options, const std::string& opt, const std::string& v) {
+  if (v.find('=') == std::string::npos || v[0] == '=') {
+    return absl::InvalidArgumentError(absl::StrCat(opt, ": \"", v, "\" is not KEY=VALUE"));
+  }
+  options.spec.env.push_back(v);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyUser(RunOptions& options, const std::string&, const std::string& v) {
+  std::vector<std::string> parts = absl::StrSplit(v, ':');
+  uint64_t uid = 0, gid = 0;
+  if (parts.size() > 2) return absl::InvalidArgumentError(absl::StrCat("--user: \"", v, "\" is not UID[:GID]"));
+  RETURN_IF_ERROR(ParseUint("--user", parts[0], 0, 4294967294u, &uid));
+  gid = uid;
+  if (parts.size() == 2) RETURN_IF_ERROR(ParseUint("--user", parts[1], 0, 4294967294u, &gid));
+  options.spec.uid = static_cast<uid_t>(uid);
+  options.spec.gid = static_cast<gid_t>(gid);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyDevice(RunOptions& options, const std::string&, const std::string& v) {
+  runtime::ContainerSpec& spec = options.spec;
+  absl::StatusOr<runtime::DeviceSpec> device = runtime::ParseDeviceSpec(v);
+  if (!device.ok()) return absl::InvalidArgumentError(absl::StrCat("--device: ", device.status().message()));
+  spec.devices.push_back(*device);
+  if (absl::Status unique = runtime::ValidateDevices(spec.devices); !unique.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--device: ", unique.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyUserns(RunOptions& options, const std::string&, const std::string& v) {
+  runtime::ContainerSpec& spec = options.spec;
+  std::vector<std::string> parts = absl::StrSplit(v, ':');
+  uint64_t host = 0, count = 0;
+  if (parts.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat("--userns: \"", v, "\" is not HOSTUID:COUNT"));
+  }
+  RETURN_IF_ERROR(ParseUint("--userns", parts[0], 1, 4294967294u, &host));
+  RETURN_IF_ERROR(ParseUint("--userns", parts[1], 1, 4294967295u - host, &count));
+  runtime::IdMapping map{0, static_cast<uint32_t>(host), static_cast<uint32_t>(count)};
+  spec.namespaces |= CLONE_NEWUSER;
+  spec.uid_map = {map};
+  spec.gid_map = {map};
+  spec.idmap_rootfs = true;
+  options.explicit_userns = true;
+  return absl::OkStatus();
+}
+
+// The options whose handler is one or two lines. `S` for the option's spelling and value.
+using S = const std::string&;
+absl::Status SetBoot(RunOptions& o, S, S) { o.spec.init = runtime::InitMode::kBoot; return absl::OkStatus(); }
+absl::Status SetInit(RunOptions& o, S, S) { o.spec.init = runtime::InitMode::kTinyInit; return absl::OkStatus(); }
+absl::Status SetTty(RunOptions& o, S, S) { o.spec.tty = true; return absl::OkStatus(); }
+absl::Status SetNoSeccomp(RunOptions& o, S, S) { o.spec.seccomp = false; return absl::OkStatus(); }
+absl::Status SetPrivileged(RunOptions& o, S, S) { o.privileged = true; return absl::OkStatus(); }
+absl::Status SetPrintPhases(RunOptions& o, S, S) { o.print_phases = true; return absl::OkStatus(); }
+absl::Status SetRootfs(RunOptions& o, S, S v) { o.spec.rootfs = v; return absl::OkStatus(); }
+absl::Status SetImage(RunOptions& o, S, S v) { o.image = v; return absl::OkStatus(); }
+absl::Status SetCwd(RunOptions& o, S, S v) { o.spec.cwd = v; return absl::OkStatus(); }
+// Checked by corrald (dbus/restart_policy.h), one place for its words.
+absl::Status SetRestart(RunOptions& o, S, S v) { o.restart = v; return absl::OkStatus(); }
+
+absl::Status ApplyName(RunOptions& o, S, S v) {
+  RETURN_IF_ERROR(runtime::ValidateContainerName(v));
+  o.spec.name = v;
+  o.named = true;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyHostname(RunOptions& o, S, S v) {
+  RETURN_IF_ERROR(runtime::ValidateHostname(v));
+  o.spec.hostname = v;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyNet(RunOptions& o, S, S v) {
+  ASSIGN_OR_RETURN(o.net, ParseNetMode(v));
+  return absl::OkStatus();
+}
+
+absl::Status ApplyPids(RunOptions& o, S, S v) {
+  uint64_t n = 0;
+  RETURN_IF_ERROR(ParseUint("--pids", v, 1, 4194304, &n));
+  o.pids = n;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyCpuWeight(RunOptions& o, S, S v) {
+  uint64_t n = 0;
+  RETURN_IF_ERROR(ParseUint("--cpu-weight", v, 1, 10000, &n));
+  o.cpu_weight = n;
+  return absl::OkStatus();
+}
+
+absl::Status ApplyBind(RunOptions& o, S, S v) {
+  ASSIGN_OR_RETURN(runtime::BindSpec bind, runtime::ParseBindSpec(v));
+  o.spec.binds.push_back(bind);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyTmpfs(RunOptions& o, S, S v) {
+  ASSIGN_OR_RETURN(runtime::TmpfsSpec tmpfs, runtime::ParseTmpfsSpec(v));
+  o.spec.tmpfs.push_back(tmpfs);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyVolume(RunOptions& o, S, S v) {
+  ASSIGN_OR_RETURN(runtime::VolumeMountSpec volume, runtime::ParseVolumeMountSpec(v));
+  o.volumes.push_back(volume);
+  return absl::OkStatus();
+}
+
+// Every option but -h/--help (which ends the parse).
+const std::vector<OptionEntry>& OptionTable() {
+  constexpr std::optional<OptionsFor> kBoth = std::nullopt;
+  static const std::vector<OptionEntry>* const kTable = new std::vector<OptionEntry>{
+      {{"--boot"}, false, kBoth, SetBoot},
+      {{"--init"}, false, kBoth, SetInit},
+      {{"-t", "--tty"}, false, kBoth, SetTty},
+      {{"--no-seccomp"}, false, kBoth, SetNoSeccomp},
+      {{"--privileged"}, false, kBoth, SetPrivileged},
+      {{"--print-phases"}, false, kBoth, SetPrintPhases},
+      {{"--rootfs"}, true, OptionsFor::kRun, SetRootfs},
+      {{"--image"}, true, OptionsFor::kCreate, SetImage},
+      {{"--name"}, true, kBoth, ApplyName},
+      {{"--hostname"}, true, kBoth, ApplyHostname},
+      {{"--net"}, true, kBoth, ApplyNet},
+      {{"-p", "--publish"}, true, kBoth, ApplyPublish},
+      {{"--memory"}, true, kBoth, ApplyMemory},
+      {{"--pids"}, true, kBoth, ApplyPids},
+      {{"--cpu-weight"}, true, kBoth, ApplyCpuWeight},
+      {{"--cpu-quota"}, true, kBoth, ApplyCpuQuota},
+      {{"--restart"}, true, OptionsFor::kCreate, SetRestart},
+      {{"-e", "--env"}, true, kBoth, ApplyEnv},
+      {{"--cwd"}, true, kBoth, SetCwd},
+      {{"--user"}, true, kBoth, ApplyUser},
+      {{"--device"}, true, kBoth, ApplyDevice},
+      {{"--bind"}, true, kBoth, ApplyBind},
+      {{"--tmpfs"}, true, kBoth, ApplyTmpfs},
+      {{"--volume"}, true, kBoth, ApplyVolume},
+      {{"--userns"}, true, kBoth, ApplyUserns},
+  };
+  return *kTable;
+}
+
+const OptionEntry* FindOption(absl::string_view opt) {
+  for (const OptionEntry& entry : OptionTable()) {
+    for (absl::string_view name : entry.names) {
+      if (name == opt) return &entry;
     }
   }
+  return nullptr;
+}
+
+// Binds, tmpfs and volumes each take a target inside; two on one target would hide each other.
+absl::Status CheckMountTargets(const RunOptions& options) {
+  std::vector<std::string> targets;
+  for (const runtime::BindSpec& b : options.spec.binds) {
+    if (b.idmap && options.privileged) {
+      return absl::InvalidArgumentError(absl::StrCat("--bind ", runtime::FormatBindSpec(b),
+                                                     ": idmap needs a user namespace, and --privileged has none"));
+    }
+    targets.push_back(b.target);
+  }
+  for (const runtime::TmpfsSpec& t : options.spec.tmpfs) targets.push_back(t.target);
+  for (const runtime::VolumeMountSpec& v : options.volumes) targets.push_back(v.target);
+  absl::Status distinct = runtime::CheckDistinctTargets(targets);
+  if (!distinct.ok()) return absl::InvalidArgumentError(absl::StrCat("--bind/--tmpfs/--volume: ", distinct.message()));
+  return absl::OkStatus();
+}
+
+// The checks across options, once all are read; fills in the defaults that depend on others.
+absl::Status CheckCombination(RunOptions& options, OptionsFor purpose) {
+  runtime::ContainerSpec& spec = options.spec;
   if (options.privileged && options.explicit_userns) {
     return absl::InvalidArgumentError("--privileged and --userns exclude each other");
   }
-  {
-    std::vector<std::string> targets;
-    for (const runtime::BindSpec& b : spec.binds) {
-      if (b.idmap && options.privileged) {
-        return absl::InvalidArgumentError(absl::StrCat("--bind ", runtime::FormatBindSpec(b),
-                                                       ": idmap needs a user namespace, and --privileged has none"));
-      }
-      targets.push_back(b.target);
-    }
-    for (const runtime::TmpfsSpec& t : spec.tmpfs) targets.push_back(t.target);
-    for (const runtime::VolumeMountSpec& v : options.volumes) targets.push_back(v.target);
-    absl::Status distinct = runtime::CheckDistinctTargets(targets);
-    if (!distinct.ok()) return absl::InvalidArgumentError(absl::StrCat("--bind/--tmpfs/--volume: ", distinct.message()));
-  }
+  RETURN_IF_ERROR(CheckMountTargets(options));
   if (purpose == OptionsFor::kCreate && options.explicit_userns) {
     return absl::InvalidArgumentError("--userns: corrald gives every container its own range from the pool");
   }
@@ -276,6 +346,46 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
     return absl::InvalidArgumentError(absl::StrCat("-p: ", overlap.message()));
   }
   if (spec.name.empty()) spec.name = "corral";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args, OptionsFor purpose) {
+  RunOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string opt = args[i];
+    if (opt == "--") {
+      options.spec.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    // "--opt=value" and "--opt value" are the same.
+    std::string v;
+    bool has_value = false;
+    if (size_t eq = opt.find('='); absl::StartsWith(opt, "--") && eq != std::string::npos) {
+      v = opt.substr(eq + 1);
+      opt = opt.substr(0, eq);
+      has_value = true;
+    }
+    const OptionEntry* entry = FindOption(opt);
+    bool takes_value = entry != nullptr && entry->takes_value;
+    if (takes_value && !has_value) {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(opt, ": missing value"));
+      v = args[++i];
+    } else if (!takes_value && has_value) {
+      return absl::InvalidArgumentError(absl::StrCat(opt, " takes no value"));
+    }
+    if (opt == "-h" || opt == "--help") {
+      options.show_help = true;
+      return options;
+    }
+    if (entry == nullptr || (entry->only_for.has_value() && *entry->only_for != purpose)) {
+      // args[i]: the word last read (an option's value when it took one), as before the table.
+      return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
+    }
+    RETURN_IF_ERROR(entry->apply(options, opt, v));
+  }
+  RETURN_IF_ERROR(CheckCombination(options, purpose));
   return options;
 }
 

@@ -313,6 +313,70 @@ void EnsureKeep(sd_bus* bus) {
   sd_bus_error_free(&error);
 }
 
+// A Get, GetAll or Set of a container object's properties, some of them wrong (a bogus
+// interface or property, a read-only one set) in *m, described in *what; sd-bus's result.
+int NewPropertiesCall(sd_bus* bus, sd_bus_message** m, std::string* what) {
+  std::string name = Rand(2) ? keep : "fz-none";
+  char* path = nullptr;
+  sd_bus_path_encode("/org/corral1/container", name.c_str(), &path);
+  const char* member = Pick(std::vector<const char*>{"Get", "GetAll", "Set"});
+  int r = sd_bus_message_new_method_call(bus, m, kDest, path, "org.freedesktop.DBus.Properties", member);
+  if (r >= 0) r = sd_bus_message_append(*m, "s", Rand(4) ? "org.corral1.Container" : "org.bogus");
+  if (r >= 0 && strcmp(member, "GetAll") != 0) r = sd_bus_message_append(*m, "s", Pick(std::vector<const char*>{"State", "Name", "Command", "Binds", "Bogus", ""}));
+  if (r >= 0 && strcmp(member, "Set") == 0) r = sd_bus_message_append(*m, "v", "s", "running");
+  *what = std::string("Properties.") + member + " on " + path;
+  free(path);
+  return r;
+}
+
+// One of corrald's manager methods, or an unknown member or interface (kind 2, 3), with its
+// arguments or (kind 4-8, counted in *ill_typed) a mangled signature; sd-bus's result.
+int NewManagerCall(sd_bus* bus, uint64_t kind, sd_bus_message** m, std::string* what, uint64_t* ill_typed) {
+  const Method& method = Pick(kMethods);
+  bool unknown = kind == 2;
+  std::string member = unknown ? Pick(std::vector<std::string>{"Bogus", "createcontainer", "CreateContainer2", ""}) : method.name;
+  if (member.empty()) member = "X";
+  const char* interface = (kind == 3) ? "org.corral1.Bogus" : kManagerInterface;
+  int r = sd_bus_message_new_method_call(bus, m, kDest, kManager, interface, member.c_str());
+  std::string args = method.args;
+  if (kind >= 4 && kind < 9) {
+    // Ill-typed: a random signature, or the right one with an argument missing or added.
+    ++*ill_typed;
+    static const std::string letters = "siutbhyogdAOVS";
+    switch (Rand(3)) {
+      case 0:
+        args.clear();
+        for (uint64_t k = 0, n = Rand(5); k < n; ++k) args += letters[Rand(letters.size())];
+        break;
+      case 1:
+        if (!args.empty()) args.erase(Rand(args.size()), 1);
+        break;
+      default:
+        args.insert(Rand(args.size() + 1), 1, letters[Rand(letters.size())]);
+    }
+  }
+  for (char type : args) {
+    if (r >= 0) r = AppendRandomValue(*m, type);
+  }
+  *what = std::string(interface) + "." + member + "(" + args + ")";
+  return r;
+}
+
+// The run's counts, for its last lines.
+struct Counts {
+  uint64_t calls, ill_typed, succeeded, refused, worst_ms, findings, seed;
+};
+
+void PrintSummary(const Counts& c, const std::map<std::string, uint64_t>& errors) {
+  printf("bus_fuzz: %llu calls (%llu ill-typed): %llu succeeded, %llu refused with a named error; worst %llu ms; %llu findings\n",
+         static_cast<unsigned long long>(c.calls), static_cast<unsigned long long>(c.ill_typed),
+         static_cast<unsigned long long>(c.succeeded), static_cast<unsigned long long>(c.refused),
+         static_cast<unsigned long long>(c.worst_ms), static_cast<unsigned long long>(c.findings));
+  for (const auto& [name, n] : errors) printf("  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+  printf("  seed %llu (CORRAL_BUS_FUZZ_SEED=%llu runs the same calls again)\n", static_cast<unsigned long long>(c.seed),
+         static_cast<unsigned long long>(c.seed));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -342,49 +406,8 @@ int main(int argc, char** argv) {
   for (uint64_t i = 0; i < count; ++i) {
     sd_bus_message* m = nullptr;
     std::string what;
-    int r = 0;
     uint64_t kind = Rand(20);
-    if (kind < 2) {
-      // Properties of a container object: Get of a random name, GetAll, Set of a read-only one.
-      std::string name = Rand(2) ? keep : "fz-none";
-      char* path = nullptr;
-      sd_bus_path_encode("/org/corral1/container", name.c_str(), &path);
-      const char* member = Pick(std::vector<const char*>{"Get", "GetAll", "Set"});
-      r = sd_bus_message_new_method_call(bus, &m, kDest, path, "org.freedesktop.DBus.Properties", member);
-      if (r >= 0) r = sd_bus_message_append(m, "s", Rand(4) ? "org.corral1.Container" : "org.bogus");
-      if (r >= 0 && strcmp(member, "GetAll") != 0) r = sd_bus_message_append(m, "s", Pick(std::vector<const char*>{"State", "Name", "Command", "Binds", "Bogus", ""}));
-      if (r >= 0 && strcmp(member, "Set") == 0) r = sd_bus_message_append(m, "v", "s", "running");
-      what = std::string("Properties.") + member + " on " + path;
-      free(path);
-    } else {
-      const Method& method = Pick(kMethods);
-      bool unknown = kind == 2;
-      std::string member = unknown ? Pick(std::vector<std::string>{"Bogus", "createcontainer", "CreateContainer2", ""}) : method.name;
-      if (member.empty()) member = "X";
-      const char* interface = (kind == 3) ? "org.corral1.Bogus" : kManagerInterface;
-      r = sd_bus_message_new_method_call(bus, &m, kDest, kManager, interface, member.c_str());
-      std::string args = method.args;
-      if (kind >= 4 && kind < 9) {
-        // Ill-typed: a random signature, or the right one with an argument missing or added.
-        ++ill_typed;
-        static const std::string letters = "siutbhyogdAOVS";
-        switch (Rand(3)) {
-          case 0:
-            args.clear();
-            for (uint64_t k = 0, n = Rand(5); k < n; ++k) args += letters[Rand(letters.size())];
-            break;
-          case 1:
-            if (!args.empty()) args.erase(Rand(args.size()), 1);
-            break;
-          default:
-            args.insert(Rand(args.size() + 1), 1, letters[Rand(letters.size())]);
-        }
-      }
-      for (char type : args) {
-        if (r >= 0) r = AppendRandomValue(m, type);
-      }
-      what = std::string(interface) + "." + member + "(" + args + ")";
-    }
+    int r = kind < 2 ? NewPropertiesCall(bus, &m, &what) : NewManagerCall(bus, kind, &m, &what, &ill_typed);
     if (r < 0) {
       sd_bus_message_unref(m);
       continue;  // the client library refused to build it: nothing sent
@@ -430,13 +453,7 @@ int main(int argc, char** argv) {
     sd_bus_message_unref(reply);
     sd_bus_error_free(&error);
   }
-  printf("bus_fuzz: %llu calls (%llu ill-typed): %llu succeeded, %llu refused with a named error; worst %llu ms; %llu findings\n",
-         static_cast<unsigned long long>(count), static_cast<unsigned long long>(ill_typed),
-         static_cast<unsigned long long>(succeeded), static_cast<unsigned long long>(refused),
-         static_cast<unsigned long long>(worst_ms), static_cast<unsigned long long>(findings));
-  for (const auto& [name, n] : errors) printf("  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
-  printf("  seed %llu (CORRAL_BUS_FUZZ_SEED=%llu runs the same calls again)\n", static_cast<unsigned long long>(seed),
-         static_cast<unsigned long long>(seed));
+  PrintSummary({count, ill_typed, succeeded, refused, worst_ms, findings, seed}, errors);
   sd_bus_flush_close_unref(bus);
   return findings == 0 ? 0 : 1;
 }

@@ -136,6 +136,70 @@ std::string ContainerPath(const std::string& name) {
   return result;
 }
 
+namespace {
+
+// The value of one property, `reply` inside its variant of type `contents`, as text (and a
+// list, for arrays); a type this client does not know is skipped, its text left empty.
+void ReadPropertyValue(sd_bus_message* reply, const char* contents, Property& p) {
+  std::string signature = contents ? contents : "";
+  if (signature == "s") {
+    const char* v = nullptr;
+    sd_bus_message_read(reply, "s", &v);
+    p.text = v ? v : "";
+  } else if (signature == "u" || signature == "i" || signature == "t" || signature == "b") {
+    union {
+      uint32_t u;
+      int32_t i;
+      uint64_t t;
+      int b;
+    } v{};
+    sd_bus_message_read_basic(reply, signature[0], &v);
+    p.text = signature == "u" ? absl::StrCat(v.u)
+             : signature == "i" ? absl::StrCat(v.i)
+             : signature == "t" ? absl::StrCat(v.t)
+                                : (v.b ? "true" : "false");
+    p.is_number = signature != "b";
+  } else if (signature == "as") {
+    char** strv = nullptr;
+    sd_bus_message_read_strv(reply, &strv);
+    for (char** s = strv; s && *s; ++s) {
+      p.list.emplace_back(*s);
+      free(*s);
+    }
+    free(strv);
+    p.is_list = true;
+    p.text = absl::StrJoin(p.list, ", ");
+  } else if (signature == "a(sqq)") {
+    sd_bus_message_enter_container(reply, 'a', "(sqq)");
+    const char* protocol = nullptr;
+    uint16_t host = 0, container = 0;
+    while (sd_bus_message_read(reply, "(sqq)", &protocol, &host, &container) > 0) {
+      p.list.push_back(absl::StrCat(protocol, ":", host, ":", container));
+    }
+    sd_bus_message_exit_container(reply);
+    p.is_list = true;
+    p.text = absl::StrJoin(p.list, ", ");
+  } else if (signature == "(uu)") {  // UIDRange: first host id, count
+    uint32_t first = 0, count = 0;
+    sd_bus_message_read(reply, "(uu)", &first, &count);
+    p.text = count == 0 ? "none" : absl::StrCat(first, "-", uint64_t{first} + count - 1);
+  } else if (signature == "a(st)") {  // StartPhases: (phase, microseconds)
+    sd_bus_message_enter_container(reply, 'a', "(st)");
+    const char* phase = nullptr;
+    uint64_t us = 0;
+    while (sd_bus_message_read(reply, "(st)", &phase, &us) > 0) {
+      p.list.push_back(absl::StrCat(phase, " ", absl::StrFormat("%.2f", static_cast<double>(us) / 1000), " ms"));
+    }
+    sd_bus_message_exit_container(reply);
+    p.is_list = true;
+    p.text = absl::StrJoin(p.list, ", ");
+  } else {
+    sd_bus_message_skip(reply, contents);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Property>> ContainerProperties(sd_bus* bus, const std::string& name) {
   // GetContainer first: its error says "no container named ..." where GetAll would not.
   auto get = NewManagerCall(bus, "GetContainer");
@@ -164,61 +228,7 @@ absl::StatusOr<std::vector<Property>> ContainerProperties(sd_bus* bus, const std
     sd_bus_message_peek_type(reply, &type, &contents);
     Property p{key, ""};
     sd_bus_message_enter_container(reply, 'v', contents);
-    std::string signature = contents ? contents : "";
-    if (signature == "s") {
-      const char* v = nullptr;
-      sd_bus_message_read(reply, "s", &v);
-      p.text = v ? v : "";
-    } else if (signature == "u" || signature == "i" || signature == "t" || signature == "b") {
-      union {
-        uint32_t u;
-        int32_t i;
-        uint64_t t;
-        int b;
-      } v{};
-      sd_bus_message_read_basic(reply, signature[0], &v);
-      p.text = signature == "u" ? absl::StrCat(v.u)
-               : signature == "i" ? absl::StrCat(v.i)
-               : signature == "t" ? absl::StrCat(v.t)
-                                  : (v.b ? "true" : "false");
-      p.is_number = signature != "b";
-    } else if (signature == "as") {
-      char** strv = nullptr;
-      sd_bus_message_read_strv(reply, &strv);
-      for (char** s = strv; s && *s; ++s) {
-        p.list.emplace_back(*s);
-        free(*s);
-      }
-      free(strv);
-      p.is_list = true;
-      p.text = absl::StrJoin(p.list, ", ");
-    } else if (signature == "a(sqq)") {
-      sd_bus_message_enter_container(reply, 'a', "(sqq)");
-      const char* protocol = nullptr;
-      uint16_t host = 0, container = 0;
-      while (sd_bus_message_read(reply, "(sqq)", &protocol, &host, &container) > 0) {
-        p.list.push_back(absl::StrCat(protocol, ":", host, ":", container));
-      }
-      sd_bus_message_exit_container(reply);
-      p.is_list = true;
-      p.text = absl::StrJoin(p.list, ", ");
-    } else if (signature == "(uu)") {  // UIDRange: first host id, count
-      uint32_t first = 0, count = 0;
-      sd_bus_message_read(reply, "(uu)", &first, &count);
-      p.text = count == 0 ? "none" : absl::StrCat(first, "-", uint64_t{first} + count - 1);
-    } else if (signature == "a(st)") {  // StartPhases: (phase, microseconds)
-      sd_bus_message_enter_container(reply, 'a', "(st)");
-      const char* phase = nullptr;
-      uint64_t us = 0;
-      while (sd_bus_message_read(reply, "(st)", &phase, &us) > 0) {
-        p.list.push_back(absl::StrCat(phase, " ", absl::StrFormat("%.2f", static_cast<double>(us) / 1000), " ms"));
-      }
-      sd_bus_message_exit_container(reply);
-      p.is_list = true;
-      p.text = absl::StrJoin(p.list, ", ");
-    } else {
-      sd_bus_message_skip(reply, contents);
-    }
+    ReadPropertyValue(reply, contents, p);
     sd_bus_message_exit_container(reply);  // v
     sd_bus_message_exit_container(reply);  // e
     properties.push_back(std::move(p));

@@ -282,6 +282,51 @@ absl::Status Replay(Context* c, uint64_t since_usec, uint64_t subscribed_usec) {
   return absl::OkStatus();
 }
 
+// corrald's signals (ContainerNew, ContainerRemoved, every container's PropertiesChanged) to
+// `context`; sd-bus's result, negative on failure.
+int Subscribe(sd_bus* raw, Context* context) {
+  int r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface,
+                              "ContainerNew", OnManagerSignal, context);
+  if (r >= 0) {
+    r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface,
+                            "ContainerRemoved", OnManagerSignal, context);
+  }
+  if (r >= 0) {
+    r = sd_bus_add_match(raw, nullptr,
+                         "type='signal',sender='org.corral1',interface='org.freedesktop.DBus.Properties',"
+                         "member='PropertiesChanged',path_namespace='/org/corral1/container'",
+                         OnPropertiesChanged, context);
+  }
+  return r;
+}
+
+// Every container's state, OOM kills and restarts now: what later signals are compared with.
+absl::Status TakeBaseline(sd_bus* raw, Context* context) {
+  absl::StatusOr<MessagePtr> call = NewManagerCall(raw, "ListContainers");
+  if (!call.ok()) return call.status();
+  absl::StatusOr<MessagePtr> reply = CallAndWait(raw, call->get());
+  if (!reply.ok()) return reply.status();
+  sd_bus_message* m = reply->get();
+  sd_bus_message_enter_container(m, 'a', "(ssuo)");
+  const char *name, *state, *path;
+  uint32_t pid;
+  std::vector<std::pair<std::string, std::string>> containers;
+  while (sd_bus_message_read(m, "(ssuo)", &name, &state, &pid, &path) > 0) containers.emplace_back(name, state);
+  for (const auto& [n, s] : containers) {
+    uint64_t kills = 0;
+    uint32_t restarts = 0;
+    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(raw, n);
+    if (properties.ok()) {
+      for (const Property& p : *properties) {
+        if (p.name == "OOMKills") absl::SimpleAtoi(p.text, &kills);
+        if (p.name == "RestartCount") absl::SimpleAtoi(p.text, &restarts);
+      }
+    }
+    context->tracker.Baseline(n, s, kills, restarts);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int EventsCommand(const std::vector<std::string>& args) {
@@ -312,42 +357,10 @@ int EventsCommand(const std::vector<std::string>& args) {
   int r = sd_bus_open_system(&raw);
   if (r < 0) return Fail(absl::StrCat("connect to the system bus: ", std::strerror(-r)));
   BusPtr bus(raw);
-  r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface, "ContainerNew",
-                          OnManagerSignal, &context);
-  if (r >= 0) {
-    r = sd_bus_match_signal(raw, nullptr, dbus::kBusName, dbus::kManagerPath, dbus::kManagerInterface,
-                            "ContainerRemoved", OnManagerSignal, &context);
-  }
-  if (r >= 0) {
-    r = sd_bus_add_match(raw, nullptr,
-                         "type='signal',sender='org.corral1',interface='org.freedesktop.DBus.Properties',"
-                         "member='PropertiesChanged',path_namespace='/org/corral1/container'",
-                         OnPropertiesChanged, &context);
-  }
+  r = Subscribe(raw, &context);
   if (r < 0) return Fail(absl::StrCat("subscribe to corrald's signals: ", std::strerror(-r)));
   // Subscribed first, then the baseline: nothing between the two is missed.
-  absl::StatusOr<MessagePtr> call = NewManagerCall(raw, "ListContainers");
-  if (!call.ok()) return Fail(call.status().message());
-  absl::StatusOr<MessagePtr> reply = CallAndWait(raw, call->get());
-  if (!reply.ok()) return Fail(reply.status().message());
-  sd_bus_message* m = reply->get();
-  sd_bus_message_enter_container(m, 'a', "(ssuo)");
-  const char *name, *state, *path;
-  uint32_t pid;
-  std::vector<std::pair<std::string, std::string>> containers;
-  while (sd_bus_message_read(m, "(ssuo)", &name, &state, &pid, &path) > 0) containers.emplace_back(name, state);
-  for (const auto& [n, s] : containers) {
-    uint64_t kills = 0;
-    uint32_t restarts = 0;
-    absl::StatusOr<std::vector<Property>> properties = ContainerProperties(raw, n);
-    if (properties.ok()) {
-      for (const Property& p : *properties) {
-        if (p.name == "OOMKills") absl::SimpleAtoi(p.text, &kills);
-        if (p.name == "RestartCount") absl::SimpleAtoi(p.text, &restarts);
-      }
-    }
-    context.tracker.Baseline(n, s, kills, restarts);
-  }
+  if (absl::Status baseline = TakeBaseline(raw, &context); !baseline.ok()) return Fail(baseline.message());
   // What came before, from corrald's journal; the signals queued meanwhile wait in the bus.
   if (since) {
     absl::Status replayed = Replay(&context, *since, subscribed_usec);

@@ -6,8 +6,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,132 +24,7 @@
 #include "common/unique_fd.h"
 
 namespace corral::images::oci {
-
-absl::StatusOr<size_t> FdRangeReader::Read(char* buf, size_t size) {
-  if (left_ <= 0) return 0;
-  size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(size)));
-  for (;;) {
-    ssize_t n = ::pread(fd_, buf, want, offset_);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read the blob");
-    if (n == 0) return absl::DataLossError("the blob is shorter than its size says");
-    offset_ += n;
-    left_ -= n;
-    return static_cast<size_t>(n);
-  }
-}
-
-absl::StatusOr<size_t> HashingReader::Read(char* buf, size_t size) {
-  ASSIGN_OR_RETURN(size_t n, inner_->Read(buf, size));
-  hash_.Update(buf, n);
-  bytes_ += static_cast<int64_t>(n);
-  return n;
-}
-
-absl::Status HashingReader::Drain() {
-  char buf[65536];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, Read(buf, sizeof(buf)));
-    if (n == 0) return absl::OkStatus();
-  }
-}
-
 namespace {
-
-constexpr size_t kInChunk = 128 * 1024;
-
-class PassReader : public Reader {
- public:
-  explicit PassReader(Reader* raw) : raw_(raw) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t size) override { return raw_->Read(buf, size); }
-
- private:
-  Reader* raw_;
-};
-
-// gzip (several members one after another, as pigz writes, are one stream).
-class GzipReader : public Reader {
- public:
-  explicit GzipReader(Reader* raw) : raw_(raw), in_(kInChunk) {
-    std::memset(&z_, 0, sizeof(z_));
-    ok_ = inflateInit2(&z_, 15 + 16) == Z_OK;
-  }
-  ~GzipReader() override {
-    if (ok_) inflateEnd(&z_);
-  }
-  absl::StatusOr<size_t> Read(char* buf, size_t size) override {
-    if (!ok_) return absl::InternalError("inflateInit2 failed");
-    z_.next_out = reinterpret_cast<Bytef*>(buf);
-    z_.avail_out = static_cast<uInt>(size);
-    while (z_.avail_out == size) {
-      if (z_.avail_in == 0) {
-        ASSIGN_OR_RETURN(size_t n, raw_->Read(in_.data(), in_.size()));
-        if (n == 0) {
-          if (!ended_) return absl::DataLossError("the gzip stream is cut short");
-          return 0;
-        }
-        z_.next_in = reinterpret_cast<Bytef*>(in_.data());
-        z_.avail_in = static_cast<uInt>(n);
-      }
-      if (ended_) {
-        // Another member follows the last one's end.
-        inflateReset(&z_);
-        ended_ = false;
-      }
-      int rc = inflate(&z_, Z_NO_FLUSH);
-      if (rc == Z_STREAM_END) {
-        ended_ = true;
-      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        return absl::DataLossError(absl::StrCat("the gzip stream is corrupt (", z_.msg != nullptr ? z_.msg : "inflate", ")"));
-      }
-    }
-    return size - z_.avail_out;
-  }
-
- private:
-  Reader* raw_;
-  std::vector<char> in_;
-  z_stream z_;
-  bool ok_ = false;
-  bool ended_ = false;
-};
-
-class ZstdReader : public Reader {
- public:
-  explicit ZstdReader(Reader* raw) : raw_(raw), in_(kInChunk), stream_(ZSTD_createDStream()) {
-    if (stream_ != nullptr) ZSTD_initDStream(stream_);
-  }
-  ~ZstdReader() override { ZSTD_freeDStream(stream_); }
-  absl::StatusOr<size_t> Read(char* buf, size_t size) override {
-    if (stream_ == nullptr) return absl::InternalError("ZSTD_createDStream failed");
-    ZSTD_outBuffer out = {buf, size, 0};
-    while (out.pos == 0) {
-      if (input_.pos == input_.size) {
-        ASSIGN_OR_RETURN(size_t n, raw_->Read(in_.data(), in_.size()));
-        if (n == 0) {
-          if (!frame_done_) return absl::DataLossError("the zstd stream is cut short");
-          return 0;
-        }
-        input_ = {in_.data(), n, 0};
-      }
-      size_t rc = ZSTD_decompressStream(stream_, &out, &input_);
-      if (ZSTD_isError(rc)) {
-        return absl::DataLossError(absl::StrCat("the zstd stream is corrupt (", ZSTD_getErrorName(rc), ")"));
-      }
-      frame_done_ = rc == 0;
-    }
-    return out.pos;
-  }
-
- private:
-  Reader* raw_;
-  std::vector<char> in_;
-  ZSTD_DStream* stream_;
-  ZSTD_inBuffer input_ = {nullptr, 0, 0};
-  bool frame_done_ = true;
-};
-
-// ---- tar ----
 
 constexpr size_t kBlock = 512;
 constexpr uint64_t kMaxMetaBytes = 1 << 20;  // a PAX header or GNU long name
@@ -250,6 +123,71 @@ bool AllowedXattr(absl::string_view name) {
   return absl::StartsWith(name, "user.") || name == "security.capability";
 }
 
+// The header's checksum: the sum of its bytes with the checksum field as spaces, unsigned (POSIX)
+// or signed (what some old tars wrote).
+absl::Status CheckHeaderSum(const char* h) {
+  ASSIGN_OR_RETURN(uint64_t sum, ParseNumber(h + 148, 8, "checksum"));
+  uint64_t unsigned_sum = 0;
+  int64_t signed_sum = 0;
+  for (size_t i = 0; i < kBlock; ++i) {
+    char c = (i >= 148 && i < 156) ? ' ' : h[i];
+    unsigned_sum += static_cast<uint8_t>(c);
+    signed_sum += static_cast<signed char>(c);
+  }
+  if (sum != unsigned_sum && static_cast<int64_t>(sum) != signed_sum) {
+    return absl::DataLossError("tar header checksum mismatch (not a tar, or a corrupt one)");
+  }
+  return absl::OkStatus();
+}
+
+// The ustar fields of header `h` (of `type`, its data `size` bytes) into a fresh *e.
+absl::Status ParseHeaderFields(const char* h, char type, uint64_t size, Entry* e) {
+  *e = Entry();
+  e->type = type == '\0' ? '0' : type;
+  e->name = Field(h, 100);
+  e->linkname = Field(h + 157, 100);
+  // POSIX ustar ("ustar\0") has a name prefix; GNU's old format ("ustar  ") uses the field
+  // for times.
+  if (std::memcmp(h + 257, "ustar\0", 6) == 0 && h[345] != '\0') e->name = Field(h + 345, 155) + "/" + e->name;
+  ASSIGN_OR_RETURN(uint64_t mode, ParseNumber(h + 100, 8, "mode"));
+  e->mode = static_cast<uint32_t>(mode & 07777);
+  ASSIGN_OR_RETURN(e->uid, ParseNumber(h + 108, 8, "uid"));
+  ASSIGN_OR_RETURN(e->gid, ParseNumber(h + 116, 8, "gid"));
+  e->size = size;
+  ASSIGN_OR_RETURN(uint64_t mtime, ParseNumber(h + 136, 12, "mtime"));
+  e->mtime = static_cast<int64_t>(mtime & 0x7fffffffffffffffULL);
+  if (e->type == '3' || e->type == '4') {
+    ASSIGN_OR_RETURN(uint64_t major, ParseNumber(h + 329, 8, "devmajor"));
+    ASSIGN_OR_RETURN(uint64_t minor, ParseNumber(h + 337, 8, "devminor"));
+    e->devmajor = static_cast<uint32_t>(major);
+    e->devminor = static_cast<uint32_t>(minor);
+  }
+  return absl::OkStatus();
+}
+
+// The PAX records that override the header's fields, and the entry's xattrs.
+absl::Status ApplyPax(const std::map<std::string, std::string>& pax, Entry* e) {
+  for (const auto& [key, value] : pax) {
+    if (key == "path") {
+      e->name = value;
+    } else if (key == "linkpath") {
+      e->linkname = value;
+    } else if (key == "size" || key == "uid" || key == "gid") {
+      uint64_t v = 0;
+      if (!absl::SimpleAtoi(value, &v)) return absl::InvalidArgumentError(absl::StrCat("tar: PAX ", key, " is not a number"));
+      (key == "size" ? e->size : key == "uid" ? e->uid : e->gid) = v;
+    } else if (key == "mtime") {
+      int64_t v = 0;
+      if (absl::SimpleAtoi(value.substr(0, value.find('.')), &v) && v >= 0) e->mtime = v;
+    } else if (absl::StartsWith(key, "SCHILY.xattr.")) {
+      e->xattrs[key.substr(13)] = value;
+    } else if (absl::StartsWith(key, "GNU.sparse.")) {
+      return absl::UnimplementedError(absl::StrCat("tar entry ", e->name.substr(0, 200), ": sparse files are not supported"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Reads the next entry's header, folding PAX and GNU long-name headers into it. False at the
 // end of the archive.
 absl::StatusOr<bool> NextEntry(Reader* r, Entry* e) {
@@ -265,17 +203,7 @@ absl::StatusOr<bool> NextEntry(Reader* r, Entry* e) {
       return false;
     }
     if (std::all_of(h, h + kBlock, [](char c) { return c == 0; })) return false;
-    ASSIGN_OR_RETURN(uint64_t sum, ParseNumber(h + 148, 8, "checksum"));
-    uint64_t unsigned_sum = 0;
-    int64_t signed_sum = 0;
-    for (size_t i = 0; i < kBlock; ++i) {
-      char c = (i >= 148 && i < 156) ? ' ' : h[i];
-      unsigned_sum += static_cast<uint8_t>(c);
-      signed_sum += static_cast<signed char>(c);
-    }
-    if (sum != unsigned_sum && static_cast<int64_t>(sum) != signed_sum) {
-      return absl::DataLossError("tar header checksum mismatch (not a tar, or a corrupt one)");
-    }
+    RETURN_IF_ERROR(CheckHeaderSum(h));
     char type = h[156];
     ASSIGN_OR_RETURN(uint64_t size, ParseNumber(h + 124, 12, "size"));
     if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
@@ -294,46 +222,10 @@ absl::StatusOr<bool> NextEntry(Reader* r, Entry* e) {
       }
       continue;  // 'g' (global) headers carry nothing a layer needs
     }
-    *e = Entry();
-    e->type = type == '\0' ? '0' : type;
-    e->name = Field(h, 100);
-    e->linkname = Field(h + 157, 100);
-    // POSIX ustar ("ustar\0") has a name prefix; GNU's old format ("ustar  ") uses the field
-    // for times.
-    if (std::memcmp(h + 257, "ustar\0", 6) == 0 && h[345] != '\0') e->name = Field(h + 345, 155) + "/" + e->name;
-    ASSIGN_OR_RETURN(uint64_t mode, ParseNumber(h + 100, 8, "mode"));
-    e->mode = static_cast<uint32_t>(mode & 07777);
-    ASSIGN_OR_RETURN(e->uid, ParseNumber(h + 108, 8, "uid"));
-    ASSIGN_OR_RETURN(e->gid, ParseNumber(h + 116, 8, "gid"));
-    e->size = size;
-    ASSIGN_OR_RETURN(uint64_t mtime, ParseNumber(h + 136, 12, "mtime"));
-    e->mtime = static_cast<int64_t>(mtime & 0x7fffffffffffffffULL);
-    if (e->type == '3' || e->type == '4') {
-      ASSIGN_OR_RETURN(uint64_t major, ParseNumber(h + 329, 8, "devmajor"));
-      ASSIGN_OR_RETURN(uint64_t minor, ParseNumber(h + 337, 8, "devminor"));
-      e->devmajor = static_cast<uint32_t>(major);
-      e->devminor = static_cast<uint32_t>(minor);
-    }
+    RETURN_IF_ERROR(ParseHeaderFields(h, type, size, e));
     if (have_long_name) e->name = long_name;
     if (have_long_link) e->linkname = long_link;
-    for (const auto& [key, value] : pax) {
-      if (key == "path") {
-        e->name = value;
-      } else if (key == "linkpath") {
-        e->linkname = value;
-      } else if (key == "size" || key == "uid" || key == "gid") {
-        uint64_t v = 0;
-        if (!absl::SimpleAtoi(value, &v)) return absl::InvalidArgumentError(absl::StrCat("tar: PAX ", key, " is not a number"));
-        (key == "size" ? e->size : key == "uid" ? e->uid : e->gid) = v;
-      } else if (key == "mtime") {
-        int64_t v = 0;
-        if (absl::SimpleAtoi(value.substr(0, value.find('.')), &v) && v >= 0) e->mtime = v;
-      } else if (absl::StartsWith(key, "SCHILY.xattr.")) {
-        e->xattrs[key.substr(13)] = value;
-      } else if (absl::StartsWith(key, "GNU.sparse.")) {
-        return absl::UnimplementedError(absl::StrCat("tar entry ", e->name.substr(0, 200), ": sparse files are not supported"));
-      }
-    }
+    RETURN_IF_ERROR(ApplyPax(pax, e));
     if (e->uid > 4294967294ULL || e->gid > 4294967294ULL) {
       return absl::InvalidArgumentError(absl::StrCat("tar entry ", e->name.substr(0, 200), ": owner out of range"));
     }
@@ -357,6 +249,10 @@ class Unpacker {
   absl::Status RemoveExisting(int parent, const std::string& leaf, bool keep_dir, bool* is_dir);
   absl::Status WriteFile(Entry& e, int parent, const std::string& leaf);
   absl::Status Whiteout(const Entry& e, int parent, const std::string& leaf);
+  absl::Status WhiteoutEntry(const Entry& e, int parent, const std::string& parent_path, const std::string& leaf);
+  absl::Status Symlink(const Entry& e, int parent, const std::string& leaf);
+  absl::Status HardLink(const Entry& e, int parent, const std::string& leaf, const std::string& path);
+  absl::Status SkipData(const Entry& e) { return Skip(tar_, e.size + Padding(e.size)); }
   absl::Status SetXattrs(const Entry& e, int fd);
 
   struct DirMeta {
@@ -507,6 +403,63 @@ absl::Status Unpacker::Whiteout(const Entry& e, int parent, const std::string& l
   return absl::OkStatus();
 }
 
+// A ".wh." entry: the opaque marker of its directory, aufs' metadata, or the whiteout of a name.
+absl::Status Unpacker::WhiteoutEntry(const Entry& e, int parent, const std::string& parent_path,
+                                     const std::string& leaf) {
+  RETURN_IF_ERROR(SkipData(e));
+  if (leaf == ".wh..wh..opq") {
+    UniqueFd dir(::openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid() || ::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
+      return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": mark ", parent_path,
+                                     " opaque (trusted.overlay.opaque)"));
+    }
+    ++stats_.opaque_dirs;
+    return absl::OkStatus();
+  }
+  if (absl::StartsWith(leaf, ".wh..wh.")) return absl::OkStatus();  // aufs' own metadata
+  std::string hidden = leaf.substr(4);
+  if (hidden.empty() || hidden == "." || hidden == "..") return EntryError(e, "a whiteout of nothing");
+  return Whiteout(e, parent, hidden);
+}
+
+absl::Status Unpacker::Symlink(const Entry& e, int parent, const std::string& leaf) {
+  bool is_dir = false;
+  RETURN_IF_ERROR(SkipData(e));
+  if (e.linkname.empty()) return EntryError(e, "a symbolic link to nothing");
+  RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
+  // The target is stored as written: it is only ever resolved inside the container.
+  if (::symlinkat(e.linkname.c_str(), parent, leaf.c_str()) != 0) {
+    return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": symlink"));
+  }
+  ::fchownat(parent, leaf.c_str(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid), AT_SYMLINK_NOFOLLOW);
+  struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
+  ::utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  return absl::OkStatus();
+}
+
+// A hard link at `path` to an entry already unpacked (resolved beneath the root, never a
+// directory).
+absl::Status Unpacker::HardLink(const Entry& e, int parent, const std::string& leaf, const std::string& path) {
+  bool is_dir = false;
+  RETURN_IF_ERROR(SkipData(e));
+  absl::StatusOr<std::string> target = CleanEntryName(e.linkname);
+  if (!target.ok()) return EntryError(e, absl::StrCat("hard link target: ", target.status().message()));
+  if (target->empty()) return EntryError(e, "a hard link to the layer's root");
+  UniqueFd source(OpenBeneath(root_, *target, O_PATH | O_NOFOLLOW));
+  if (!source.valid()) {
+    if (errno == ENOENT) return EntryError(e, absl::StrCat("a hard link to \"", target->substr(0, 200), "\", which the layer does not hold"));
+    return ResolveError(e, *target, errno);
+  }
+  struct stat st;
+  if (::fstat(source.get(), &st) != 0 || S_ISDIR(st.st_mode)) return EntryError(e, "a hard link to a directory");
+  if (*target == path) return absl::OkStatus();
+  RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
+  if (::linkat(source.get(), "", parent, leaf.c_str(), AT_EMPTY_PATH) != 0) {
+    return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": link to ", *target));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Unpacker::One(Entry& e) {
   if (e.name.size() > kMaxNameBytes) return EntryError(e, "the name is longer than 4096 bytes");
   absl::StatusOr<std::string> clean = CleanEntryName(e.name);
@@ -515,30 +468,14 @@ absl::Status Unpacker::One(Entry& e) {
   size_t slash = path.rfind('/');
   std::string parent_path = slash == std::string::npos ? "" : path.substr(0, slash);
   std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-  auto skip_data = [&]() { return Skip(tar_, e.size + Padding(e.size)); };
 
   if (path.empty()) {  // the layer's root itself
     if (e.type != '5') return EntryError(e, "the layer's root is not a directory");
     dirs_.push_back({"", e.mode, e.uid, e.gid, e.mtime, e.xattrs});
-    return skip_data();
+    return SkipData(e);
   }
   ASSIGN_OR_RETURN(int parent, Parent(e, parent_path));
-  if (absl::StartsWith(leaf, ".wh.")) {
-    RETURN_IF_ERROR(skip_data());
-    if (leaf == ".wh..wh..opq") {
-      UniqueFd dir(::openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!dir.valid() || ::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
-        return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": mark ", parent_path,
-                                       " opaque (trusted.overlay.opaque)"));
-      }
-      ++stats_.opaque_dirs;
-      return absl::OkStatus();
-    }
-    if (absl::StartsWith(leaf, ".wh..wh.")) return absl::OkStatus();  // aufs' own metadata
-    std::string hidden = leaf.substr(4);
-    if (hidden.empty() || hidden == "." || hidden == "..") return EntryError(e, "a whiteout of nothing");
-    return Whiteout(e, parent, hidden);
-  }
+  if (absl::StartsWith(leaf, ".wh.")) return WhiteoutEntry(e, parent, parent_path, leaf);
   bool is_dir = false;
   switch (e.type) {
     case '5': {
@@ -547,54 +484,26 @@ absl::Status Unpacker::One(Entry& e) {
         return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": mkdir"));
       }
       dirs_.push_back({path, e.mode, e.uid, e.gid, e.mtime, e.xattrs});
-      return skip_data();
+      return SkipData(e);
     }
     case '0':
     case '7':
       RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
       return WriteFile(e, parent, leaf);
-    case '2': {
-      RETURN_IF_ERROR(skip_data());
-      if (e.linkname.empty()) return EntryError(e, "a symbolic link to nothing");
-      RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
-      // The target is stored as written: it is only ever resolved inside the container.
-      if (::symlinkat(e.linkname.c_str(), parent, leaf.c_str()) != 0) {
-        return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": symlink"));
-      }
-      ::fchownat(parent, leaf.c_str(), static_cast<uid_t>(e.uid), static_cast<gid_t>(e.gid), AT_SYMLINK_NOFOLLOW);
-      struct timespec times[2] = {{e.mtime, 0}, {e.mtime, 0}};
-      ::utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
-      return absl::OkStatus();
-    }
-    case '1': {
-      RETURN_IF_ERROR(skip_data());
-      absl::StatusOr<std::string> target = CleanEntryName(e.linkname);
-      if (!target.ok()) return EntryError(e, absl::StrCat("hard link target: ", target.status().message()));
-      if (target->empty()) return EntryError(e, "a hard link to the layer's root");
-      UniqueFd source(OpenBeneath(root_, *target, O_PATH | O_NOFOLLOW));
-      if (!source.valid()) {
-        if (errno == ENOENT) return EntryError(e, absl::StrCat("a hard link to \"", target->substr(0, 200), "\", which the layer does not hold"));
-        return ResolveError(e, *target, errno);
-      }
-      struct stat st;
-      if (::fstat(source.get(), &st) != 0 || S_ISDIR(st.st_mode)) return EntryError(e, "a hard link to a directory");
-      if (*target == path) return absl::OkStatus();
-      RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
-      if (::linkat(source.get(), "", parent, leaf.c_str(), AT_EMPTY_PATH) != 0) {
-        return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": link to ", *target));
-      }
-      return absl::OkStatus();
-    }
+    case '2':
+      return Symlink(e, parent, leaf);
+    case '1':
+      return HardLink(e, parent, leaf, path);
     case '3':
     case '4':
-      RETURN_IF_ERROR(skip_data());
+      RETURN_IF_ERROR(SkipData(e));
       if (e.type == '3' && e.devmajor == 0 && e.devminor == 0) return Whiteout(e, parent, leaf);  // overlay's own form
       // Device nodes in an image would be the host's devices; containers get theirs from
       // corral's /dev, so the image's are not made.
       ++stats_.skipped_devices;
       return absl::OkStatus();
     case '6': {
-      RETURN_IF_ERROR(skip_data());
+      RETURN_IF_ERROR(SkipData(e));
       RETURN_IF_ERROR(RemoveExisting(parent, leaf, /*keep_dir=*/false, &is_dir));
       if (::mknodat(parent, leaf.c_str(), S_IFIFO | 0600, 0) != 0) {
         return ErrnoError(absl::StrCat("layer entry \"", e.name.substr(0, 200), "\": mkfifo"));
@@ -640,17 +549,6 @@ absl::StatusOr<UnpackStats> Unpacker::Run() {
 }
 
 }  // namespace
-
-std::unique_ptr<Reader> Decompress(Compression compression, Reader* raw) {
-  switch (compression) {
-    case Compression::kGzip:
-      return std::make_unique<GzipReader>(raw);
-    case Compression::kZstd:
-      return std::make_unique<ZstdReader>(raw);
-    default:
-      return std::make_unique<PassReader>(raw);
-  }
-}
 
 absl::StatusOr<std::string> CleanEntryName(absl::string_view name) {
   if (name.find('\0') != absl::string_view::npos) return absl::InvalidArgumentError("a NUL in the name");
