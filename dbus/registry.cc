@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/directory_syncs.h"
 #include "common/errors.h"
 #include "common/files.h"
 #include "common/unique_fd.h"
@@ -111,26 +112,36 @@ absl::StatusOr<ContainerRecord*> Registry::Create(ContainerConfig config) {
   if (::mkdir(record->paths.lib_dir.c_str(), 0700) != 0) {
     return ErrnoError(absl::StrCat("create ", record->paths.lib_dir));
   }
+  // Three fsyncs make the container survive a power cut: the config (before its rename), its
+  // directory (the config's entry) and lib_root (the directory's entry). Only the first two
+  // are ordered (a rename on disk ahead of the data could leave an empty config); lib_root's
+  // entry changed with the mkdir above, so its fsync starts now and overlaps the config's
+  // write, and both directory fsyncs are joined before Create returns: once the caller hears
+  // of the container, all three are on disk. (The id allocation needs none: the config is the
+  // durable record of the range, and Load claims it back into a pool that lost it.)
+  DirectorySyncs syncs;
+  if (!DurableWritesDisabled()) syncs.Sync(paths_.lib_root);
   if (pool) {
     absl::StatusOr<runtime::IdAllocation> ids = pool->Allocate(IdOwner(record->config.name));
     if (!ids.ok()) {
+      syncs.Wait().IgnoreError();
       RemoveTree(record->paths.lib_dir).IgnoreError();
       return ids.status();
     }
     record->config.uid_base = ids->base;
   }
-  absl::Status written = WriteFileAtomically(record->paths.config(), FormatConfig(record->config), 0600);
+  absl::Status written = WriteFileAtomically(record->paths.config(), FormatConfig(record->config), 0600,
+                                             Durability::kCrashSafe, &syncs);
+  // Joined on failure too (no thread outlives the attempt); an fsync that failed (EIO) fails
+  // the create, as a config that may vanish at a power cut is no created container.
+  absl::Status synced = syncs.Wait();
+  if (written.ok()) written = synced;
   if (!written.ok()) {
     RemoveTree(record->paths.lib_dir).IgnoreError();
     if (pool) pool->Release(IdOwner(record->config.name)).IgnoreError();
     return written;
   }
-  // The config's own directory was fsynced by the write; the new directory's entry in lib_root
-  // is made durable too, or a power cut could lose the container with its config on disk.
-  if (UniqueFd root(::open(paths_.lib_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      root.valid() && !DurableWritesDisabled()) {
-    ::fsync(root.get());
-  }
+  last_create_synced_dirs_ = syncs.synced();
   ContainerRecord* result = record.get();
   containers_[result->config.name] = std::move(record);
   return result;

@@ -93,8 +93,12 @@ class Registry {
   ContainerRecord* Find(const std::string& name);
   std::vector<ContainerRecord*> List();  // by name
   const RegistryPaths& paths() const { return paths_; }
+  // The directories the last successful Create fsynced before returning (after the config's
+  // own fsync): the durable points registry_test checks, so none can be dropped unnoticed.
+  const std::vector<std::string>& last_create_synced_dirs() const { return last_create_synced_dirs_; }
 
  private:
+  std::vector<std::string> last_create_synced_dirs_;
   absl::StatusOr<runtime::IdPool> Pool() const;
 
   RegistryPaths paths_;

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/files.h"
 #include "gtest/gtest.h"
 
@@ -57,6 +59,19 @@ TEST_F(RegistryTest, CreatePersistsAndLoadFindsItAgain) {
   EXPECT_EQ(FormatConfig(loaded->config), FormatConfig((*created)->config));
   EXPECT_EQ(loaded->config.command[2], "echo 'hi\nthere'");
   EXPECT_EQ(loaded->state, ContainerState::kStopped);
+}
+
+// A created container survives a power cut only if both new directory entries are fsynced
+// before Create returns: the container's directory in lib_root and the config in it.
+TEST_F(RegistryTest, CreateFsyncsBothNewEntriesBeforeReturning) {
+  Registry registry(paths_);
+  auto created = registry.Create(Busybox("durable"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::vector<std::string> synced = registry.last_create_synced_dirs();
+  std::sort(synced.begin(), synced.end());
+  std::vector<std::string> wanted = {paths_.lib_root, (*created)->paths.lib_dir};
+  std::sort(wanted.begin(), wanted.end());
+  EXPECT_EQ(synced, wanted);
 }
 
 TEST_F(RegistryTest, BadInputIsRefusedAndLeavesNothing) {

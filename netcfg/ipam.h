@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/directory_syncs.h"
 #include "netcfg/ipv4.h"
 #include "netcfg/ports.h"
 
@@ -41,8 +42,12 @@ class LeaseStore {
   };
   // Gives `container` the address it already had or the lowest free one, and records `ports` as
   // its forwards. Fails, changing nothing, when another container forwards one of those host
-  // ports (FailedPrecondition) or no address is free (ResourceExhausted).
-  absl::StatusOr<Acquired> Acquire(const std::string& container, const std::vector<PortForward>& ports);
+  // ports (FailedPrecondition) or no address is free (ResourceExhausted). With `directory_sync`,
+  // the leases file's directory is fsynced there (common/directory_syncs.h): the lease survives
+  // a power cut once its Wait() returns Ok, which the caller must see before the container
+  // uses the address. A lease that is already as asked is not written again.
+  absl::StatusOr<Acquired> Acquire(const std::string& container, const std::vector<PortForward>& ports,
+                                   DirectorySyncs* directory_sync = nullptr);
 
   // Forgets the container's forwards and keeps its address (a stopped container).
   // Returns the lease as it was, or nullopt when there was none.
@@ -67,7 +72,7 @@ class LeaseStore {
  private:
   std::string LeasesPath() const;
   std::string LockPath() const;
-  absl::Status Write(const std::vector<Lease>& leases) const;
+  absl::Status Write(const std::vector<Lease>& leases, DirectorySyncs* directory_sync = nullptr) const;
   // Under the lock: clears the container's forwards, or drops its lease, and writes back.
   absl::StatusOr<std::optional<Lease>> Change(const std::string& container, bool drop);
 

@@ -1,4 +1,5 @@
 // Unit tests of the network's pure parts: no privileges, no namespaces.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/directory_syncs.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -171,6 +173,36 @@ TEST_F(LeaseStoreTest, LowestFreeAddressKeptAcrossRestartsAndReused) {
   ASSERT_TRUE(reopened.Release("a").ok());
   EXPECT_EQ(FormatIpv4(reopened.Acquire("c", {})->lease.address), "10.77.0.2");
   EXPECT_FALSE(reopened.Release("nobody")->has_value());
+}
+
+// The lease is durable once the caller's Wait returns: the leases directory is among what it
+// joined. A restart whose lease is already as asked writes (and fsyncs) nothing.
+TEST_F(LeaseStoreTest, AcquireHandsTheDirectoryFsyncToTheCallerAndSkipsAnUnchangedLease) {
+  LeaseStore store(dir_ + "/net", *ParseIpv4Interface("10.77.0.1/16"));
+  std::vector<PortForward> ports = {*ParsePortForward("8080:80")};
+  DirectorySyncs first;
+  ASSERT_TRUE(store.Acquire("a", ports, &first).ok());
+  ASSERT_TRUE(first.Wait().ok());
+  EXPECT_EQ(first.synced(), std::vector<std::string>{dir_ + "/net"});
+
+  struct stat before;
+  ASSERT_EQ(::stat((dir_ + "/net/leases").c_str(), &before), 0);
+  DirectorySyncs same;
+  absl::StatusOr<LeaseStore::Acquired> again = store.Acquire("a", ports, &same);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->lease.ports, ports);
+  ASSERT_TRUE(same.Wait().ok());
+  EXPECT_TRUE(same.synced().empty());
+  struct stat after;
+  ASSERT_EQ(::stat((dir_ + "/net/leases").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);  // not replaced
+
+  // Other forwards are a change: written and synced again.
+  DirectorySyncs changed;
+  ASSERT_TRUE(store.Acquire("a", {}, &changed).ok());
+  ASSERT_TRUE(changed.Wait().ok());
+  EXPECT_EQ(changed.synced(), std::vector<std::string>{dir_ + "/net"});
+  EXPECT_TRUE(store.List()->front().ports.empty());
 }
 
 TEST_F(LeaseStoreTest, GatewayIsNeverLeasedAndExhaustionIsClear) {

@@ -154,7 +154,12 @@ absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& contai
   for (const PortForward& p : ports) RETURN_IF_ERROR(CheckHostPortFree(p));
   if (bridge_index_ == 0) RETURN_IF_ERROR(EnsureHost());
 
-  ASSIGN_OR_RETURN(LeaseStore::Acquired acquired, leases_.Acquire(container, ports));
+  // The leases file is fsynced before its rename, under the lock; its directory's fsync runs
+  // beside the links, forwards and DNS files below and is joined before Attach returns, so
+  // before the container is let go (its address is in use only from then on). A power cut
+  // before the join finds the old leases and a container that never ran.
+  DirectorySyncs lease_sync;
+  ASSIGN_OR_RETURN(LeaseStore::Acquired acquired, leases_.Acquire(container, ports, &lease_sync));
   ContainerNetwork network;
   network.container = container;
   network.address = Ipv4Interface{acquired.lease.address, config_.gateway.prefix};
@@ -181,6 +186,7 @@ absl::StatusOr<ContainerNetwork> BridgeNetwork::Attach(const std::string& contai
     status = nft_or.ok() ? AddPortForwards(**nft_or, network.address.address, ports) : nft_or.status();
   }
   if (status.ok()) status = WriteDnsFiles(network, hostname);
+  if (status.ok()) status = lease_sync.Wait();
   if (status.ok()) return network;
 
   // Undo: the link (the namespace may live on), the files, and the lease, which goes back to
