@@ -119,7 +119,7 @@ struct OptionEntry {
   std::vector<absl::string_view> names;
   bool takes_value;
   // Set: the option exists only for this caller (corral-run's --rootfs, create's --image and
-  // --restart); for the other it is an unknown option, though it still takes its value.
+  // --restart); the other refuses it by name.
   std::optional<OptionsFor> only_for;
   OptionHandler apply;
 };
@@ -367,21 +367,25 @@ absl::StatusOr<RunOptions> ParseRunOptions(const std::vector<std::string>& args,
       opt = opt.substr(0, eq);
       has_value = true;
     }
-    const OptionEntry* entry = FindOption(opt);
-    bool takes_value = entry != nullptr && entry->takes_value;
-    if (takes_value && !has_value) {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(opt, ": missing value"));
-      v = args[++i];
-    } else if (!takes_value && has_value) {
-      return absl::InvalidArgumentError(absl::StrCat(opt, " takes no value"));
-    }
     if (opt == "-h" || opt == "--help") {
       options.show_help = true;
       return options;
     }
-    if (entry == nullptr || (entry->only_for.has_value() && *entry->only_for != purpose)) {
-      // args[i]: the word last read (an option's value when it took one), as before the table.
-      return absl::InvalidArgumentError(absl::StrCat("unknown option \"", args[i], "\" (see --help)"));
+    const OptionEntry* entry = FindOption(opt);
+    if (entry == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown option \"", opt, "\" (see --help)"));
+    }
+    if (entry->only_for.has_value() && *entry->only_for != purpose) {
+      // Named by the option, not by its value (corral-run --restart no said "unknown option \"no\"").
+      return absl::InvalidArgumentError(absl::StrCat(
+          opt, " is an option of ", *entry->only_for == OptionsFor::kRun ? "corral-run" : "corralctl create",
+          " only (see --help)"));
+    }
+    if (entry->takes_value && !has_value) {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat(opt, ": missing value"));
+      v = args[++i];
+    } else if (!entry->takes_value && has_value) {
+      return absl::InvalidArgumentError(absl::StrCat(opt, " takes no value"));
     }
     RETURN_IF_ERROR(entry->apply(options, opt, v));
   }

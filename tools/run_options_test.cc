@@ -93,6 +93,13 @@ TEST(RunOptionsTest, BadInputIsAClearError) {
   EXPECT_NE(ErrorOf({"--", "true"}).find("--rootfs is required"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r"}).find("no command"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--bogus", "--", "true"}).find("unknown option \"--bogus\""), std::string::npos);
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--bogus=1", "--", "true"}).find("unknown option \"--bogus\""), std::string::npos);
+  // The other caller's option is refused by its name, not by the value it would take.
+  EXPECT_NE(ErrorOf({"--rootfs", "/r", "--restart", "no", "--", "true"}).find("--restart is an option of corralctl create only"),
+            std::string::npos);
+  absl::StatusOr<RunOptions> create = ParseRunOptions({"--image", "busybox", "--rootfs", "/r"}, OptionsFor::kCreate);
+  ASSERT_FALSE(create.ok());
+  EXPECT_NE(create.status().message().find("--rootfs is an option of corral-run only"), absl::string_view::npos);
   EXPECT_NE(ErrorOf({"--rootfs"}).find("missing value"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--net", "wifi", "--", "true"}).find("unknown mode"), std::string::npos);
   EXPECT_NE(ErrorOf({"--rootfs", "/r", "--name", "-bad", "--", "true"}).find("invalid container name"), std::string::npos);
