@@ -79,6 +79,80 @@ check_output "update --resources with device rules: a node that opened before no
     \$c delete -f devupd; echo \"before=\$b after=\$a \""
 check_output "the containers' cgroups are gone" '^none$' sb sh -c 'ls -d /sys/fs/cgroup/*/corral-ocitest/* /sys/fs/cgroup/corral-ocitest/* 2>/dev/null || echo none'
 
+# No linux.cgroupsPath: the container gets runc's default cgroup all the same (a child named
+# after its id of the caller's own cgroup; on pure cgroup2 of that cgroup's parent, which can
+# hand controllers down), so its linux.resources are enforced: attacked from inside.
+bundle defdev "
+c['linux'].pop('cgroupsPath', None)
+c['linux']['resources'] = {'devices': [{'allow': False, 'access': 'rwm'}, {'allow': True, 'type': 'c', 'major': 10, 'minor': 200, 'access': 'm'}], 'pids': {'limit': 8}}
+c['linux']['devices'] = [{'path': '/dev/loop-control', 'type': 'c', 'major': 10, 'minor': 237, 'fileMode': 0o600}]
+c['process']['args'] = ['sh', '-c', '''$probe
+( i=0; while [ \$i -lt 16 ]; do sleep 30 & i=\$((i+1)); done; echo forked-all ) 2>&1; echo probe-done''']"
+out=$(oci run --bundle "$work/defdev" defdev 2>&1)
+check_output "no cgroupsPath: the probe ran" 'probe-done' echo "$out"
+check_output "no cgroupsPath: a denied node (tun, made inside) does not open: EPERM from the device filter" \
+  "can't open '/dev/probe-tun': Operation not permitted" echo "$out"
+check_output "no cgroupsPath: ... so it was never opened" '^absent$' sh -c 'echo "$1" | grep -q tun-opened && echo present || echo absent' - "$out"
+check_output "no cgroupsPath: linux.devices' /dev/loop-control still opens" 'allowed-opened' echo "$out"
+check_output "no cgroupsPath: the nodes every container has stay usable (/dev/null)" 'null-ok' echo "$out"
+check_output "no cgroupsPath: pids.limit 8 holds: the 16 forks inside do not all succeed" "can't fork" echo "$out"
+check_output "no cgroupsPath: ... so 'forked-all' was never printed" '^absent$' sh -c 'echo "$1" | grep -q forked-all && echo present || echo absent' - "$out"
+bundle defall "
+c['linux'].pop('cgroupsPath', None)
+c['linux']['resources'] = {'devices': [{'allow': True, 'access': 'rwm'}]}
+c['process']['args'] = ['sh', '-c', '''$probe
+( i=0; while [ \$i -lt 16 ]; do sleep 0.2 & i=\$((i+1)); done; echo forked-all; wait ) 2>&1''']"
+out=$(oci run --bundle "$work/defall" defall 2>&1)
+check_output "control: no cgroupsPath, 'allow all', no pids limit: the same node opens" 'tun-opened' echo "$out"
+check_output "control: ... and the 16 forks succeed" 'forked-all' echo "$out"
+
+# Detached, from outside: where the default cgroup is, its limits, ps, pause, update, delete.
+bundle defcg "
+c['linux'].pop('cgroupsPath', None)
+c['linux']['resources'] = {'pids': {'limit': 9}, 'memory': {'limit': 67108864}}
+c['process']['args'] = ['sleep', '1000']"
+cat > "$work/defcg.sh" <<'SCRIPT'
+c="/usr/local/bin/corral-oci --root /run/ocitest"
+$c run -d --bundle "$2" defcg </dev/null >/dev/null 2>&1 || { echo run-failed; exit 1; }
+pid=$($c state defcg | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+ct=$(sed -n 's/^0:://p' /proc/$pid/cgroup)
+if [ "$1" = unified ]; then want="$(dirname "$own")/defcg"; else want="$own/defcg"; fi
+[ "$ct" = "$want" ] && echo placement=ok || echo "placement=bad own=$own ct=$ct want=$want"
+dirs=$(find /sys/fs/cgroup -type d -name defcg)
+for d in $dirs; do
+  [ -f "$d/pids.max" ] && echo "pids.max=$(cat "$d/pids.max")"
+  [ -f "$d/memory.max" ] && echo "memory=$(cat "$d/memory.max")"
+  [ -f "$d/memory.limit_in_bytes" ] && echo "memory=$(cat "$d/memory.limit_in_bytes")"
+done
+$c ps defcg | grep -qx "$pid" && echo ps=listed
+$c pause defcg && $c state defcg | grep -q '"paused"' && echo paused=yes
+$c resume defcg && $c state defcg | grep -q '"running"' && echo resumed=yes
+echo '{"pids": {"limit": 5}}' > /tmp/defcg-update.json
+$c update --resources /tmp/defcg-update.json defcg && for d in $dirs; do [ -f "$d/pids.max" ] && echo "updated.pids.max=$(cat "$d/pids.max")"; done
+rm -f /tmp/defcg-update.json
+$c delete -f defcg
+echo "left=$(find /sys/fs/cgroup -type d -name defcg | tr '\n' ' ')end"
+SCRIPT
+out=$(sb sh "$work/defcg.sh" "${CORRAL_SANDBOX_LAYOUT:-host}" "$work/defcg" 2>&1)
+check_output "no cgroupsPath: the default cgroup is where runc puts it (a child of our own cgroup; on pure cgroup2 of its parent)" '^placement=ok$' echo "$out"
+check_output "no cgroupsPath: the bundle's pids.limit is in its cgroup" '^pids.max=9$' echo "$out"
+check_output "no cgroupsPath: the bundle's memory.limit is in its cgroup" '^memory=67108864$' echo "$out"
+check_output "no cgroupsPath: ps lists the init from the cgroup" '^ps=listed$' echo "$out"
+check_output "no cgroupsPath: pause freezes it (state paused)" '^paused=yes$' echo "$out"
+check_output "no cgroupsPath: resume thaws it" '^resumed=yes$' echo "$out"
+check_output "no cgroupsPath: update writes the new pids limit" '^updated.pids.max=5$' echo "$out"
+check_output "no cgroupsPath: delete removes the default cgroup" '^left=end$' echo "$out"
+
+# A create that fails after its default cgroup was made (a unified key no cgroup has) leaves none.
+bundle deffail "
+c['linux'].pop('cgroupsPath', None)
+c['linux']['resources'] = {'unified': {'corral.bogus': '1'}}
+c['process']['args'] = ['sleep', '1000']"
+check_fails "no cgroupsPath: a create refused by a resource write fails" 'corral.bogus' oci create --bundle "$work/deffail" deffail
+check_output "... and leaves no cgroup and no state" '^none$' sb sh -c \
+  'find /sys/fs/cgroup -type d -name deffail | grep . || /usr/local/bin/corral-oci --root /run/ocitest list -q | grep . || echo none'
+
 # machined: the annotation with the systemd cgroup manager (the init in a scope of its own).
 bundle mach "
 c['linux']['cgroupsPath'] = 'machine.slice:corral-oci:mach1'
