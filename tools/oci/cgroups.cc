@@ -41,6 +41,7 @@
 #include "runtime/oci/launch.h"
 #include "runtime/spec.h"
 #include "tools/oci/cgroups.h"
+#include "tools/oci/default_cgroup.h"
 #include "runtime/cgroup/device_filter.h"
 #include "runtime/devices.h"
 #include "tools/oci/state.h"
@@ -60,9 +61,22 @@ std::string ScopeName(const std::string& prefix, const std::string& name) {
 
 // The cgroup directories of a container: cgroup2's and, on a hybrid host, those of the v1
 // controllers that carry its limits.
+std::string CgroupsPath(const oci::Config& config, const std::string& id) {
+  if (!config.cgroups_path.empty() || !g.systemd_cgroup) return config.cgroups_path;
+  // runc's systemd driver without a cgroupsPath: ScopePrefix "runc", Name the id, Parent its
+  // default slice.
+  return absl::StrCat("system.slice:runc:", id);
+}
+
 absl::StatusOr<std::vector<std::string>> CgroupDirs(const oci::Config& config, const std::string& id) {
-  std::string path = config.cgroups_path;
-  if (path.empty()) return std::vector<std::string>{};
+  std::string path = CgroupsPath(config, id);
+  if (path.empty()) {
+    // No cgroupsPath (cgroupfs driver): a cgroup all the same, where runc makes it, so that
+    // linux.resources (devices, memory, pids) hold and pause, update, ps and events work.
+    ASSIGN_OR_RETURN(std::string mountinfo, ReadFile("/proc/self/mountinfo"));
+    ASSIGN_OR_RETURN(std::string own, ReadFile("/proc/self/cgroup"));
+    return DefaultCgroupDirs(runtime::ParseCgroupMounts(mountinfo), runtime::ParseProcCgroup(own), id);
+  }
   if (g.systemd_cgroup || (path[0] != '/' && absl::StrContains(path, ":"))) {
     // slice:prefix:name, as systemd names a scope; laid out under cgroupfs the same way.
     std::vector<std::string> parts = absl::StrSplit(path, ':');
@@ -75,9 +89,7 @@ absl::StatusOr<std::vector<std::string>> CgroupDirs(const oci::Config& config, c
   runtime::CgroupMounts mounts = runtime::ParseCgroupMounts(mountinfo);
   std::vector<std::string> dirs;
   if (mounts.unified) dirs.push_back(mounts.unified->mount_point + path);
-  // name=systemd too: on a hybrid host that is where systemd (and so `systemctl status`) sees
-  // which unit a process belongs to.
-  for (const char* controller : {"memory", "pids", "cpu", "freezer", "blkio", "devices", "name=systemd"}) {
+  for (const char* controller : kV1Controllers) {
     auto it = mounts.v1.find(controller);
     if (it != mounts.v1.end()) {
       std::string dir = it->second.mount_point + path;
@@ -131,7 +143,7 @@ absl::Status ApplyResources(const std::vector<std::string>& dirs, const oci::Res
   return absl::OkStatus();
 }
 
-absl::Status MakeCgroups(const std::vector<std::string>& dirs) {
+absl::Status MakeCgroups(const std::vector<std::string>& dirs, std::vector<std::string>* made) {
   for (size_t i = 0; i < dirs.size(); ++i) {
     const std::string& dir = dirs[i];
     if (i == 0 && Exists(dir.substr(0, dir.find('/', 1)))) {
@@ -145,13 +157,23 @@ absl::Status MakeCgroups(const std::vector<std::string>& dirs) {
         for (const char* c : {"+memory", "+pids", "+cpu"}) WriteExistingFile(at + "/cgroup.subtree_control", c).IgnoreError();
       }
     }
-    RETURN_IF_ERROR(MakeDirectories(dir));
+    // The container's own directory is recorded as made only when this call made it: a failed
+    // create takes back what it made, and nothing that was there before.
+    RETURN_IF_ERROR(MakeDirectories(dir.substr(0, dir.rfind('/'))));
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+      made->push_back(dir);
+    } else if (errno != EEXIST) {
+      return ErrnoError(absl::StrCat("mkdir ", dir));
+    }
   }
   return absl::OkStatus();
 }
 
 void RemoveCgroups(const std::vector<std::string>& dirs) {
-  for (const std::string& dir : dirs) ::rmdir(dir.c_str());
+  // A container killed a moment ago may not have left its cgroup yet (EBUSY): wait up to 1 s.
+  for (const std::string& dir : dirs) {
+    for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10000);
+  }
 }
 
 std::vector<pid_t> CgroupPids(const std::vector<std::string>& dirs) {

@@ -1,5 +1,5 @@
-// corral-oci's cgroups: linux.cgroupsPath as directories (cgroup2's first, then the v1
-// controllers of a hybrid host), made, limited from linux.resources, listed and removed.
+// corral-oci's cgroups: linux.cgroupsPath (or runc's default without one) as directories
+// (cgroup2's first, then the v1 controllers of a hybrid host), made, limited, listed, removed.
 #ifndef CORRAL_TOOLS_OCI_CGROUPS_H_
 #define CORRAL_TOOLS_OCI_CGROUPS_H_
 
@@ -18,12 +18,18 @@ namespace corral::oci_cli {
 // prefix-name.scope, as runc names the scope of cgroupsPath "slice:prefix:name".
 std::string ScopeName(const std::string& prefix, const std::string& name);
 
+// linux.cgroupsPath, or with --systemd-cgroup and none runc's default "system.slice:runc:ID"
+// (the scope runc-ID.scope). Empty for the cgroupfs driver without one.
+std::string CgroupsPath(const runtime::oci::Config& config, const std::string& id);
+
 // The cgroup directories of a container: cgroup2's and, on a hybrid host, those of the v1
-// controllers that carry its limits. Empty without a cgroupsPath.
+// controllers that carry its limits. Without a cgroupsPath, the default cgroup runc would give
+// it (tools/oci/default_cgroup.h): never none, so its linux.resources are always enforced.
 absl::StatusOr<std::vector<std::string>> CgroupDirs(const runtime::oci::Config& config, const std::string& id);
 
 absl::Status ApplyResources(const std::vector<std::string>& dirs, const runtime::oci::Resources& r);
-absl::Status MakeCgroups(const std::vector<std::string>& dirs);
+// Makes `dirs` (and their parents); `made` gets those of `dirs` this call created.
+absl::Status MakeCgroups(const std::vector<std::string>& dirs, std::vector<std::string>* made);
 void RemoveCgroups(const std::vector<std::string>& dirs);
 std::vector<pid_t> CgroupPids(const std::vector<std::string>& dirs);
 

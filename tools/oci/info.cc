@@ -177,7 +177,7 @@ int CmdFreeze(const std::string& id, bool freeze) {
       return 0;
     }
   }
-  return LogError("pause needs a cgroup freezer: the container has no cgroup (linux.cgroupsPath)"), 1;
+  return LogError("pause needs a cgroup freezer: the container's cgroup has none (cgroup.freeze, freezer.state)"), 1;
 }
 
 int CmdUpdate(std::vector<std::string> args) {
@@ -203,7 +203,8 @@ int CmdUpdate(std::vector<std::string> args) {
   }
   absl::StatusOr<oci::Resources> res = oci::ParseResources(text);
   if (!res.ok()) return LogError(res.status().message()), 1;
-  if (s->cgroups.empty()) return LogError("update: the container has no cgroup (linux.cgroupsPath)"), 1;
+  // Only a state written before every container had a cgroup (the default one) lacks them.
+  if (s->cgroups.empty()) return LogError("update: the container has no cgroup (created by an older corral-oci)"), 1;
   absl::Status st = ApplyResources(s->cgroups, *res);
   if (!st.ok()) return LogError(st.message()), 1;
   if (!res->devices.empty()) {

@@ -154,16 +154,16 @@ absl::Status PrepareCgroups(const oci::Config& config, const std::string& id, co
                             bool systemd_scope, std::string* scope_slice, std::string* scope_unit,
                             std::vector<std::string>* made_cgroups) {
   if (systemd_scope) {
-    std::vector<std::string> parts = absl::StrSplit(config.cgroups_path, ':');
+    const std::string path = CgroupsPath(config, id);
+    std::vector<std::string> parts = absl::StrSplit(path, ':');
     if (parts.size() != 3) {
       return absl::InvalidArgumentError(
-          absl::StrCat("linux.cgroupsPath: --systemd-cgroup wants slice:prefix:name, got \"", config.cgroups_path, "\""));
+          absl::StrCat("linux.cgroupsPath: --systemd-cgroup wants slice:prefix:name, got \"", path, "\""));
     }
     *scope_slice = parts[0].empty() ? "system.slice" : parts[0];
     *scope_unit = ScopeName(parts[1], parts[2].empty() ? id : parts[2]);
   } else if (!cgroups.empty()) {
-    RETURN_IF_ERROR(MakeCgroups(cgroups));
-    *made_cgroups = cgroups;
+    RETURN_IF_ERROR(MakeCgroups(cgroups, made_cgroups));
     RETURN_IF_ERROR(ApplyResources(cgroups, config.resources));
   }
   return absl::OkStatus();
