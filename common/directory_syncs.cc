@@ -49,28 +49,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   if (durability == Durability::kProcessCrashSafe || DurableWritesDisabled() || directory_sync == nullptr) {
     return WriteFileAtomically(path, contents, mode, durability);
   }
-  // common/files.cc's write, with the directory's fsync left to the caller's join (kept apart
-  // from files.h so that its many users need not change).
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return ErrnoError(absl::StrCat("create ", tmp));
-  absl::Status status;
-  for (absl::string_view rest = contents; status.ok() && !rest.empty();) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno != EINTR) status = ErrnoError(absl::StrCat("write ", tmp));
-    if (n > 0) rest.remove_prefix(static_cast<size_t>(n));
-  }
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
-  fd.reset();
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path));
-  }
-  if (!status.ok()) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  size_t slash = path.rfind('/');
-  directory_sync->Sync(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+  absl::StatusOr<std::string> dir = WriteAndRename(path, contents, mode, /*fsync_file=*/true);
+  if (!dir.ok()) return dir.status();
+  directory_sync->Sync(*dir);
   return absl::OkStatus();
 }
 

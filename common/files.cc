@@ -56,14 +56,15 @@ bool DurableWritesDisabled() {
   return disabled;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
-                                 Durability durability) {
-  if (DurableWritesDisabled()) durability = Durability::kProcessCrashSafe;
+absl::StatusOr<std::string> WriteAndRename(const std::string& path, absl::string_view contents, mode_t mode,
+                                           bool fsync_file) {
   std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return ErrnoError(absl::StrCat("create ", tmp));
   absl::Status status = WriteAll(fd.get(), contents, tmp);
-  if (status.ok() && durability == Durability::kCrashSafe && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
+  // The data before the rename: a rename on disk ahead of it could leave an empty file in
+  // place of the old one after a power cut.
+  if (status.ok() && fsync_file && ::fsync(fd.get()) != 0) status = ErrnoError(absl::StrCat("fsync ", tmp));
   fd.reset();
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path));
@@ -72,14 +73,22 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     ::unlink(tmp.c_str());
     return status;
   }
-  if (durability == Durability::kCrashSafe) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 Durability durability) {
+  if (DurableWritesDisabled()) durability = Durability::kProcessCrashSafe;
+  const bool durable = durability == Durability::kCrashSafe;
+  absl::StatusOr<std::string> dir = WriteAndRename(path, contents, mode, durable);
+  if (!dir.ok()) return dir.status();
+  if (durable) {
     // The rename is only durable once the directory is: without this fsync a power cut can
     // bring back the old file, or none, although the new one's data was on disk.
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir_fd) return ErrnoError(absl::StrCat("open ", dir, " to fsync it"));
-    if (::fsync(dir_fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", dir));
+    UniqueFd dir_fd(::open(dir->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd) return ErrnoError(absl::StrCat("open ", *dir, " to fsync it"));
+    if (::fsync(dir_fd.get()) != 0) return ErrnoError(absl::StrCat("fsync ", *dir));
   }
   return absl::OkStatus();
 }

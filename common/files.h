@@ -34,6 +34,12 @@ bool DurableWritesDisabled();
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
                                  mode_t mode = 0644, Durability durability = Durability::kCrashSafe);
 
+// The first half of WriteFileAtomically: the temporary file written (and fsynced when
+// `fsync_file`) and renamed over `path`, but its directory not fsynced; that is the caller's
+// (common/directory_syncs.h hands it to a thread). Returns the directory to sync.
+absl::StatusOr<std::string> WriteAndRename(const std::string& path, absl::string_view contents, mode_t mode,
+                                           bool fsync_file);
+
 // Writes `contents` to an existing file (procfs/sysfs/cgroupfs knobs), in one write(2).
 absl::Status WriteExistingFile(const std::string& path, absl::string_view contents);
 
