@@ -76,7 +76,8 @@ for t in tests/system/*.sh; do
 done
 
 # The same unit and privileged tests with AddressSanitizer and UBSan (.bazelrc, config asan).
-bazel_pass "bazel test --config=asan //..." --config=asan
+# Only what the tests need is built again (the first pass built every target, benchmarks too).
+bazel_pass "bazel test --config=asan //..." --config=asan --build_tests_only
 
 # The parsers of outside input under libFuzzer, 20 s each (tools/fuzz.sh prints its own count).
 echo "== tools/fuzz.sh"
