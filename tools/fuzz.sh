@@ -21,7 +21,7 @@ trap 'rm -rf "$out"' EXIT
 
 # The parsers and what they need (logs.cc and bus.cc for `logs --since`, with libsystemd).
 sources=(
-  common/errors.cc common/files.cc common/unique_fd.cc common/utf8.cc
+  common/errors.cc common/files.cc common/directory_syncs.cc common/unique_fd.cc common/utf8.cc
   runtime/spec.cc runtime/devices.cc runtime/idmap.cc runtime/attach_wire.cc runtime/storage_spec.cc
   netcfg/config.cc netcfg/dns.cc netcfg/ipam.cc netcfg/ipv4.cc netcfg/owner.cc netcfg/ports.cc netcfg/nat.cc netcfg/nftables.cc
   dbus/container_config.cc dbus/exec_wire.cc dbus/restart_policy.cc dbus/supervisor/protocol.cc dbus/supervisor/state_file.cc tools/run_options.cc tools/ctl/signal.cc tools/ctl/logs.cc tools/ctl/bus.cc
