@@ -67,9 +67,32 @@ absl::Status CollectProcs(const std::string& dir, std::vector<pid_t>* pids) {
 
 }  // namespace
 
+namespace {
+
+// True when a mount listed after `index` sits on `mount_point` or on a directory above it:
+// the mount at `mount_point` is covered and a path under it reaches the later one (a cgroup2
+// mounted over a hybrid host's /sys/fs/cgroup hides its v1 hierarchies and its unified/).
+bool CoveredByALaterMount(const std::vector<absl::string_view>& mount_points, size_t index) {
+  absl::string_view mine = mount_points[index];
+  for (size_t later = index + 1; later < mount_points.size(); ++later) {
+    absl::string_view over = mount_points[later];
+    if (over == mine || (absl::StartsWith(mine, over) && mine[over.size()] == '/')) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 CgroupMounts ParseCgroupMounts(absl::string_view mountinfo) {
   CgroupMounts mounts;
-  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+  std::vector<absl::string_view> lines = absl::StrSplit(mountinfo, '\n', absl::SkipEmpty());
+  std::vector<absl::string_view> mount_points;
+  for (absl::string_view line : lines) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(' ', 5));
+    mount_points.push_back(fields.size() > 4 ? fields[4] : absl::string_view());
+  }
+  for (size_t index = 0; index < lines.size(); ++index) {
+    absl::string_view line = lines[index];
     // "ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS"
     std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
     size_t dash = 6;
@@ -77,6 +100,7 @@ CgroupMounts ParseCgroupMounts(absl::string_view mountinfo) {
     if (fields.size() < 5 || dash + 3 >= fields.size()) continue;
     CgroupMount mount{std::string(fields[4]), std::string(fields[3])};
     absl::string_view type = fields[dash + 1];
+    if ((type == "cgroup2" || type == "cgroup") && CoveredByALaterMount(mount_points, index)) continue;
     if (type == "cgroup2") {
       if (!mounts.unified) mounts.unified = mount;
     } else if (type == "cgroup") {

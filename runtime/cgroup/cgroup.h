@@ -45,7 +45,8 @@ struct CgroupMounts {
   std::optional<CgroupMount> unified;     // cgroup2
   std::map<std::string, CgroupMount> v1;  // by controller ("memory", "cpuacct", "name=systemd")
 };
-// From /proc/self/mountinfo. The first mount of each hierarchy wins.
+// From /proc/self/mountinfo. A mount covered by a later one (on its mount point or above it) is
+// not reachable and is left out; of the others, the first mount of each hierarchy wins.
 CgroupMounts ParseCgroupMounts(absl::string_view mountinfo);
 
 // From /proc/PID/cgroup ("0::/a/b" and "4:memory:/a/b" or "2:cpu,cpuacct:/a" lines).

@@ -47,6 +47,26 @@ TEST(CgroupParse, MountsOfAHybridHost) {
   EXPECT_EQ(mounts.v1.size(), 6u);
 }
 
+// A cgroup2 mounted over a hybrid host's /sys/fs/cgroup (as the benchmarks show crun a pure
+// cgroup2): the v1 mounts and unified/ under it are out of reach, so /sys/fs/cgroup/memory is
+// a directory of the cgroup2 tree, not the memory hierarchy.
+TEST(CgroupParse, MountsCoveredByALaterMountAreLeftOut) {
+  std::string covered = std::string(kHybridMountinfo) +
+                        "160 131 0:38 / /sys/fs/cgroup rw,nosuid,nodev,noexec - cgroup2 cgroup2 rw,nsdelegate\n";
+  CgroupMounts mounts = ParseCgroupMounts(covered);
+  ASSERT_TRUE(mounts.unified.has_value());
+  EXPECT_EQ(mounts.unified->mount_point, "/sys/fs/cgroup");
+  EXPECT_TRUE(mounts.v1.empty());
+
+  // A later mount below a hierarchy's mount point, or beside it, covers nothing.
+  std::string beside = std::string(kHybridMountinfo) + "161 136 0:52 / /sys/fs/cgroup/memory/x rw - tmpfs t rw\n" +
+                       "162 131 0:53 / /sys/fs/cgroup-other rw - tmpfs t rw\n";
+  CgroupMounts kept = ParseCgroupMounts(beside);
+  ASSERT_TRUE(kept.unified.has_value());
+  EXPECT_EQ(kept.unified->mount_point, "/sys/fs/cgroup/unified");
+  EXPECT_EQ(kept.v1.size(), 6u);
+}
+
 TEST(CgroupParse, CombinedControllersAndTheUnifiedLine) {
   ProcCgroups cgroups = ParseProcCgroup("3:cpu,cpuacct:/a.slice\n0::/a.slice/b.scope\n");
   ASSERT_TRUE(cgroups.unified.has_value());
